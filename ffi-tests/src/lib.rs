@@ -1,0 +1,114 @@
+//! The C view of the library: the signatures and structs of `include/nx_security_module.h`
+//! written out by hand, as a C compiler would see them, so tests call the exported symbols
+//! exactly as firmware does (plain integers for enums, raw pointers, `struct_size`).
+//!
+//! The module is a per-device singleton, so tests that drive it take [`serial`] first.
+
+use std::sync::{Mutex, MutexGuard};
+
+// Link the library so its `#[no_mangle]` symbols resolve the declarations below.
+extern crate nx_security_module;
+
+pub const NXSM_OK: u32 = 0;
+pub const NXSM_ERR_NULL_ARGUMENT: u32 = 1;
+pub const NXSM_ERR_INVALID_ARGUMENT: u32 = 2;
+pub const NXSM_ERR_ALREADY_STARTED: u32 = 3;
+pub const NXSM_ERR_NOT_STARTED: u32 = 4;
+pub const NXSM_ERR_BUSY: u32 = 5;
+pub const NXSM_ERR_ABI_MISMATCH: u32 = 6;
+pub const NXSM_ERR_CLOCK_UNAVAILABLE: u32 = 7;
+
+pub const NXSM_STATE_NOT_INITIALIZED: u32 = 0;
+pub const NXSM_STATE_PENDING: u32 = 1;
+pub const NXSM_STATE_ACTIVE: u32 = 2;
+pub const NXSM_STATE_SUSPENDED: u32 = 3;
+
+pub const NXSM_TIME_UNAVAILABLE: u32 = 0xFFFF_FFFF;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Config {
+    pub struct_size: u32,
+    pub high_interval_s: u32,
+    pub medium_interval_s: u32,
+    pub low_interval_s: u32,
+    pub first_collection_base_s: u32,
+    pub retry_interval_s: u32,
+    pub pending_timeout_s: u32,
+    pub capture_mode: u32,
+    pub protocols: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub struct_size: u32,
+    pub state: u32,
+    pub state_since_s: u32,
+    pub first_collection_s: u32,
+    pub starts: u32,
+    pub stops: u32,
+    pub polls: u32,
+    pub state_changes: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Capacities {
+    pub struct_size: u32,
+    pub max_flows_v4: u32,
+    pub max_flows_v6: u32,
+    pub ring_slots: u32,
+}
+
+extern "C" {
+    pub fn nxsm_version() -> u32;
+    pub fn nxsm_version_string() -> *const std::ffi::c_char;
+    pub fn nxsm_result_text(code: u32) -> *const std::ffi::c_char;
+    pub fn nxsm_config_default(out: *mut Config) -> u32;
+    pub fn nxsm_config_validate(config: *const Config) -> u32;
+    pub fn nxsm_get_capacities(out: *mut Capacities) -> u32;
+    pub fn nxsm_start(config: *const Config, now_s: u32, random: u32) -> u32;
+    pub fn nxsm_stop() -> u32;
+    pub fn nxsm_poll(now_s: u32, hub_connected: bool) -> u32;
+    pub fn nxsm_get_state(out_state: *mut u32) -> u32;
+    pub fn nxsm_get_stats(out: *mut Stats) -> u32;
+    pub fn nxsm_set_interval(priority: u32, seconds: u32) -> u32;
+    pub fn nxsm_get_interval(priority: u32, out_seconds: *mut u32) -> u32;
+}
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Exclusive use of the singleton for one test; it is stopped when taken.
+pub fn serial() -> MutexGuard<'static, ()> {
+    let guard = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // SAFETY: no pointer arguments.
+    unsafe { nxsm_stop() };
+    guard
+}
+
+/// The library's default configuration, as C gets it.
+pub fn default_config() -> Config {
+    let mut config = Config::default();
+    // SAFETY: `config` is a live, writable `Config`.
+    assert_eq!(unsafe { nxsm_config_default(&mut config) }, NXSM_OK);
+    config
+}
+
+/// State and counters, as C reads them.
+pub fn stats() -> Stats {
+    let mut stats = Stats {
+        struct_size: std::mem::size_of::<Stats>() as u32,
+        ..Stats::default()
+    };
+    // SAFETY: `stats` is a live, writable `Stats`.
+    assert_eq!(unsafe { nxsm_get_stats(&mut stats) }, NXSM_OK);
+    stats
+}
+
+/// Text of a C string returned by the library.
+pub fn text(ptr: *const std::ffi::c_char) -> String {
+    assert!(!ptr.is_null());
+    // SAFETY: the library returns static NUL-terminated strings.
+    unsafe { std::ffi::CStr::from_ptr(ptr) }.to_str().unwrap().to_owned()
+}

@@ -1,0 +1,129 @@
+//! `#[repr(C)]` types of the C API; cbindgen turns them into `include/nx_security_module.h`.
+
+/// A `now_s` value that means "the clock is not available".
+pub const NXSM_TIME_UNAVAILABLE: u32 = 0xFFFF_FFFF;
+
+/// `nxsm_config.protocols` bit: record TCP.
+pub const NXSM_PROTOCOL_TCP: u32 = 1;
+/// `nxsm_config.protocols` bit: record UDP.
+pub const NXSM_PROTOCOL_UDP: u32 = 2;
+/// `nxsm_config.protocols` bit: record ICMP and ICMPv6.
+pub const NXSM_PROTOCOL_ICMP: u32 = 4;
+
+/// Result of every fallible `nxsm_*` call. The numbers are stable; new codes are appended.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nxsm_result {
+    /// Success.
+    NXSM_OK = 0,
+    /// A required pointer argument was NULL.
+    NXSM_ERR_NULL_ARGUMENT = 1,
+    /// A value (configuration field, priority, interval) is outside its documented range.
+    NXSM_ERR_INVALID_ARGUMENT = 2,
+    /// `nxsm_start` while the module runs.
+    NXSM_ERR_ALREADY_STARTED = 3,
+    /// A call that needs a running module while it is stopped.
+    NXSM_ERR_NOT_STARTED = 4,
+    /// Another context is inside the module right now; nothing was done, try again.
+    NXSM_ERR_BUSY = 5,
+    /// `struct_size` does not match this library's struct: header and library differ.
+    NXSM_ERR_ABI_MISMATCH = 6,
+    /// `now_s` was `NXSM_TIME_UNAVAILABLE`.
+    NXSM_ERR_CLOCK_UNAVAILABLE = 7,
+}
+
+/// Life-cycle state; the values of the original `security_module_state_t`.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nxsm_state {
+    /// Not started, or stopped.
+    NXSM_STATE_NOT_INITIALIZED = 0,
+    /// Collecting; no hub connected yet.
+    NXSM_STATE_PENDING = 1,
+    /// Collecting and handing messages to a connected hub.
+    NXSM_STATE_ACTIVE = 2,
+    /// No hub for longer than `pending_timeout_s`; waiting for one.
+    NXSM_STATE_SUSPENDED = 3,
+}
+
+/// Collector priority groups, each with its own interval.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nxsm_priority {
+    /// Network activity; default 10 s.
+    NXSM_PRIORITY_HIGH = 0,
+    /// No built-in collector; default 30 s.
+    NXSM_PRIORITY_MEDIUM = 1,
+    /// System information and heartbeat; default 60 s.
+    NXSM_PRIORITY_LOW = 2,
+}
+
+/// Where inbound packets are captured.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nxsm_capture_mode {
+    /// At TCP/UDP/ICMP dispatch: packets NetX Duo accepted for this host (default).
+    NXSM_CAPTURE_UNICAST_ONLY = 0,
+    /// At IP input: every packet the driver hands to NetX Duo.
+    NXSM_CAPTURE_IP_INPUT = 1,
+}
+
+/// Start-up configuration. Fill it with `nxsm_config_default`, then change fields.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct nxsm_config {
+    /// Must be `sizeof(nxsm_config)`.
+    pub struct_size: u32,
+    /// High-priority interval, seconds (default 10, valid 1..=86400).
+    pub high_interval_s: u32,
+    /// Medium-priority interval, seconds (default 30, valid 1..=86400).
+    pub medium_interval_s: u32,
+    /// Low-priority interval, seconds (default 60, valid 1..=86400).
+    pub low_interval_s: u32,
+    /// First collection at `base + random % (2 * base)` s after start (default 30, valid 1..=3600).
+    pub first_collection_base_s: u32,
+    /// Retry period while no hub takes messages, seconds (default 3, valid 1..=3600).
+    pub retry_interval_s: u32,
+    /// Seconds in PENDING without a hub before SUSPENDED (default 300, valid 1..=86400).
+    pub pending_timeout_s: u32,
+    /// An `nxsm_capture_mode` value (default `NXSM_CAPTURE_UNICAST_ONLY`).
+    pub capture_mode: u32,
+    /// A non-empty set of `NXSM_PROTOCOL_*` bits (default all three).
+    pub protocols: u32,
+}
+
+/// Counters and state, read with `nxsm_get_stats`. Counters survive `nxsm_stop`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct nxsm_stats {
+    /// Set by the caller to `sizeof(nxsm_stats)` before the call.
+    pub struct_size: u32,
+    /// An `nxsm_state` value.
+    pub state: u32,
+    /// Unix time at which `state` was entered.
+    pub state_since_s: u32,
+    /// Unix time of the first collection after the last start.
+    pub first_collection_s: u32,
+    /// Successful `nxsm_start` calls.
+    pub starts: u32,
+    /// Successful `nxsm_stop` calls.
+    pub stops: u32,
+    /// `nxsm_poll` calls on a running module.
+    pub polls: u32,
+    /// State transitions, start and stop included.
+    pub state_changes: u32,
+}
+
+/// Capacities this library was built with (`NXSM_*` build variables).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct nxsm_capacities {
+    /// Set by the caller to `sizeof(nxsm_capacities)` before the call.
+    pub struct_size: u32,
+    /// IPv4 flow slots (`NXSM_MAX_FLOWS_V4`).
+    pub max_flows_v4: u32,
+    /// IPv6 flow slots (`NXSM_MAX_FLOWS_V6`, 0 without IPv6).
+    pub max_flows_v6: u32,
+    /// Capture ring slots (`NXSM_RING_SLOTS`).
+    pub ring_slots: u32,
+}

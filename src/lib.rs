@@ -1,0 +1,53 @@
+//! nx-security-module: a heap-free security monitor for NetX Duo devices.
+//!
+//! The crate is `no_std` and allocation-free. Every byte of state is a `static` whose size
+//! is fixed by the build-time capacities in [`config::capacity`]. Time is always passed in
+//! by the caller: the core never reads a clock.
+//!
+//! Layout:
+//! - [`config`]: build-time capacities and the run-time settings a firmware may change.
+//! - [`module`]: the security-module life cycle (state machine) and its counters.
+//! - `ffi`: every `extern "C"` item, the only place with `unsafe` code.
+#![cfg_attr(not(any(feature = "std", test)), no_std)]
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod module;
+
+#[allow(unsafe_code)]
+pub mod ffi;
+
+/// Version of this library as `major << 24 | minor << 16 | patch`, the packing the original
+/// module used for `security_module_version`.
+pub const VERSION: u32 = pack_version(
+    env!("CARGO_PKG_VERSION_MAJOR"),
+    env!("CARGO_PKG_VERSION_MINOR"),
+    env!("CARGO_PKG_VERSION_PATCH"),
+);
+
+const fn parse_component(text: &str) -> u32 {
+    let bytes = text.as_bytes();
+    let mut value = 0u32;
+    let mut i = 0;
+    while i < bytes.len() {
+        value = value * 10 + (bytes[i] - b'0') as u32;
+        i += 1;
+    }
+    value
+}
+
+const fn pack_version(major: &str, minor: &str, patch: &str) -> u32 {
+    (parse_component(major) << 24) | (parse_component(minor) << 16) | parse_component(patch)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn version_packs_cargo_version() {
+        let expected = (env!("CARGO_PKG_VERSION_MAJOR").parse::<u32>().unwrap() << 24)
+            | (env!("CARGO_PKG_VERSION_MINOR").parse::<u32>().unwrap() << 16)
+            | env!("CARGO_PKG_VERSION_PATCH").parse::<u32>().unwrap();
+        assert_eq!(super::VERSION, expected);
+    }
+}
