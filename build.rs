@@ -48,9 +48,10 @@ const KNOBS: &[Knob] = &[
 fn read(knob: &Knob) -> u32 {
     println!("cargo:rerun-if-env-changed={}", knob.name);
     let value = match env::var(knob.name) {
-        Ok(text) if !text.trim().is_empty() => text.trim().parse::<u32>().unwrap_or_else(|_| {
-            panic!("{} = {:?} is not a whole number", knob.name, text)
-        }),
+        Ok(text) if !text.trim().is_empty() => text
+            .trim()
+            .parse::<u32>()
+            .unwrap_or_else(|_| panic!("{} = {:?} is not a whole number", knob.name, text)),
         _ => knob.default,
     };
     assert!(

@@ -217,12 +217,22 @@ mod tests {
     #[test]
     fn each_field_is_checked() {
         let good = Settings::DEFAULT.to_raw();
-        let cases: [(fn(&mut RawSettings), SettingError); 10] = [
+        type Case = (fn(&mut RawSettings), SettingError);
+        let cases: [Case; 10] = [
             (|r| r.intervals_s[0] = 0, SettingError::Interval),
-            (|r| r.intervals_s[1] = MAX_INTERVAL_S + 1, SettingError::Interval),
+            (
+                |r| r.intervals_s[1] = MAX_INTERVAL_S + 1,
+                SettingError::Interval,
+            ),
             (|r| r.intervals_s[2] = 0, SettingError::Interval),
-            (|r| r.first_collection_base_s = 0, SettingError::FirstCollection),
-            (|r| r.retry_interval_s = MAX_RETRY_S + 1, SettingError::Retry),
+            (
+                |r| r.first_collection_base_s = 0,
+                SettingError::FirstCollection,
+            ),
+            (
+                |r| r.retry_interval_s = MAX_RETRY_S + 1,
+                SettingError::Retry,
+            ),
             (|r| r.pending_timeout_s = 0, SettingError::PendingTimeout),
             (|r| r.capture_mode = 2, SettingError::CaptureMode),
             (|r| r.protocols = 0, SettingError::Protocols),
@@ -261,7 +271,10 @@ mod tests {
     #[test]
     fn capacities_have_documented_defaults_or_env_values() {
         let expect = |name: &str, default: usize| {
-            std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
         };
         assert_eq!(capacity::MAX_FLOWS_V4, expect("NXSM_MAX_FLOWS_V4", 64));
         assert_eq!(capacity::MAX_FLOWS_V6, expect("NXSM_MAX_FLOWS_V6", 64));

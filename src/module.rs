@@ -272,12 +272,21 @@ mod tests {
     #[test]
     fn intervals_change_only_on_a_running_module_and_in_range() {
         let mut module = Module::new();
-        assert_eq!(module.set_interval(Priority::High, 5), Err(SetError::NotStarted));
-        assert_eq!(module.set_interval(Priority::High, 0), Err(SetError::OutOfRange));
+        assert_eq!(
+            module.set_interval(Priority::High, 5),
+            Err(SetError::NotStarted)
+        );
+        assert_eq!(
+            module.set_interval(Priority::High, 0),
+            Err(SetError::OutOfRange)
+        );
         module.start(Settings::DEFAULT, T0, 0).unwrap();
         assert_eq!(module.set_interval(Priority::Low, 120), Ok(()));
         assert_eq!(module.interval(Priority::Low), 120);
-        assert_eq!(module.set_interval(Priority::Low, 86_401), Err(SetError::OutOfRange));
+        assert_eq!(
+            module.set_interval(Priority::Low, 86_401),
+            Err(SetError::OutOfRange)
+        );
         assert_eq!(module.interval(Priority::Low), 120);
     }
 }

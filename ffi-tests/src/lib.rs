@@ -81,7 +81,9 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Exclusive use of the singleton for one test; it is stopped when taken.
 pub fn serial() -> MutexGuard<'static, ()> {
-    let guard = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let guard = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     // SAFETY: no pointer arguments.
     unsafe { nxsm_stop() };
     guard
@@ -107,8 +109,14 @@ pub fn stats() -> Stats {
 }
 
 /// Text of a C string returned by the library.
-pub fn text(ptr: *const std::ffi::c_char) -> String {
+///
+/// # Safety
+/// `ptr` must be NULL or a NUL-terminated string that lives for the whole program.
+pub unsafe fn text(ptr: *const std::ffi::c_char) -> String {
     assert!(!ptr.is_null());
     // SAFETY: the library returns static NUL-terminated strings.
-    unsafe { std::ffi::CStr::from_ptr(ptr) }.to_str().unwrap().to_owned()
+    unsafe { std::ffi::CStr::from_ptr(ptr) }
+        .to_str()
+        .unwrap()
+        .to_owned()
 }

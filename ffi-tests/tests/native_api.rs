@@ -24,7 +24,7 @@ fn state() -> u32 {
 fn version_matches_the_package() {
     let _serial = serial();
     let version = unsafe { nxsm_version() };
-    let text = text(unsafe { nxsm_version_string() });
+    let text = unsafe { text(nxsm_version_string()) };
     let parts: Vec<u32> = text.split('.').map(|p| p.parse().unwrap()).collect();
     assert_eq!(version, parts[0] << 24 | parts[1] << 16 | parts[2]);
     assert_eq!(parts.len(), 3, "{text}");
@@ -32,13 +32,21 @@ fn version_matches_the_package() {
 
 #[test]
 fn every_result_code_has_its_own_text() {
-    let texts: Vec<String> = (0..=7).map(|c| text(unsafe { nxsm_result_text(c) })).collect();
+    let texts: Vec<String> = (0..=7)
+        .map(|c| unsafe { text(nxsm_result_text(c)) })
+        .collect();
     for (i, a) in texts.iter().enumerate() {
         assert!(!a.is_empty() && a != "unknown result", "code {i}");
-        assert!(texts.iter().skip(i + 1).all(|b| b != a), "duplicate text {a}");
+        assert!(
+            texts.iter().skip(i + 1).all(|b| b != a),
+            "duplicate text {a}"
+        );
     }
-    assert_eq!(text(unsafe { nxsm_result_text(8) }), "unknown result");
-    assert_eq!(text(unsafe { nxsm_result_text(u32::MAX) }), "unknown result");
+    assert_eq!(unsafe { text(nxsm_result_text(8)) }, "unknown result");
+    assert_eq!(
+        unsafe { text(nxsm_result_text(u32::MAX)) },
+        "unknown result"
+    );
 }
 
 #[test]
@@ -59,14 +67,21 @@ fn config_default_is_the_original_modules() {
         }
     );
     assert_eq!(unsafe { nxsm_config_validate(&config) }, NXSM_OK);
-    assert_eq!(unsafe { nxsm_config_default(null_mut()) }, NXSM_ERR_NULL_ARGUMENT);
-    assert_eq!(unsafe { nxsm_config_validate(null()) }, NXSM_ERR_NULL_ARGUMENT);
+    assert_eq!(
+        unsafe { nxsm_config_default(null_mut()) },
+        NXSM_ERR_NULL_ARGUMENT
+    );
+    assert_eq!(
+        unsafe { nxsm_config_validate(null()) },
+        NXSM_ERR_NULL_ARGUMENT
+    );
 }
 
 #[test]
 fn config_validate_refuses_each_bad_field() {
     let good = default_config();
-    let bad: [(&str, fn(&mut Config)); 13] = [
+    type Breaker = (&'static str, fn(&mut Config));
+    let bad: [Breaker; 13] = [
         ("high 0", |c| c.high_interval_s = 0),
         ("medium 86401", |c| c.medium_interval_s = 86_401),
         ("low 0", |c| c.low_interval_s = 0),
@@ -84,11 +99,25 @@ fn config_validate_refuses_each_bad_field() {
     for (what, break_it) in bad {
         let mut config = good;
         break_it(&mut config);
-        assert_eq!(unsafe { nxsm_config_validate(&config) }, NXSM_ERR_INVALID_ARGUMENT, "{what}");
+        assert_eq!(
+            unsafe { nxsm_config_validate(&config) },
+            NXSM_ERR_INVALID_ARGUMENT,
+            "{what}"
+        );
     }
-    for size in [0, size_of::<Config>() as u32 - 4, size_of::<Config>() as u32 + 4] {
-        let config = Config { struct_size: size, ..good };
-        assert_eq!(unsafe { nxsm_config_validate(&config) }, NXSM_ERR_ABI_MISMATCH);
+    for size in [
+        0,
+        size_of::<Config>() as u32 - 4,
+        size_of::<Config>() as u32 + 4,
+    ] {
+        let config = Config {
+            struct_size: size,
+            ..good
+        };
+        assert_eq!(
+            unsafe { nxsm_config_validate(&config) },
+            NXSM_ERR_ABI_MISMATCH
+        );
     }
 }
 
@@ -101,8 +130,14 @@ fn capacities_report_the_build() {
     assert_eq!(unsafe { nxsm_get_capacities(&mut caps) }, NXSM_OK);
     assert!(caps.max_flows_v4 >= 1 && caps.ring_slots.is_power_of_two());
     caps.struct_size = 8;
-    assert_eq!(unsafe { nxsm_get_capacities(&mut caps) }, NXSM_ERR_ABI_MISMATCH);
-    assert_eq!(unsafe { nxsm_get_capacities(null_mut()) }, NXSM_ERR_NULL_ARGUMENT);
+    assert_eq!(
+        unsafe { nxsm_get_capacities(&mut caps) },
+        NXSM_ERR_ABI_MISMATCH
+    );
+    assert_eq!(
+        unsafe { nxsm_get_capacities(null_mut()) },
+        NXSM_ERR_NULL_ARGUMENT
+    );
 }
 
 #[test]
@@ -112,7 +147,10 @@ fn start_checks_its_arguments_and_leaves_nothing_on_failure() {
     let mut bad = default_config();
     bad.high_interval_s = 0;
     assert_eq!(unsafe { nxsm_start(null(), T0, 0) }, NXSM_ERR_NULL_ARGUMENT);
-    assert_eq!(unsafe { nxsm_start(&bad, T0, 0) }, NXSM_ERR_INVALID_ARGUMENT);
+    assert_eq!(
+        unsafe { nxsm_start(&bad, T0, 0) },
+        NXSM_ERR_INVALID_ARGUMENT
+    );
     assert_eq!(start(NXSM_TIME_UNAVAILABLE), NXSM_ERR_CLOCK_UNAVAILABLE);
     assert_eq!(state(), NXSM_STATE_NOT_INITIALIZED);
     assert_eq!(stats().starts, before.starts);
@@ -130,7 +168,10 @@ fn poll_drives_the_state_machine() {
     let _serial = serial();
     assert_eq!(unsafe { nxsm_poll(T0, true) }, NXSM_ERR_NOT_STARTED);
     assert_eq!(start(T0), NXSM_OK);
-    assert_eq!(unsafe { nxsm_poll(NXSM_TIME_UNAVAILABLE, true) }, NXSM_ERR_CLOCK_UNAVAILABLE);
+    assert_eq!(
+        unsafe { nxsm_poll(NXSM_TIME_UNAVAILABLE, true) },
+        NXSM_ERR_CLOCK_UNAVAILABLE
+    );
     assert_eq!(state(), NXSM_STATE_PENDING);
     assert_eq!(unsafe { nxsm_poll(T0 + 1, true) }, NXSM_OK);
     assert_eq!(state(), NXSM_STATE_ACTIVE);
@@ -149,11 +190,27 @@ fn poll_drives_the_state_machine() {
 #[test]
 fn state_and_stats_check_their_pointers() {
     let _serial = serial();
-    assert_eq!(unsafe { nxsm_get_state(null_mut()) }, NXSM_ERR_NULL_ARGUMENT);
-    assert_eq!(unsafe { nxsm_get_stats(null_mut()) }, NXSM_ERR_NULL_ARGUMENT);
-    let mut wrong = Stats { struct_size: 4, ..Stats::default() };
+    assert_eq!(
+        unsafe { nxsm_get_state(null_mut()) },
+        NXSM_ERR_NULL_ARGUMENT
+    );
+    assert_eq!(
+        unsafe { nxsm_get_stats(null_mut()) },
+        NXSM_ERR_NULL_ARGUMENT
+    );
+    let mut wrong = Stats {
+        struct_size: 4,
+        ..Stats::default()
+    };
     assert_eq!(unsafe { nxsm_get_stats(&mut wrong) }, NXSM_ERR_ABI_MISMATCH);
-    assert_eq!(wrong, Stats { struct_size: 4, ..Stats::default() }, "untouched on error");
+    assert_eq!(
+        wrong,
+        Stats {
+            struct_size: 4,
+            ..Stats::default()
+        },
+        "untouched on error"
+    );
 }
 
 #[test]
@@ -163,16 +220,31 @@ fn intervals_are_checked_and_need_a_running_module() {
     assert_eq!(unsafe { nxsm_set_interval(0, 5) }, NXSM_ERR_NOT_STARTED);
     assert_eq!(unsafe { nxsm_get_interval(0, &mut seconds) }, NXSM_OK);
     assert_eq!(start(T0), NXSM_OK);
-    assert_eq!(unsafe { nxsm_set_interval(3, 5) }, NXSM_ERR_INVALID_ARGUMENT);
-    assert_eq!(unsafe { nxsm_set_interval(0, 0) }, NXSM_ERR_INVALID_ARGUMENT);
-    assert_eq!(unsafe { nxsm_set_interval(0, 86_401) }, NXSM_ERR_INVALID_ARGUMENT);
+    assert_eq!(
+        unsafe { nxsm_set_interval(3, 5) },
+        NXSM_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        unsafe { nxsm_set_interval(0, 0) },
+        NXSM_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        unsafe { nxsm_set_interval(0, 86_401) },
+        NXSM_ERR_INVALID_ARGUMENT
+    );
     assert_eq!(unsafe { nxsm_set_interval(2, 86_400) }, NXSM_OK);
     assert_eq!(unsafe { nxsm_get_interval(2, &mut seconds) }, NXSM_OK);
     assert_eq!(seconds, 86_400);
     assert_eq!(unsafe { nxsm_get_interval(0, &mut seconds) }, NXSM_OK);
     assert_eq!(seconds, 10);
-    assert_eq!(unsafe { nxsm_get_interval(3, &mut seconds) }, NXSM_ERR_INVALID_ARGUMENT);
-    assert_eq!(unsafe { nxsm_get_interval(1, null_mut()) }, NXSM_ERR_NULL_ARGUMENT);
+    assert_eq!(
+        unsafe { nxsm_get_interval(3, &mut seconds) },
+        NXSM_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        unsafe { nxsm_get_interval(1, null_mut()) },
+        NXSM_ERR_NULL_ARGUMENT
+    );
     assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
 }
 

@@ -106,7 +106,7 @@ impl nxsm_config {
         }
     }
 
-    fn to_settings(&self) -> FfiResult<Settings> {
+    fn settings(&self) -> FfiResult<Settings> {
         check_size::<Self>(self.struct_size)?;
         Settings::from_raw(&RawSettings {
             intervals_s: [
@@ -163,7 +163,7 @@ pub extern "C" fn nxsm_config_default(out: *mut nxsm_config) -> nxsm_result {
 /// Checks every field of `config` without starting anything.
 #[no_mangle]
 pub extern "C" fn nxsm_config_validate(config: *const nxsm_config) -> nxsm_result {
-    code(input(config).and_then(nxsm_config::to_settings).map(|_| ()))
+    code(input(config).and_then(nxsm_config::settings).map(|_| ()))
 }
 
 /// Fills `out` with the capacities this library was built with.
@@ -185,7 +185,7 @@ pub extern "C" fn nxsm_get_capacities(out: *mut nxsm_capacities) -> nxsm_result 
 #[no_mangle]
 pub extern "C" fn nxsm_start(config: *const nxsm_config, now_s: u32, random: u32) -> nxsm_result {
     code((|| {
-        let settings = input(config)?.to_settings()?;
+        let settings = input(config)?.settings()?;
         let now = check_clock(now_s)?;
         with_module(|module| Ok(module.start(settings, now, random)?))
     })())
@@ -204,7 +204,12 @@ pub extern "C" fn nxsm_stop() -> nxsm_result {
 pub extern "C" fn nxsm_poll(now_s: u32, hub_connected: bool) -> nxsm_result {
     code((|| {
         let now = check_clock(now_s)?;
-        with_module(|module| module.poll(now, hub_connected).map(|_| ()).map_err(Into::into))
+        with_module(|module| {
+            module
+                .poll(now, hub_connected)
+                .map(|_| ())
+                .map_err(Into::into)
+        })
     })())
 }
 
@@ -242,9 +247,10 @@ pub extern "C" fn nxsm_get_stats(out: *mut nxsm_stats) -> nxsm_result {
 /// Changes the interval of one `nxsm_priority` group on a running module (1..=86400 s).
 #[no_mangle]
 pub extern "C" fn nxsm_set_interval(priority_group: u32, seconds: u32) -> nxsm_result {
-    code(priority(priority_group).and_then(|group| {
-        with_module(|module| Ok(module.set_interval(group, seconds)?))
-    }))
+    code(
+        priority(priority_group)
+            .and_then(|group| with_module(|module| Ok(module.set_interval(group, seconds)?))),
+    )
 }
 
 /// Writes the interval of one `nxsm_priority` group to `out_seconds`.
