@@ -14,6 +14,7 @@
 
 pub mod config;
 pub mod module;
+pub mod wire;
 
 #[allow(unsafe_code)]
 pub mod ffi;

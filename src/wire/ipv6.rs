@@ -1,0 +1,290 @@
+//! IPv6 header view (RFC 8200) with the extension-header walk.
+
+use super::{be16, fixed_word, protocol, HeaderOrder, Malformed};
+
+/// Most extension headers the walk follows; real traffic carries two or three.
+const MAX_EXTENSION_HEADERS: usize = 8;
+
+/// A checked IPv6 fixed header.
+#[derive(Clone, Copy, Debug)]
+pub struct Ipv6Header<'a> {
+    buf: &'a [u8],
+    order: HeaderOrder,
+    word1: u32,
+}
+
+/// Where the walk over extension headers ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpperLayer {
+    /// Protocol of the header found at `offset` (TCP, UDP, ICMPv6, or one that ends the
+    /// walk without ports such as ESP or "no next header").
+    pub protocol: u8,
+    /// Offset of that header from the start of the IPv6 header.
+    pub offset: usize,
+    /// Bytes from `offset` to the end of the datagram (the flow byte count).
+    pub len: u16,
+    /// Fragment offset (8-byte units) if a fragment header was crossed; a non-zero value
+    /// means the upper-layer header is not in this packet.
+    pub fragment_offset: Option<u16>,
+}
+
+impl<'a> Ipv6Header<'a> {
+    /// Fixed header length.
+    pub const LEN: usize = 40;
+
+    /// Checks `buf` (fixed header, then whatever follows in the same buffer).
+    pub fn new_checked(buf: &'a [u8], order: HeaderOrder) -> Result<Self, Malformed> {
+        if buf.len() < Self::LEN {
+            return Err(Malformed::TruncatedIpHeader);
+        }
+        let word = |i| fixed_word(buf, i, order).ok_or(Malformed::TruncatedIpHeader);
+        if word(0)? >> 28 != 6 {
+            return Err(Malformed::BadVersion);
+        }
+        let header = Self {
+            buf,
+            order,
+            word1: word(1)?,
+        };
+        if header.payload_len() == 0 {
+            return Err(Malformed::Jumbogram);
+        }
+        Ok(header)
+    }
+
+    /// Payload length (extension headers, transport header and data).
+    pub fn payload_len(&self) -> u16 {
+        (self.word1 >> 16) as u16
+    }
+
+    /// The first next-header value.
+    pub fn next_header(&self) -> u8 {
+        (self.word1 >> 8) as u8
+    }
+
+    /// Source address, in wire octet order.
+    pub fn src(&self) -> [u8; 16] {
+        self.address(2)
+    }
+
+    /// Destination address, in wire octet order.
+    pub fn dst(&self) -> [u8; 16] {
+        self.address(6)
+    }
+
+    /// Follows Hop-by-Hop, Routing, Destination Options, Fragment and Authentication
+    /// headers to the upper layer. Every header must lie inside both the buffer and the
+    /// payload length.
+    pub fn upper_layer(&self) -> Result<UpperLayer, Malformed> {
+        let mut next = self.next_header();
+        let mut offset = Self::LEN;
+        let mut remaining = self.payload_len();
+        let mut fragment_offset = None;
+        for _ in 0..=MAX_EXTENSION_HEADERS {
+            let len = match next {
+                protocol::HOP_BY_HOP | protocol::ROUTING | protocol::DESTINATION_OPTIONS => {
+                    (usize::from(self.byte(offset + 1)?) + 1) * 8
+                }
+                protocol::FRAGMENT => {
+                    let field = be16(self.buf, offset + 2).ok_or(Malformed::BadExtensionHeader)?;
+                    fragment_offset = Some(field >> 3);
+                    8
+                }
+                protocol::AUTHENTICATION => (usize::from(self.byte(offset + 1)?) + 2) * 4,
+                _ => {
+                    return Ok(UpperLayer {
+                        protocol: next,
+                        offset,
+                        len: remaining,
+                        fragment_offset,
+                    })
+                }
+            };
+            // The header must be wholly inside the buffer and inside the payload.
+            if offset + len > self.buf.len() || len > usize::from(remaining) {
+                return Err(Malformed::BadExtensionHeader);
+            }
+            next = self.byte(offset)?;
+            remaining -= len as u16;
+            offset += len;
+            if fragment_offset.is_some_and(|f| f != 0) {
+                // Later headers of a non-first fragment are not in this packet.
+                return Ok(UpperLayer {
+                    protocol: next,
+                    offset,
+                    len: remaining,
+                    fragment_offset,
+                });
+            }
+        }
+        Err(Malformed::TooManyExtensionHeaders)
+    }
+
+    /// The buffer from the start of the IPv6 header.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.buf
+    }
+
+    fn byte(&self, offset: usize) -> Result<u8, Malformed> {
+        self.buf
+            .get(offset)
+            .copied()
+            .ok_or(Malformed::BadExtensionHeader)
+    }
+
+    fn address(&self, first_word: usize) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        for (i, chunk) in out.chunks_exact_mut(4).enumerate() {
+            // `new_checked` proved the 40-byte fixed header is present.
+            let word = fixed_word(self.buf, first_word + i, self.order).unwrap_or(0);
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::wire::transport::tests::to_host_order;
+
+    /// fe80::1 -> 2001:db8::2, next header `next`, payload length `len`.
+    pub(crate) fn fixed_header(next: u8, len: u16) -> [u8; 40] {
+        let mut h = [0u8; 40];
+        h[0] = 0x60;
+        h[4..6].copy_from_slice(&len.to_be_bytes());
+        h[6] = next;
+        h[7] = 64;
+        h[8] = 0xfe;
+        h[9] = 0x80;
+        h[23] = 1;
+        h[24..28].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        h[39] = 2;
+        h
+    }
+
+    fn packet(next: u8, len: u16, rest: &[u8]) -> Vec<u8> {
+        let mut p = fixed_header(next, len).to_vec();
+        p.extend_from_slice(rest);
+        p
+    }
+
+    #[test]
+    fn reads_fixed_fields_in_both_orders() {
+        for order in [HeaderOrder::Network, HeaderOrder::Host] {
+            let mut bytes = fixed_header(protocol::UDP, 8);
+            if order == HeaderOrder::Host {
+                to_host_order(&mut bytes, 10);
+            }
+            let ip = Ipv6Header::new_checked(&bytes, order).unwrap();
+            assert_eq!(ip.payload_len(), 8);
+            assert_eq!(ip.next_header(), protocol::UDP);
+            assert_eq!(ip.src()[..2], [0xfe, 0x80]);
+            assert_eq!(ip.src()[15], 1);
+            assert_eq!(ip.dst()[..4], [0x20, 0x01, 0x0d, 0xb8]);
+            assert_eq!(ip.dst()[15], 2);
+            let upper = ip.upper_layer().unwrap();
+            assert_eq!((upper.protocol, upper.offset, upper.len), (17, 40, 8));
+        }
+    }
+
+    #[test]
+    fn walks_every_extension_kind() {
+        let mut rest = Vec::new();
+        rest.extend_from_slice(&[protocol::ROUTING, 0, 0, 0, 0, 0, 0, 0]); // hop-by-hop, 8
+        rest.extend_from_slice(&[protocol::DESTINATION_OPTIONS, 1]); // routing, 16
+        rest.extend_from_slice(&[0; 14]);
+        rest.extend_from_slice(&[protocol::AUTHENTICATION, 0, 0, 0, 0, 0, 0, 0]); // dest opts, 8
+        rest.extend_from_slice(&[protocol::FRAGMENT, 1, 0, 0]); // AH, (1+2)*4 = 12
+        rest.extend_from_slice(&[0; 8]);
+        rest.extend_from_slice(&[protocol::TCP, 0, 0x00, 0x01, 0, 0, 0, 1]); // fragment 0, M
+        let ext = rest.len() as u16;
+        rest.extend_from_slice(&[0; 20]); // TCP
+        let bytes = packet(protocol::HOP_BY_HOP, ext + 20, &rest);
+        let ip = Ipv6Header::new_checked(&bytes, HeaderOrder::Network).unwrap();
+        let upper = ip.upper_layer().unwrap();
+        assert_eq!(upper.protocol, protocol::TCP);
+        assert_eq!(upper.offset, 40 + usize::from(ext));
+        assert_eq!(upper.len, 20);
+        assert_eq!(upper.fragment_offset, Some(0));
+    }
+
+    #[test]
+    fn extension_headers_keep_network_order_on_the_host_path() {
+        let mut rest = vec![protocol::UDP, 0, 0, 0, 0, 0, 0, 0];
+        rest.extend_from_slice(&[0; 8]);
+        let mut bytes = packet(protocol::HOP_BY_HOP, 16, &rest);
+        to_host_order(&mut bytes, 10);
+        let ip = Ipv6Header::new_checked(&bytes, HeaderOrder::Host).unwrap();
+        let upper = ip.upper_layer().unwrap();
+        assert_eq!(
+            (upper.protocol, upper.offset, upper.len),
+            (protocol::UDP, 48, 8)
+        );
+    }
+
+    #[test]
+    fn a_non_first_fragment_stops_before_the_transport_header() {
+        let rest = [protocol::UDP, 0, 0x05, 0x00, 0, 0, 0, 9]; // offset 160, last
+        let bytes = packet(protocol::FRAGMENT, 8 + 100, &rest);
+        let ip = Ipv6Header::new_checked(&bytes, HeaderOrder::Network).unwrap();
+        let upper = ip.upper_layer().unwrap();
+        assert_eq!(upper.fragment_offset, Some(160));
+        assert_eq!(upper.protocol, protocol::UDP);
+        assert_eq!(upper.len, 100);
+    }
+
+    #[test]
+    fn esp_and_no_next_header_end_the_walk() {
+        for next in [protocol::ESP, protocol::NO_NEXT_HEADER] {
+            let bytes = packet(next, 16, &[0; 16]);
+            let ip = Ipv6Header::new_checked(&bytes, HeaderOrder::Network).unwrap();
+            assert_eq!(ip.upper_layer().unwrap().protocol, next);
+        }
+    }
+
+    #[test]
+    fn every_malformed_shape_is_refused() {
+        let net = HeaderOrder::Network;
+        assert_eq!(
+            Ipv6Header::new_checked(&fixed_header(17, 8)[..39], net).err(),
+            Some(Malformed::TruncatedIpHeader)
+        );
+        let mut v4 = fixed_header(17, 8);
+        v4[0] = 0x45;
+        assert_eq!(
+            Ipv6Header::new_checked(&v4, net).err(),
+            Some(Malformed::BadVersion)
+        );
+        assert_eq!(
+            Ipv6Header::new_checked(&fixed_header(17, 0), net).err(),
+            Some(Malformed::Jumbogram)
+        );
+        let walk = |bytes: &[u8]| Ipv6Header::new_checked(bytes, net).unwrap().upper_layer();
+        // Extension header cut by the end of the buffer.
+        assert_eq!(
+            walk(&packet(protocol::HOP_BY_HOP, 16, &[17, 0, 0])),
+            Err(Malformed::BadExtensionHeader)
+        );
+        // Length byte missing.
+        assert_eq!(
+            walk(&packet(protocol::ROUTING, 16, &[17])),
+            Err(Malformed::BadExtensionHeader)
+        );
+        // Extension longer than the payload length.
+        assert_eq!(
+            walk(&packet(
+                protocol::DESTINATION_OPTIONS,
+                4,
+                &[17, 0, 0, 0, 0, 0, 0, 0]
+            )),
+            Err(Malformed::BadExtensionHeader)
+        );
+        // A chain of hop-by-hop headers longer than the walk follows.
+        let chain: Vec<u8> = (0..12).flat_map(|_| [0u8, 0, 0, 0, 0, 0, 0, 0]).collect();
+        assert_eq!(
+            walk(&packet(protocol::HOP_BY_HOP, 96, &chain)),
+            Err(Malformed::TooManyExtensionHeaders)
+        );
+    }
+}

@@ -1,0 +1,180 @@
+//! TCP, UDP and ICMP/ICMPv6 header views: only what a flow record needs.
+
+use super::{be16, protocol, Malformed};
+
+/// Transport protocols a flow can have (ICMPv6 is reported as ICMP, as the original did).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TransportKind {
+    /// TCP.
+    Tcp = 0,
+    /// UDP.
+    Udp = 1,
+    /// ICMP or ICMPv6.
+    Icmp = 2,
+}
+
+/// TCP flags as in the header's flag byte (FIN 0x01 ... CWR 0x80).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpFlags(pub u8);
+
+/// The transport part of a flow record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transport {
+    /// Protocol.
+    pub kind: TransportKind,
+    /// Source port (0 for ICMP).
+    pub src_port: u16,
+    /// Destination port (0 for ICMP).
+    pub dst_port: u16,
+    /// TCP flags (0 for UDP and ICMP).
+    pub flags: TcpFlags,
+}
+
+const TCP_MIN_LEN: usize = 20;
+const UDP_LEN: usize = 8;
+const ICMP_MIN_LEN: usize = 4;
+
+impl Transport {
+    /// The minimum header size of a protocol the module records, or `None` for others.
+    pub fn min_len(ip_protocol: u8) -> Option<usize> {
+        match ip_protocol {
+            protocol::TCP => Some(TCP_MIN_LEN),
+            protocol::UDP => Some(UDP_LEN),
+            protocol::ICMP | protocol::ICMPV6 => Some(ICMP_MIN_LEN),
+            _ => None,
+        }
+    }
+
+    /// Parses the header of `ip_protocol` at the start of `buf`; `payload_len` is what the
+    /// IP header says follows it. `Ok(None)` for protocols the module does not record.
+    pub fn parse(ip_protocol: u8, buf: &[u8], payload_len: u16) -> Result<Option<Self>, Malformed> {
+        let Some(min_len) = Self::min_len(ip_protocol) else {
+            return Ok(None);
+        };
+        if usize::from(payload_len) < min_len {
+            return Err(Malformed::BadTransportLength);
+        }
+        if buf.len() < min_len {
+            return Err(Malformed::TruncatedTransport);
+        }
+        let ports = || {
+            (
+                be16(buf, 0).unwrap_or_default(),
+                be16(buf, 2).unwrap_or_default(),
+            )
+        };
+        let transport = match ip_protocol {
+            protocol::TCP => {
+                let data_offset = usize::from(buf.get(12).copied().unwrap_or_default() >> 4) * 4;
+                if data_offset < TCP_MIN_LEN || data_offset > usize::from(payload_len) {
+                    return Err(Malformed::BadTransportLength);
+                }
+                let (src_port, dst_port) = ports();
+                Self {
+                    kind: TransportKind::Tcp,
+                    src_port,
+                    dst_port,
+                    flags: TcpFlags(buf.get(13).copied().unwrap_or_default()),
+                }
+            }
+            protocol::UDP => {
+                let (src_port, dst_port) = ports();
+                Self {
+                    kind: TransportKind::Udp,
+                    src_port,
+                    dst_port,
+                    flags: TcpFlags(0),
+                }
+            }
+            _ => Self {
+                kind: TransportKind::Icmp,
+                src_port: 0,
+                dst_port: 0,
+                flags: TcpFlags(0),
+            },
+        };
+        Ok(Some(transport))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Converts the first `words` 32-bit words to CPU order, as NetX Duo's receive path does.
+    pub(crate) fn to_host_order(bytes: &mut [u8], words: usize) {
+        for chunk in bytes.chunks_exact_mut(4).take(words) {
+            let word = u32::from_be_bytes(chunk.try_into().unwrap());
+            chunk.copy_from_slice(&word.to_ne_bytes());
+        }
+    }
+
+    const TCP_SYN: [u8; 20] = [
+        0xc3, 0x50, 0x22, 0xb3, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+    ];
+
+    #[test]
+    fn tcp_ports_and_flags() {
+        let t = Transport::parse(protocol::TCP, &TCP_SYN, 20)
+            .unwrap()
+            .unwrap();
+        assert_eq!(t.kind, TransportKind::Tcp);
+        assert_eq!((t.src_port, t.dst_port), (50000, 8883));
+        assert_eq!(t.flags, TcpFlags(0x02));
+    }
+
+    #[test]
+    fn udp_and_icmp() {
+        let udp = [0x00, 0x35, 0xd4, 0x31, 0, 8, 0, 0];
+        let t = Transport::parse(protocol::UDP, &udp, 8).unwrap().unwrap();
+        assert_eq!(
+            (t.kind, t.src_port, t.dst_port),
+            (TransportKind::Udp, 53, 54321)
+        );
+        for p in [protocol::ICMP, protocol::ICMPV6] {
+            let t = Transport::parse(p, &[8, 0, 0, 0], 64).unwrap().unwrap();
+            assert_eq!(
+                (t.kind, t.src_port, t.dst_port),
+                (TransportKind::Icmp, 0, 0)
+            );
+        }
+    }
+
+    #[test]
+    fn other_protocols_are_not_recorded() {
+        assert_eq!(Transport::parse(2, &[0; 8], 8), Ok(None)); // IGMP
+        assert_eq!(Transport::parse(protocol::ESP, &[], 0), Ok(None));
+    }
+
+    #[test]
+    fn every_malformed_shape_is_refused() {
+        assert_eq!(
+            Transport::parse(protocol::TCP, &TCP_SYN[..19], 20),
+            Err(Malformed::TruncatedTransport)
+        );
+        assert_eq!(
+            Transport::parse(protocol::TCP, &TCP_SYN, 19),
+            Err(Malformed::BadTransportLength)
+        );
+        let mut short_offset = TCP_SYN;
+        short_offset[12] = 0x40;
+        assert_eq!(
+            Transport::parse(protocol::TCP, &short_offset, 20),
+            Err(Malformed::BadTransportLength)
+        );
+        let mut long_offset = TCP_SYN;
+        long_offset[12] = 0x60;
+        assert_eq!(
+            Transport::parse(protocol::TCP, &long_offset, 20),
+            Err(Malformed::BadTransportLength)
+        );
+        assert_eq!(
+            Transport::parse(protocol::UDP, &[0; 7], 8),
+            Err(Malformed::TruncatedTransport)
+        );
+        assert_eq!(
+            Transport::parse(protocol::ICMP, &[8, 0], 2),
+            Err(Malformed::BadTransportLength)
+        );
+    }
+}
