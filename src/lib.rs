@@ -12,8 +12,11 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod capture;
 pub mod config;
 pub mod module;
+pub mod ring;
+mod sync;
 pub mod wire;
 
 #[allow(unsafe_code)]

@@ -1,0 +1,59 @@
+//! Atomics for the lock-free parts, with one switch for the model checker and one for
+//! cores without compare-and-swap.
+//!
+//! Under `--cfg loom` the types come from `loom`, which explores every interleaving. On
+//! targets without atomic read-modify-write (Cortex-M0+), [`fetch_add`] and
+//! [`compare_exchange`] run inside a critical section: a few instructions with interrupts
+//! masked, which on a single core is as good as the hardware instruction.
+
+#[cfg(loom)]
+pub use loom::sync::atomic::{AtomicU32, Ordering};
+
+#[cfg(not(loom))]
+pub use core::sync::atomic::{AtomicU32, Ordering};
+
+/// Adds `value` (wrapping) and returns the previous value.
+#[inline]
+pub fn fetch_add(atomic: &AtomicU32, value: u32, order: Ordering) -> u32 {
+    #[cfg(any(loom, target_has_atomic = "32"))]
+    {
+        atomic.fetch_add(value, order)
+    }
+    #[cfg(not(any(loom, target_has_atomic = "32")))]
+    {
+        let _ = order;
+        critical_section::with(|_| {
+            let old = atomic.load(Ordering::Relaxed);
+            atomic.store(old.wrapping_add(value), Ordering::Relaxed);
+            old
+        })
+    }
+}
+
+/// Replaces `current` with `new` if it still holds `current`.
+#[inline]
+pub fn compare_exchange(
+    atomic: &AtomicU32,
+    current: u32,
+    new: u32,
+    success: Ordering,
+    failure: Ordering,
+) -> Result<u32, u32> {
+    #[cfg(any(loom, target_has_atomic = "32"))]
+    {
+        atomic.compare_exchange_weak(current, new, success, failure)
+    }
+    #[cfg(not(any(loom, target_has_atomic = "32")))]
+    {
+        let _ = (success, failure);
+        critical_section::with(|_| {
+            let old = atomic.load(Ordering::Relaxed);
+            if old == current {
+                atomic.store(new, Ordering::Relaxed);
+                Ok(old)
+            } else {
+                Err(old)
+            }
+        })
+    }
+}
