@@ -79,6 +79,25 @@ fn main() {
         writeln!(out, "/// {}\n/// Default {}.", knob.doc, knob.default).unwrap();
         writeln!(out, "pub const {ident}: usize = {value};").unwrap();
     }
+    // Each flow table's index has at least twice as many slots as flows, a power of two,
+    // so probes stay short and the slot is found with a shift instead of a division.
+    for (name, flows) in [
+        ("FLOW_INDEX_V4", "MAX_FLOWS_V4"),
+        ("FLOW_INDEX_V6", "MAX_FLOWS_V6"),
+    ] {
+        let flows = KNOBS
+            .iter()
+            .find(|k| k.name.ends_with(flows))
+            .map(read)
+            .unwrap_or(1);
+        let slots = (flows.max(1) * 2).next_power_of_two();
+        writeln!(
+            out,
+            "/// Index slots of a flow table (derived: next power of two >= 2 x flows)."
+        )
+        .unwrap();
+        writeln!(out, "pub const {name}: usize = {slots};").unwrap();
+    }
     let dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(dir.join("capacities.rs"), out).expect("OUT_DIR is writable");
     println!("cargo:rerun-if-changed=build.rs");

@@ -14,6 +14,7 @@
 
 pub mod capture;
 pub mod config;
+pub mod flows;
 pub mod module;
 pub mod ring;
 mod sync;

@@ -1,0 +1,453 @@
+//! Fixed-capacity flow tables: one per IP version, filled by the consumer from the ring.
+//!
+//! Flows live in a dense array (cheap to walk when a window is reported); a separate index
+//! of at least twice as many 16-bit slots finds them by hash with linear probing, so a
+//! lookup costs a few probes even when the flow array is full. When it is full, flows
+//! already present keep counting and packets of new flows are counted as overflow: the
+//! original stopped counting everything in that case.
+
+use crate::capture::{Direction, FlowKey, FlowRecord, IpVersion};
+use crate::wire::{TcpFlags, TransportKind};
+use heapless::Vec;
+
+/// An address type a table is keyed by: 4 bytes for IPv4, 16 for IPv6.
+pub trait Address: Copy + Eq + core::fmt::Debug {
+    /// Takes this version's bytes from a record's 16-byte address.
+    fn from_record(bytes: &[u8; 16]) -> Self;
+    /// Folds the address into one word for hashing.
+    fn fold(&self) -> u32;
+    /// The address octets in wire order.
+    fn octets(&self) -> &[u8];
+}
+
+impl Address for [u8; 4] {
+    fn from_record(bytes: &[u8; 16]) -> Self {
+        [bytes[0], bytes[1], bytes[2], bytes[3]]
+    }
+    fn fold(&self) -> u32 {
+        u32::from_ne_bytes(*self)
+    }
+    fn octets(&self) -> &[u8] {
+        self
+    }
+}
+
+impl Address for [u8; 16] {
+    fn from_record(bytes: &[u8; 16]) -> Self {
+        *bytes
+    }
+    fn fold(&self) -> u32 {
+        self.chunks_exact(4).fold(0, |acc, w| {
+            acc.rotate_left(5) ^ u32::from_ne_bytes([w[0], w[1], w[2], w[3]])
+        })
+    }
+    fn octets(&self) -> &[u8] {
+        self
+    }
+}
+
+/// A flow key within one IP version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key<A> {
+    /// Device-side address.
+    pub local: A,
+    /// Peer address.
+    pub remote: A,
+    /// Device-side port.
+    pub local_port: u16,
+    /// Peer port.
+    pub remote_port: u16,
+    /// Transport protocol.
+    pub protocol: TransportKind,
+}
+
+impl<A: Address> Key<A> {
+    /// The key of a record (whose version must match `A`).
+    pub fn of(key: &FlowKey) -> Self {
+        Self {
+            local: A::from_record(&key.local),
+            remote: A::from_record(&key.remote),
+            local_port: key.local_port,
+            remote_port: key.remote_port,
+            protocol: key.protocol,
+        }
+    }
+
+    fn hash(&self) -> u32 {
+        let ports = u32::from(self.local_port) << 16 | u32::from(self.remote_port);
+        (self.local.fold() ^ self.remote.fold().rotate_left(16) ^ ports ^ self.protocol as u32)
+            .wrapping_mul(0x9E37_79B1)
+    }
+}
+
+/// Counters of one direction of a flow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DirectionCounters {
+    /// IP payload bytes (saturating).
+    pub bytes: u32,
+    /// Packets (saturating).
+    pub packets: u32,
+    /// Union of the TCP flags seen.
+    pub flags: TcpFlags,
+}
+
+/// One flow of the current window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flow<A> {
+    /// What identifies it.
+    pub key: Key<A>,
+    /// Received traffic.
+    pub inbound: DirectionCounters,
+    /// Sent traffic.
+    pub outbound: DirectionCounters,
+    /// Time of its first packet in the window, seconds.
+    pub first_seen: u32,
+    /// Time of its last packet in the window, seconds.
+    pub last_seen: u32,
+}
+
+/// What a table did with a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Update {
+    /// Added to an existing flow or to a new one.
+    Counted,
+    /// A new flow, but the table is full: counted as overflow.
+    Overflow,
+}
+
+/// A table of at most `N` flows with an index of `S` slots (a power of two, `S >= 2N`).
+#[derive(Debug)]
+pub struct FlowTable<A, const N: usize, const S: usize> {
+    flows: Vec<Flow<A>, N>,
+    /// 0 = empty, otherwise position in `flows` + 1.
+    index: [u16; S],
+}
+
+impl<A: Address, const N: usize, const S: usize> Default for FlowTable<A, N, S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<A: Address, const N: usize, const S: usize> FlowTable<A, N, S> {
+    const SHIFT: u32 = {
+        assert!(S.is_power_of_two() && S >= 2 * N && N < u16::MAX as usize);
+        32 - S.trailing_zeros()
+    };
+
+    /// An empty table (usable in a `static`).
+    pub const fn new() -> Self {
+        Self {
+            flows: Vec::new(),
+            index: [0; S],
+        }
+    }
+
+    /// Adds one packet to its flow.
+    pub fn update(
+        &mut self,
+        key: Key<A>,
+        direction: Direction,
+        len: u16,
+        flags: TcpFlags,
+        now: u32,
+    ) -> Update {
+        let position = match self.find_or_insert(key, now) {
+            Some(position) => position,
+            None => return Update::Overflow,
+        };
+        let Some(flow) = self.flows.get_mut(position) else {
+            return Update::Overflow;
+        };
+        let side = match direction {
+            Direction::In => &mut flow.inbound,
+            Direction::Out => &mut flow.outbound,
+        };
+        side.bytes = side.bytes.saturating_add(u32::from(len));
+        side.packets = side.packets.saturating_add(1);
+        side.flags.0 |= flags.0;
+        flow.last_seen = flow.last_seen.max(now);
+        Update::Counted
+    }
+
+    /// The flows of the current window, in order of first appearance.
+    pub fn flows(&self) -> &[Flow<A>] {
+        &self.flows
+    }
+
+    /// Flows in the table.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Whether the table holds no flow.
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// Starts a new window.
+    pub fn clear(&mut self) {
+        self.flows.clear();
+        self.index = [0; S];
+    }
+
+    /// Position of `key` in `flows`, adding it when there is room.
+    fn find_or_insert(&mut self, key: Key<A>, now: u32) -> Option<usize> {
+        let mask = S - 1;
+        let mut slot = (key.hash() >> Self::SHIFT) as usize;
+        // The index is never more than half full, so an empty slot ends every probe run.
+        for _ in 0..S {
+            match self.index.get(slot).copied() {
+                Some(0) => {
+                    let position = self.flows.len();
+                    let flow = Flow {
+                        key,
+                        inbound: DirectionCounters::default(),
+                        outbound: DirectionCounters::default(),
+                        first_seen: now,
+                        last_seen: now,
+                    };
+                    self.flows.push(flow).ok()?;
+                    if let Some(entry) = self.index.get_mut(slot) {
+                        *entry = position as u16 + 1;
+                    }
+                    return Some(position);
+                }
+                Some(entry) => {
+                    let position = usize::from(entry - 1);
+                    if self.flows.get(position).is_some_and(|f| f.key == key) {
+                        return Some(position);
+                    }
+                }
+                None => return None,
+            }
+            slot = (slot + 1) & mask;
+        }
+        None
+    }
+}
+
+/// The IPv4 and IPv6 tables with the build-time capacities, and the overflow count.
+#[derive(Debug, Default)]
+pub struct Flows {
+    /// IPv4 flows.
+    pub v4: FlowTable<
+        [u8; 4],
+        { crate::config::capacity::MAX_FLOWS_V4 },
+        { crate::config::capacity::FLOW_INDEX_V4 },
+    >,
+    /// IPv6 flows.
+    pub v6: FlowTable<
+        [u8; 16],
+        { crate::config::capacity::MAX_FLOWS_V6 },
+        { crate::config::capacity::FLOW_INDEX_V6 },
+    >,
+}
+
+impl Flows {
+    /// Empty tables (usable in a `static`).
+    pub const fn new() -> Self {
+        Self {
+            v4: FlowTable::new(),
+            v6: FlowTable::new(),
+        }
+    }
+
+    /// Adds one record to its table.
+    pub fn apply(&mut self, record: &FlowRecord, now: u32) -> Update {
+        match record.key.version {
+            IpVersion::V4 => self.v4.update(
+                Key::of(&record.key),
+                record.direction,
+                record.len,
+                record.flags,
+                now,
+            ),
+            IpVersion::V6 => self.v6.update(
+                Key::of(&record.key),
+                record.direction,
+                record.len,
+                record.flags,
+                now,
+            ),
+        }
+    }
+
+    /// Starts a new window in both tables.
+    pub fn clear(&mut self) {
+        self.v4.clear();
+        self.v6.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u32) -> Key<[u8; 4]> {
+        Key {
+            local: [192, 168, 1, 10],
+            remote: n.to_be_bytes(),
+            local_port: 40000 + (n % 1000) as u16,
+            remote_port: 443,
+            protocol: TransportKind::Tcp,
+        }
+    }
+
+    #[test]
+    fn counts_per_direction_and_unions_flags() {
+        let mut table: FlowTable<[u8; 4], 4, 8> = FlowTable::new();
+        let k = key(1);
+        assert_eq!(
+            table.update(k, Direction::Out, 40, TcpFlags(0x02), 100),
+            Update::Counted
+        );
+        assert_eq!(
+            table.update(k, Direction::In, 40, TcpFlags(0x12), 101),
+            Update::Counted
+        );
+        assert_eq!(
+            table.update(k, Direction::Out, 1000, TcpFlags(0x10), 105),
+            Update::Counted
+        );
+        let [flow] = table.flows() else { panic!() };
+        assert_eq!(
+            flow.outbound,
+            DirectionCounters {
+                bytes: 1040,
+                packets: 2,
+                flags: TcpFlags(0x12)
+            }
+        );
+        assert_eq!(
+            flow.inbound,
+            DirectionCounters {
+                bytes: 40,
+                packets: 1,
+                flags: TcpFlags(0x12)
+            }
+        );
+        assert_eq!((flow.first_seen, flow.last_seen), (100, 105));
+    }
+
+    #[test]
+    fn a_full_table_keeps_counting_known_flows() {
+        let mut table: FlowTable<[u8; 4], 4, 8> = FlowTable::new();
+        for n in 0..4 {
+            assert_eq!(
+                table.update(key(n), Direction::In, 10, TcpFlags(0), 1),
+                Update::Counted
+            );
+        }
+        for n in 4..100 {
+            assert_eq!(
+                table.update(key(n), Direction::In, 10, TcpFlags(0), 1),
+                Update::Overflow
+            );
+        }
+        for n in 0..4 {
+            assert_eq!(
+                table.update(key(n), Direction::Out, 5, TcpFlags(0), 2),
+                Update::Counted
+            );
+        }
+        assert_eq!(table.len(), 4);
+        assert!(table
+            .flows()
+            .iter()
+            .all(|f| f.inbound.bytes == 10 && f.outbound.bytes == 5));
+    }
+
+    #[test]
+    fn counters_saturate() {
+        let mut table: FlowTable<[u8; 4], 1, 2> = FlowTable::new();
+        for _ in 0..70_000 {
+            table.update(key(0), Direction::In, u16::MAX, TcpFlags(0), 0);
+        }
+        assert_eq!(table.flows()[0].inbound.bytes, u32::MAX);
+        assert_eq!(table.flows()[0].inbound.packets, 70_000);
+    }
+
+    #[test]
+    fn clear_starts_a_new_window() {
+        let mut table: FlowTable<[u8; 4], 2, 4> = FlowTable::new();
+        table.update(key(0), Direction::In, 1, TcpFlags(0), 0);
+        table.update(key(1), Direction::In, 1, TcpFlags(0), 0);
+        table.clear();
+        assert!(table.is_empty());
+        assert_eq!(
+            table.update(key(2), Direction::In, 1, TcpFlags(0), 0),
+            Update::Counted
+        );
+        assert_eq!(
+            table.update(key(1), Direction::In, 1, TcpFlags(0), 0),
+            Update::Counted
+        );
+        assert_eq!(table.len(), 2);
+    }
+
+    #[test]
+    fn matches_a_reference_map_on_many_keys() {
+        use std::collections::HashMap;
+        let mut table: FlowTable<[u8; 16], 64, 128> = FlowTable::new();
+        let mut reference: HashMap<(u32, u16), (u32, u32)> = HashMap::new();
+        let mut overflow = 0;
+        let mut seed = 12345u32;
+        for step in 0..20_000u32 {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let n = (seed >> 8) % 90; // more distinct keys than slots
+            let mut local = [0u8; 16];
+            local[..4].copy_from_slice(&n.to_be_bytes());
+            let k = Key {
+                local,
+                remote: [7; 16],
+                local_port: (n * 3) as u16,
+                remote_port: 53,
+                protocol: TransportKind::Udp,
+            };
+            let known = reference.contains_key(&(n, k.local_port));
+            let len = (step % 1500) as u16;
+            match table.update(k, Direction::Out, len, TcpFlags(0), step) {
+                Update::Counted => {
+                    let e = reference.entry((n, k.local_port)).or_default();
+                    e.0 += u32::from(len);
+                    e.1 += 1;
+                }
+                Update::Overflow => {
+                    assert!(!known && reference.len() == 64);
+                    overflow += 1;
+                }
+            }
+        }
+        assert!(overflow > 0);
+        assert_eq!(table.len(), reference.len());
+        for flow in table.flows() {
+            let n = u32::from_be_bytes(flow.key.local[..4].try_into().unwrap());
+            assert_eq!(
+                reference[&(n, flow.key.local_port)],
+                (flow.outbound.bytes, flow.outbound.packets)
+            );
+        }
+    }
+
+    #[test]
+    fn ipv6_keys_are_distinct_across_all_words() {
+        let mut table: FlowTable<[u8; 16], 16, 32> = FlowTable::new();
+        for byte in 0..16 {
+            let mut local = [0u8; 16];
+            local[byte] = 1;
+            let k = Key {
+                local,
+                remote: [0; 16],
+                local_port: 1,
+                remote_port: 2,
+                protocol: TransportKind::Icmp,
+            };
+            assert_eq!(
+                table.update(k, Direction::In, 8, TcpFlags(0), 0),
+                Update::Counted
+            );
+        }
+        assert_eq!(table.len(), 16);
+    }
+}
