@@ -17,6 +17,71 @@
 #include <stdint.h>
 
 /**
+ * Smallest header.
+ */
+#define Ipv4Header_MIN_LEN 20
+
+/**
+ * Fixed header length.
+ */
+#define Ipv6Header_LEN 40
+
+/**
+ * ICMP for IPv4.
+ */
+#define ICMP 1
+
+/**
+ * TCP.
+ */
+#define TCP 6
+
+/**
+ * UDP.
+ */
+#define UDP 17
+
+/**
+ * IPv6 Hop-by-Hop options.
+ */
+#define HOP_BY_HOP 0
+
+/**
+ * IPv6 routing header.
+ */
+#define ROUTING 43
+
+/**
+ * IPv6 fragment header.
+ */
+#define FRAGMENT 44
+
+/**
+ * IPsec Encapsulating Security Payload.
+ */
+#define ESP 50
+
+/**
+ * IPsec Authentication Header.
+ */
+#define AUTHENTICATION 51
+
+/**
+ * ICMP for IPv6.
+ */
+#define ICMPV6 58
+
+/**
+ * IPv6 "no next header".
+ */
+#define NO_NEXT_HEADER 59
+
+/**
+ * IPv6 destination options.
+ */
+#define DESTINATION_OPTIONS 60
+
+/**
  * A `now_s` value that means "the clock is not available".
  */
 #define NXSM_TIME_UNAVAILABLE 4294967295
@@ -122,6 +187,19 @@ enum nxsm_result
    * `now_s` was `NXSM_TIME_UNAVAILABLE`.
    */
   NXSM_ERR_CLOCK_UNAVAILABLE = 7,
+  /**
+   * The packet could not be parsed; it was counted in `malformed`.
+   */
+  NXSM_ERR_MALFORMED = 8,
+  /**
+   * The capture ring was full; the record was dropped and counted in `ring_dropped`.
+   */
+  NXSM_ERR_RING_FULL = 9,
+  /**
+   * Well-formed but nothing to record (fragment tail, untracked or disabled protocol);
+   * counted in `ignored`.
+   */
+  NXSM_ERR_NOT_RECORDED = 10,
 };
 #ifndef __cplusplus
 typedef uint32_t nxsm_result;
@@ -256,7 +334,111 @@ typedef struct {
    * State transitions, start and stop included.
    */
   uint32_t state_changes;
+  /**
+   * Packets handed to `nxsm_capture` while capturing.
+   */
+  uint32_t packets_seen;
+  /**
+   * Packets added to a flow.
+   */
+  uint32_t packets_counted;
+  /**
+   * Packets that could not be parsed.
+   */
+  uint32_t malformed;
+  /**
+   * Well-formed packets with nothing to record (fragment tails, other protocols).
+   */
+  uint32_t ignored;
+  /**
+   * Records dropped because the capture ring was full.
+   */
+  uint32_t ring_dropped;
+  /**
+   * Packets of new flows that found the flow table full.
+   */
+  uint32_t table_full_dropped;
+  /**
+   * Records waiting in the ring.
+   */
+  uint32_t ring_waiting;
+  /**
+   * IPv4 flows in the current window.
+   */
+  uint32_t flows_v4;
+  /**
+   * IPv6 flows in the current window.
+   */
+  uint32_t flows_v6;
 } nxsm_stats;
+
+/**
+ * Called from the capturing context (possibly an ISR) when the ring fill reaches the
+ * watermark: it must only wake the consumer (e.g. set a ThreadX event flag).
+ */
+typedef void (*nxsm_ring_callback)(void *context);
+
+/**
+ * One flow of the current window, as `nxsm_read_flows` reports it.
+ */
+typedef struct {
+  /**
+   * 4 or 6.
+   */
+  uint8_t ip_version;
+  /**
+   * 0 TCP, 1 UDP, 2 ICMP/ICMPv6 (the original's protocol values).
+   */
+  uint8_t protocol;
+  /**
+   * Union of TCP flags received.
+   */
+  uint8_t tcp_flags_in;
+  /**
+   * Union of TCP flags sent.
+   */
+  uint8_t tcp_flags_out;
+  /**
+   * Device-side address, wire octet order (IPv4 in the first 4 bytes).
+   */
+  uint8_t local_address[16];
+  /**
+   * Peer address, wire octet order (IPv4 in the first 4 bytes).
+   */
+  uint8_t remote_address[16];
+  /**
+   * Device-side port (0 for ICMP).
+   */
+  uint16_t local_port;
+  /**
+   * Peer port (0 for ICMP).
+   */
+  uint16_t remote_port;
+  /**
+   * IP payload bytes received (saturating).
+   */
+  uint32_t bytes_in;
+  /**
+   * IP payload bytes sent (saturating).
+   */
+  uint32_t bytes_out;
+  /**
+   * Packets received (saturating).
+   */
+  uint32_t packets_in;
+  /**
+   * Packets sent (saturating).
+   */
+  uint32_t packets_out;
+  /**
+   * Unix time of the first packet in the window.
+   */
+  uint32_t first_seen_s;
+  /**
+   * Unix time of the last packet in the window.
+   */
+  uint32_t last_seen_s;
+} nxsm_flow;
 
 #ifdef __cplusplus
 extern "C" {
@@ -331,6 +513,43 @@ nxsm_result nxsm_set_interval(uint32_t priority_group, uint32_t seconds);
  * Writes the interval of one `nxsm_priority` group to `out_seconds`.
  */
 nxsm_result nxsm_get_interval(uint32_t priority_group, uint32_t *out_seconds);
+
+/**
+ * Records one packet from a NetX Duo hook. Never blocks; safe from ISRs and any thread.
+ *
+ * `ip_header` points at the IP header and `length` is how many bytes are readable from
+ * there (for NetX Duo: up to `nx_packet_append_ptr` of the first buffer). `direction` is an
+ * `nxsm_direction`, `header_order` an `nxsm_header_order`. Returns `NXSM_OK` when the
+ * packet was recorded; every other outcome is counted in the statistics.
+ */
+nxsm_result nxsm_capture(const uint8_t *ip_header,
+                         size_t length,
+                         uint32_t direction,
+                         uint32_t header_order);
+
+/**
+ * Sets the function called when the ring fill reaches `watermark` records (1..=ring
+ * slots), or removes it when `callback` is NULL. Only while the module is stopped, so a
+ * hook never sees half of a change.
+ */
+nxsm_result nxsm_set_ring_callback(nxsm_ring_callback callback, void *context, uint32_t watermark);
+
+/**
+ * Moves the records waiting in the ring into the flow table (also done by `nxsm_poll`);
+ * call it from the consumer when the ring callback fired.
+ */
+nxsm_result nxsm_drain(uint32_t now_s);
+
+/**
+ * Copies flows `first..` of the current window (IPv4 flows, then IPv6 flows) into `out`,
+ * at most `capacity` of them, and writes how many to `written` (0 past the end).
+ */
+nxsm_result nxsm_read_flows(size_t first, nxsm_flow *out, size_t capacity, size_t *written);
+
+/**
+ * Ends the current flow window: the flows read so far are forgotten.
+ */
+nxsm_result nxsm_end_window(void);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,0 +1,152 @@
+/*
+ * Simulator of the NetX Duo application interface (nx-security-module C harness).
+ *
+ * Same header name, type names, field names and constant values as documented NetX Duo,
+ * reduced to the surface the security-module shim touches: the NX_IP packet filter and
+ * transport receive hooks, the created-IP list, packets, and return codes. Structures keep
+ * only the fields that surface needs (their layout is the simulator's own; code must use
+ * field names, never offsets). Written from the public documentation.
+ */
+#ifndef NX_API_H
+#define NX_API_H
+
+#include <stdlib.h> /* rand/srand behind NX_RAND/NX_SRAND */
+
+#include "nx_port.h"
+#include "tx_api.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Release this simulator stands in for. */
+#define AZURE_RTOS_NETXDUO
+#define NETXDUO_MAJOR_VERSION 6
+#define NETXDUO_MINOR_VERSION 4
+#define NETXDUO_PATCH_VERSION 1
+#define EL_PRODUCT_NETXDUO
+#define __PRODUCT_NETXDUO__
+
+/* Random source NetX and its add-ons use; a project may override it in nx_user.h. */
+#ifndef NX_RAND
+#define NX_RAND rand
+#endif
+#ifndef NX_SRAND
+#define NX_SRAND srand
+#endif
+
+/* General constants. */
+#define NX_NULL             0
+#define NX_FALSE            0
+#define NX_TRUE             1
+#define NX_NO_WAIT          0
+#define NX_WAIT_FOREVER     ((ULONG)0xFFFFFFFF)
+#define NX_IP_PERIODIC_RATE TX_TIMER_TICKS_PER_SECOND
+
+/* Direction argument of the IP packet filters. */
+#define NX_IP_PACKET_IN  0
+#define NX_IP_PACKET_OUT 1
+
+/* IP versions as stored in the header's version nibble and in nx_packet_ip_version. */
+#define NX_IP_VERSION_V4 0x4
+#define NX_IP_VERSION_V6 0x6
+
+/* Protocol / IPv6 next-header numbers. */
+#define NX_PROTOCOL_NEXT_HEADER_HOP_BY_HOP       0
+#define NX_PROTOCOL_ICMP                         1
+#define NX_PROTOCOL_IGMP                         2
+#define NX_PROTOCOL_TCP                          6
+#define NX_PROTOCOL_UDP                          17
+#define NX_PROTOCOL_NEXT_HEADER_ROUTING          43
+#define NX_PROTOCOL_NEXT_HEADER_FRAGMENT         44
+#define NX_PROTOCOL_NEXT_HEADER_AUTHENTICATION   51
+#define NX_PROTOCOL_ICMPV6                       58
+#define NX_PROTOCOL_NO_NEXT_HEADER               59
+#define NX_PROTOCOL_NEXT_HEADER_DESTINATION      60
+
+/* API return values. */
+#define NX_SUCCESS            0x00
+#define NX_NO_PACKET          0x01
+#define NX_UNDERFLOW          0x02
+#define NX_OVERFLOW           0x03
+#define NX_NO_MAPPING         0x04
+#define NX_DELETED            0x05
+#define NX_POOL_ERROR         0x06
+#define NX_PTR_ERROR          0x07
+#define NX_WAIT_ERROR         0x08
+#define NX_SIZE_ERROR         0x09
+#define NX_OPTION_ERROR       0x0a
+#define NX_DELETE_ERROR       0x10
+#define NX_CALLER_ERROR       0x11
+#define NX_INVALID_PACKET     0x12
+#define NX_INVALID_SOCKET     0x13
+#define NX_NOT_ENABLED        0x14
+#define NX_ALREADY_ENABLED    0x15
+#define NX_NOT_SUCCESSFUL     0x43
+#define NX_INVALID_PARAMETERS 0x4D
+
+struct NX_IP_STRUCT;
+struct NX_PACKET_STRUCT;
+
+/* Packet pool: the simulator only needs it as a type (nx_azure_iot_create takes one). */
+typedef struct NX_PACKET_POOL_STRUCT
+{
+    ULONG nx_packet_pool_id;
+    CHAR *nx_packet_pool_name;
+    ULONG nx_packet_pool_payload_size;
+} NX_PACKET_POOL;
+
+/* One packet buffer; a packet is a chain of these linked by nx_packet_next. */
+typedef struct NX_PACKET_STRUCT
+{
+    NX_PACKET_POOL *nx_packet_pool_owner;
+    struct NX_PACKET_STRUCT *nx_packet_queue_next;
+    struct NX_PACKET_STRUCT *nx_packet_next; /* next buffer of this packet */
+    struct NX_PACKET_STRUCT *nx_packet_last; /* last buffer of this packet */
+    UCHAR *nx_packet_data_start;
+    UCHAR *nx_packet_data_end;
+    UCHAR *nx_packet_prepend_ptr; /* first valid byte */
+    UCHAR *nx_packet_append_ptr;  /* one past the last valid byte of this buffer */
+    ULONG nx_packet_length;       /* total valid bytes over the whole chain */
+    UCHAR nx_packet_ip_version;
+    UCHAR nx_packet_identical_copy;
+    UCHAR nx_packet_ip_header_length;
+    UCHAR nx_packet_reserved;
+    UCHAR *nx_packet_ip_header; /* start of the IP header in this buffer */
+} NX_PACKET;
+
+/* IP instance. */
+typedef struct NX_IP_STRUCT
+{
+    ULONG nx_ip_id;
+    CHAR *nx_ip_name;
+    TX_MUTEX nx_ip_protection;
+    NX_PACKET_POOL *nx_ip_default_packet_pool;
+
+    /* Transport dispatch; NULL means the protocol is not enabled on this IP. */
+    void (*nx_ip_icmp_packet_receive)(struct NX_IP_STRUCT *, struct NX_PACKET_STRUCT *);
+    void (*nx_ip_udp_packet_receive)(struct NX_IP_STRUCT *, struct NX_PACKET_STRUCT *);
+    void (*nx_ip_tcp_packet_receive)(struct NX_IP_STRUCT *, struct NX_PACKET_STRUCT *);
+
+#ifdef NX_ENABLE_IP_PACKET_FILTER
+    /* Called with the IP header on input and output; a non-NX_SUCCESS return drops. */
+    UINT (*nx_ip_packet_filter)(VOID *ip_header_ptr, UINT direction);
+    UINT (*nx_ip_packet_filter_extended)(struct NX_IP_STRUCT *ip_ptr,
+                                         struct NX_PACKET_STRUCT *packet_ptr, UINT direction);
+#endif
+
+    /* Circular list of created IP instances (head: _nx_ip_created_ptr in nx_ip.h). */
+    struct NX_IP_STRUCT *nx_ip_created_next;
+    struct NX_IP_STRUCT *nx_ip_created_previous;
+} NX_IP;
+
+/* Enable a transport on an IP instance: installs its receive routine. */
+UINT nx_icmp_enable(NX_IP *ip_ptr);
+UINT nx_udp_enable(NX_IP *ip_ptr);
+UINT nx_tcp_enable(NX_IP *ip_ptr);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NX_API_H */

@@ -1,0 +1,97 @@
+/*
+ * Test-control interface of the nx-security-module simulator. Everything here is
+ * simulator-only (prefix sim_): tests use it to reset state, drive time, deliver cloud
+ * events, inject failures and set up IP instances and hub clients. Shim code must never
+ * include it.
+ */
+#ifndef SIM_CONTROL_H
+#define SIM_CONTROL_H
+
+#include "nx_api.h"
+#include "nx_azure_iot.h"
+#include "nx_azure_iot_hub_client.h"
+#include "nx_cloud.h"
+#include "nx_ip.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Forgets every created cloud and IP instance, injected failure and counter, and resets
+   the simulated clock to working at SIM_DEFAULT_UNIX_TIME. Call between tests (after the
+   module under test has been disabled). */
+VOID sim_reset(VOID);
+
+/* ---- clock ---------------------------------------------------------------------------- */
+
+/* Default simulated unix time after sim_reset(): 2024-01-01T00:00:00Z. */
+#define SIM_DEFAULT_UNIX_TIME ((ULONG)1704067200UL)
+
+/* What sim_unix_time_get() reports: ok != 0 -> NX_AZURE_IOT_SUCCESS with value (which may
+   be (ULONG)-1 to simulate the "no time" value); ok == 0 -> NX_AZURE_IOT_FAILURE. */
+VOID sim_set_unix_time(UINT ok, ULONG value);
+/* Moves the simulated clock forward (keeps the ok flag). */
+VOID sim_advance_time(ULONG seconds);
+/* The current simulated value, whatever the ok flag. */
+ULONG sim_unix_time_value(VOID);
+/* A unix time callback for nx_azure_iot_create() that reads the simulated clock. */
+UINT sim_unix_time_get(ULONG *unix_time);
+/* How many times sim_unix_time_get() was called since sim_reset(). */
+ULONG sim_unix_time_calls(VOID);
+
+/* ---- cloud helper --------------------------------------------------------------------- */
+
+/* Delivers NX_CLOUD_COMMON_PERIODIC_EVENT (plus pending module events) to every module of
+   every created cloud, as the helper thread does once a second. Does not move the clock. */
+VOID sim_cloud_tick(VOID);
+/* sim_advance_time(1) then sim_cloud_tick(), n times. */
+VOID sim_cloud_run_seconds(ULONG n);
+/* Delivers only pending module events (set with nx_cloud_module_event_set). */
+VOID sim_cloud_process_events(VOID);
+/* Number of modules registered over all created clouds. */
+ULONG sim_cloud_registered_count(VOID);
+/* Number of registered modules (over all created clouds) whose name equals name. */
+ULONG sim_cloud_registered_named(const CHAR *name);
+/* The next nx_cloud_module_register() / _deregister() call for a module named module_name
+   (NULL: any module) returns status without doing anything, after the real argument
+   checks. status NX_SUCCESS cancels the injection. */
+VOID sim_cloud_fail_next_register(const CHAR *module_name, UINT status);
+VOID sim_cloud_fail_next_deregister(const CHAR *module_name, UINT status);
+/* Calls of a cloud module process routine delivered by the simulator since sim_reset(). */
+ULONG sim_cloud_process_calls(VOID);
+
+/* ---- IP instances --------------------------------------------------------------------- */
+
+/* Light nx_ip_create(): marks ip created, links it into _nx_ip_created_ptr/_count, creates
+   its protection mutex. Transports are enabled separately (nx_tcp_enable etc.).
+   NX_PTR_ERROR for NULL or an already created ip. */
+UINT sim_ip_create(NX_IP *ip_ptr, CHAR *name);
+/* Unlinks a created ip. NX_PTR_ERROR for NULL or an ip that is not created. */
+UINT sim_ip_delete(NX_IP *ip_ptr);
+/* Packets that reached the simulated transport receive routines, per protocol, since
+   sim_reset(). protocol is NX_PROTOCOL_TCP, _UDP or _ICMP; 0 for anything else. */
+ULONG sim_ip_transport_received(UINT protocol);
+
+/* ---- Azure IoT middleware ------------------------------------------------------------- */
+
+/* Prepares an NX_AZURE_IOT as nx_azure_iot_create() would, but without registering the
+   middleware's own cloud module and without enabling the security module: for tests that
+   call enable/disable directly. Undo with sim_azure_iot_deinit(). */
+UINT sim_azure_iot_init(NX_AZURE_IOT *nx_azure_iot_ptr, UINT (*unix_time_callback)(ULONG *));
+UINT sim_azure_iot_deinit(NX_AZURE_IOT *nx_azure_iot_ptr);
+
+/* Initialises hub_ptr as an IoT Hub client of nx_azure_iot_ptr with the given host name,
+   device id and optional module id (NULL for none; the strings must outlive the client),
+   state NOT_CONNECTED, and adds its resource to the middleware's resource list. */
+UINT sim_hub_client_attach(NX_AZURE_IOT_HUB_CLIENT *hub_ptr, NX_AZURE_IOT *nx_azure_iot_ptr,
+                           const CHAR *host_name, const CHAR *device_id, const CHAR *module_id);
+/* Removes the hub's resource from its middleware's list. */
+UINT sim_hub_client_detach(NX_AZURE_IOT_HUB_CLIENT *hub_ptr);
+/* Sets nx_azure_iot_hub_client_state (NX_AZURE_IOT_HUB_CLIENT_STATUS_*). */
+VOID sim_hub_client_set_state(NX_AZURE_IOT_HUB_CLIENT *hub_ptr, UINT state);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SIM_CONTROL_H */
