@@ -15,11 +15,13 @@
 pub mod capture;
 pub mod config;
 pub mod flows;
+pub mod intake;
 pub mod module;
 pub mod ring;
 mod sync;
 pub mod wire;
 
+#[cfg(not(loom))]
 #[allow(unsafe_code)]
 pub mod ffi;
 

@@ -5,7 +5,9 @@
 //! hub connectivity passed in, so it runs the same on a device, in the host simulator and
 //! in tests.
 
-use crate::config::{Priority, Settings};
+use crate::config::{capacity, Priority, Settings};
+use crate::flows::{Flows, Update};
+use crate::ring::Ring;
 
 /// Seconds since the Unix epoch, as the device's clock gives them.
 pub type UnixSeconds = u32;
@@ -43,6 +45,10 @@ pub struct LifecycleCounters {
     pub polls: u32,
     /// State transitions, start and stop included.
     pub state_changes: u32,
+    /// Records added to a flow.
+    pub packets_counted: u32,
+    /// Records of new flows that found the table full.
+    pub table_full_dropped: u32,
 }
 
 /// One security module: settings, state and counters, all in fixed-size storage.
@@ -53,6 +59,9 @@ pub struct Module {
     state_since: UnixSeconds,
     first_collection_at: UnixSeconds,
     counters: LifecycleCounters,
+    flows: Flows,
+    /// Latest time the caller passed in.
+    now: UnixSeconds,
 }
 
 impl Default for Module {
@@ -74,7 +83,11 @@ impl Module {
                 stops: 0,
                 polls: 0,
                 state_changes: 0,
+                packets_counted: 0,
+                table_full_dropped: 0,
             },
+            flows: Flows::new(),
+            now: 0,
         }
     }
 
@@ -97,6 +110,8 @@ impl Module {
         self.settings = settings;
         self.first_collection_at = now.saturating_add(base).saturating_add(jitter);
         self.counters.starts = self.counters.starts.wrapping_add(1);
+        self.flows.clear();
+        self.now = now;
         self.enter(State::Pending, now);
         Ok(())
     }
@@ -120,6 +135,7 @@ impl Module {
             return Err(LifecycleError::NotStarted);
         }
         self.counters.polls = self.counters.polls.wrapping_add(1);
+        self.now = self.now.max(now);
         let next = match (self.state, hub_connected) {
             (State::Pending | State::Suspended, true) => State::Active,
             (State::Active, false) => State::Pending,
@@ -134,6 +150,42 @@ impl Module {
             self.enter(next, now);
         }
         Ok(self.state)
+    }
+
+    /// Moves every published record from `ring` into the flow tables, stamping them `now`.
+    /// Returns how many records were taken. Works in every state, so records pushed
+    /// before a stop are still counted.
+    pub fn drain(&mut self, ring: &Ring<{ capacity::RING_SLOTS }>, now: UnixSeconds) -> u32 {
+        self.now = self.now.max(now);
+        let mut taken = 0u32;
+        while let Some(record) = ring.pop() {
+            taken += 1;
+            match self.flows.apply(&record, now) {
+                Update::Counted => {
+                    self.counters.packets_counted = self.counters.packets_counted.saturating_add(1)
+                }
+                Update::Overflow => {
+                    self.counters.table_full_dropped =
+                        self.counters.table_full_dropped.saturating_add(1)
+                }
+            }
+        }
+        taken
+    }
+
+    /// The latest time passed in (start, poll or drain), never going back.
+    pub fn now(&self) -> UnixSeconds {
+        self.now
+    }
+
+    /// The flows of the current window.
+    pub fn flows(&self) -> &Flows {
+        &self.flows
+    }
+
+    /// Ends the current window: its flows are gone, the tables are empty.
+    pub fn end_window(&mut self) {
+        self.flows.clear();
     }
 
     /// Changes one group's interval on a running module.
@@ -267,6 +319,38 @@ mod tests {
         assert_eq!(module.poll(T0, true), Err(LifecycleError::NotStarted));
         let counters = module.counters();
         assert_eq!((counters.starts, counters.stops), (1, 1));
+    }
+
+    #[test]
+    fn drain_moves_ring_records_into_flows() {
+        use crate::capture::{Direction, FlowKey, FlowRecord, IpVersion};
+        use crate::wire::{TcpFlags, TransportKind};
+        let ring: Ring<{ capacity::RING_SLOTS }> = Ring::new();
+        let record = FlowRecord {
+            key: FlowKey {
+                version: IpVersion::V6,
+                protocol: TransportKind::Icmp,
+                local: [1; 16],
+                remote: [2; 16],
+                local_port: 0,
+                remote_port: 0,
+            },
+            direction: Direction::Out,
+            len: 64,
+            flags: TcpFlags(0),
+        };
+        ring.push(&record);
+        ring.push(&record);
+        let mut module = started();
+        assert_eq!(module.drain(&ring, T0 + 5), 2);
+        let [flow] = module.flows().v6.flows() else {
+            panic!()
+        };
+        assert_eq!((flow.outbound.bytes, flow.outbound.packets), (128, 2));
+        assert_eq!(flow.first_seen, T0 + 5);
+        assert_eq!(module.counters().packets_counted, 2);
+        module.end_window();
+        assert!(module.flows().v6.is_empty());
     }
 
     #[test]

@@ -17,6 +17,16 @@ pub const NXSM_ERR_NOT_STARTED: u32 = 4;
 pub const NXSM_ERR_BUSY: u32 = 5;
 pub const NXSM_ERR_ABI_MISMATCH: u32 = 6;
 pub const NXSM_ERR_CLOCK_UNAVAILABLE: u32 = 7;
+pub const NXSM_ERR_MALFORMED: u32 = 8;
+pub const NXSM_ERR_RING_FULL: u32 = 9;
+pub const NXSM_ERR_NOT_RECORDED: u32 = 10;
+/// One past the last result code.
+pub const NXSM_RESULT_END: u32 = 11;
+
+pub const NXSM_DIRECTION_IN: u32 = 0;
+pub const NXSM_DIRECTION_OUT: u32 = 1;
+pub const NXSM_HEADER_NETWORK_ORDER: u32 = 0;
+pub const NXSM_HEADER_HOST_ORDER: u32 = 1;
 
 pub const NXSM_STATE_NOT_INITIALIZED: u32 = 0;
 pub const NXSM_STATE_PENDING: u32 = 1;
@@ -50,7 +60,37 @@ pub struct Stats {
     pub stops: u32,
     pub polls: u32,
     pub state_changes: u32,
+    pub packets_seen: u32,
+    pub packets_counted: u32,
+    pub malformed: u32,
+    pub ignored: u32,
+    pub ring_dropped: u32,
+    pub table_full_dropped: u32,
+    pub ring_waiting: u32,
+    pub flows_v4: u32,
+    pub flows_v6: u32,
 }
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flow {
+    pub ip_version: u8,
+    pub protocol: u8,
+    pub tcp_flags_in: u8,
+    pub tcp_flags_out: u8,
+    pub local_address: [u8; 16],
+    pub remote_address: [u8; 16],
+    pub local_port: u16,
+    pub remote_port: u16,
+    pub bytes_in: u32,
+    pub bytes_out: u32,
+    pub packets_in: u32,
+    pub packets_out: u32,
+    pub first_seen_s: u32,
+    pub last_seen_s: u32,
+}
+
+pub type RingCallback = Option<unsafe extern "C" fn(context: *mut std::ffi::c_void)>;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -75,6 +115,20 @@ extern "C" {
     pub fn nxsm_get_stats(out: *mut Stats) -> u32;
     pub fn nxsm_set_interval(priority: u32, seconds: u32) -> u32;
     pub fn nxsm_get_interval(priority: u32, out_seconds: *mut u32) -> u32;
+    pub fn nxsm_capture(ip_header: *const u8, length: usize, direction: u32, order: u32) -> u32;
+    pub fn nxsm_set_ring_callback(
+        callback: RingCallback,
+        context: *mut std::ffi::c_void,
+        watermark: u32,
+    ) -> u32;
+    pub fn nxsm_drain(now_s: u32) -> u32;
+    pub fn nxsm_read_flows(
+        first: usize,
+        out: *mut Flow,
+        capacity: usize,
+        written: *mut usize,
+    ) -> u32;
+    pub fn nxsm_end_window() -> u32;
 }
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -119,4 +173,20 @@ pub unsafe fn text(ptr: *const std::ffi::c_char) -> String {
         .to_str()
         .unwrap()
         .to_owned()
+}
+
+/// Every flow of the current window, read the way C reads them (in small batches).
+pub fn read_flows() -> Vec<Flow> {
+    let mut all = Vec::new();
+    loop {
+        let mut batch = [Flow::default(); 3];
+        let mut written = 0usize;
+        // SAFETY: `batch` has room for 3 flows, `written` is writable.
+        let code = unsafe { nxsm_read_flows(all.len(), batch.as_mut_ptr(), 3, &mut written) };
+        assert_eq!(code, NXSM_OK);
+        all.extend_from_slice(&batch[..written]);
+        if written < 3 {
+            return all;
+        }
+    }
 }

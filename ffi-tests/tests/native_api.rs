@@ -42,7 +42,10 @@ fn every_result_code_has_its_own_text() {
             "duplicate text {a}"
         );
     }
-    assert_eq!(unsafe { text(nxsm_result_text(8)) }, "unknown result");
+    assert_eq!(
+        unsafe { text(nxsm_result_text(NXSM_RESULT_END)) },
+        "unknown result"
+    );
     assert_eq!(
         unsafe { text(nxsm_result_text(u32::MAX)) },
         "unknown result"

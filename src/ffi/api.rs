@@ -1,15 +1,26 @@
 //! The exported `nxsm_*` functions.
 
-use core::ffi::c_char;
+use core::ffi::{c_char, c_void};
 use core::mem::size_of;
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 use super::guard::TryShared;
 use super::types::*;
+use crate::capture::Direction;
 use crate::config::{capacity, Priority, RawSettings, Settings};
+use crate::flows::{Address, Flow};
+use crate::intake::{Intake, Offer};
 use crate::module::{LifecycleError, Module, SetError, State};
+use crate::wire::HeaderOrder;
 
 /// The device's one security module (static storage, no heap).
 static MODULE: TryShared<Module> = TryShared::new(Module::new());
+/// What the capture hooks share with the module.
+static INTAKE: Intake = Intake::new();
+/// Ring watermark callback: function, its context, and the fill that triggers it.
+static RING_CALLBACK: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
+static RING_CONTEXT: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
+static RING_WATERMARK: AtomicU32 = AtomicU32::new(0);
 
 type FfiResult<T> = Result<T, nxsm_result>;
 
@@ -149,6 +160,9 @@ pub extern "C" fn nxsm_result_text(code: u32) -> *const c_char {
         5 => c"another context is inside the module; try again",
         6 => c"struct_size does not match this library (header and library differ)",
         7 => c"the clock is not available",
+        8 => c"the packet could not be parsed (counted as malformed)",
+        9 => c"the capture ring was full (counted as ring_dropped)",
+        10 => c"nothing to record in this packet (counted as ignored)",
         _ => c"unknown result",
     };
     text.as_ptr()
@@ -187,14 +201,24 @@ pub extern "C" fn nxsm_start(config: *const nxsm_config, now_s: u32, random: u32
     code((|| {
         let settings = input(config)?.settings()?;
         let now = check_clock(now_s)?;
-        with_module(|module| Ok(module.start(settings, now, random)?))
+        with_module(|module| {
+            module.start(settings, now, random)?;
+            INTAKE.open(settings.protocols);
+            Ok(())
+        })
     })())
 }
 
 /// Stops the module: any state -> NOT_INITIALIZED. Counters are kept.
 #[no_mangle]
 pub extern "C" fn nxsm_stop() -> nxsm_result {
-    code(with_module(|module| Ok(module.stop()?)))
+    code(with_module(|module| {
+        module.stop()?;
+        INTAKE.close();
+        // Records captured before the switch went off still count.
+        module.drain(INTAKE.ring(), module.now());
+        Ok(())
+    }))
 }
 
 /// Runs the state machine at `now_s`; call it about once a second from one context.
@@ -205,10 +229,9 @@ pub extern "C" fn nxsm_poll(now_s: u32, hub_connected: bool) -> nxsm_result {
     code((|| {
         let now = check_clock(now_s)?;
         with_module(|module| {
-            module
-                .poll(now, hub_connected)
-                .map(|_| ())
-                .map_err(Into::into)
+            module.poll(now, hub_connected)?;
+            module.drain(INTAKE.ring(), now);
+            Ok(())
         })
     })())
 }
@@ -229,6 +252,7 @@ pub extern "C" fn nxsm_get_stats(out: *mut nxsm_stats) -> nxsm_result {
         check_size::<nxsm_stats>(out.struct_size)?;
         *out = with_module(|module| {
             let counters = module.counters();
+            let intake = INTAKE.counters();
             Ok(nxsm_stats {
                 struct_size: out.struct_size,
                 state: nxsm_state::from(module.state()) as u32,
@@ -238,6 +262,15 @@ pub extern "C" fn nxsm_get_stats(out: *mut nxsm_stats) -> nxsm_result {
                 stops: counters.stops,
                 polls: counters.polls,
                 state_changes: counters.state_changes,
+                packets_seen: intake.seen,
+                packets_counted: counters.packets_counted,
+                malformed: intake.malformed,
+                ignored: intake.ignored,
+                ring_dropped: intake.ring_dropped,
+                table_full_dropped: counters.table_full_dropped,
+                ring_waiting: INTAKE.ring().len(),
+                flows_v4: module.flows().v4.len() as u32,
+                flows_v6: module.flows().v6.len() as u32,
             })
         })?;
         Ok(())
@@ -262,4 +295,175 @@ pub extern "C" fn nxsm_get_interval(priority_group: u32, out_seconds: *mut u32) 
         *out = with_module(|module| Ok(module.interval(group)))?;
         Ok(())
     })())
+}
+
+/// Records one packet from a NetX Duo hook. Never blocks; safe from ISRs and any thread.
+///
+/// `ip_header` points at the IP header and `length` is how many bytes are readable from
+/// there (for NetX Duo: up to `nx_packet_append_ptr` of the first buffer). `direction` is an
+/// `nxsm_direction`, `header_order` an `nxsm_header_order`. Returns `NXSM_OK` when the
+/// packet was recorded; every other outcome is counted in the statistics.
+#[no_mangle]
+pub extern "C" fn nxsm_capture(
+    ip_header: *const u8,
+    length: usize,
+    direction: u32,
+    header_order: u32,
+) -> nxsm_result {
+    let direction = match direction {
+        0 => Direction::In,
+        1 => Direction::Out,
+        _ => return nxsm_result::NXSM_ERR_INVALID_ARGUMENT,
+    };
+    let order = match header_order {
+        0 => HeaderOrder::Network,
+        1 => HeaderOrder::Host,
+        _ => return nxsm_result::NXSM_ERR_INVALID_ARGUMENT,
+    };
+    if ip_header.is_null() {
+        return nxsm_result::NXSM_ERR_NULL_ARGUMENT;
+    }
+    if length > isize::MAX as usize {
+        return nxsm_result::NXSM_ERR_INVALID_ARGUMENT;
+    }
+    // SAFETY: the hook passes the packet's header pointer and the count of bytes readable
+    // from it; the packet is not released while the hook runs.
+    let bytes = unsafe { core::slice::from_raw_parts(ip_header, length) };
+    match INTAKE.offer(bytes, direction, order) {
+        Offer::Stored { fill } => {
+            if fill == RING_WATERMARK.load(Ordering::Relaxed) {
+                wake_consumer();
+            }
+            nxsm_result::NXSM_OK
+        }
+        Offer::Ignored => nxsm_result::NXSM_ERR_NOT_RECORDED,
+        Offer::Malformed(_) => nxsm_result::NXSM_ERR_MALFORMED,
+        Offer::Dropped => nxsm_result::NXSM_ERR_RING_FULL,
+        Offer::Closed => nxsm_result::NXSM_ERR_NOT_STARTED,
+    }
+}
+
+fn wake_consumer() {
+    let function = RING_CALLBACK.load(Ordering::Acquire);
+    if function.is_null() {
+        return;
+    }
+    // SAFETY: only `nxsm_set_ring_callback` stores here, and only a non-NULL
+    // `unsafe extern "C" fn(*mut c_void)` or NULL; the context is the caller's.
+    let function: unsafe extern "C" fn(*mut c_void) = unsafe { core::mem::transmute(function) };
+    unsafe { function(RING_CONTEXT.load(Ordering::Relaxed)) };
+}
+
+/// Sets the function called when the ring fill reaches `watermark` records (1..=ring
+/// slots), or removes it when `callback` is NULL. Only while the module is stopped, so a
+/// hook never sees half of a change.
+#[no_mangle]
+pub extern "C" fn nxsm_set_ring_callback(
+    callback: nxsm_ring_callback,
+    context: *mut c_void,
+    watermark: u32,
+) -> nxsm_result {
+    code(with_module(|module| {
+        if module.is_running() {
+            return Err(nxsm_result::NXSM_ERR_ALREADY_STARTED);
+        }
+        let function = match callback {
+            Some(function) => {
+                if watermark == 0 || watermark as usize > capacity::RING_SLOTS {
+                    return Err(nxsm_result::NXSM_ERR_INVALID_ARGUMENT);
+                }
+                function as *mut c_void
+            }
+            None => core::ptr::null_mut(),
+        };
+        RING_WATERMARK.store(watermark, Ordering::Relaxed);
+        RING_CONTEXT.store(context, Ordering::Relaxed);
+        RING_CALLBACK.store(function, Ordering::Release);
+        Ok(())
+    }))
+}
+
+/// Moves the records waiting in the ring into the flow table (also done by `nxsm_poll`);
+/// call it from the consumer when the ring callback fired.
+#[no_mangle]
+pub extern "C" fn nxsm_drain(now_s: u32) -> nxsm_result {
+    code((|| {
+        let now = check_clock(now_s)?;
+        with_module(|module| {
+            if !module.is_running() {
+                return Err(nxsm_result::NXSM_ERR_NOT_STARTED);
+            }
+            module.drain(INTAKE.ring(), now);
+            Ok(())
+        })
+    })())
+}
+
+/// Copies flows `first..` of the current window (IPv4 flows, then IPv6 flows) into `out`,
+/// at most `capacity` of them, and writes how many to `written` (0 past the end).
+#[no_mangle]
+pub extern "C" fn nxsm_read_flows(
+    first: usize,
+    out: *mut nxsm_flow,
+    capacity: usize,
+    written: *mut usize,
+) -> nxsm_result {
+    code((|| {
+        let written = output(written)?;
+        *written = 0;
+        if capacity == 0 {
+            return Ok(());
+        }
+        if out.is_null() {
+            return Err(nxsm_result::NXSM_ERR_NULL_ARGUMENT);
+        }
+        // SAFETY: the caller provides `capacity` writable `nxsm_flow`s at `out`.
+        let out = unsafe { core::slice::from_raw_parts_mut(out, capacity) };
+        *written = with_module(|module| {
+            let flows = module.flows();
+            let v4 = flows.v4.flows().iter().map(|f| flow_out(4, f));
+            let v6 = flows.v6.flows().iter().map(|f| flow_out(6, f));
+            let mut count = 0;
+            for (slot, flow) in out.iter_mut().zip(v4.chain(v6).skip(first)) {
+                *slot = flow;
+                count += 1;
+            }
+            Ok(count)
+        })?;
+        Ok(())
+    })())
+}
+
+/// Ends the current flow window: the flows read so far are forgotten.
+#[no_mangle]
+pub extern "C" fn nxsm_end_window() -> nxsm_result {
+    code(with_module(|module| {
+        module.end_window();
+        Ok(())
+    }))
+}
+
+fn flow_out<A: Address>(ip_version: u8, flow: &Flow<A>) -> nxsm_flow {
+    let mut local_address = [0u8; 16];
+    let mut remote_address = [0u8; 16];
+    let local = flow.key.local.octets();
+    let remote = flow.key.remote.octets();
+    local_address[..local.len()].copy_from_slice(local);
+    remote_address[..remote.len()].copy_from_slice(remote);
+    nxsm_flow {
+        ip_version,
+        protocol: flow.key.protocol as u8,
+        tcp_flags_in: flow.inbound.flags.0,
+        tcp_flags_out: flow.outbound.flags.0,
+        local_address,
+        remote_address,
+        local_port: flow.key.local_port,
+        remote_port: flow.key.remote_port,
+        bytes_in: flow.inbound.bytes,
+        bytes_out: flow.outbound.bytes,
+        packets_in: flow.inbound.packets,
+        packets_out: flow.outbound.packets,
+        first_seen_s: flow.first_seen,
+        last_seen_s: flow.last_seen,
+    }
 }

@@ -30,6 +30,72 @@ pub enum nxsm_result {
     NXSM_ERR_ABI_MISMATCH = 6,
     /// `now_s` was `NXSM_TIME_UNAVAILABLE`.
     NXSM_ERR_CLOCK_UNAVAILABLE = 7,
+    /// The packet could not be parsed; it was counted in `malformed`.
+    NXSM_ERR_MALFORMED = 8,
+    /// The capture ring was full; the record was dropped and counted in `ring_dropped`.
+    NXSM_ERR_RING_FULL = 9,
+    /// Well-formed but nothing to record (fragment tail, untracked or disabled protocol);
+    /// counted in `ignored`.
+    NXSM_ERR_NOT_RECORDED = 10,
+}
+
+/// Whether the device received or sent a packet (NetX Duo `NX_IP_PACKET_IN` / `_OUT`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nxsm_direction {
+    /// Received.
+    NXSM_DIRECTION_IN = 0,
+    /// Sent.
+    NXSM_DIRECTION_OUT = 1,
+}
+
+/// Byte order of the fixed IP header handed to `nxsm_capture`.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nxsm_header_order {
+    /// As on the wire: what NetX Duo's IP packet filter sees.
+    NXSM_HEADER_NETWORK_ORDER = 0,
+    /// After NetX Duo converted the fixed header words (IPv4 words 0-4, IPv6 words 0-9) to
+    /// CPU order: what the TCP/UDP/ICMP receive functions see.
+    NXSM_HEADER_HOST_ORDER = 1,
+}
+
+/// Called from the capturing context (possibly an ISR) when the ring fill reaches the
+/// watermark: it must only wake the consumer (e.g. set a ThreadX event flag).
+pub type nxsm_ring_callback = Option<unsafe extern "C" fn(context: *mut core::ffi::c_void)>;
+
+/// One flow of the current window, as `nxsm_read_flows` reports it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct nxsm_flow {
+    /// 4 or 6.
+    pub ip_version: u8,
+    /// 0 TCP, 1 UDP, 2 ICMP/ICMPv6 (the original's protocol values).
+    pub protocol: u8,
+    /// Union of TCP flags received.
+    pub tcp_flags_in: u8,
+    /// Union of TCP flags sent.
+    pub tcp_flags_out: u8,
+    /// Device-side address, wire octet order (IPv4 in the first 4 bytes).
+    pub local_address: [u8; 16],
+    /// Peer address, wire octet order (IPv4 in the first 4 bytes).
+    pub remote_address: [u8; 16],
+    /// Device-side port (0 for ICMP).
+    pub local_port: u16,
+    /// Peer port (0 for ICMP).
+    pub remote_port: u16,
+    /// IP payload bytes received (saturating).
+    pub bytes_in: u32,
+    /// IP payload bytes sent (saturating).
+    pub bytes_out: u32,
+    /// Packets received (saturating).
+    pub packets_in: u32,
+    /// Packets sent (saturating).
+    pub packets_out: u32,
+    /// Unix time of the first packet in the window.
+    pub first_seen_s: u32,
+    /// Unix time of the last packet in the window.
+    pub last_seen_s: u32,
 }
 
 /// Life-cycle state; the values of the original `security_module_state_t`.
@@ -112,6 +178,24 @@ pub struct nxsm_stats {
     pub polls: u32,
     /// State transitions, start and stop included.
     pub state_changes: u32,
+    /// Packets handed to `nxsm_capture` while capturing.
+    pub packets_seen: u32,
+    /// Packets added to a flow.
+    pub packets_counted: u32,
+    /// Packets that could not be parsed.
+    pub malformed: u32,
+    /// Well-formed packets with nothing to record (fragment tails, other protocols).
+    pub ignored: u32,
+    /// Records dropped because the capture ring was full.
+    pub ring_dropped: u32,
+    /// Packets of new flows that found the flow table full.
+    pub table_full_dropped: u32,
+    /// Records waiting in the ring.
+    pub ring_waiting: u32,
+    /// IPv4 flows in the current window.
+    pub flows_v4: u32,
+    /// IPv6 flows in the current window.
+    pub flows_v6: u32,
 }
 
 /// Capacities this library was built with (`NXSM_*` build variables).

@@ -1,0 +1,239 @@
+//! The capture path through the C ABI: packets in both header byte orders, every outcome
+//! counted, the watermark callback, flows read back in batches.
+
+use nxsm_ffi_tests::*;
+use std::ptr::{null, null_mut};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+const T0: u32 = 1_700_000_000;
+
+/// 192.168.1.10:50000 -> 20.1.2.3:8883 TCP SYN, 40 bytes.
+const SYN: [u8; 40] = [
+    0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 192, 168, 1, 10, 20, 1, 2, 3, 0xc3, 0x50, 0x22,
+    0xb3, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+];
+
+fn capture(packet: &[u8], direction: u32, order: u32) -> u32 {
+    // SAFETY: `packet` is live and `len` bytes long.
+    unsafe { nxsm_capture(packet.as_ptr(), packet.len(), direction, order) }
+}
+
+fn start() {
+    let config = default_config();
+    // SAFETY: `config` is live.
+    assert_eq!(unsafe { nxsm_start(&config, T0, 0) }, NXSM_OK);
+}
+
+/// The reply as NetX Duo's receive path shows it: fixed header words in CPU order.
+fn syn_ack_host_order() -> Vec<u8> {
+    let mut p = SYN.to_vec();
+    p[12..16].copy_from_slice(&[20, 1, 2, 3]);
+    p[16..20].copy_from_slice(&[192, 168, 1, 10]);
+    p[20..24].copy_from_slice(&[0x22, 0xb3, 0xc3, 0x50]);
+    p[33] = 0x12;
+    for chunk in p.chunks_exact_mut(4).take(5) {
+        let word = u32::from_be_bytes(chunk.try_into().unwrap());
+        chunk.copy_from_slice(&word.to_ne_bytes());
+    }
+    p
+}
+
+#[test]
+fn a_connection_in_both_orders_makes_one_flow() {
+    let _serial = serial();
+    start();
+    let before = stats();
+    assert_eq!(
+        capture(&SYN, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
+        NXSM_OK
+    );
+    assert_eq!(
+        capture(
+            &syn_ack_host_order(),
+            NXSM_DIRECTION_IN,
+            NXSM_HEADER_HOST_ORDER
+        ),
+        NXSM_OK
+    );
+    assert_eq!(unsafe { nxsm_drain(T0 + 1) }, NXSM_OK);
+    let flows = read_flows();
+    assert_eq!(flows.len(), 1, "{flows:?}");
+    let f = flows[0];
+    assert_eq!((f.ip_version, f.protocol), (4, 0));
+    assert_eq!(f.local_address[..4], [192, 168, 1, 10]);
+    assert_eq!(f.remote_address[..4], [20, 1, 2, 3]);
+    assert_eq!((f.local_port, f.remote_port), (50000, 8883));
+    assert_eq!((f.bytes_out, f.packets_out, f.tcp_flags_out), (20, 1, 0x02));
+    assert_eq!((f.bytes_in, f.packets_in, f.tcp_flags_in), (20, 1, 0x12));
+    let after = stats();
+    assert_eq!(after.packets_seen - before.packets_seen, 2);
+    assert_eq!(after.packets_counted - before.packets_counted, 2);
+    assert_eq!(after.flows_v4, 1);
+    assert_eq!(unsafe { nxsm_end_window() }, NXSM_OK);
+    assert!(read_flows().is_empty());
+    assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
+}
+
+#[test]
+fn every_outcome_has_its_code_and_counter() {
+    let _serial = serial();
+    assert_eq!(
+        capture(&SYN, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
+        NXSM_ERR_NOT_STARTED
+    );
+    start();
+    let before = stats();
+    assert_eq!(
+        capture(&SYN[..30], NXSM_DIRECTION_OUT, 0),
+        NXSM_ERR_MALFORMED
+    );
+    let mut igmp = SYN;
+    igmp[9] = 2;
+    assert_eq!(capture(&igmp, NXSM_DIRECTION_IN, 0), NXSM_ERR_NOT_RECORDED);
+    assert_eq!(capture(&SYN, 2, 0), NXSM_ERR_INVALID_ARGUMENT);
+    assert_eq!(capture(&SYN, 0, 2), NXSM_ERR_INVALID_ARGUMENT);
+    assert_eq!(
+        unsafe { nxsm_capture(null(), 40, 0, 0) },
+        NXSM_ERR_NULL_ARGUMENT
+    );
+    let mut full = 0;
+    for _ in 0..10_000 {
+        if capture(&SYN, NXSM_DIRECTION_OUT, 0) == NXSM_ERR_RING_FULL {
+            full += 1;
+        }
+    }
+    let after = stats();
+    assert!(full > 0);
+    assert_eq!(after.malformed - before.malformed, 1);
+    assert_eq!(after.ignored - before.ignored, 1);
+    assert_eq!(after.ring_dropped - before.ring_dropped, full);
+    assert_eq!(after.packets_seen - before.packets_seen, 10_002);
+    assert_eq!(unsafe { nxsm_poll(T0 + 1, false) }, NXSM_OK);
+    let drained = stats();
+    assert_eq!(drained.ring_waiting, 0);
+    assert_eq!(
+        drained.packets_counted - before.packets_counted,
+        10_000 - full
+    );
+    assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
+}
+
+static WAKES: AtomicU32 = AtomicU32::new(0);
+
+unsafe extern "C" fn wake(context: *mut std::ffi::c_void) {
+    assert_eq!(context as usize, 0x1234);
+    WAKES.fetch_add(1, Ordering::SeqCst);
+}
+
+#[test]
+fn the_watermark_wakes_the_consumer_once_per_fill() {
+    let _serial = serial();
+    let ctx = 0x1234 as *mut std::ffi::c_void;
+    assert_eq!(
+        unsafe { nxsm_set_ring_callback(Some(wake), ctx, 0) },
+        NXSM_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        unsafe { nxsm_set_ring_callback(Some(wake), ctx, 100_000) },
+        NXSM_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        unsafe { nxsm_set_ring_callback(Some(wake), ctx, 4) },
+        NXSM_OK
+    );
+    start();
+    assert_eq!(
+        unsafe { nxsm_set_ring_callback(None, null_mut(), 0) },
+        NXSM_ERR_ALREADY_STARTED
+    );
+    WAKES.store(0, Ordering::SeqCst);
+    for _ in 0..3 {
+        capture(&SYN, NXSM_DIRECTION_OUT, 0);
+    }
+    assert_eq!(WAKES.load(Ordering::SeqCst), 0);
+    capture(&SYN, NXSM_DIRECTION_OUT, 0);
+    assert_eq!(WAKES.load(Ordering::SeqCst), 1);
+    capture(&SYN, NXSM_DIRECTION_OUT, 0);
+    assert_eq!(WAKES.load(Ordering::SeqCst), 1);
+    assert_eq!(unsafe { nxsm_drain(T0) }, NXSM_OK);
+    for _ in 0..4 {
+        capture(&SYN, NXSM_DIRECTION_OUT, 0);
+    }
+    assert_eq!(WAKES.load(Ordering::SeqCst), 2);
+    assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
+    assert_eq!(
+        unsafe { nxsm_set_ring_callback(None, null_mut(), 0) },
+        NXSM_OK
+    );
+}
+
+#[test]
+fn read_flows_checks_its_pointers() {
+    let _serial = serial();
+    let mut written = 7usize;
+    let mut one = [Flow::default(); 1];
+    assert_eq!(
+        unsafe { nxsm_read_flows(0, one.as_mut_ptr(), 1, null_mut()) },
+        NXSM_ERR_NULL_ARGUMENT
+    );
+    assert_eq!(
+        unsafe { nxsm_read_flows(0, null_mut(), 1, &mut written) },
+        NXSM_ERR_NULL_ARGUMENT
+    );
+    assert_eq!(
+        unsafe { nxsm_read_flows(0, null_mut(), 0, &mut written) },
+        NXSM_OK
+    );
+    assert_eq!(written, 0);
+    assert_eq!(
+        unsafe { nxsm_read_flows(usize::MAX, one.as_mut_ptr(), 1, &mut written) },
+        NXSM_OK
+    );
+    assert_eq!(written, 0);
+    assert_eq!(unsafe { nxsm_drain(T0) }, NXSM_ERR_NOT_STARTED);
+    assert_eq!(
+        unsafe { nxsm_drain(NXSM_TIME_UNAVAILABLE) },
+        NXSM_ERR_CLOCK_UNAVAILABLE
+    );
+}
+
+#[test]
+fn producers_on_many_threads_are_counted_exactly() {
+    let _serial = serial();
+    start();
+    let before = stats();
+    let producers: Vec<_> = (0..4u8)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut packet = SYN;
+                packet[19] = t; // one flow per thread
+                let mut recorded = 0u32;
+                for _ in 0..50_000 {
+                    if capture(&packet, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER) == NXSM_OK {
+                        recorded += 1;
+                    }
+                }
+                recorded
+            })
+        })
+        .collect();
+    // The consumer drains while the producers run.
+    let mut now = T0;
+    while !producers.iter().all(|p| p.is_finished()) {
+        let code = unsafe { nxsm_drain(now) };
+        assert!(code == NXSM_OK || code == NXSM_ERR_BUSY);
+        now += 1;
+    }
+    let recorded: u32 = producers.into_iter().map(|p| p.join().unwrap()).sum();
+    assert_eq!(unsafe { nxsm_drain(now) }, NXSM_OK);
+    let after = stats();
+    assert_eq!(after.packets_seen - before.packets_seen, 200_000);
+    assert_eq!(after.packets_counted - before.packets_counted, recorded);
+    assert_eq!(
+        recorded + (after.ring_dropped - before.ring_dropped),
+        200_000
+    );
+    let packets: u32 = read_flows().iter().map(|f| f.packets_out).sum();
+    assert_eq!(packets, recorded);
+    assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
+}
