@@ -45,6 +45,32 @@ fn output<'a, T>(ptr: *mut T) -> FfiResult<&'a mut T> {
     unsafe { ptr.as_mut() }.ok_or(nxsm_result::NXSM_ERR_NULL_ARGUMENT)
 }
 
+/// Borrows `len` C input bytes, refusing NULL and impossible lengths.
+fn input_bytes<'a>(ptr: *const u8, len: usize) -> FfiResult<&'a [u8]> {
+    if ptr.is_null() {
+        return Err(nxsm_result::NXSM_ERR_NULL_ARGUMENT);
+    }
+    if len > isize::MAX as usize {
+        return Err(nxsm_result::NXSM_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: the caller passes `len` readable bytes at `ptr` that stay valid and unchanged
+    // for the duration of the call (for a hook: the packet is not released meanwhile).
+    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
+/// Borrows `len` C output elements, refusing NULL and impossible lengths.
+fn output_slice<'a, T>(ptr: *mut T, len: usize) -> FfiResult<&'a mut [T]> {
+    if ptr.is_null() {
+        return Err(nxsm_result::NXSM_ERR_NULL_ARGUMENT);
+    }
+    if len > isize::MAX as usize / size_of::<T>().max(1) {
+        return Err(nxsm_result::NXSM_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: the caller provides `len` writable, aligned `T`s at `ptr`, untouched by
+    // anyone else during the call.
+    Ok(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
+}
+
 /// Checks the `struct_size` a caller put in a struct against ours.
 fn check_size<T>(struct_size: u32) -> FfiResult<()> {
     if struct_size as usize == size_of::<T>() {
@@ -320,15 +346,10 @@ pub extern "C" fn nxsm_capture(
         1 => HeaderOrder::Host,
         _ => return nxsm_result::NXSM_ERR_INVALID_ARGUMENT,
     };
-    if ip_header.is_null() {
-        return nxsm_result::NXSM_ERR_NULL_ARGUMENT;
-    }
-    if length > isize::MAX as usize {
-        return nxsm_result::NXSM_ERR_INVALID_ARGUMENT;
-    }
-    // SAFETY: the hook passes the packet's header pointer and the count of bytes readable
-    // from it; the packet is not released while the hook runs.
-    let bytes = unsafe { core::slice::from_raw_parts(ip_header, length) };
+    let bytes = match input_bytes(ip_header, length) {
+        Ok(bytes) => bytes,
+        Err(error) => return error,
+    };
     match INTAKE.offer(bytes, direction, order) {
         Offer::Stored { fill } => {
             if fill == RING_WATERMARK.load(Ordering::Relaxed) {
@@ -414,11 +435,7 @@ pub extern "C" fn nxsm_read_flows(
         if capacity == 0 {
             return Ok(());
         }
-        if out.is_null() {
-            return Err(nxsm_result::NXSM_ERR_NULL_ARGUMENT);
-        }
-        // SAFETY: the caller provides `capacity` writable `nxsm_flow`s at `out`.
-        let out = unsafe { core::slice::from_raw_parts_mut(out, capacity) };
+        let out = output_slice(out, capacity)?;
         *written = with_module(|module| {
             let flows = module.flows();
             let v4 = flows.v4.flows().iter().map(|f| flow_out(4, f));
