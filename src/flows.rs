@@ -87,8 +87,6 @@ pub struct DirectionCounters {
     pub bytes: u32,
     /// Packets (saturating).
     pub packets: u32,
-    /// Union of the TCP flags seen.
-    pub flags: TcpFlags,
 }
 
 /// One flow of the current window.
@@ -100,6 +98,10 @@ pub struct Flow<A> {
     pub inbound: DirectionCounters,
     /// Sent traffic.
     pub outbound: DirectionCounters,
+    /// Union of the TCP flags received.
+    pub flags_in: TcpFlags,
+    /// Union of the TCP flags sent.
+    pub flags_out: TcpFlags,
     /// Time of its first packet in the window, seconds.
     pub first_seen: u32,
     /// Time of its last packet in the window, seconds.
@@ -159,13 +161,13 @@ impl<A: Address, const N: usize, const S: usize> FlowTable<A, N, S> {
         let Some(flow) = self.flows.get_mut(position) else {
             return Update::Overflow;
         };
-        let side = match direction {
-            Direction::In => &mut flow.inbound,
-            Direction::Out => &mut flow.outbound,
+        let (side, seen_flags) = match direction {
+            Direction::In => (&mut flow.inbound, &mut flow.flags_in),
+            Direction::Out => (&mut flow.outbound, &mut flow.flags_out),
         };
         side.bytes = side.bytes.saturating_add(u32::from(len));
         side.packets = side.packets.saturating_add(1);
-        side.flags.0 |= flags.0;
+        seen_flags.0 |= flags.0;
         flow.last_seen = flow.last_seen.max(now);
         Update::Counted
     }
@@ -204,6 +206,8 @@ impl<A: Address, const N: usize, const S: usize> FlowTable<A, N, S> {
                         key,
                         inbound: DirectionCounters::default(),
                         outbound: DirectionCounters::default(),
+                        flags_in: TcpFlags(0),
+                        flags_out: TcpFlags(0),
                         first_seen: now,
                         last_seen: now,
                     };
@@ -315,17 +319,19 @@ mod tests {
             flow.outbound,
             DirectionCounters {
                 bytes: 1040,
-                packets: 2,
-                flags: TcpFlags(0x12)
+                packets: 2
             }
         );
         assert_eq!(
             flow.inbound,
             DirectionCounters {
                 bytes: 40,
-                packets: 1,
-                flags: TcpFlags(0x12)
+                packets: 1
             }
+        );
+        assert_eq!(
+            (flow.flags_out, flow.flags_in),
+            (TcpFlags(0x12), TcpFlags(0x12))
         );
         assert_eq!((flow.first_seen, flow.last_seen), (100, 105));
     }
@@ -428,6 +434,14 @@ mod tests {
                 (flow.outbound.bytes, flow.outbound.packets)
             );
         }
+    }
+
+    /// RAM per flow slot, as documented; a change here is a change to the memory budget.
+    #[test]
+    fn slot_sizes_are_the_documented_ones() {
+        use core::mem::size_of;
+        assert_eq!(size_of::<Flow<[u8; 4]>>(), 40);
+        assert_eq!(size_of::<Flow<[u8; 16]>>(), 64);
     }
 
     #[test]

@@ -278,6 +278,12 @@ mod tests {
         }
     }
 
+    /// RAM per ring slot, as documented.
+    #[test]
+    fn slot_size_is_the_documented_one() {
+        assert_eq!(core::mem::size_of::<Slot>(), 44);
+    }
+
     #[test]
     fn records_round_trip_in_order() {
         let ring: Ring<8> = Ring::new();

@@ -470,8 +470,8 @@ fn flow_out<A: Address>(ip_version: u8, flow: &Flow<A>) -> nxsm_flow {
     nxsm_flow {
         ip_version,
         protocol: flow.key.protocol as u8,
-        tcp_flags_in: flow.inbound.flags.0,
-        tcp_flags_out: flow.outbound.flags.0,
+        tcp_flags_in: flow.flags_in.0,
+        tcp_flags_out: flow.flags_out.0,
         local_address,
         remote_address,
         local_port: flow.key.local_port,
