@@ -4,43 +4,9 @@
 # rustc/cargo pair with -Zbuild-std, because rustup cannot add targets on this machine kind
 # and Debian ships the matching library sources (see docs/building.md).
 
-set(NXSM_CPU "cortex-m4f" CACHE STRING
-    "Cortex-M core for cross builds: cortex-m0plus, cortex-m3, cortex-m4, cortex-m4f, cortex-m7, cortex-m7f, cortex-m33, cortex-m33f")
+include(${CMAKE_CURRENT_LIST_DIR}/NxsmCpu.cmake)   # NXSM_CPU and nxsm_cpu_target()
 set(NXSM_CROSS_CARGO "/usr/bin/cargo" CACHE FILEPATH "cargo used for Cortex-M builds (Debian cargo-web)")
 set(NXSM_CROSS_RUSTC "/usr/bin/rustc" CACHE FILEPATH "rustc used for Cortex-M builds (Debian rustc-web)")
-
-# Cortex-M core -> Rust target triple and the gcc flags its objects must be built with.
-function(nxsm_cpu_target cpu out_triple out_flags)
-  if(cpu STREQUAL "cortex-m0plus")
-    set(triple thumbv6m-none-eabi)
-    set(flags -mcpu=cortex-m0plus -mthumb -mfloat-abi=soft)
-  elseif(cpu STREQUAL "cortex-m3")
-    set(triple thumbv7m-none-eabi)
-    set(flags -mcpu=cortex-m3 -mthumb -mfloat-abi=soft)
-  elseif(cpu STREQUAL "cortex-m4")
-    set(triple thumbv7em-none-eabi)
-    set(flags -mcpu=cortex-m4 -mthumb -mfloat-abi=soft)
-  elseif(cpu STREQUAL "cortex-m4f")
-    set(triple thumbv7em-none-eabihf)
-    set(flags -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16)
-  elseif(cpu STREQUAL "cortex-m7")
-    set(triple thumbv7em-none-eabi)
-    set(flags -mcpu=cortex-m7 -mthumb -mfloat-abi=soft)
-  elseif(cpu STREQUAL "cortex-m7f")
-    set(triple thumbv7em-none-eabihf)
-    set(flags -mcpu=cortex-m7 -mthumb -mfloat-abi=hard -mfpu=fpv5-d16)
-  elseif(cpu STREQUAL "cortex-m33")
-    set(triple thumbv8m.main-none-eabi)
-    set(flags -mcpu=cortex-m33 -mthumb -mfloat-abi=soft)
-  elseif(cpu STREQUAL "cortex-m33f")
-    set(triple thumbv8m.main-none-eabihf)
-    set(flags -mcpu=cortex-m33 -mthumb -mfloat-abi=hard -mfpu=fpv5-sp-d16)
-  else()
-    message(FATAL_ERROR "NXSM_CPU=${cpu} is not one of the supported Cortex-M cores")
-  endif()
-  set(${out_triple} ${triple} PARENT_SCOPE)
-  set(${out_flags} ${flags} PARENT_SCOPE)
-endfunction()
 
 set(_nxsm_root ${CMAKE_CURRENT_LIST_DIR}/..)
 set(_nxsm_target_dir ${CMAKE_BINARY_DIR}/cargo)
@@ -53,6 +19,24 @@ if(CMAKE_CROSSCOMPILING)
   nxsm_cpu_target(${NXSM_CPU} NXSM_RUST_TARGET NXSM_CPU_FLAGS)
   set(NXSM_RUST_TARGET ${NXSM_RUST_TARGET} CACHE INTERNAL "")
   set(NXSM_CPU_FLAGS ${NXSM_CPU_FLAGS} CACHE INTERNAL "")
+  # The C code must target the same core and float ABI as the Rust archive; a mismatch may
+  # link and then fault. Checked against CMAKE_C_FLAGS when they name a core or float ABI
+  # (gcc uses the last occurrence).
+  foreach(_nxsm_option -mcpu= -mfloat-abi=)
+    string(REGEX MATCHALL "(^| )${_nxsm_option}[^ ]+" _nxsm_given "${CMAKE_C_FLAGS}")
+    set(_nxsm_wanted ${NXSM_CPU_FLAGS})
+    list(FILTER _nxsm_wanted INCLUDE REGEX "^${_nxsm_option}")
+    if(_nxsm_given AND _nxsm_wanted)
+      list(GET _nxsm_given -1 _nxsm_given)
+      string(STRIP "${_nxsm_given}" _nxsm_given)
+      if(NOT _nxsm_given STREQUAL _nxsm_wanted)
+        message(FATAL_ERROR "NXSM_CPU=${NXSM_CPU} builds the Rust core for ${NXSM_RUST_TARGET} "
+          "(${_nxsm_wanted}), but CMAKE_C_FLAGS has ${_nxsm_given}. Set NXSM_CPU to the core "
+          "the firmware is compiled for (with cmake/arm-none-eabi.cmake: -DNXSM_CPU=... on the "
+          "cmake command line, which the toolchain file reads).")
+      endif()
+    endif()
+  endforeach()
   set(_nxsm_archive ${_nxsm_target_dir}/${NXSM_RUST_TARGET}/release/libnx_security_module.a)
   set(_nxsm_cargo ${CMAKE_COMMAND} -E env ${_nxsm_env}
       RUSTC=${NXSM_CROSS_RUSTC} RUSTC_BOOTSTRAP=1 RUSTFLAGS=

@@ -17,71 +17,6 @@
 #include <stdint.h>
 
 /**
- * Smallest header.
- */
-#define Ipv4Header_MIN_LEN 20
-
-/**
- * Fixed header length.
- */
-#define Ipv6Header_LEN 40
-
-/**
- * ICMP for IPv4.
- */
-#define ICMP 1
-
-/**
- * TCP.
- */
-#define TCP 6
-
-/**
- * UDP.
- */
-#define UDP 17
-
-/**
- * IPv6 Hop-by-Hop options.
- */
-#define HOP_BY_HOP 0
-
-/**
- * IPv6 routing header.
- */
-#define ROUTING 43
-
-/**
- * IPv6 fragment header.
- */
-#define FRAGMENT 44
-
-/**
- * IPsec Encapsulating Security Payload.
- */
-#define ESP 50
-
-/**
- * IPsec Authentication Header.
- */
-#define AUTHENTICATION 51
-
-/**
- * ICMP for IPv6.
- */
-#define ICMPV6 58
-
-/**
- * IPv6 "no next header".
- */
-#define NO_NEXT_HEADER 59
-
-/**
- * IPv6 destination options.
- */
-#define DESTINATION_OPTIONS 60
-
-/**
  * A `now_s` value that means "the clock is not available".
  */
 #define NXSM_TIME_UNAVAILABLE 4294967295
@@ -120,6 +55,49 @@ enum nxsm_capture_mode
 };
 #ifndef __cplusplus
 typedef uint32_t nxsm_capture_mode;
+#endif // __cplusplus
+
+/**
+ * Whether the device received or sent a packet (NetX Duo `NX_IP_PACKET_IN` / `_OUT`).
+ */
+enum nxsm_direction
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * Received.
+   */
+  NXSM_DIRECTION_IN = 0,
+  /**
+   * Sent.
+   */
+  NXSM_DIRECTION_OUT = 1,
+};
+#ifndef __cplusplus
+typedef uint32_t nxsm_direction;
+#endif // __cplusplus
+
+/**
+ * Byte order of the fixed IP header handed to `nxsm_capture`.
+ */
+enum nxsm_header_order
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * As on the wire: what NetX Duo's IP packet filter sees.
+   */
+  NXSM_HEADER_NETWORK_ORDER = 0,
+  /**
+   * After NetX Duo converted the fixed header words (IPv4 words 0-4, IPv6 words 0-9) to
+   * CPU order: what the TCP/UDP/ICMP receive functions see.
+   */
+  NXSM_HEADER_HOST_ORDER = 1,
+};
+#ifndef __cplusplus
+typedef uint32_t nxsm_header_order;
 #endif // __cplusplus
 
 /**

@@ -116,10 +116,8 @@ fn protocol_bit(kind: TransportKind) -> u32 {
     }
 }
 
-fn widen(v4: [u8; 4]) -> [u8; 16] {
-    let mut out = [0u8; 16];
-    out[..4].copy_from_slice(&v4);
-    out
+fn widen([a, b, c, d]: [u8; 4]) -> [u8; 16] {
+    [a, b, c, d, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
 }
 
 #[cfg(test)]

@@ -196,6 +196,18 @@ pub struct RawSettings {
     pub protocols: u32,
 }
 
+impl RawSettings {
+    /// All zero: "never configured" (not valid settings).
+    pub const ZERO: Self = Self {
+        intervals_s: [0; 3],
+        first_collection_base_s: 0,
+        retry_interval_s: 0,
+        pending_timeout_s: 0,
+        capture_mode: 0,
+        protocols: 0,
+    };
+}
+
 fn in_range(value: u32, max: u32, error: SettingError) -> Result<u32, SettingError> {
     if (1..=max).contains(&value) {
         Ok(value)

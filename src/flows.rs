@@ -37,9 +37,9 @@ impl Address for [u8; 16] {
         *bytes
     }
     fn fold(&self) -> u32 {
-        self.chunks_exact(4).fold(0, |acc, w| {
-            acc.rotate_left(5) ^ u32::from_ne_bytes([w[0], w[1], w[2], w[3]])
-        })
+        let a = self;
+        let word = |i: usize| u32::from_ne_bytes([a[i], a[i + 1], a[i + 2], a[i + 3]]);
+        word(0) ^ word(4).rotate_left(5) ^ word(8).rotate_left(10) ^ word(12).rotate_left(15)
     }
     fn octets(&self) -> &[u8] {
         self

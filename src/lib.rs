@@ -12,13 +12,21 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+/// cbindgen:ignore
 pub mod capture;
+/// cbindgen:ignore
 pub mod config;
+/// cbindgen:ignore
 pub mod flows;
+/// cbindgen:ignore
 pub mod intake;
+/// cbindgen:ignore
 pub mod module;
+/// cbindgen:ignore
 pub mod ring;
+/// cbindgen:ignore
 mod sync;
+/// cbindgen:ignore
 pub mod wire;
 
 #[cfg(not(loom))]

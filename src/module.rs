@@ -5,7 +5,7 @@
 //! hub connectivity passed in, so it runs the same on a device, in the host simulator and
 //! in tests.
 
-use crate::config::{capacity, Priority, Settings};
+use crate::config::{capacity, Priority, RawSettings, Settings};
 use crate::flows::{Flows, Update};
 use crate::ring::Ring;
 
@@ -54,7 +54,9 @@ pub struct LifecycleCounters {
 /// One security module: settings, state and counters, all in fixed-size storage.
 #[derive(Debug)]
 pub struct Module {
-    settings: Settings,
+    /// Settings of the last start, kept raw so that a stopped module is all zero bytes and
+    /// its `static` costs no flash for initial values (it lands in `.bss`).
+    settings: RawSettings,
     state: State,
     state_since: UnixSeconds,
     first_collection_at: UnixSeconds,
@@ -71,10 +73,10 @@ impl Default for Module {
 }
 
 impl Module {
-    /// A stopped module with default settings (usable in a `static`).
+    /// A stopped module (usable in a `static`; all zero bytes).
     pub const fn new() -> Self {
         Self {
-            settings: Settings::DEFAULT,
+            settings: RawSettings::ZERO,
             state: State::NotInitialized,
             state_since: 0,
             first_collection_at: 0,
@@ -107,7 +109,7 @@ impl Module {
         let base = settings.first_collection_base_s;
         // `base` is at most MAX_FIRST_COLLECTION_BASE_S, so `2 * base` cannot overflow or be 0.
         let jitter = random % base.saturating_mul(2).max(1);
-        self.settings = settings;
+        self.settings = settings.to_raw();
         self.first_collection_at = now.saturating_add(base).saturating_add(jitter);
         self.counters.starts = self.counters.starts.wrapping_add(1);
         self.flows.clear();
@@ -194,13 +196,23 @@ impl Module {
         if !self.is_running() {
             return Err(SetError::NotStarted);
         }
-        self.settings.intervals_s[priority as usize] = seconds;
+        if let Some(slot) = self.settings.intervals_s.get_mut(priority as usize) {
+            *slot = seconds;
+        }
         Ok(())
     }
 
-    /// One group's interval (the configured one, or the default when never started).
+    /// One group's interval (as last configured, or the default before the first start).
     pub fn interval(&self, priority: Priority) -> u32 {
-        self.settings.intervals_s[priority as usize]
+        let intervals = if self.settings == RawSettings::ZERO {
+            Settings::DEFAULT.intervals_s
+        } else {
+            self.settings.intervals_s
+        };
+        intervals
+            .get(priority as usize)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Current state.
@@ -219,8 +231,8 @@ impl Module {
     }
 
     /// Settings in force.
-    pub fn settings(&self) -> &Settings {
-        &self.settings
+    pub fn settings(&self) -> Settings {
+        Settings::from_raw(&self.settings).unwrap_or(Settings::DEFAULT)
     }
 
     /// Life-cycle counters.

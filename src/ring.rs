@@ -18,24 +18,27 @@ use crate::wire::{TcpFlags, TransportKind};
 const WORDS: usize = 10;
 
 struct Slot {
-    /// `position` when free for the producer of that position, `position + 1` once published.
+    /// Vyukov's sequence number minus the slot's index: a slot is free for the producer of
+    /// `position` when `sequence + index == position`, and published when it is
+    /// `position + 1`. Storing it relative to the index makes a new ring all zero bytes, so
+    /// a `static` ring lands in `.bss` and costs no flash.
     sequence: AtomicU32,
     words: [AtomicU32; WORDS],
 }
 
 impl Slot {
     #[cfg(not(loom))]
-    const fn new(position: u32) -> Self {
+    const fn new() -> Self {
         Self {
-            sequence: AtomicU32::new(position),
+            sequence: AtomicU32::new(0),
             words: [const { AtomicU32::new(0) }; WORDS],
         }
     }
 
     #[cfg(loom)]
-    fn new(position: u32) -> Self {
+    fn new() -> Self {
         Self {
-            sequence: AtomicU32::new(position),
+            sequence: AtomicU32::new(0),
             words: core::array::from_fn(|_| AtomicU32::new(0)),
         }
     }
@@ -50,17 +53,17 @@ impl Slot {
         self.words[0].store(head, Ordering::Relaxed);
         let ports = u32::from(key.local_port) << 16 | u32::from(key.remote_port);
         self.words[1].store(ports, Ordering::Relaxed);
+        let (local, remote) = (words_of(&key.local), words_of(&key.remote));
+        self.words[2].store(local[0], Ordering::Relaxed);
+        self.words[6].store(remote[0], Ordering::Relaxed);
         // IPv4 addresses use one word each; the rest of the slot is not read for them.
-        let used = if key.version == IpVersion::V4 { 1 } else { 4 };
-        for (i, (local, remote)) in key
-            .local
-            .chunks_exact(4)
-            .zip(key.remote.chunks_exact(4))
-            .take(used)
-            .enumerate()
-        {
-            self.words[2 + i].store(word(local), Ordering::Relaxed);
-            self.words[6 + i].store(word(remote), Ordering::Relaxed);
+        if key.version == IpVersion::V6 {
+            for (slot, value) in self.words[3..6].iter().zip(&local[1..]) {
+                slot.store(*value, Ordering::Relaxed);
+            }
+            for (slot, value) in self.words[7..10].iter().zip(&remote[1..]) {
+                slot.store(*value, Ordering::Relaxed);
+            }
         }
     }
 
@@ -73,15 +76,14 @@ impl Slot {
             IpVersion::V6
         };
         let used = if version == IpVersion::V4 { 1 } else { 4 };
-        let mut local = [0u8; 16];
-        let mut remote = [0u8; 16];
-        for i in 0..used {
-            let at = i * 4;
-            local[at..at + 4]
-                .copy_from_slice(&self.words[2 + i].load(Ordering::Relaxed).to_ne_bytes());
-            remote[at..at + 4]
-                .copy_from_slice(&self.words[6 + i].load(Ordering::Relaxed).to_ne_bytes());
-        }
+        let load = |slots: &[AtomicU32]| {
+            let mut words = [0u32; 4];
+            for (out, slot) in words.iter_mut().zip(slots).take(used) {
+                *out = slot.load(Ordering::Relaxed);
+            }
+            bytes_of(words)
+        };
+        let (local, remote) = (load(&self.words[2..6]), load(&self.words[6..10]));
         FlowRecord {
             key: FlowKey {
                 version,
@@ -106,10 +108,23 @@ impl Slot {
     }
 }
 
-fn word(bytes: &[u8]) -> u32 {
-    let mut w = [0u8; 4];
-    w.copy_from_slice(bytes);
-    u32::from_ne_bytes(w)
+/// An address as four words in memory order (the slot stores them as they are).
+fn words_of(a: &[u8; 16]) -> [u32; 4] {
+    [
+        u32::from_ne_bytes([a[0], a[1], a[2], a[3]]),
+        u32::from_ne_bytes([a[4], a[5], a[6], a[7]]),
+        u32::from_ne_bytes([a[8], a[9], a[10], a[11]]),
+        u32::from_ne_bytes([a[12], a[13], a[14], a[15]]),
+    ]
+}
+
+/// The inverse of [`words_of`].
+fn bytes_of(words: [u32; 4]) -> [u8; 16] {
+    let [a, b, c, d] = words.map(u32::to_ne_bytes);
+    [
+        a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3], c[0], c[1], c[2], c[3], d[0], d[1], d[2],
+        d[3],
+    ]
 }
 
 /// What happened to an offered record.
@@ -141,14 +156,8 @@ impl<const N: usize> Ring<N> {
     /// An empty ring (usable in a `static`).
     #[cfg(not(loom))]
     pub const fn new() -> Self {
-        let mut slots = [const { Slot::new(0) }; N];
-        let mut i = 0;
-        while i < N {
-            slots[i] = Slot::new(i as u32);
-            i += 1;
-        }
         Self {
-            slots,
+            slots: [const { Slot::new() }; N],
             write: AtomicU32::new(0),
             read: AtomicU32::new(0),
             dropped: AtomicU32::new(0),
@@ -159,7 +168,7 @@ impl<const N: usize> Ring<N> {
     #[cfg(loom)]
     pub fn new() -> Self {
         Self {
-            slots: core::array::from_fn(|i| Slot::new(i as u32)),
+            slots: core::array::from_fn(|_| Slot::new()),
             write: AtomicU32::new(0),
             read: AtomicU32::new(0),
             dropped: AtomicU32::new(0),
@@ -170,8 +179,9 @@ impl<const N: usize> Ring<N> {
     pub fn push(&self, record: &FlowRecord) -> Push {
         let mut position = self.write.load(Ordering::Relaxed);
         loop {
-            let slot = &self.slots[(position & Self::MASK) as usize];
-            let sequence = slot.sequence.load(Ordering::Acquire);
+            let index = position & Self::MASK;
+            let slot = &self.slots[index as usize];
+            let sequence = slot.sequence.load(Ordering::Acquire).wrapping_add(index);
             let lag = sequence.wrapping_sub(position) as i32;
             if lag == 0 {
                 match compare_exchange(
@@ -183,8 +193,10 @@ impl<const N: usize> Ring<N> {
                 ) {
                     Ok(_) => {
                         slot.write(record);
-                        slot.sequence
-                            .store(position.wrapping_add(1), Ordering::Release);
+                        slot.sequence.store(
+                            position.wrapping_add(1).wrapping_sub(index),
+                            Ordering::Release,
+                        );
                         let read = self.read.load(Ordering::Relaxed);
                         return Push::Stored {
                             fill: position.wrapping_add(1).wrapping_sub(read),
@@ -207,15 +219,18 @@ impl<const N: usize> Ring<N> {
     /// module's own context guarantees it).
     pub fn pop(&self) -> Option<FlowRecord> {
         let position = self.read.load(Ordering::Relaxed);
-        let slot = &self.slots[(position & Self::MASK) as usize];
-        let sequence = slot.sequence.load(Ordering::Acquire);
+        let index = position & Self::MASK;
+        let slot = &self.slots[index as usize];
+        let sequence = slot.sequence.load(Ordering::Acquire).wrapping_add(index);
         if sequence != position.wrapping_add(1) {
             // Empty, or the next producer has claimed but not yet published its slot.
             return None;
         }
         let record = slot.read();
-        slot.sequence
-            .store(position.wrapping_add(N as u32), Ordering::Release);
+        slot.sequence.store(
+            position.wrapping_add(N as u32).wrapping_sub(index),
+            Ordering::Release,
+        );
         self.read.store(position.wrapping_add(1), Ordering::Relaxed);
         Some(record)
     }
@@ -338,7 +353,7 @@ mod tests {
             let index = (position & Ring::<N>::MASK) as usize;
             ring.slots[index]
                 .sequence
-                .store(position, Ordering::Relaxed);
+                .store(position.wrapping_sub(index as u32), Ordering::Relaxed);
         }
         ring.write.store(start, Ordering::Relaxed);
         ring.read.store(start, Ordering::Relaxed);

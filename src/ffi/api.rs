@@ -465,8 +465,12 @@ fn flow_out<A: Address>(ip_version: u8, flow: &Flow<A>) -> nxsm_flow {
     let mut remote_address = [0u8; 16];
     let local = flow.key.local.octets();
     let remote = flow.key.remote.octets();
-    local_address[..local.len()].copy_from_slice(local);
-    remote_address[..remote.len()].copy_from_slice(remote);
+    for (to, from) in local_address.iter_mut().zip(local) {
+        *to = *from;
+    }
+    for (to, from) in remote_address.iter_mut().zip(remote) {
+        *to = *from;
+    }
     nxsm_flow {
         ip_version,
         protocol: flow.key.protocol as u8,

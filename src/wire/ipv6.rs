@@ -133,13 +133,17 @@ impl<'a> Ipv6Header<'a> {
     }
 
     fn address(&self, first_word: usize) -> [u8; 16] {
-        let mut out = [0u8; 16];
-        for (i, chunk) in out.chunks_exact_mut(4).enumerate() {
-            // `new_checked` proved the 40-byte fixed header is present.
-            let word = fixed_word(self.buf, first_word + i, self.order).unwrap_or(0);
-            chunk.copy_from_slice(&word.to_be_bytes());
-        }
-        out
+        // `new_checked` proved the 40-byte fixed header is present.
+        let word = |i| {
+            fixed_word(self.buf, first_word + i, self.order)
+                .unwrap_or(0)
+                .to_be_bytes()
+        };
+        let [a, b, c, d] = [word(0), word(1), word(2), word(3)];
+        [
+            a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3], c[0], c[1], c[2], c[3], d[0], d[1],
+            d[2], d[3],
+        ]
     }
 }
 
