@@ -1,7 +1,7 @@
 # Runs one firmware ELF under QEMU with semihosting and fails unless QEMU exits with 0.
 #
 #   cmake -DQEMU=<qemu-system-arm> -DMACHINE=<mps2-an386> -DELF=<app.elf> [-DTIMEOUT=60]
-#         [-DTIMEOUT_PROGRAM=<timeout>] -P run-qemu.cmake
+#         [-DTIMEOUT_PROGRAM=<timeout>] [-DQEMU_EXTRA=<arg;arg>] -P run-qemu.cmake
 #
 # The firmware's own lines go straight to the output. A non-zero exit status (a failed
 # check, a fault, or `timeout` killing a hung run) adds a "not ok" line, so a ctest with
@@ -19,7 +19,7 @@ if(NOT DEFINED TIMEOUT_PROGRAM)
   set(TIMEOUT_PROGRAM timeout)
 endif()
 
-set(_command ${TIMEOUT_PROGRAM} ${TIMEOUT} ${QEMU} -M ${MACHINE} -nographic
+set(_command ${TIMEOUT_PROGRAM} ${TIMEOUT} ${QEMU} -M ${MACHINE} -nographic ${QEMU_EXTRA}
     -semihosting-config enable=on,target=native -kernel ${ELF})
 list(JOIN _command " " _shown)
 message(STATUS "${_shown}")
