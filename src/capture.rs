@@ -1,9 +1,17 @@
 //! From the header bytes a hook sees to a compact flow record.
 //!
 //! Direction decides which side is local, as in the original module: a received packet's
-//! destination is local, a sent packet's source is.
+//! destination is local, a sent packet's source is. The record keeps the packet's own
+//! source and destination and applies that rule when it is read ([`FlowRecord::local`]),
+//! so the hook does no shuffling and the consumer does it once per record.
 
-use crate::wire::{self, Addresses, HeaderOrder, Malformed, Parsed, TcpFlags, TransportKind};
+use crate::config::Protocols;
+use crate::wire::{
+    self, AddressWords, Datagram, HeaderOrder, Malformed, Parsed, TcpFlags, Transport,
+    TransportKind,
+};
+
+pub use crate::wire::IpVersion;
 
 /// Whether the device received or sent the packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -14,43 +22,137 @@ pub enum Direction {
     Out = 1,
 }
 
-/// IP version of a flow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum IpVersion {
-    /// IPv4: only the first 4 bytes of each address are used.
-    V4 = 0,
-    /// IPv6.
-    V6 = 1,
-}
-
-/// What identifies a flow (architecture 4.3): version, addresses, ports and protocol.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FlowKey {
-    /// IP version.
-    pub version: IpVersion,
-    /// Transport protocol.
-    pub protocol: TransportKind,
-    /// Device-side address (IPv4 in bytes 0-3, the rest zero).
-    pub local: [u8; 16],
-    /// Peer address (IPv4 in bytes 0-3, the rest zero).
-    pub remote: [u8; 16],
-    /// Device-side port (0 for ICMP).
-    pub local_port: u16,
-    /// Peer port (0 for ICMP).
-    pub remote_port: u16,
-}
-
-/// One packet, reduced to what aggregation needs.
+/// One packet, reduced to what aggregation needs and packed into the words the ring
+/// stores, so that pushing it is a copy of four words (IPv4) or ten (IPv6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlowRecord {
-    /// The flow it belongs to.
-    pub key: FlowKey,
+    /// Bit 0: IPv6; bit 1: sent; bits 2-3: protocol; bits 8-15: TCP flags; bits 16-31:
+    /// IP payload length.
+    pub(crate) head: u32,
+    /// Source port << 16 | destination port, as in the packet.
+    pub(crate) ports: u32,
+    /// Source address as in the packet (IPv4: word 0, the rest 0).
+    pub(crate) src: AddressWords,
+    /// Destination address as in the packet.
+    pub(crate) dst: AddressWords,
+}
+
+/// Protocol of a head word's bits 2-3, by table: a `match` costs a chain of conditional moves.
+const KINDS: [TransportKind; 4] = [
+    TransportKind::Tcp,
+    TransportKind::Udp,
+    TransportKind::Icmp,
+    TransportKind::Icmp,
+];
+
+impl FlowRecord {
+    /// The record of `packet`, received or sent.
+    #[inline(always)]
+    pub fn new(direction: Direction, packet: &Datagram) -> Self {
+        let transport = &packet.transport;
+        Self {
+            head: packet.version as u32
+                | (direction as u32) << 1
+                | (transport.kind as u32) << 2
+                | u32::from(transport.flags.0) << 8
+                | u32::from(packet.len) << 16,
+            ports: transport.ports,
+            src: packet.src,
+            dst: packet.dst,
+        }
+    }
+
+    /// IP version.
+    #[inline(always)]
+    pub fn version(&self) -> IpVersion {
+        version_of(self.head)
+    }
+
     /// Received or sent.
-    pub direction: Direction,
+    #[inline(always)]
+    pub fn direction(&self) -> Direction {
+        if self.head & 2 == 0 {
+            Direction::In
+        } else {
+            Direction::Out
+        }
+    }
+
+    /// Transport protocol.
+    #[inline(always)]
+    pub fn protocol(&self) -> TransportKind {
+        KINDS[self.protocol_bits() as usize]
+    }
+
+    /// The protocol as its bits (`TransportKind as u32`), for lookups that only compare it.
+    #[inline(always)]
+    pub fn protocol_bits(&self) -> u32 {
+        (self.head >> 2) & 3
+    }
+
+    /// TCP flags (0 for UDP and ICMP).
+    #[inline(always)]
+    pub fn flags(&self) -> TcpFlags {
+        TcpFlags((self.head >> 8) as u8)
+    }
+
     /// IP payload bytes (transport header and data).
-    pub len: u16,
-    /// TCP flags of the packet (0 for UDP and ICMP).
-    pub flags: TcpFlags,
+    #[inline(always)]
+    pub fn payload_len(&self) -> u16 {
+        (self.head >> 16) as u16
+    }
+
+    /// The device-side address.
+    #[inline(always)]
+    pub fn local(&self) -> &AddressWords {
+        match self.direction() {
+            Direction::In => &self.dst,
+            Direction::Out => &self.src,
+        }
+    }
+
+    /// The peer address.
+    #[inline(always)]
+    pub fn remote(&self) -> &AddressWords {
+        match self.direction() {
+            Direction::In => &self.src,
+            Direction::Out => &self.dst,
+        }
+    }
+
+    /// Device-side port << 16 | peer port (0 for ICMP).
+    #[inline(always)]
+    pub fn ports(&self) -> u32 {
+        match self.direction() {
+            Direction::In => self.ports.rotate_left(16),
+            Direction::Out => self.ports,
+        }
+    }
+
+    /// The packet as parsed.
+    pub fn packet(&self) -> Datagram {
+        Datagram {
+            version: self.version(),
+            src: self.src,
+            dst: self.dst,
+            transport: Transport {
+                kind: self.protocol(),
+                ports: self.ports,
+                flags: self.flags(),
+            },
+            len: self.payload_len(),
+        }
+    }
+}
+
+/// The IP version of a record's head word.
+#[inline(always)]
+pub(crate) fn version_of(head: u32) -> IpVersion {
+    if head & 1 == 0 {
+        IpVersion::V4
+    } else {
+        IpVersion::V6
+    }
 }
 
 /// What a hook's packet turned out to be.
@@ -62,62 +164,32 @@ pub enum Captured {
     Ignored,
 }
 
-/// Parses `buf` and maps it onto a flow as seen from the device.
+/// Parses `buf` and keeps it if `protocols` records its transport.
 pub fn capture(
     buf: &[u8],
     direction: Direction,
     order: HeaderOrder,
-    protocols: crate::config::Protocols,
+    protocols: Protocols,
 ) -> Result<Captured, Malformed> {
-    let datagram = match wire::parse(buf, order)? {
-        Parsed::Flow(datagram) => datagram,
+    record(wire::parse(buf, order), direction, protocols)
+}
+
+/// [`capture`] from the parser's result, for callers that parse each IP version on its
+/// own path.
+#[inline(always)]
+pub fn record(
+    parsed: Result<Parsed, Malformed>,
+    direction: Direction,
+    protocols: Protocols,
+) -> Result<Captured, Malformed> {
+    let packet = match parsed? {
+        Parsed::Flow(packet) => packet,
         Parsed::NonFirstFragment | Parsed::Untracked => return Ok(Captured::Ignored),
     };
-    if !protocols.contains(protocol_bit(datagram.transport.kind)) {
+    if !protocols.records(packet.transport.kind) {
         return Ok(Captured::Ignored);
     }
-    let (version, src, dst) = match datagram.addresses {
-        Addresses::V4 { src, dst } => (IpVersion::V4, widen(src), widen(dst)),
-        Addresses::V6 { src, dst } => (IpVersion::V6, src, dst),
-    };
-    let t = datagram.transport;
-    let key = match direction {
-        Direction::In => FlowKey {
-            version,
-            protocol: t.kind,
-            local: dst,
-            remote: src,
-            local_port: t.dst_port,
-            remote_port: t.src_port,
-        },
-        Direction::Out => FlowKey {
-            version,
-            protocol: t.kind,
-            local: src,
-            remote: dst,
-            local_port: t.src_port,
-            remote_port: t.dst_port,
-        },
-    };
-    Ok(Captured::Record(FlowRecord {
-        key,
-        direction,
-        len: datagram.len,
-        flags: t.flags,
-    }))
-}
-
-fn protocol_bit(kind: TransportKind) -> u32 {
-    use crate::config::Protocols;
-    match kind {
-        TransportKind::Tcp => Protocols::TCP,
-        TransportKind::Udp => Protocols::UDP,
-        TransportKind::Icmp => Protocols::ICMP,
-    }
-}
-
-fn widen([a, b, c, d]: [u8; 4]) -> [u8; 16] {
-    [a, b, c, d, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    Ok(Captured::Record(FlowRecord::new(direction, &packet)))
 }
 
 #[cfg(test)]
@@ -140,10 +212,12 @@ mod tests {
         ) else {
             panic!()
         };
-        assert_eq!(out.key.local[..4], [192, 168, 1, 10]);
-        assert_eq!(out.key.remote[..4], [20, 1, 2, 3]);
-        assert_eq!((out.key.local_port, out.key.remote_port), (50000, 8883));
-        assert_eq!(out.len, 20);
+        assert_eq!(wire::ipv4_octets(out.local()), [192, 168, 1, 10]);
+        assert_eq!(wire::ipv4_octets(out.remote()), [20, 1, 2, 3]);
+        assert_eq!(out.ports(), 50000 << 16 | 8883);
+        assert_eq!(out.payload_len(), 20);
+        assert_eq!(out.protocol(), TransportKind::Tcp);
+        assert_eq!(out.flags(), TcpFlags(0x02));
         let Ok(Captured::Record(inbound)) = capture(
             &SYN_OUT,
             Direction::In,
@@ -152,13 +226,23 @@ mod tests {
         ) else {
             panic!()
         };
-        assert_eq!(inbound.key.local[..4], [20, 1, 2, 3]);
-        assert_eq!(
-            (inbound.key.local_port, inbound.key.remote_port),
-            (8883, 50000)
-        );
-        assert_eq!(inbound.key.version, IpVersion::V4);
-        assert_eq!(inbound.key.local[4..], [0; 12]);
+        assert_eq!(wire::ipv4_octets(inbound.local()), [20, 1, 2, 3]);
+        assert_eq!(inbound.ports(), 8883 << 16 | 50000);
+        assert_eq!(inbound.version(), IpVersion::V4);
+        assert_eq!(inbound.direction(), Direction::In);
+        assert_eq!(inbound.local()[1..], [0; 3]);
+    }
+
+    #[test]
+    fn the_record_keeps_the_packet() {
+        let Ok(Parsed::Flow(packet)) = wire::parse(&SYN_OUT, HeaderOrder::Network) else {
+            panic!()
+        };
+        for direction in [Direction::In, Direction::Out] {
+            let record = FlowRecord::new(direction, &packet);
+            assert_eq!(record.packet(), packet);
+            assert_eq!(record.direction(), direction);
+        }
     }
 
     #[test]

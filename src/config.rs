@@ -88,7 +88,28 @@ impl Protocols {
     pub fn contains(self, bit: u32) -> bool {
         self.0 & bit == bit
     }
+
+    /// Whether packets of `kind` are recorded. The bits are `1 << kind` (TCP 0, UDP 1,
+    /// ICMP 2), so this is one shift and one test on the hook path.
+    #[inline]
+    pub fn records(self, kind: crate::wire::TransportKind) -> bool {
+        self.0 & (1 << kind as u32) != 0
+    }
+
+    /// The set whose [`bits`](Self::bits) were `bits`, or `None` for 0; skips the check of
+    /// [`from_bits`](Self::from_bits) for values that came from a `Protocols`.
+    pub(crate) fn from_checked_bits(bits: u32) -> Option<Self> {
+        (bits != 0).then_some(Self(bits))
+    }
 }
+
+// `Protocols::records` relies on each protocol's bit being `1 << kind`.
+const _: () = {
+    use crate::wire::TransportKind;
+    assert!(Protocols::TCP == 1 << TransportKind::Tcp as u32);
+    assert!(Protocols::UDP == 1 << TransportKind::Udp as u32);
+    assert!(Protocols::ICMP == 1 << TransportKind::Icmp as u32);
+};
 
 /// Why a setting was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

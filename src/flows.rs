@@ -6,26 +6,53 @@
 //! already present keep counting and packets of new flows are counted as overflow: the
 //! original stopped counting everything in that case.
 
-use crate::capture::{Direction, FlowKey, FlowRecord, IpVersion};
-use crate::wire::{TcpFlags, TransportKind};
+use crate::capture::{Direction, FlowRecord, IpVersion};
+use crate::wire::{ipv4_octets, ipv6_octets, AddressWords, TcpFlags, TransportKind};
 use heapless::Vec;
 
-/// An address type a table is keyed by: 4 bytes for IPv4, 16 for IPv6.
+/// An address type a table is keyed by: 4 bytes for IPv4, 16 for IPv6. Byte arrays keep a
+/// flow's key 2-byte aligned, which is what fits a flow in 40 (IPv4) or 64 (IPv6) bytes.
+/// Lookups work on the address as words ([`Address::Words`]), which Cortex-M3 and up load
+/// from the byte arrays with unaligned word loads.
 pub trait Address: Copy + Eq + core::fmt::Debug {
-    /// Takes this version's bytes from a record's 16-byte address.
-    fn from_record(bytes: &[u8; 16]) -> Self;
-    /// Folds the address into one word for hashing.
-    fn fold(&self) -> u32;
+    /// The address as [`AddressWords`]-style words: what lookups hash and compare, so a
+    /// record's address is never taken apart into bytes on the way.
+    type Words: Copy;
+    /// This version's words of a record's address.
+    fn words_of(record: &AddressWords) -> Self::Words;
+    /// This address as words.
+    fn words(&self) -> Self::Words;
+    /// The address with these words.
+    fn from_words(words: &Self::Words) -> Self;
+    /// Zero when this address has these words, something else when not: comparisons are
+    /// or-ed together and tested once, which costs fewer instructions than a branch each.
+    fn difference(&self, words: &Self::Words) -> u32;
+    /// Folds the words into one for hashing.
+    fn fold(words: &Self::Words) -> u32;
     /// The address octets in wire order.
     fn octets(&self) -> &[u8];
 }
 
 impl Address for [u8; 4] {
-    fn from_record(bytes: &[u8; 16]) -> Self {
-        [bytes[0], bytes[1], bytes[2], bytes[3]]
+    type Words = u32;
+    #[inline(always)]
+    fn words_of(record: &AddressWords) -> u32 {
+        record[0]
     }
-    fn fold(&self) -> u32 {
+    #[inline(always)]
+    fn words(&self) -> u32 {
         u32::from_ne_bytes(*self)
+    }
+    fn from_words(words: &u32) -> Self {
+        ipv4_octets(&[*words, 0, 0, 0])
+    }
+    #[inline(always)]
+    fn difference(&self, words: &u32) -> u32 {
+        self.words() ^ *words
+    }
+    #[inline(always)]
+    fn fold(words: &u32) -> u32 {
+        *words
     }
     fn octets(&self) -> &[u8] {
         self
@@ -33,21 +60,39 @@ impl Address for [u8; 4] {
 }
 
 impl Address for [u8; 16] {
-    fn from_record(bytes: &[u8; 16]) -> Self {
-        *bytes
+    type Words = AddressWords;
+    #[inline(always)]
+    fn words_of(record: &AddressWords) -> AddressWords {
+        *record
     }
-    fn fold(&self) -> u32 {
-        let a = self;
-        let word = |i: usize| u32::from_ne_bytes([a[i], a[i + 1], a[i + 2], a[i + 3]]);
-        word(0) ^ word(4).rotate_left(5) ^ word(8).rotate_left(10) ^ word(12).rotate_left(15)
+    #[inline(always)]
+    fn words(&self) -> AddressWords {
+        let word = |at| u32::from_ne_bytes(crate::wire::quad(self, at));
+        [word(0), word(4), word(8), word(12)]
+    }
+    fn from_words(words: &AddressWords) -> Self {
+        ipv6_octets(words)
+    }
+    #[inline(always)]
+    fn difference(&self, words: &AddressWords) -> u32 {
+        // Word by word: an array `==` becomes a call to `bcmp`.
+        let ([a, b, c, d], [e, f, g, h]) = (self.words(), *words);
+        (a ^ e) | (b ^ f) | (c ^ g) | (d ^ h)
+    }
+    #[inline(always)]
+    fn fold(words: &AddressWords) -> u32 {
+        let [a, b, c, d] = *words;
+        a ^ b.rotate_left(5) ^ c.rotate_left(10) ^ d.rotate_left(15)
     }
     fn octets(&self) -> &[u8] {
         self
     }
 }
 
-/// A flow key within one IP version.
+/// A flow key within one IP version. `repr(C)` keeps the two ports next to each other, so
+/// that lookups compare them as one word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
 pub struct Key<A> {
     /// Device-side address.
     pub local: A,
@@ -61,23 +106,73 @@ pub struct Key<A> {
     pub protocol: TransportKind,
 }
 
-impl<A: Address> Key<A> {
+/// A flow key in the form lookups use: addresses as words, both ports in one word and the
+/// protocol as its number (`TransportKind as u32`).
+#[derive(Clone, Copy)]
+struct Probe<A: Address> {
+    local: A::Words,
+    remote: A::Words,
+    /// Peer port << 16 | device-side port: on a little-endian core this is the word a
+    /// `Key`'s two port fields make in memory, so comparing them is one load.
+    ports: u32,
+    protocol: u32,
+}
+
+impl<A: Address> Probe<A> {
     /// The key of a record (whose version must match `A`).
-    pub fn of(key: &FlowKey) -> Self {
+    #[inline(always)]
+    fn of_record(record: &FlowRecord) -> Self {
         Self {
-            local: A::from_record(&key.local),
-            remote: A::from_record(&key.remote),
-            local_port: key.local_port,
-            remote_port: key.remote_port,
-            protocol: key.protocol,
+            local: A::words_of(record.local()),
+            remote: A::words_of(record.remote()),
+            ports: record.ports().rotate_left(16),
+            protocol: record.protocol_bits(),
         }
     }
 
+    fn of_key(key: &Key<A>) -> Self {
+        Self {
+            local: key.local.words(),
+            remote: key.remote.words(),
+            ports: ports_word(key),
+            protocol: key.protocol as u32,
+        }
+    }
+
+    fn key(&self) -> Key<A> {
+        Key {
+            local: A::from_words(&self.local),
+            remote: A::from_words(&self.remote),
+            local_port: self.ports as u16,
+            remote_port: (self.ports >> 16) as u16,
+            protocol: match self.protocol {
+                0 => TransportKind::Tcp,
+                1 => TransportKind::Udp,
+                _ => TransportKind::Icmp,
+            },
+        }
+    }
+
+    #[inline(always)]
     fn hash(&self) -> u32 {
-        let ports = u32::from(self.local_port) << 16 | u32::from(self.remote_port);
-        (self.local.fold() ^ self.remote.fold().rotate_left(16) ^ ports ^ self.protocol as u32)
+        (A::fold(&self.local) ^ A::fold(&self.remote).rotate_left(16) ^ self.ports ^ self.protocol)
             .wrapping_mul(0x9E37_79B1)
     }
+
+    #[inline(always)]
+    fn matches(&self, key: &Key<A>) -> bool {
+        key.local.difference(&self.local)
+            | key.remote.difference(&self.remote)
+            | (ports_word(key) ^ self.ports)
+            | (key.protocol as u32 ^ self.protocol)
+            == 0
+    }
+}
+
+/// A key's ports as [`Probe::ports`] holds them.
+#[inline(always)]
+fn ports_word<A>(key: &Key<A>) -> u32 {
+    u32::from(key.remote_port) << 16 | u32::from(key.local_port)
 }
 
 /// Counters of one direction of a flow.
@@ -154,11 +249,32 @@ impl<A: Address, const N: usize, const S: usize> FlowTable<A, N, S> {
         flags: TcpFlags,
         now: u32,
     ) -> Update {
-        let position = match self.find_or_insert(key, now) {
-            Some(position) => position,
-            None => return Update::Overflow,
-        };
-        let Some(flow) = self.flows.get_mut(position) else {
+        self.count(Probe::of_key(&key), direction, len, flags, now)
+    }
+
+    /// Adds one record to its flow; the record's IP version must be this table's.
+    #[inline]
+    pub fn update_record(&mut self, record: &FlowRecord, now: u32) -> Update {
+        let (len, flags) = (record.payload_len(), record.flags());
+        self.count(
+            Probe::of_record(record),
+            record.direction(),
+            len,
+            flags,
+            now,
+        )
+    }
+
+    #[inline(always)]
+    fn count(
+        &mut self,
+        probe: Probe<A>,
+        direction: Direction,
+        len: u16,
+        flags: TcpFlags,
+        now: u32,
+    ) -> Update {
+        let Some(flow) = self.find_or_insert(probe, now) else {
             return Update::Overflow;
         };
         let (side, seen_flags) = match direction {
@@ -193,41 +309,47 @@ impl<A: Address, const N: usize, const S: usize> FlowTable<A, N, S> {
         self.index = [0; S];
     }
 
-    /// Position of `key` in `flows`, adding it when there is room.
-    fn find_or_insert(&mut self, key: Key<A>, now: u32) -> Option<usize> {
+    /// The flow of `key`, added when there is room.
+    #[inline]
+    fn find_or_insert(&mut self, probe: Probe<A>, now: u32) -> Option<&mut Flow<A>> {
         let mask = S - 1;
-        let mut slot = (key.hash() >> Self::SHIFT) as usize;
+        let mut slot = (probe.hash() >> Self::SHIFT) as usize;
         // The index is never more than half full, so an empty slot ends every probe run.
         for _ in 0..S {
-            match self.index.get(slot).copied() {
-                Some(0) => {
-                    let position = self.flows.len();
-                    let flow = Flow {
-                        key,
-                        inbound: DirectionCounters::default(),
-                        outbound: DirectionCounters::default(),
-                        flags_in: TcpFlags(0),
-                        flags_out: TcpFlags(0),
-                        first_seen: now,
-                        last_seen: now,
-                    };
-                    self.flows.push(flow).ok()?;
-                    if let Some(entry) = self.index.get_mut(slot) {
-                        *entry = position as u16 + 1;
-                    }
-                    return Some(position);
-                }
-                Some(entry) => {
-                    let position = usize::from(entry - 1);
-                    if self.flows.get(position).is_some_and(|f| f.key == key) {
-                        return Some(position);
-                    }
-                }
-                None => return None,
+            let entry = *self.index.get(slot)?;
+            if entry == 0 {
+                return self.insert(slot, probe.key(), now);
+            }
+            let position = usize::from(entry - 1);
+            if self
+                .flows
+                .get(position)
+                .is_some_and(|f| probe.matches(&f.key))
+            {
+                return self.flows.get_mut(position);
             }
             slot = (slot + 1) & mask;
         }
         None
+    }
+
+    /// Adds a flow for `key` at index slot `slot`, if the array has room. Out of line: new
+    /// flows are rare, and the lookup loop stays small.
+    #[inline(never)]
+    fn insert(&mut self, slot: usize, key: Key<A>, now: u32) -> Option<&mut Flow<A>> {
+        let position = self.flows.len();
+        let flow = Flow {
+            key,
+            inbound: DirectionCounters::default(),
+            outbound: DirectionCounters::default(),
+            flags_in: TcpFlags(0),
+            flags_out: TcpFlags(0),
+            first_seen: now,
+            last_seen: now,
+        };
+        self.flows.push(flow).ok()?;
+        *self.index.get_mut(slot)? = position as u16 + 1;
+        self.flows.last_mut()
     }
 }
 
@@ -258,22 +380,11 @@ impl Flows {
     }
 
     /// Adds one record to its table.
+    #[inline]
     pub fn apply(&mut self, record: &FlowRecord, now: u32) -> Update {
-        match record.key.version {
-            IpVersion::V4 => self.v4.update(
-                Key::of(&record.key),
-                record.direction,
-                record.len,
-                record.flags,
-                now,
-            ),
-            IpVersion::V6 => self.v6.update(
-                Key::of(&record.key),
-                record.direction,
-                record.len,
-                record.flags,
-                now,
-            ),
+        match record.version() {
+            IpVersion::V4 => self.v4.update_record(record, now),
+            IpVersion::V6 => self.v6.update_record(record, now),
         }
     }
 

@@ -1,23 +1,27 @@
 //! The producer side: what every hook shares with the consumer.
 //!
 //! Hooks call [`Intake::offer`] from ISRs and threads at once. It parses, maps the packet
-//! to a flow record and pushes it into the ring, counting every outcome with one atomic
-//! add, so `seen = stored + ring drops + malformed + ignored` holds at every instant the
-//! consumer looks.
+//! to a flow record and pushes it into the ring. Every outcome is counted once, where it
+//! happens: stored records by the ring's write position, ring drops by the ring, malformed
+//! and ignored packets here. `seen` is their sum, so `seen = stored + ring drops +
+//! malformed + ignored` holds by construction and a stored packet costs no atomic beyond
+//! the ring's one compare-and-swap.
 
-use crate::capture::{capture, Captured, Direction};
+use crate::capture::{self, Captured, Direction, IpVersion};
 use crate::config::{capacity, Protocols};
 use crate::ring::{Push, Ring};
 use crate::sync::{fetch_add, AtomicU32, Ordering};
-use crate::wire::{HeaderOrder, Malformed};
+use crate::wire::{self, HeaderOrder, Malformed, Parsed};
 
 /// What happened to one offered packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Offer {
-    /// Recorded; `fill` records are waiting in the ring.
+    /// Recorded.
     Stored {
-        /// Ring fill after this record.
-        fill: u32,
+        /// The ring fill after this record is the watermark (see [`Intake::set_watermark`]):
+        /// time to wake the consumer. A flag rather than the fill keeps an `Offer` in one
+        /// register when it comes back from the out-of-line IPv6 path.
+        at_watermark: bool,
     },
     /// Well-formed but not recorded (fragment tail, untracked or disabled protocol).
     Ignored,
@@ -47,7 +51,8 @@ pub struct Intake {
     ring: Ring<{ capacity::RING_SLOTS }>,
     /// Protocol bits while capturing, 0 while closed.
     protocols: AtomicU32,
-    seen: AtomicU32,
+    /// Ring fill reported as [`Offer::Stored`] `at_watermark`.
+    watermark: AtomicU32,
     malformed: AtomicU32,
     ignored: AtomicU32,
 }
@@ -59,7 +64,7 @@ impl Intake {
         Self {
             ring: Ring::new(),
             protocols: AtomicU32::new(0),
-            seen: AtomicU32::new(0),
+            watermark: AtomicU32::new(0),
             malformed: AtomicU32::new(0),
             ignored: AtomicU32::new(0),
         }
@@ -75,34 +80,76 @@ impl Intake {
         self.protocols.store(0, Ordering::Release);
     }
 
+    /// Sets the ring fill at which an offer reports `at_watermark` (0: practically never).
+    pub fn set_watermark(&self, fill: u32) {
+        self.watermark.store(fill, Ordering::Relaxed);
+    }
+
     /// Handles one packet from a hook. Never waits.
+    #[inline]
     pub fn offer(&self, buf: &[u8], direction: Direction, order: HeaderOrder) -> Offer {
-        let Some(protocols) = Protocols::from_bits(self.protocols.load(Ordering::Acquire)) else {
+        // Relaxed: the bits are all the hook needs from `open`; the ring is always valid.
+        let bits = self.protocols.load(Ordering::Relaxed);
+        let Some(protocols) = Protocols::from_checked_bits(bits) else {
             return Offer::Closed;
         };
-        fetch_add(&self.seen, 1, Ordering::Relaxed);
-        match capture(buf, direction, order, protocols) {
-            Ok(Captured::Record(record)) => {
-                if record.key.version == crate::capture::IpVersion::V6
-                    && capacity::MAX_FLOWS_V6 == 0
-                {
-                    fetch_add(&self.ignored, 1, Ordering::Relaxed);
-                    return Offer::Ignored;
-                }
-                match self.ring.push(&record) {
-                    Push::Stored { fill } => Offer::Stored { fill },
-                    Push::Dropped => Offer::Dropped,
-                }
+        match wire::version(buf, order) {
+            Ok(IpVersion::V4) => {
+                self.offer_parsed(wire::parse_v4(buf, order), direction, protocols)
             }
-            Ok(Captured::Ignored) => {
-                fetch_add(&self.ignored, 1, Ordering::Relaxed);
-                Offer::Ignored
-            }
-            Err(reason) => {
-                fetch_add(&self.malformed, 1, Ordering::Relaxed);
-                Offer::Malformed(reason)
-            }
+            Ok(IpVersion::V6) => self.offer_v6(buf, direction, order, protocols),
+            Err(reason) => self.malformed(reason),
         }
+    }
+
+    /// The IPv6 path, out of line: its extension-header walk and four-word addresses would
+    /// otherwise take registers from the IPv4 path, and the two would share (and spill) the
+    /// code after parsing.
+    #[inline(never)]
+    fn offer_v6(
+        &self,
+        buf: &[u8],
+        direction: Direction,
+        order: HeaderOrder,
+        protocols: Protocols,
+    ) -> Offer {
+        if capacity::MAX_FLOWS_V6 == 0 {
+            // Parsed all the same: a malformed packet is still counted as malformed.
+            return match wire::parse_v6(buf, order) {
+                Ok(_) => self.ignored(),
+                Err(reason) => self.malformed(reason),
+            };
+        }
+        self.offer_parsed(wire::parse_v6(buf, order), direction, protocols)
+    }
+
+    #[inline(always)]
+    fn offer_parsed(
+        &self,
+        parsed: Result<Parsed, Malformed>,
+        direction: Direction,
+        protocols: Protocols,
+    ) -> Offer {
+        match capture::record(parsed, direction, protocols) {
+            Ok(Captured::Record(record)) => match self.ring.push(&record) {
+                Push::Stored { fill } => Offer::Stored {
+                    at_watermark: fill == self.watermark.load(Ordering::Relaxed),
+                },
+                Push::Dropped => Offer::Dropped,
+            },
+            Ok(Captured::Ignored) => self.ignored(),
+            Err(reason) => self.malformed(reason),
+        }
+    }
+
+    fn ignored(&self) -> Offer {
+        fetch_add(&self.ignored, 1, Ordering::Relaxed);
+        Offer::Ignored
+    }
+
+    fn malformed(&self, reason: Malformed) -> Offer {
+        fetch_add(&self.malformed, 1, Ordering::Relaxed);
+        Offer::Malformed(reason)
     }
 
     /// The ring, for the consumer.
@@ -117,11 +164,19 @@ impl Intake {
 
     /// A snapshot of the counters.
     pub fn counters(&self) -> IntakeCounters {
+        let malformed = self.malformed.load(Ordering::Relaxed);
+        let ignored = self.ignored.load(Ordering::Relaxed);
+        let ring_dropped = self.ring.dropped();
         IntakeCounters {
-            seen: self.seen.load(Ordering::Relaxed),
-            malformed: self.malformed.load(Ordering::Relaxed),
-            ignored: self.ignored.load(Ordering::Relaxed),
-            ring_dropped: self.ring.dropped(),
+            seen: self
+                .ring
+                .pushed()
+                .wrapping_add(ring_dropped)
+                .wrapping_add(malformed)
+                .wrapping_add(ignored),
+            malformed,
+            ignored,
+            ring_dropped,
         }
     }
 }
@@ -156,10 +211,11 @@ mod tests {
     fn every_outcome_is_counted_once() {
         let intake = Intake::new();
         intake.open(Protocols::ALL);
-        assert!(matches!(
+        intake.set_watermark(1);
+        assert_eq!(
             intake.offer(&UDP_OUT, Direction::Out, HeaderOrder::Network),
-            Offer::Stored { fill: 1 }
-        ));
+            Offer::Stored { at_watermark: true }
+        );
         let mut igmp = UDP_OUT;
         igmp[9] = 2;
         assert_eq!(

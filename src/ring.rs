@@ -10,20 +10,22 @@
 //! no `unsafe` and is data-race free by construction; on Cortex-M each relaxed atomic store
 //! is a plain `str`.
 
-use crate::capture::{Direction, FlowKey, FlowRecord, IpVersion};
+use crate::capture::{version_of, FlowRecord, IpVersion};
 use crate::sync::{compare_exchange, fetch_add, AtomicU32, Ordering};
-use crate::wire::{TcpFlags, TransportKind};
+use crate::wire::AddressWords;
 
-/// Words per record: flags/len, ports, two 16-byte addresses.
-const WORDS: usize = 10;
-
+/// One record: its head word, ports word and both addresses (see [`FlowRecord`]). IPv4
+/// uses the first word of each address; the other six are neither written nor read for it.
 struct Slot {
     /// Vyukov's sequence number minus the slot's index: a slot is free for the producer of
     /// `position` when `sequence + index == position`, and published when it is
     /// `position + 1`. Storing it relative to the index makes a new ring all zero bytes, so
     /// a `static` ring lands in `.bss` and costs no flash.
     sequence: AtomicU32,
-    words: [AtomicU32; WORDS],
+    head: AtomicU32,
+    ports: AtomicU32,
+    src: [AtomicU32; 4],
+    dst: [AtomicU32; 4],
 }
 
 impl Slot {
@@ -31,7 +33,10 @@ impl Slot {
     const fn new() -> Self {
         Self {
             sequence: AtomicU32::new(0),
-            words: [const { AtomicU32::new(0) }; WORDS],
+            head: AtomicU32::new(0),
+            ports: AtomicU32::new(0),
+            src: [const { AtomicU32::new(0) }; 4],
+            dst: [const { AtomicU32::new(0) }; 4],
         }
     }
 
@@ -39,92 +44,61 @@ impl Slot {
     fn new() -> Self {
         Self {
             sequence: AtomicU32::new(0),
-            words: core::array::from_fn(|_| AtomicU32::new(0)),
+            head: AtomicU32::new(0),
+            ports: AtomicU32::new(0),
+            src: core::array::from_fn(|_| AtomicU32::new(0)),
+            dst: core::array::from_fn(|_| AtomicU32::new(0)),
         }
     }
 
+    #[inline(always)]
     fn write(&self, record: &FlowRecord) {
-        let key = &record.key;
-        let head = key.version as u32
-            | (record.direction as u32) << 1
-            | (key.protocol as u32) << 2
-            | u32::from(record.flags.0) << 8
-            | u32::from(record.len) << 16;
-        self.words[0].store(head, Ordering::Relaxed);
-        let ports = u32::from(key.local_port) << 16 | u32::from(key.remote_port);
-        self.words[1].store(ports, Ordering::Relaxed);
-        let (local, remote) = (words_of(&key.local), words_of(&key.remote));
-        self.words[2].store(local[0], Ordering::Relaxed);
-        self.words[6].store(remote[0], Ordering::Relaxed);
-        // IPv4 addresses use one word each; the rest of the slot is not read for them.
-        if key.version == IpVersion::V6 {
-            for (slot, value) in self.words[3..6].iter().zip(&local[1..]) {
-                slot.store(*value, Ordering::Relaxed);
-            }
-            for (slot, value) in self.words[7..10].iter().zip(&remote[1..]) {
-                slot.store(*value, Ordering::Relaxed);
-            }
-        }
+        self.head.store(record.head, Ordering::Relaxed);
+        self.ports.store(record.ports, Ordering::Relaxed);
+        let wide = record.version() == IpVersion::V6;
+        store_address(&self.src, &record.src, wide);
+        store_address(&self.dst, &record.dst, wide);
     }
 
-    fn read(&self) -> FlowRecord {
-        let head = self.words[0].load(Ordering::Relaxed);
-        let ports = self.words[1].load(Ordering::Relaxed);
-        let version = if head & 1 == 0 {
-            IpVersion::V4
-        } else {
-            IpVersion::V6
-        };
-        let used = if version == IpVersion::V4 { 1 } else { 4 };
-        let load = |slots: &[AtomicU32]| {
-            let mut words = [0u32; 4];
-            for (out, slot) in words.iter_mut().zip(slots).take(used) {
-                *out = slot.load(Ordering::Relaxed);
-            }
-            bytes_of(words)
-        };
-        let (local, remote) = (load(&self.words[2..6]), load(&self.words[6..10]));
+    /// The record with head word `head`, whose version bit says `version`.
+    #[inline(always)]
+    fn read(&self, head: u32, version: IpVersion) -> FlowRecord {
+        let wide = version == IpVersion::V6;
         FlowRecord {
-            key: FlowKey {
-                version,
-                protocol: match (head >> 2) & 3 {
-                    0 => TransportKind::Tcp,
-                    1 => TransportKind::Udp,
-                    _ => TransportKind::Icmp,
-                },
-                local,
-                remote,
-                local_port: (ports >> 16) as u16,
-                remote_port: ports as u16,
-            },
-            direction: if head & 2 == 0 {
-                Direction::In
-            } else {
-                Direction::Out
-            },
-            len: (head >> 16) as u16,
-            flags: TcpFlags((head >> 8) as u8),
+            head,
+            ports: self.ports.load(Ordering::Relaxed),
+            src: load_address(&self.src, wide),
+            dst: load_address(&self.dst, wide),
         }
     }
 }
 
-/// An address as four words in memory order (the slot stores them as they are).
-fn words_of(a: &[u8; 16]) -> [u32; 4] {
-    [
-        u32::from_ne_bytes([a[0], a[1], a[2], a[3]]),
-        u32::from_ne_bytes([a[4], a[5], a[6], a[7]]),
-        u32::from_ne_bytes([a[8], a[9], a[10], a[11]]),
-        u32::from_ne_bytes([a[12], a[13], a[14], a[15]]),
-    ]
+/// Stores an address: one word, or all four when `wide` (IPv6).
+#[inline(always)]
+fn store_address(slot: &[AtomicU32; 4], words: &AddressWords, wide: bool) {
+    let [a, b, c, d] = *words;
+    slot[0].store(a, Ordering::Relaxed);
+    if wide {
+        slot[1].store(b, Ordering::Relaxed);
+        slot[2].store(c, Ordering::Relaxed);
+        slot[3].store(d, Ordering::Relaxed);
+    }
 }
 
-/// The inverse of [`words_of`].
-fn bytes_of(words: [u32; 4]) -> [u8; 16] {
-    let [a, b, c, d] = words.map(u32::to_ne_bytes);
-    [
-        a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3], c[0], c[1], c[2], c[3], d[0], d[1], d[2],
-        d[3],
-    ]
+/// Loads what [`store_address`] stored; the words an IPv4 address does not use are 0.
+#[inline(always)]
+fn load_address(slot: &[AtomicU32; 4], wide: bool) -> AddressWords {
+    let first = slot[0].load(Ordering::Relaxed);
+    if wide {
+        [
+            first,
+            slot[1].load(Ordering::Relaxed),
+            slot[2].load(Ordering::Relaxed),
+            slot[3].load(Ordering::Relaxed),
+        ]
+    } else {
+        [first, 0, 0, 0]
+    }
 }
 
 /// What happened to an offered record.
@@ -176,6 +150,7 @@ impl<const N: usize> Ring<N> {
     }
 
     /// Offers a record; never waits. Safe from any number of producers at once.
+    #[inline]
     pub fn push(&self, record: &FlowRecord) -> Push {
         let mut position = self.write.load(Ordering::Relaxed);
         loop {
@@ -218,6 +193,17 @@ impl<const N: usize> Ring<N> {
     /// Takes the oldest published record. Only one consumer may call this at a time (the
     /// module's own context guarantees it).
     pub fn pop(&self) -> Option<FlowRecord> {
+        let oldest = self.oldest()?;
+        let version = oldest.version();
+        Some(oldest.take(version))
+    }
+
+    /// The oldest published record, left in its slot until the returned handle is taken
+    /// or dropped. The consumer reads the version first and then takes the record for that
+    /// version, so that its code for each version is compiled apart (no IPv6 words carried
+    /// through the IPv4 path). Same rules as [`pop`](Self::pop).
+    #[inline(always)]
+    pub fn oldest(&self) -> Option<Oldest<'_, N>> {
         let position = self.read.load(Ordering::Relaxed);
         let index = position & Self::MASK;
         let slot = &self.slots[index as usize];
@@ -226,13 +212,24 @@ impl<const N: usize> Ring<N> {
             // Empty, or the next producer has claimed but not yet published its slot.
             return None;
         }
-        let record = slot.read();
-        slot.sequence.store(
-            position.wrapping_add(N as u32).wrapping_sub(index),
-            Ordering::Release,
-        );
-        self.read.store(position.wrapping_add(1), Ordering::Relaxed);
-        Some(record)
+        Some(Oldest {
+            ring: self,
+            slot,
+            position,
+            head: slot.head.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Records stored since the ring was made (wrapping): every successful push advances
+    /// the write position by one, so this needs no counter of its own.
+    pub fn pushed(&self) -> u32 {
+        self.write.load(Ordering::Relaxed)
+    }
+
+    /// Records taken since the ring was made (wrapping): the read position. Only the
+    /// consumer changes it.
+    pub fn popped(&self) -> u32 {
+        self.read.load(Ordering::Relaxed)
     }
 
     /// Records dropped because the ring was full, since it was made.
@@ -254,6 +251,46 @@ impl<const N: usize> Ring<N> {
     }
 }
 
+/// The oldest published record of a ring, in its slot; taking or dropping this frees the
+/// slot.
+pub struct Oldest<'a, const N: usize> {
+    ring: &'a Ring<N>,
+    slot: &'a Slot,
+    position: u32,
+    /// The record's head word (see [`FlowRecord`]), read once.
+    head: u32,
+}
+
+impl<const N: usize> Oldest<'_, N> {
+    /// The record's IP version.
+    #[inline(always)]
+    pub fn version(&self) -> IpVersion {
+        version_of(self.head)
+    }
+
+    /// Reads the record and frees its slot. `version` must be [`version`](Self::version)'s
+    /// answer: pass it as a constant in a `match` on it, so that each arm reads only what
+    /// its version needs.
+    #[inline(always)]
+    pub fn take(self, version: IpVersion) -> FlowRecord {
+        self.slot.read(self.head, version)
+    }
+}
+
+impl<const N: usize> Drop for Oldest<'_, N> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        let index = self.position & Ring::<N>::MASK;
+        self.slot.sequence.store(
+            self.position.wrapping_add(N as u32).wrapping_sub(index),
+            Ordering::Release,
+        );
+        self.ring
+            .read
+            .store(self.position.wrapping_add(1), Ordering::Relaxed);
+    }
+}
+
 #[cfg(not(loom))]
 impl<const N: usize> Default for Ring<N> {
     fn default() -> Self {
@@ -265,32 +302,42 @@ impl<const N: usize> Default for Ring<N> {
 mod tests {
     use super::*;
 
-    pub(crate) fn record(n: u32, version: IpVersion) -> FlowRecord {
-        let mut local = [0u8; 16];
-        let mut remote = [0u8; 16];
-        let width = if version == IpVersion::V4 { 4 } else { 16 };
-        for i in 0..width {
-            local[i] = (n as u8).wrapping_add(i as u8);
-            remote[i] = (n >> 8) as u8 ^ i as u8;
-        }
-        FlowRecord {
-            key: FlowKey {
-                version,
-                protocol: [TransportKind::Tcp, TransportKind::Udp, TransportKind::Icmp]
-                    [n as usize % 3],
-                local,
-                remote,
-                local_port: n as u16,
-                remote_port: (n >> 16) as u16 ^ 0xBEEF,
-            },
-            direction: if n % 2 == 0 {
-                Direction::In
+    use crate::capture::Direction;
+    use crate::wire::{Datagram, TcpFlags, Transport, TransportKind};
+
+    /// A record whose addresses, protocol, flags and direction depend on `n`, with the
+    /// ports and length given, so that a torn or misplaced record shows.
+    pub(crate) fn record_with(n: u32, version: IpVersion, ports: u32, len: u16) -> FlowRecord {
+        let used = if version == IpVersion::V4 { 1 } else { 4 };
+        let word = |i: u32, salt: u32| {
+            if i < used {
+                n.rotate_left(i * 8) ^ salt
             } else {
-                Direction::Out
+                0
+            }
+        };
+        let direction = if n % 2 == 0 {
+            Direction::In
+        } else {
+            Direction::Out
+        };
+        let packet = Datagram {
+            version,
+            src: [0, 1, 2, 3].map(|i| word(i, 0x1234_5678)),
+            dst: [0, 1, 2, 3].map(|i| word(i, 0x8765_4321)),
+            transport: Transport {
+                kind: [TransportKind::Tcp, TransportKind::Udp, TransportKind::Icmp][n as usize % 3],
+                ports,
+                flags: TcpFlags(n as u8),
             },
-            len: (n as u16).wrapping_mul(7),
-            flags: TcpFlags(n as u8),
-        }
+            len,
+        };
+        FlowRecord::new(direction, &packet)
+    }
+
+    pub(crate) fn record(n: u32, version: IpVersion) -> FlowRecord {
+        let ports = n << 16 | ((n >> 16) ^ 0xBEEF);
+        record_with(n, version, ports, (n as u16).wrapping_mul(7))
     }
 
     /// RAM per ring slot, as documented.
@@ -409,11 +456,8 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut stored = 0u32;
                     for i in 0..PER_PRODUCER {
-                        // Producer id in the remote port, sequence in the local port + len.
-                        let mut r = record(i, IpVersion::V4);
-                        r.key.remote_port = p as u16;
-                        r.key.local_port = i as u16;
-                        r.len = (i >> 16) as u16;
+                        // Producer id in the low port, sequence in the high port + len.
+                        let r = record_with(i, IpVersion::V4, i << 16 | p, (i >> 16) as u16);
                         if let Push::Stored { .. } = ring.push(&r) {
                             stored += 1;
                         }
@@ -431,10 +475,11 @@ mod tests {
                 loop {
                     let finished = done.load(std::sync::atomic::Ordering::Acquire);
                     while let Some(r) = ring.pop() {
-                        let seq = u32::from(r.len) << 16 | u32::from(r.key.local_port);
+                        let producer = r.ports as u16;
+                        let seq = u32::from(r.payload_len()) << 16 | r.ports >> 16;
                         // Each producer's records arrive in the order it pushed them.
-                        if let Some(prev) = last.insert(r.key.remote_port, seq) {
-                            assert!(seq > prev, "producer {} went back", r.key.remote_port);
+                        if let Some(prev) = last.insert(producer, seq) {
+                            assert!(seq > prev, "producer {producer} went back");
                         }
                         popped += 1;
                     }
@@ -459,20 +504,27 @@ mod loom_tests {
     use super::*;
     use loom::sync::Arc;
 
+    use crate::capture::Direction;
+    use crate::wire::{Datagram, TcpFlags, Transport, TransportKind};
+
     fn record(n: u16) -> FlowRecord {
-        FlowRecord {
-            key: FlowKey {
-                version: IpVersion::V4,
-                protocol: TransportKind::Udp,
-                local: [n as u8; 16],
-                remote: [0; 16],
-                local_port: n,
-                remote_port: 0,
+        let packet = Datagram {
+            version: IpVersion::V4,
+            src: [u32::from(n), 0, 0, 0],
+            dst: [0; 4],
+            transport: Transport {
+                kind: TransportKind::Udp,
+                ports: u32::from(n),
+                flags: TcpFlags(0),
             },
-            direction: Direction::In,
             len: n,
-            flags: TcpFlags(0),
-        }
+        };
+        FlowRecord::new(Direction::In, &packet)
+    }
+
+    /// Whether a record is one `record` made, not a mix of two.
+    fn whole(r: &FlowRecord) -> bool {
+        r.payload_len() == r.ports as u16 && r.src[0] == r.ports
     }
 
     /// Two producers race for the last free slots of a two-slot ring while the consumer
@@ -498,13 +550,13 @@ mod loom_tests {
             let mut popped = 0u32;
             for _ in 0..2 {
                 if let Some(r) = ring.pop() {
-                    assert_eq!(r.len, r.key.local_port, "torn record");
+                    assert!(whole(&r), "torn record");
                     popped += 1;
                 }
             }
             let stored: u32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
             while let Some(r) = ring.pop() {
-                assert_eq!(r.len, r.key.local_port, "torn record");
+                assert!(whole(&r), "torn record");
                 popped += 1;
             }
             assert_eq!(popped, stored);

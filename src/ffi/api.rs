@@ -2,7 +2,7 @@
 
 use core::ffi::{c_char, c_void};
 use core::mem::size_of;
-use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use super::guard::TryShared;
 use super::types::*;
@@ -17,10 +17,10 @@ use crate::wire::HeaderOrder;
 static MODULE: TryShared<Module> = TryShared::new(Module::new());
 /// What the capture hooks share with the module.
 static INTAKE: Intake = Intake::new();
-/// Ring watermark callback: function, its context, and the fill that triggers it.
+/// Ring watermark callback: function and its context (the fill that triggers it is kept by
+/// the intake, see `Intake::set_watermark`).
 static RING_CALLBACK: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
 static RING_CONTEXT: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
-static RING_WATERMARK: AtomicU32 = AtomicU32::new(0);
 
 type FfiResult<T> = Result<T, nxsm_result>;
 
@@ -336,23 +336,27 @@ pub extern "C" fn nxsm_capture(
     direction: u32,
     header_order: u32,
 ) -> nxsm_result {
-    let direction = match direction {
-        0 => Direction::In,
-        1 => Direction::Out,
-        _ => return nxsm_result::NXSM_ERR_INVALID_ARGUMENT,
+    // Both checked at once: this runs for every packet.
+    if (direction | header_order) > 1 {
+        return nxsm_result::NXSM_ERR_INVALID_ARGUMENT;
+    }
+    let direction = if direction == 0 {
+        Direction::In
+    } else {
+        Direction::Out
     };
-    let order = match header_order {
-        0 => HeaderOrder::Network,
-        1 => HeaderOrder::Host,
-        _ => return nxsm_result::NXSM_ERR_INVALID_ARGUMENT,
+    let order = if header_order == 0 {
+        HeaderOrder::Network
+    } else {
+        HeaderOrder::Host
     };
     let bytes = match input_bytes(ip_header, length) {
         Ok(bytes) => bytes,
         Err(error) => return error,
     };
     match INTAKE.offer(bytes, direction, order) {
-        Offer::Stored { fill } => {
-            if fill == RING_WATERMARK.load(Ordering::Relaxed) {
+        Offer::Stored { at_watermark } => {
+            if at_watermark {
                 wake_consumer();
             }
             nxsm_result::NXSM_OK
@@ -397,7 +401,7 @@ pub extern "C" fn nxsm_set_ring_callback(
             }
             None => core::ptr::null_mut(),
         };
-        RING_WATERMARK.store(watermark, Ordering::Relaxed);
+        INTAKE.set_watermark(watermark);
         RING_CONTEXT.store(context, Ordering::Relaxed);
         RING_CALLBACK.store(function, Ordering::Release);
         Ok(())

@@ -1,43 +1,74 @@
 //! IPv4 header view (RFC 791).
 
-use super::{fixed_word, HeaderOrder, Malformed};
+use super::{address_word, fixed_word, HeaderOrder, Malformed};
+
+/// Length of the fixed header (no options).
+const FIXED_LEN: usize = 20;
 
 /// A checked IPv4 header: the fixed header and options lie inside the buffer and the
 /// lengths agree with each other.
 #[derive(Clone, Copy, Debug)]
 pub struct Ipv4Header<'a> {
-    buf: &'a [u8],
-    order: HeaderOrder,
+    /// Words 0-2 as wire values: version to total length, fragment field, protocol.
     words: [u32; 3],
+    /// Source and destination as address words (see [`super::AddressWords`]).
+    addresses: [u32; 2],
+    /// Header length in bytes, computed once (the compiler would compute it again).
+    header_len: u8,
+    /// The bytes after the header and its options that are present in the buffer.
+    payload: &'a [u8],
 }
 
 impl<'a> Ipv4Header<'a> {
     /// Smallest header.
-    pub const MIN_LEN: usize = 20;
+    pub const MIN_LEN: usize = FIXED_LEN;
 
     /// Checks `buf` (header, then whatever follows in the same buffer).
     pub fn new_checked(buf: &'a [u8], order: HeaderOrder) -> Result<Self, Malformed> {
-        let word = |i| fixed_word(buf, i, order).ok_or(Malformed::TruncatedIpHeader);
-        let words = [word(0)?, word(1)?, word(2)?];
-        // The fixed header must be wholly present even though only words 0-2 are kept.
-        word(4)?;
-        let header = Self { buf, order, words };
-        if words[0] >> 28 != 4 {
+        let Some(fixed) = buf.first_chunk::<FIXED_LEN>() else {
+            return Err(Malformed::TruncatedIpHeader);
+        };
+        if fixed_word(fixed, 0, order) >> 28 != 4 {
             return Err(Malformed::BadVersion);
         }
-        let header_len = header.header_len();
-        if header_len < Self::MIN_LEN || header_len > buf.len() {
+        Self::of_version_4(buf, order)
+    }
+
+    /// [`new_checked`](Self::new_checked) for a buffer whose version nibble the caller has
+    /// already seen to be 4 (the compiler cannot tell that the two tests agree).
+    #[inline(always)]
+    pub(super) fn of_version_4(buf: &'a [u8], order: HeaderOrder) -> Result<Self, Malformed> {
+        let Some(fixed) = buf.first_chunk::<FIXED_LEN>() else {
+            return Err(Malformed::TruncatedIpHeader);
+        };
+        let word = |i| fixed_word(fixed, i, order);
+        let words = [word(0), word(1), word(2)];
+        let header_len = Self::header_len_of(words[0]);
+        if header_len < Self::MIN_LEN {
             return Err(Malformed::BadHeaderLength);
         }
+        let Some(payload) = buf.get(header_len..) else {
+            return Err(Malformed::BadHeaderLength);
+        };
+        let header = Self {
+            words,
+            addresses: [address_word(fixed, 3, order), address_word(fixed, 4, order)],
+            header_len: header_len as u8,
+            payload,
+        };
         if usize::from(header.total_len()) < header_len {
             return Err(Malformed::BadTotalLength);
         }
         Ok(header)
     }
 
+    fn header_len_of(word0: u32) -> usize {
+        ((word0 >> 24) & 0x0F) as usize * 4
+    }
+
     /// Header length in bytes, options included.
     pub fn header_len(&self) -> usize {
-        ((self.words[0] >> 24) & 0x0F) as usize * 4
+        usize::from(self.header_len)
     }
 
     /// Total length of the datagram (header and payload) as the header states it.
@@ -48,7 +79,7 @@ impl<'a> Ipv4Header<'a> {
     /// Bytes after the IP header: transport header and data (the flow byte count).
     pub fn payload_len(&self) -> u16 {
         // `new_checked` guarantees total_len >= header_len.
-        self.total_len().saturating_sub(self.header_len() as u16)
+        self.total_len().wrapping_sub(u16::from(self.header_len))
     }
 
     /// Fragment offset in 8-byte units; non-zero means no transport header here.
@@ -68,27 +99,29 @@ impl<'a> Ipv4Header<'a> {
 
     /// Source address, in wire octet order.
     pub fn src(&self) -> [u8; 4] {
-        self.address(3)
+        self.src_word().to_ne_bytes()
     }
 
     /// Destination address, in wire octet order.
     pub fn dst(&self) -> [u8; 4] {
-        self.address(4)
+        self.dst_word().to_ne_bytes()
+    }
+
+    /// Source address as an address word.
+    pub fn src_word(&self) -> u32 {
+        self.addresses[0]
+    }
+
+    /// Destination address as an address word.
+    pub fn dst_word(&self) -> u32 {
+        self.addresses[1]
     }
 
     /// The bytes after the header that are present in the buffer.
     pub fn payload(&self) -> &'a [u8] {
-        self.buf.get(self.header_len()..).unwrap_or(&[])
-    }
-
-    fn address(&self, word: usize) -> [u8; 4] {
-        // `new_checked` proved words 0-4 are present.
-        fixed_word(self.buf, word, self.order)
-            .unwrap_or(0)
-            .to_be_bytes()
+        self.payload
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,14 +1,30 @@
 //! IPv6 header view (RFC 8200) with the extension-header walk.
 
-use super::{be16, fixed_word, protocol, HeaderOrder, Malformed};
+use super::{address_word, be16, fixed_word, protocol, AddressWords, HeaderOrder, Malformed};
 
 /// Most extension headers the walk follows; real traffic carries two or three.
 const MAX_EXTENSION_HEADERS: usize = 8;
+
+/// Length of the fixed header.
+const FIXED_LEN: usize = 40;
+
+/// Whether `next` is an extension header that the walk follows.
+fn is_extension(next: u8) -> bool {
+    matches!(
+        next,
+        protocol::HOP_BY_HOP
+            | protocol::ROUTING
+            | protocol::DESTINATION_OPTIONS
+            | protocol::FRAGMENT
+            | protocol::AUTHENTICATION
+    )
+}
 
 /// A checked IPv6 fixed header.
 #[derive(Clone, Copy, Debug)]
 pub struct Ipv6Header<'a> {
     buf: &'a [u8],
+    fixed: &'a [u8; FIXED_LEN],
     order: HeaderOrder,
     word1: u32,
 }
@@ -30,21 +46,31 @@ pub struct UpperLayer {
 
 impl<'a> Ipv6Header<'a> {
     /// Fixed header length.
-    pub const LEN: usize = 40;
+    pub const LEN: usize = FIXED_LEN;
 
     /// Checks `buf` (fixed header, then whatever follows in the same buffer).
     pub fn new_checked(buf: &'a [u8], order: HeaderOrder) -> Result<Self, Malformed> {
-        if buf.len() < Self::LEN {
+        let Some(fixed) = buf.first_chunk::<FIXED_LEN>() else {
             return Err(Malformed::TruncatedIpHeader);
-        }
-        let word = |i| fixed_word(buf, i, order).ok_or(Malformed::TruncatedIpHeader);
-        if word(0)? >> 28 != 6 {
+        };
+        if fixed_word(fixed, 0, order) >> 28 != 6 {
             return Err(Malformed::BadVersion);
         }
+        Self::of_version_6(buf, order)
+    }
+
+    /// [`new_checked`](Self::new_checked) for a buffer whose version nibble the caller has
+    /// already seen to be 6.
+    #[inline(always)]
+    pub(super) fn of_version_6(buf: &'a [u8], order: HeaderOrder) -> Result<Self, Malformed> {
+        let Some(fixed) = buf.first_chunk::<FIXED_LEN>() else {
+            return Err(Malformed::TruncatedIpHeader);
+        };
         let header = Self {
             buf,
+            fixed,
             order,
-            word1: word(1)?,
+            word1: fixed_word(fixed, 1, order),
         };
         if header.payload_len() == 0 {
             return Err(Malformed::Jumbogram);
@@ -64,18 +90,47 @@ impl<'a> Ipv6Header<'a> {
 
     /// Source address, in wire octet order.
     pub fn src(&self) -> [u8; 16] {
-        self.address(2)
+        super::ipv6_octets(&self.src_words())
     }
 
     /// Destination address, in wire octet order.
     pub fn dst(&self) -> [u8; 16] {
+        super::ipv6_octets(&self.dst_words())
+    }
+
+    /// Source address as address words.
+    #[inline]
+    pub fn src_words(&self) -> AddressWords {
+        self.address(2)
+    }
+
+    /// Destination address as address words.
+    #[inline]
+    pub fn dst_words(&self) -> AddressWords {
         self.address(6)
     }
 
     /// Follows Hop-by-Hop, Routing, Destination Options, Fragment and Authentication
     /// headers to the upper layer. Every header must lie inside both the buffer and the
     /// payload length.
+    #[inline(always)]
     pub fn upper_layer(&self) -> Result<UpperLayer, Malformed> {
+        let next = self.next_header();
+        if is_extension(next) {
+            return self.walk_extensions();
+        }
+        // The common case, kept inline: the upper layer follows the fixed header.
+        Ok(UpperLayer {
+            protocol: next,
+            offset: Self::LEN,
+            len: self.payload_len(),
+            fragment_offset: None,
+        })
+    }
+
+    /// [`upper_layer`](Self::upper_layer) when extension headers follow the fixed header.
+    #[inline(never)]
+    fn walk_extensions(&self) -> Result<UpperLayer, Malformed> {
         let mut next = self.next_header();
         let mut offset = Self::LEN;
         let mut remaining = self.payload_len();
@@ -132,18 +187,10 @@ impl<'a> Ipv6Header<'a> {
             .ok_or(Malformed::BadExtensionHeader)
     }
 
-    fn address(&self, first_word: usize) -> [u8; 16] {
-        // `new_checked` proved the 40-byte fixed header is present.
-        let word = |i| {
-            fixed_word(self.buf, first_word + i, self.order)
-                .unwrap_or(0)
-                .to_be_bytes()
-        };
-        let [a, b, c, d] = [word(0), word(1), word(2), word(3)];
-        [
-            a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3], c[0], c[1], c[2], c[3], d[0], d[1],
-            d[2], d[3],
-        ]
+    #[inline(always)]
+    fn address(&self, first_word: usize) -> AddressWords {
+        let word = |i| address_word(self.fixed, first_word + i, self.order);
+        [word(0), word(1), word(2), word(3)]
     }
 }
 

@@ -7,6 +7,11 @@
 //! NetX Duo shows the IP header in two byte orders (see [`HeaderOrder`]): the views read the
 //! fixed-header words through one accessor that knows which, and everything else (options,
 //! extension headers, transport headers) is always in network order.
+//!
+//! The hook runs this for every packet, so the fast path is written for the Cortex-M code it
+//! becomes: fixed headers are taken as fixed-size arrays (one length check, then constant
+//! indices), fields are read as whole words, and addresses stay words all the way to the
+//! ring and the flow table (see [`AddressWords`]).
 
 mod ipv4;
 pub(crate) mod ipv6;
@@ -55,6 +60,15 @@ pub enum HeaderOrder {
     Host,
 }
 
+/// IP version of a packet or flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IpVersion {
+    /// IPv4: only the first word of each address is used.
+    V4 = 0,
+    /// IPv6.
+    V6 = 1,
+}
+
 /// Why a packet could not be parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Malformed {
@@ -78,47 +92,73 @@ pub enum Malformed {
     BadTransportLength,
 }
 
+/// The four bytes at `at`, or zeros if `bytes` ends first. Callers pass constant offsets
+/// inside the array, so the check folds away; either way there is no panic path.
+#[inline(always)]
+pub(crate) fn quad<const N: usize>(bytes: &[u8; N], at: usize) -> [u8; 4] {
+    bytes
+        .get(at..at + 4)
+        .and_then(|quad| quad.try_into().ok())
+        .unwrap_or_default()
+}
+
+/// Fixed-header word `index` as the value it has on the wire, whatever `order` the buffer
+/// is in.
+#[inline(always)]
+fn fixed_word<const N: usize>(header: &[u8; N], index: usize, order: HeaderOrder) -> u32 {
+    let bytes = quad(header, index * 4);
+    match order {
+        HeaderOrder::Network => u32::from_be_bytes(bytes),
+        HeaderOrder::Host => u32::from_ne_bytes(bytes),
+    }
+}
+
+/// Fixed-header word `index`, which holds address octets, as an address word (see
+/// [`AddressWords`]). The byte swap is the other way round from [`fixed_word`]'s: a
+/// network-order buffer already holds the octets in order, a host-order one swapped them.
+#[inline(always)]
+fn address_word<const N: usize>(header: &[u8; N], index: usize, order: HeaderOrder) -> u32 {
+    let bytes = quad(header, index * 4);
+    match order {
+        HeaderOrder::Network => u32::from_ne_bytes(bytes),
+        HeaderOrder::Host => u32::from_ne_bytes(bytes).to_be(),
+    }
+}
+
 /// Reads a big-endian `u16` at `offset`, if the buffer holds it.
 fn be16(buf: &[u8], offset: usize) -> Option<u16> {
     let bytes = buf.get(offset..offset.checked_add(2)?)?;
-    Some(u16::from_be_bytes([bytes[0], bytes[1]]))
+    Some(u16::from_be_bytes([*bytes.first()?, *bytes.get(1)?]))
 }
 
-/// Reads fixed-header word `index` (4-byte aligned from the start of `buf`) as the value
-/// it has on the wire, whatever `order` the buffer is in.
-fn fixed_word(buf: &[u8], index: usize, order: HeaderOrder) -> Option<u32> {
-    let start = index.checked_mul(4)?;
-    let bytes: [u8; 4] = buf.get(start..start.checked_add(4)?)?.try_into().ok()?;
-    Some(match order {
-        HeaderOrder::Network => u32::from_be_bytes(bytes),
-        HeaderOrder::Host => u32::from_ne_bytes(bytes),
-    })
+/// An address as words of four octets each in memory order (`u32::from_ne_bytes`): the
+/// form a network-order header holds them in, so the usual case is a plain load, and the
+/// flow table gets its octets back without a byte swap. IPv4 uses word 0, the rest are 0.
+pub type AddressWords = [u32; 4];
+
+/// The octets of an IPv4 address word.
+pub fn ipv4_octets(words: &AddressWords) -> [u8; 4] {
+    words[0].to_ne_bytes()
 }
 
-/// Source and destination addresses of a datagram, in wire octet order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Addresses {
-    /// IPv4.
-    V4 {
-        /// Source.
-        src: [u8; 4],
-        /// Destination.
-        dst: [u8; 4],
-    },
-    /// IPv6.
-    V6 {
-        /// Source.
-        src: [u8; 16],
-        /// Destination.
-        dst: [u8; 16],
-    },
+/// The octets of an IPv6 address.
+pub fn ipv6_octets(words: &AddressWords) -> [u8; 16] {
+    let [a, b, c, d] = words.map(u32::to_ne_bytes);
+    [
+        a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3], c[0], c[1], c[2], c[3], d[0], d[1], d[2],
+        d[3],
+    ]
 }
 
 /// What a flow record needs from one packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Datagram {
-    /// Addresses.
-    pub addresses: Addresses,
+    /// IP version: how many words of the addresses are used.
+    pub version: IpVersion,
+    /// Source address.
+    pub src: AddressWords,
+    /// Destination address.
+    pub dst: AddressWords,
     /// Protocol, ports and TCP flags.
     pub transport: Transport,
     /// IP payload length: transport header and data, the byte count the original reported.
@@ -138,16 +178,30 @@ pub enum Parsed {
 
 /// Parses the IP packet at the start of `buf` down to its transport header.
 pub fn parse(buf: &[u8], order: HeaderOrder) -> Result<Parsed, Malformed> {
-    match fixed_word(buf, 0, order).map(|w| w >> 28) {
-        Some(4) => parse_v4(buf, order),
-        Some(6) => parse_v6(buf, order),
-        Some(_) => Err(Malformed::BadVersion),
-        None => Err(Malformed::TruncatedIpHeader),
+    match version(buf, order)? {
+        IpVersion::V4 => parse_v4(buf, order),
+        IpVersion::V6 => parse_v6(buf, order),
     }
 }
 
-fn parse_v4(buf: &[u8], order: HeaderOrder) -> Result<Parsed, Malformed> {
-    let ip = Ipv4Header::new_checked(buf, order)?;
+/// The IP version of the packet at the start of `buf`, so that a caller can take a
+/// separate path for each (`parse_v4` or `parse_v6`).
+#[inline(always)]
+pub fn version(buf: &[u8], order: HeaderOrder) -> Result<IpVersion, Malformed> {
+    let Some(first) = buf.first_chunk::<4>() else {
+        return Err(Malformed::TruncatedIpHeader);
+    };
+    match fixed_word(first, 0, order) >> 28 {
+        4 => Ok(IpVersion::V4),
+        6 => Ok(IpVersion::V6),
+        _ => Err(Malformed::BadVersion),
+    }
+}
+
+/// [`parse`] for a packet whose [`version`] is 4 (not checked again).
+#[inline(always)]
+pub(crate) fn parse_v4(buf: &[u8], order: HeaderOrder) -> Result<Parsed, Malformed> {
+    let ip = Ipv4Header::of_version_4(buf, order)?;
     if ip.fragment_offset() != 0 {
         return Ok(Parsed::NonFirstFragment);
     }
@@ -156,21 +210,22 @@ fn parse_v4(buf: &[u8], order: HeaderOrder) -> Result<Parsed, Malformed> {
         p => p,
     };
     let len = ip.payload_len();
-    Ok(match Transport::parse(ip_protocol, ip.payload(), len)? {
-        Some(transport) => Parsed::Flow(Datagram {
-            addresses: Addresses::V4 {
-                src: ip.src(),
-                dst: ip.dst(),
-            },
-            transport,
-            len,
-        }),
-        None => Parsed::Untracked,
-    })
+    let Some(transport) = Transport::parse(ip_protocol, ip.payload(), len)? else {
+        return Ok(Parsed::Untracked);
+    };
+    Ok(Parsed::Flow(Datagram {
+        version: IpVersion::V4,
+        src: [ip.src_word(), 0, 0, 0],
+        dst: [ip.dst_word(), 0, 0, 0],
+        transport,
+        len,
+    }))
 }
 
-fn parse_v6(buf: &[u8], order: HeaderOrder) -> Result<Parsed, Malformed> {
-    let ip = Ipv6Header::new_checked(buf, order)?;
+/// [`parse`] for a packet whose [`version`] is 6 (not checked again).
+#[inline(always)]
+pub(crate) fn parse_v6(buf: &[u8], order: HeaderOrder) -> Result<Parsed, Malformed> {
+    let ip = Ipv6Header::of_version_6(buf, order)?;
     let upper = ip.upper_layer()?;
     if upper.fragment_offset.is_some_and(|offset| offset != 0) {
         return Ok(Parsed::NonFirstFragment);
@@ -180,17 +235,16 @@ fn parse_v6(buf: &[u8], order: HeaderOrder) -> Result<Parsed, Malformed> {
         p => p,
     };
     let header = ip.bytes().get(upper.offset..).unwrap_or(&[]);
-    Ok(match Transport::parse(ip_protocol, header, upper.len)? {
-        Some(transport) => Parsed::Flow(Datagram {
-            addresses: Addresses::V6 {
-                src: ip.src(),
-                dst: ip.dst(),
-            },
-            transport,
-            len: upper.len,
-        }),
-        None => Parsed::Untracked,
-    })
+    let Some(transport) = Transport::parse(ip_protocol, header, upper.len)? else {
+        return Ok(Parsed::Untracked);
+    };
+    Ok(Parsed::Flow(Datagram {
+        version: IpVersion::V6,
+        src: ip.src_words(),
+        dst: ip.dst_words(),
+        transport,
+        len: upper.len,
+    }))
 }
 
 #[cfg(test)]
@@ -217,14 +271,11 @@ mod tests {
             let Ok(Parsed::Flow(d)) = parse(&p, order) else {
                 panic!("{order:?}")
             };
-            assert_eq!(
-                d.addresses,
-                Addresses::V4 {
-                    src: [10, 0, 0, 1],
-                    dst: [10, 0, 0, 2]
-                }
-            );
-            assert_eq!((d.transport.src_port, d.transport.dst_port), (5000, 53));
+            assert_eq!(d.version, IpVersion::V4);
+            assert_eq!(ipv4_octets(&d.src), [10, 0, 0, 1]);
+            assert_eq!(ipv4_octets(&d.dst), [10, 0, 0, 2]);
+            assert_eq!((&d.src[1..], &d.dst[1..]), (&[0; 3][..], &[0; 3][..]));
+            assert_eq!((d.transport.src_port(), d.transport.dst_port()), (5000, 53));
             assert_eq!(d.len, 16);
         }
     }
@@ -266,12 +317,15 @@ mod tests {
         let Ok(Parsed::Flow(d)) = parse(&p, HeaderOrder::Host) else {
             panic!()
         };
-        assert_eq!((d.transport.src_port, d.transport.dst_port), (8883, 50000));
+        assert_eq!(
+            (d.transport.src_port(), d.transport.dst_port()),
+            (8883, 50000)
+        );
         assert_eq!(d.transport.flags, TcpFlags(0x12));
-        let Addresses::V6 { src, .. } = d.addresses else {
-            panic!()
-        };
-        assert_eq!(src[..2], [0xfe, 0x80]);
+        assert_eq!(d.version, IpVersion::V6);
+        let (src, dst) = (ipv6_octets(&d.src), ipv6_octets(&d.dst));
+        assert_eq!((&src[..2], src[15]), (&[0xfe, 0x80][..], 1));
+        assert_eq!((&dst[..4], dst[15]), (&[0x20, 0x01, 0x0d, 0xb8][..], 2));
     }
 
     #[test]

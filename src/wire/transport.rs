@@ -1,6 +1,6 @@
 //! TCP, UDP and ICMP/ICMPv6 header views: only what a flow record needs.
 
-use super::{be16, protocol, Malformed};
+use super::{protocol, Malformed};
 
 /// Transport protocols a flow can have (ICMPv6 is reported as ICMP, as the original did).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,14 +18,18 @@ pub enum TransportKind {
 pub struct TcpFlags(pub u8);
 
 /// The transport part of a flow record.
+///
+/// `repr(C)` in this order gives each field a word of its own: in Rust's own layout the
+/// ports and flags share eight bytes, and the compiler then merges the per-protocol results
+/// as one 40-bit value that it splits and spills through the stack on the hook path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
 pub struct Transport {
     /// Protocol.
     pub kind: TransportKind,
-    /// Source port (0 for ICMP).
-    pub src_port: u16,
-    /// Destination port (0 for ICMP).
-    pub dst_port: u16,
+    /// Source port << 16 | destination port (0 for ICMP): the first word of a TCP or UDP
+    /// header, read with one load.
+    pub ports: u32,
     /// TCP flags (0 for UDP and ICMP).
     pub flags: TcpFlags,
 }
@@ -47,54 +51,77 @@ impl Transport {
 
     /// Parses the header of `ip_protocol` at the start of `buf`; `payload_len` is what the
     /// IP header says follows it. `Ok(None)` for protocols the module does not record.
+    #[inline(always)]
     pub fn parse(ip_protocol: u8, buf: &[u8], payload_len: u16) -> Result<Option<Self>, Malformed> {
-        let Some(min_len) = Self::min_len(ip_protocol) else {
-            return Ok(None);
-        };
-        if usize::from(payload_len) < min_len {
-            return Err(Malformed::BadTransportLength);
-        }
-        if buf.len() < min_len {
-            return Err(Malformed::TruncatedTransport);
-        }
-        let ports = || {
-            (
-                be16(buf, 0).unwrap_or_default(),
-                be16(buf, 2).unwrap_or_default(),
-            )
-        };
+        let payload_len = usize::from(payload_len);
         let transport = match ip_protocol {
-            protocol::TCP => {
-                let data_offset = usize::from(buf.get(12).copied().unwrap_or_default() >> 4) * 4;
-                if data_offset < TCP_MIN_LEN || data_offset > usize::from(payload_len) {
-                    return Err(Malformed::BadTransportLength);
-                }
-                let (src_port, dst_port) = ports();
-                Self {
-                    kind: TransportKind::Tcp,
-                    src_port,
-                    dst_port,
-                    flags: TcpFlags(buf.get(13).copied().unwrap_or_default()),
-                }
-            }
-            protocol::UDP => {
-                let (src_port, dst_port) = ports();
-                Self {
-                    kind: TransportKind::Udp,
-                    src_port,
-                    dst_port,
-                    flags: TcpFlags(0),
-                }
-            }
-            _ => Self {
-                kind: TransportKind::Icmp,
-                src_port: 0,
-                dst_port: 0,
-                flags: TcpFlags(0),
-            },
+            protocol::TCP => Self::tcp(buf, payload_len)?,
+            protocol::UDP => Self::udp(buf, payload_len)?,
+            protocol::ICMP | protocol::ICMPV6 => Self::icmp(buf, payload_len)?,
+            _ => return Ok(None),
         };
         Ok(Some(transport))
     }
+
+    /// Source port (0 for ICMP).
+    pub fn src_port(&self) -> u16 {
+        (self.ports >> 16) as u16
+    }
+
+    /// Destination port (0 for ICMP).
+    pub fn dst_port(&self) -> u16 {
+        self.ports as u16
+    }
+
+    #[inline(always)]
+    fn tcp(buf: &[u8], payload_len: usize) -> Result<Self, Malformed> {
+        let header = header::<TCP_MIN_LEN>(buf, payload_len)?;
+        let data_offset = usize::from(header[12] >> 4) * 4;
+        if data_offset < TCP_MIN_LEN || data_offset > payload_len {
+            return Err(Malformed::BadTransportLength);
+        }
+        Ok(Self {
+            kind: TransportKind::Tcp,
+            ports: ports(header),
+            flags: TcpFlags(header[13]),
+        })
+    }
+
+    #[inline(always)]
+    fn udp(buf: &[u8], payload_len: usize) -> Result<Self, Malformed> {
+        let header = header::<UDP_LEN>(buf, payload_len)?;
+        Ok(Self {
+            kind: TransportKind::Udp,
+            ports: ports(header),
+            flags: TcpFlags(0),
+        })
+    }
+
+    #[inline(always)]
+    fn icmp(buf: &[u8], payload_len: usize) -> Result<Self, Malformed> {
+        header::<ICMP_MIN_LEN>(buf, payload_len)?;
+        Ok(Self {
+            kind: TransportKind::Icmp,
+            ports: 0,
+            flags: TcpFlags(0),
+        })
+    }
+}
+
+/// The first `N` bytes of a transport header that the IP header says is at least `N`
+/// bytes long.
+#[inline(always)]
+fn header<const N: usize>(buf: &[u8], payload_len: usize) -> Result<&[u8; N], Malformed> {
+    if payload_len < N {
+        return Err(Malformed::BadTransportLength);
+    }
+    buf.first_chunk::<N>().ok_or(Malformed::TruncatedTransport)
+}
+
+/// Both ports of a TCP or UDP header as one word.
+#[inline(always)]
+fn ports<const N: usize>(header: &[u8; N]) -> u32 {
+    u32::from_be_bytes(super::quad(header, 0))
 }
 
 #[cfg(test)]
@@ -119,7 +146,7 @@ pub(crate) mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(t.kind, TransportKind::Tcp);
-        assert_eq!((t.src_port, t.dst_port), (50000, 8883));
+        assert_eq!((t.src_port(), t.dst_port()), (50000, 8883));
         assert_eq!(t.flags, TcpFlags(0x02));
     }
 
@@ -128,13 +155,13 @@ pub(crate) mod tests {
         let udp = [0x00, 0x35, 0xd4, 0x31, 0, 8, 0, 0];
         let t = Transport::parse(protocol::UDP, &udp, 8).unwrap().unwrap();
         assert_eq!(
-            (t.kind, t.src_port, t.dst_port),
+            (t.kind, t.src_port(), t.dst_port()),
             (TransportKind::Udp, 53, 54321)
         );
         for p in [protocol::ICMP, protocol::ICMPV6] {
             let t = Transport::parse(p, &[8, 0, 0, 0], 64).unwrap().unwrap();
             assert_eq!(
-                (t.kind, t.src_port, t.dst_port),
+                (t.kind, t.src_port(), t.dst_port()),
                 (TransportKind::Icmp, 0, 0)
             );
         }
