@@ -5,7 +5,9 @@
  * middleware headers. It binds the one security module of the device to one NX_AZURE_IOT
  * instance, starts/stops the core (nx_security_module.h), and registers a module on the
  * middleware's cloud helper thread whose once-a-second event drives nxsm_poll() with the
- * current unix time and whether any IoT Hub client is connected.
+ * current unix time and whether any IoT Hub client is connected, and installs the NetX Duo
+ * packet hooks (nxsm_netx_hooks.c). The core's ring watermark callback sets the module's
+ * own cloud event, on which the helper thread drains the capture ring early.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,6 +15,8 @@
 #include "nx_azure_iot_hub_client.h"
 #include "nx_azure_iot_security_module.h"
 #include "nx_security_module.h"
+#include "nxsm_netx.h"
+#include "nxsm_netx_hooks.h"
 
 /* Random source for the first-collection jitter; NetX projects usually define NX_RAND. */
 #ifndef NX_RAND
@@ -34,14 +38,19 @@
 #define NXSM_SHIM_RUNNING  2u
 #define NXSM_SHIM_STOPPING 3u
 
-/* The one instance. phase, owner and polls_in_progress are only read or written with
-   interrupts disabled (TX_DISABLE), so enable/disable and the cloud thread agree on them. */
+/* The one instance. phase, owner, polls_in_progress and the configuration are only read
+   or written with interrupts disabled (TX_DISABLE), so enable/disable, the cloud thread and
+   nxsm_netx_config_set() agree on them. wake_enabled is one word the ring callback reads
+   from any context (ISR included). */
 static struct
 {
     UINT phase;
     NX_AZURE_IOT *owner;        /* the NX_AZURE_IOT it runs for (STARTING..STOPPING) */
     UINT polls_in_progress;     /* cloud-thread passes currently inside the core */
     NX_CLOUD_MODULE cloud_module;
+    volatile UINT wake_enabled; /* cloud_module is registered: its event may be set */
+    UINT config_set;            /* config below replaces the defaults */
+    nxsm_config config;         /* from nxsm_netx_config_set() */
 } nxsm_shim;
 
 /* Applies the optional compile-time overrides (-DNXSM_HIGH_INTERVAL_S=... etc.) on top of
@@ -73,6 +82,80 @@ static void nxsm_shim_config_overrides(nxsm_config *config)
     config->protocols = (uint32_t)(NXSM_PROTOCOLS);
 #endif
     (void)config;
+}
+
+nxsm_result nxsm_netx_config_set(const nxsm_config *config)
+{
+    TX_INTERRUPT_SAVE_AREA
+    nxsm_result result;
+
+    if (config == NX_NULL)
+    {
+        TX_DISABLE
+        nxsm_shim.config_set = NX_FALSE;
+        TX_RESTORE
+        return NXSM_OK;
+    }
+    result = nxsm_config_validate(config);
+    if (result != NXSM_OK)
+    {
+        return result;
+    }
+    TX_DISABLE
+    nxsm_shim.config = *config;
+    nxsm_shim.config_set = NX_TRUE;
+    TX_RESTORE
+    return NXSM_OK;
+}
+
+/* The configuration enable starts the core with. */
+static UINT nxsm_shim_config(nxsm_config *config)
+{
+    TX_INTERRUPT_SAVE_AREA
+    UINT use_set;
+
+    TX_DISABLE
+    use_set = nxsm_shim.config_set;
+    if (use_set)
+    {
+        *config = nxsm_shim.config;
+    }
+    TX_RESTORE
+    if (use_set)
+    {
+        return NX_AZURE_IOT_SUCCESS;
+    }
+    if (nxsm_config_default(config) != NXSM_OK)
+    {
+        return NX_AZURE_IOT_FAILURE;
+    }
+    nxsm_shim_config_overrides(config);
+    return NX_AZURE_IOT_SUCCESS;
+}
+
+/* Ring watermark callback: runs in the capturing context (ISR, IP thread, application
+   thread), so it only wakes the cloud helper. nx_cloud_module_event_set() disables
+   interrupts and sets an event flag, both allowed from ISRs; it is only called while the
+   module is registered (its cloud pointer is valid then). */
+static VOID nxsm_shim_ring_wake(VOID *context)
+{
+    (void)context;
+    if (nxsm_shim.wake_enabled)
+    {
+        (void)nx_cloud_module_event_set(&nxsm_shim.cloud_module, NX_CLOUD_MODULE_AZURE_ISM_EVENT);
+    }
+}
+
+/* Sets or clears the ring callback; BUSY (another context inside the core) is transient. */
+static nxsm_result nxsm_shim_ring_callback(nxsm_ring_callback callback, uint32_t watermark)
+{
+    nxsm_result result;
+
+    while ((result = nxsm_set_ring_callback(callback, NX_NULL, watermark)) == NXSM_ERR_BUSY)
+    {
+        (void)tx_thread_sleep(1);
+    }
+    return result;
 }
 
 /* Reads the application's unix time callback. Fails when there is no callback, it fails,
@@ -136,8 +219,11 @@ static UINT nxsm_shim_hub_connected(NX_AZURE_IOT *nx_azure_iot_ptr, bool *connec
     return NX_AZURE_IOT_SUCCESS;
 }
 
-/* Cloud helper thread routine: one state-machine pass per second. A tick without a usable
-   clock is skipped (the core never guesses time). */
+/* Cloud helper thread routine: one state-machine pass (which also drains the ring) per
+   second; on the module's own event (ring watermark) a drain only. A pass without a usable
+   clock is skipped (the core never guesses time). A drain refused as BUSY is not retried
+   here (re-setting the event could spin this thread against a lower-priority one inside
+   the core); the next tick drains. */
 static VOID nxsm_shim_cloud_process(VOID *module_context, ULONG common_events,
                                     ULONG module_own_events)
 {
@@ -164,11 +250,17 @@ static VOID nxsm_shim_cloud_process(VOID *module_context, ULONG common_events,
     nxsm_shim.polls_in_progress++;
     TX_RESTORE
 
-    if (nxsm_shim_unix_time(nx_azure_iot_ptr, &now_s) == NX_AZURE_IOT_SUCCESS &&
-        nxsm_shim_hub_connected(nx_azure_iot_ptr, &connected) == NX_AZURE_IOT_SUCCESS)
+    if (nxsm_shim_unix_time(nx_azure_iot_ptr, &now_s) == NX_AZURE_IOT_SUCCESS)
     {
-        /* BUSY (another context inside the core) just means this tick is skipped. */
-        (void)nxsm_poll(now_s, connected);
+        if ((common_events & NX_CLOUD_COMMON_PERIODIC_EVENT) == 0u)
+        {
+            (void)nxsm_drain(now_s);
+        }
+        else if (nxsm_shim_hub_connected(nx_azure_iot_ptr, &connected) == NX_AZURE_IOT_SUCCESS)
+        {
+            /* BUSY (another context inside the core) just means this tick is skipped. */
+            (void)nxsm_poll(now_s, connected);
+        }
     }
 
     TX_DISABLE
@@ -206,10 +298,26 @@ static void nxsm_shim_wait_for_polls(void)
     }
 }
 
-/* Everything enable does after the singleton is claimed. On failure, undoes its own steps
-   so nothing stays registered or running. */
+/* Watermark for the ring callback: half the ring, so the cloud thread drains well before
+   the ring is full even if it runs a little late. */
+static uint32_t nxsm_shim_watermark(void)
+{
+    nxsm_capacities capacities;
+
+    capacities.struct_size = (uint32_t)sizeof(capacities);
+    if (nxsm_get_capacities(&capacities) != NXSM_OK || capacities.ring_slots < 2u)
+    {
+        return 1u;
+    }
+    return capacities.ring_slots / 2u;
+}
+
+/* Everything enable does after the singleton is claimed, in this order: ring callback,
+   core, cloud module, packet hooks (last, so that a failure before them leaves no hook).
+   On failure, undoes its own steps so nothing stays registered, hooked or running. */
 static UINT nxsm_shim_start(NX_AZURE_IOT *nx_azure_iot_ptr)
 {
+    TX_INTERRUPT_SAVE_AREA
     nxsm_config config;
     nxsm_result result;
     uint32_t now_s;
@@ -222,11 +330,17 @@ static UINT nxsm_shim_start(NX_AZURE_IOT *nx_azure_iot_ptr)
         return status;
     }
 
-    if (nxsm_config_default(&config) != NXSM_OK)
+    status = nxsm_shim_config(&config);
+    if (status != NX_AZURE_IOT_SUCCESS)
+    {
+        return status;
+    }
+    /* Refused (ALREADY_STARTED) when the core runs through the native API, which this call
+       must not take over: nothing was changed then. */
+    if (nxsm_shim_ring_callback(nxsm_shim_ring_wake, nxsm_shim_watermark()) != NXSM_OK)
     {
         return NX_AZURE_IOT_FAILURE;
     }
-    nxsm_shim_config_overrides(&config);
     do
     {
         result = nxsm_start(&config, now_s, (uint32_t)NX_RAND());
@@ -237,8 +351,12 @@ static UINT nxsm_shim_start(NX_AZURE_IOT *nx_azure_iot_ptr)
     } while (result == NXSM_ERR_BUSY);
     if (result != NXSM_OK)
     {
-        /* Includes ALREADY_STARTED: the core is in use through the native API, which this
-           call must not take over (nor stop). */
+        /* Includes ALREADY_STARTED: the core was started through the native API meanwhile;
+           it is not ours to stop, and its ring callback cannot be changed while it runs. */
+        if (result != NXSM_ERR_ALREADY_STARTED)
+        {
+            (void)nxsm_shim_ring_callback(NX_NULL, 0u);
+        }
         return NX_AZURE_IOT_FAILURE;
     }
 
@@ -249,15 +367,17 @@ static UINT nxsm_shim_start(NX_AZURE_IOT *nx_azure_iot_ptr)
     if (status != NX_SUCCESS)
     {
         nxsm_shim_core_stop();
+        (void)nxsm_shim_ring_callback(NX_NULL, 0u);
         return status; /* the raw NetX status, as the original surfaced it */
     }
+    TX_DISABLE
+    nxsm_shim.wake_enabled = NX_TRUE;
+    TX_RESTORE
 
-    /*
-     * NetX packet capture is installed here (later issue). Rules for that code: chain to
-     * whatever filter / receive routine the application installed, never overwrite it
-     * (defect D2 of the original), and on failure undo in reverse order: remove hooks,
-     * nx_cloud_module_deregister(), nxsm_shim_core_stop().
-     */
+    /* Packet capture: chained in front of whatever the application installed on each IP
+       (never overwriting it, unlike the original's defect D2). It cannot fail as a whole:
+       IPs it cannot hook are counted (nxsm_netx_hook_status_get). */
+    (void)nxsm_netx_hooks_install((UINT)config.capture_mode);
 
     return NX_AZURE_IOT_SUCCESS;
 }
@@ -339,16 +459,19 @@ UINT nx_azure_iot_security_module_disable(NX_AZURE_IOT *nx_azure_iot_ptr)
     }
     TX_RESTORE
 
-    /*
-     * NetX packet capture is removed here first (later issue): restore exactly what was
-     * chained, leaving any filter the application installed after us in place.
-     */
+    /* Packet capture goes first: exactly what was chained is restored, and nothing is left
+       that would keep feeding the core (the original left its filter installed: D1). */
+    nxsm_netx_hooks_remove();
+    TX_DISABLE
+    nxsm_shim.wake_enabled = NX_FALSE;
+    TX_RESTORE
 
     /* As in the original, a failing deregistration does not fail disable: the routine is
        inert once the phase is not RUNNING, and the instance is stopped either way. */
     (void)nx_cloud_module_deregister(&owner->nx_azure_iot_cloud, &nxsm_shim.cloud_module);
     nxsm_shim_wait_for_polls();
     nxsm_shim_core_stop();
+    (void)nxsm_shim_ring_callback(NX_NULL, 0u);
 
     TX_DISABLE
     nxsm_shim.owner = NX_NULL;

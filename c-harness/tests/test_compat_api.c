@@ -558,22 +558,36 @@ static void test_tick_without_clock_is_skipped(void **state)
     assert_int_equal(stats_now().polls, before.polls + 1u);
 }
 
-static void test_own_event_also_polls(void **state)
+/* The module's own event (set by the ring watermark callback) drains the capture ring
+   without a state-machine pass; the periodic tick still polls. */
+static void test_own_event_drains_ring(void **state)
 {
+    static const uint8_t syn[40] = {
+        0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 192, 0, 2, 10, 198, 51, 100, 7,
+        0xc3, 0x50, 0x22, 0xb3, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+    };
     NX_CLOUD_MODULE *module;
     nxsm_stats before;
+    nxsm_stats after;
 
     (void)state;
     init_iot(&iot_a);
     assert_int_equal(nx_azure_iot_security_module_enable(&iot_a), NX_AZURE_IOT_SUCCESS);
     module = ism_module_in(&iot_a.nx_azure_iot_cloud);
     assert_non_null(module);
+    assert_int_equal(nxsm_capture(syn, sizeof(syn), NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER), NXSM_OK);
     before = stats_now();
+    assert_int_equal(before.ring_waiting, 1);
     assert_int_equal(nx_cloud_module_event_set(module, NX_CLOUD_MODULE_AZURE_ISM_EVENT), NX_SUCCESS);
     sim_cloud_process_events();
-    assert_int_equal(stats_now().polls, before.polls + 1u);
-    /* Nothing pending: no call, no poll. */
+    after = stats_now();
+    assert_int_equal(after.polls, before.polls);
+    assert_int_equal(after.ring_waiting, 0);
+    assert_int_equal(after.packets_counted, before.packets_counted + 1u);
+    /* Nothing pending: no call. */
     sim_cloud_process_events();
+    assert_int_equal(stats_now().polls, before.polls);
+    sim_cloud_tick();
     assert_int_equal(stats_now().polls, before.polls + 1u);
 }
 
@@ -793,7 +807,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ticks_follow_hub_connection, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_any_connected_hub_counts_provisioning_does_not, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_tick_without_clock_is_skipped, fresh, cleanup),
-        cmocka_unit_test_setup_teardown(test_own_event_also_polls, fresh, cleanup),
+        cmocka_unit_test_setup_teardown(test_own_event_drains_ring, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_critical_section_nests_and_restores, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_critical_section_excludes_threads, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_enable_disable_race_with_cloud_thread, fresh, cleanup),

@@ -35,6 +35,25 @@ extern "C" {
 #define NX_SRAND srand
 #endif
 
+/* IPv6 is part of NetX Duo unless the build opts out, as in the real nx_api.h. */
+#ifndef NX_DISABLE_IPV6
+#ifndef FEATURE_NX_IPV6
+#define FEATURE_NX_IPV6
+#endif
+#endif
+#ifdef NX_DISABLE_IPV6
+#undef FEATURE_NX_IPV6
+#endif
+
+/* Interface and address table sizes (real defaults are smaller; the replay tool gives one
+   interface per --local IPv4 address). */
+#ifndef NX_MAX_PHYSICAL_INTERFACES
+#define NX_MAX_PHYSICAL_INTERFACES 8
+#endif
+#ifndef NX_MAX_IPV6_ADDRESSES
+#define NX_MAX_IPV6_ADDRESSES (NX_MAX_PHYSICAL_INTERFACES * 3)
+#endif
+
 /* General constants. */
 #define NX_NULL             0
 #define NX_FALSE            0
@@ -84,6 +103,29 @@ extern "C" {
 #define NX_ALREADY_ENABLED    0x15
 #define NX_NOT_SUCCESSFUL     0x43
 #define NX_INVALID_PARAMETERS 0x4D
+#define NX_NO_MORE_ENTRIES    0x17
+#define NX_INVALID_INTERFACE  0x4C
+#define NX_IP_ADDRESS_ERROR   0x21
+
+/* Special IPv4 addresses (host byte order, as NetX keeps addresses). */
+#define NX_IP_LIMITED_BROADCAST ((ULONG)0xFFFFFFFF)
+#define NX_IP_LOOPBACK_FIRST    ((ULONG)0x7F000000)
+#define NX_IP_LOOPBACK_LAST     ((ULONG)0x7FFFFFFF)
+#define NX_IP_CLASS_D_MASK      ((ULONG)0xF0000000)
+#define NX_IP_CLASS_D_TYPE      ((ULONG)0xE0000000)
+
+/* States of an IPv6 address entry (the simulator skips DAD: set addresses are VALID). */
+#define NX_IPV6_ADDR_STATE_UNKNOWN 0x00
+#define NX_IPV6_ADDR_STATE_VALID   0x05
+
+/* Swaps the four words of an IPv6 address held as ULONG[4] between host and network order. */
+#define NX_IPV6_ADDRESS_CHANGE_ENDIAN(addr) \
+    {                                      \
+        NX_CHANGE_ULONG_ENDIAN((addr)[0]); \
+        NX_CHANGE_ULONG_ENDIAN((addr)[1]); \
+        NX_CHANGE_ULONG_ENDIAN((addr)[2]); \
+        NX_CHANGE_ULONG_ENDIAN((addr)[3]); \
+    }
 
 struct NX_IP_STRUCT;
 struct NX_PACKET_STRUCT;
@@ -115,6 +157,41 @@ typedef struct NX_PACKET_STRUCT
     UCHAR *nx_packet_ip_header; /* start of the IP header in this buffer */
 } NX_PACKET;
 
+/* An IP address of either version (NetX Duo "nxd" services take this). Addresses are in
+   host byte order. */
+typedef struct NXD_ADDRESS_STRUCT
+{
+    ULONG nxd_ip_version; /* NX_IP_VERSION_V4 or NX_IP_VERSION_V6 */
+    union
+    {
+        ULONG v4;
+        ULONG v6[4];
+    } nxd_ip_address;
+} NXD_ADDRESS;
+
+/* One network interface of an IP instance: its IPv4 address (host byte order). */
+typedef struct NX_INTERFACE_STRUCT
+{
+    CHAR *nx_interface_name;
+    UCHAR nx_interface_valid;
+    ULONG nx_interface_ip_address;
+    ULONG nx_interface_ip_network_mask;
+    ULONG nx_interface_ip_network;
+} NX_INTERFACE;
+
+#ifdef FEATURE_NX_IPV6
+/* One IPv6 address of an IP instance (host byte order words). */
+typedef struct NXD_IPV6_ADDRESS_STRUCT
+{
+    UCHAR nxd_ipv6_address_valid;
+    UCHAR nxd_ipv6_address_state; /* NX_IPV6_ADDR_STATE_* */
+    UCHAR nxd_ipv6_address_prefix_length;
+    UCHAR nxd_ipv6_address_index;
+    ULONG nxd_ipv6_address[4];
+    NX_INTERFACE *nxd_ipv6_address_attached;
+} NXD_IPV6_ADDRESS;
+#endif
+
 /* IP instance. */
 typedef struct NX_IP_STRUCT
 {
@@ -122,11 +199,20 @@ typedef struct NX_IP_STRUCT
     CHAR *nx_ip_name;
     TX_MUTEX nx_ip_protection;
     NX_PACKET_POOL *nx_ip_default_packet_pool;
+    NX_INTERFACE nx_ip_interface[NX_MAX_PHYSICAL_INTERFACES];
+#ifdef FEATURE_NX_IPV6
+    NXD_IPV6_ADDRESS nx_ipv6_address[NX_MAX_IPV6_ADDRESSES];
+#endif
 
-    /* Transport dispatch; NULL means the protocol is not enabled on this IP. */
+    /* Transport dispatch; NULL means the protocol is not enabled on this IP. As in NetX
+       Duo, IPv4 ICMP is dispatched to nx_ip_icmp_packet_receive but ICMPv6 goes straight
+       to nx_ip_icmpv6_packet_process. */
     void (*nx_ip_icmp_packet_receive)(struct NX_IP_STRUCT *, struct NX_PACKET_STRUCT *);
     void (*nx_ip_udp_packet_receive)(struct NX_IP_STRUCT *, struct NX_PACKET_STRUCT *);
     void (*nx_ip_tcp_packet_receive)(struct NX_IP_STRUCT *, struct NX_PACKET_STRUCT *);
+#ifdef FEATURE_NX_IPV6
+    void (*nx_ip_icmpv6_packet_process)(struct NX_IP_STRUCT *, NX_PACKET *);
+#endif
 
 #ifdef NX_ENABLE_IP_PACKET_FILTER
     /* Called with the IP header on input and output; a non-NX_SUCCESS return drops. */
@@ -140,10 +226,27 @@ typedef struct NX_IP_STRUCT
     struct NX_IP_STRUCT *nx_ip_created_previous;
 } NX_IP;
 
-/* Enable a transport on an IP instance: installs its receive routine. */
+/* Enable a transport on an IP instance: installs its receive routine. nx_icmp_enable
+   enables ICMPv4 only; nxd_icmp_enable enables ICMPv4 and (with IPv6) ICMPv6. */
 UINT nx_icmp_enable(NX_IP *ip_ptr);
+UINT nxd_icmp_enable(NX_IP *ip_ptr);
 UINT nx_udp_enable(NX_IP *ip_ptr);
 UINT nx_tcp_enable(NX_IP *ip_ptr);
+
+/* Sets the IPv4 address and network mask (host byte order) of interface interface_index
+   and marks the interface valid. */
+UINT nx_ip_interface_address_set(NX_IP *ip_ptr, UINT interface_index, ULONG ip_address,
+                                 ULONG network_mask);
+#ifdef FEATURE_NX_IPV6
+/* Adds an IPv6 address on interface if_index; the simulator has no DAD, so the address is
+   VALID at once. address_index (optional) receives its slot. */
+UINT nxd_ipv6_address_set(NX_IP *ip_ptr, UINT if_index, NXD_ADDRESS *ip_address,
+                          ULONG prefix_length, UINT *address_index);
+#endif
+
+/* Gives a packet back to its pool. The simulator's packets belong to the call that built
+   them (sim_ip_receive / sim_ip_send), so this only counts the release. */
+UINT nx_packet_release(NX_PACKET *packet_ptr);
 
 #ifdef __cplusplus
 }

@@ -69,8 +69,67 @@ UINT sim_ip_create(NX_IP *ip_ptr, CHAR *name);
 /* Unlinks a created ip. NX_PTR_ERROR for NULL or an ip that is not created. */
 UINT sim_ip_delete(NX_IP *ip_ptr);
 /* Packets that reached the simulated transport receive routines, per protocol, since
-   sim_reset(). protocol is NX_PROTOCOL_TCP, _UDP or _ICMP; 0 for anything else. */
+   sim_reset(). protocol is NX_PROTOCOL_TCP, _UDP, _ICMP or _ICMPV6; 0 for anything else. */
 ULONG sim_ip_transport_received(UINT protocol);
+
+/* What sim_ip_receive() / sim_ip_send() did with one packet. */
+typedef enum
+{
+    SIM_IP_DELIVERED = 0,      /* receive: handed to the TCP/UDP/ICMP/ICMPv6 routine */
+    SIM_IP_SENT,               /* send: passed the filters (would go to the driver) */
+    SIM_IP_FILTER_DROPPED,     /* a packet filter (legacy or extended) refused it */
+    SIM_IP_NOT_FOR_US,         /* receive: destination is none of ours, not broadcast or
+                                  multicast (what a promiscuous driver hands up) */
+    SIM_IP_INVALID,            /* receive: bad version, lengths, header not in the first
+                                  buffer, or an extension header NetX would refuse */
+    SIM_IP_FRAGMENT_HELD,      /* receive: non-first fragment; the simulator has no
+                                  reassembly, so it never reaches a transport */
+    SIM_IP_NO_TRANSPORT,       /* receive: protocol not enabled / not handled (IGMP,
+                                  IPsec, unknown) */
+    SIM_IP_NO_MEMORY,          /* the simulator could not allocate the packet */
+    SIM_IP_OUTCOMES
+} sim_ip_outcome;
+
+/* Per-outcome counts of sim_ip_receive()/sim_ip_send() since sim_reset(), plus the
+   nx_packet_release() calls (packets consumed by transports or dropped by the stack). */
+typedef struct
+{
+    ULONG received;               /* sim_ip_receive() calls */
+    ULONG sent;                   /* sim_ip_send() calls */
+    ULONG outcome[SIM_IP_OUTCOMES];
+    ULONG released;
+} sim_ip_counters;
+VOID sim_ip_counters_get(sim_ip_counters *counters);
+
+/* What a link driver + NetX Duo do with one received IP packet (ip_packet: the IP header
+   onwards, network order, length bytes). The packet is built as NetX would hold it: an
+   NX_PACKET chain whose first buffer has first_buffer_bytes (0 or >= length: one buffer)
+   and whose other buffers have at most as many, nx_packet_ip_header at the IP header.
+   Then, like _nx_ip_packet_receive and _nx_ipv4/_nx_ipv6_packet_receive:
+    1. legacy filter, then nx_ip_packet_filter_extended (NX_IP_PACKET_IN, network order);
+       a refusal drops the packet;
+    2. length checks (shorter than the IP header says: dropped; longer: trimmed);
+    3. the fixed header is converted to host order exactly as NetX does (IPv4 words 0-4,
+       options removed with the header length set to 5 and the total length kept; IPv6
+       words 0-1 and both addresses);
+    4. only packets for one of the instance's addresses, 0.0.0.0, IPv4 limited or subnet
+       broadcast, 127/8, or multicast (every group is "joined") go further;
+    5. non-first fragments stop here (no reassembly); a first fragment is delivered as it
+       is, standing in for the reassembled datagram;
+    6. IPv6 extension headers are walked as _nx_ip_dispatch_process does (hop-by-hop only
+       first, at most one routing and one fragment header, each inside the first buffer);
+    7. dispatch: TCP, UDP, ICMPv4 to nx_ip_tcp/udp/icmp_packet_receive, ICMPv6 to
+       nx_ip_icmpv6_packet_process (NULL routine: dropped).
+   Not simulated: header checksums (the interface offloads them), IPv4 option and IPv6
+   option contents, IPsec, forwarding. Host only (allocates each buffer separately so
+   AddressSanitizer sees any read past a buffer). */
+sim_ip_outcome sim_ip_receive(NX_IP *ip_ptr, const UCHAR *ip_packet, ULONG length,
+                              ULONG first_buffer_bytes);
+/* What _nx_ip_packet_send / _nx_ipv6_packet_send do after building the IP header: the
+   legacy filter, then nx_ip_packet_filter_extended (NX_IP_PACKET_OUT, network order). The
+   packet is built as for sim_ip_receive(). SIM_IP_SENT or SIM_IP_FILTER_DROPPED. */
+sim_ip_outcome sim_ip_send(NX_IP *ip_ptr, const UCHAR *ip_packet, ULONG length,
+                           ULONG first_buffer_bytes);
 
 /* ---- Azure IoT middleware ------------------------------------------------------------- */
 

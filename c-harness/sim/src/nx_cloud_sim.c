@@ -257,10 +257,12 @@ UINT nx_cloud_module_deregister(NX_CLOUD *cloud_ptr, NX_CLOUD_MODULE *module_ptr
     return NX_CLOUD_MODULE_NOT_REGISTERED;
 }
 
-/* Shared body of event set/clear: changes a registered module's pending own events. */
+/* Shared body of event set/clear: changes a registered module's pending own events. As in
+   NetX Duo this only disables interrupts (no mutex), so event set is callable from ISRs
+   and from code running under TX_DISABLE, such as the security module's ring callback. */
 static UINT sim_module_event_change(NX_CLOUD_MODULE *cloud_module, ULONG events, UINT set)
 {
-    NX_CLOUD *cloud_ptr;
+    TX_INTERRUPT_SAVE_AREA
 
     if (cloud_module == NX_NULL || cloud_module->nx_cloud_ptr == NX_NULL ||
         cloud_module->nx_cloud_ptr->nx_cloud_id != NX_CLOUD_ID)
@@ -271,8 +273,7 @@ static UINT sim_module_event_change(NX_CLOUD_MODULE *cloud_module, ULONG events,
     {
         return NX_CLOUD_MODULE_EVENT_INVALID;
     }
-    cloud_ptr = cloud_module->nx_cloud_ptr;
-    (void)tx_mutex_get(&cloud_ptr->nx_cloud_mutex, TX_WAIT_FOREVER);
+    TX_DISABLE
     if (set)
     {
         cloud_module->nx_cloud_module_own_events |= events;
@@ -281,7 +282,7 @@ static UINT sim_module_event_change(NX_CLOUD_MODULE *cloud_module, ULONG events,
     {
         cloud_module->nx_cloud_module_own_events &= ~events;
     }
-    (void)tx_mutex_put(&cloud_ptr->nx_cloud_mutex);
+    TX_RESTORE
     return NX_SUCCESS;
 }
 
@@ -327,13 +328,20 @@ static VOID sim_cloud_deliver(NX_CLOUD *cloud_ptr, ULONG common_events)
          module != NX_NULL && count < SIM_MAX_MODULES_PER_PASS; module = module->nx_cloud_module_next)
     {
         ULONG common = common_events & module->nx_cloud_module_registered_events;
-        ULONG own = module->nx_cloud_module_own_events;
+        ULONG own;
 
+        /* Own events may be set from an ISR at any time: take them atomically. */
+        TX_DISABLE
+        own = module->nx_cloud_module_own_events;
+        if (common != 0 || own != 0)
+        {
+            module->nx_cloud_module_own_events = 0;
+        }
+        TX_RESTORE
         if (common == 0 && own == 0)
         {
             continue;
         }
-        module->nx_cloud_module_own_events = 0;
         pass[count].process = module->nx_cloud_module_process;
         pass[count].context = module->nx_cloud_module_context;
         pass[count].common = common;

@@ -1,0 +1,1057 @@
+/*
+ * nxsm_replay: replays pcap/pcapng captures through the real nx-security-module library
+ * and C shim running on the NetX Duo / ThreadX / Azure IoT host simulator, and prints the
+ * flows the module recorded per window (architecture 4.5; run it with scripts/replay).
+ *
+ *   nxsm_replay [--local ADDR[/PREFIX]]... [--capture unicast-only|ip-input]
+ *               [--window-s N] [--format json|table] FILE.pcap...
+ *
+ * What happens:
+ *  - nx_azure_iot_create() on a simulated NX_IP (TCP, UDP, ICMPv4/v6 enabled, one
+ *    interface per IPv4 --local address, every IPv6 --local address) enables the module,
+ *    which hooks the IP; a hub client is attached and reported CONNECTED.
+ *  - every IPv4/IPv6 packet of the files (Ethernet with 802.1Q/QinQ tags, Linux cooked v1
+ *    and v2, raw IP, LINKTYPE_IPV4/IPV6, BSD loopback) goes through sim_ip_send() when its
+ *    source is a --local address (the device sent it: the filter sees it OUT), otherwise
+ *    through sim_ip_receive() (NetX input: in ip-input mode the filter sees every one; in
+ *    unicast-only mode only what NetX accepts and dispatches reaches the receive hooks).
+ *    Without --local, the source of the first IP packet is the device (/32 or /128); the
+ *    simulated device starts at the first IP packet and has no address until a packet
+ *    with a sound header names it.
+ *    Direction and device go by the header's version nibble (as NetX dispatches), and
+ *    only a sound fixed header (version, IPv4 header and total length) names a source: a
+ *    packet without one is offered as received.
+ *  - pcap timestamps drive the simulated unix clock (whole seconds, never going back: an
+ *    earlier timestamp counts as the latest one seen). Only IP packets move the clock.
+ *    The cloud helper's periodic tick runs on every simulated second that follows captured
+ *    traffic (idle seconds only poll and are skipped); the ring watermark event is handled
+ *    right after the packet that raised it, as the cloud thread would.
+ *  - windows of --window-s seconds (default 10) start at the first IP packet's second;
+ *    at each window end the flows are read with nxsm_read_flows(), printed with "t" = the
+ *    window's end, and nxsm_end_window() starts the next window. Empty windows print
+ *    nothing. A final summary carries the nxsm_stats counters and what the simulator did.
+ *  - each packet is handed to NetX in one 1536-byte first buffer (a usual Ethernet pool
+ *    payload) plus chained buffers for the rest.
+ *
+ * Exit status: 0 done (files with an unsupported link type or a damaged tail are reported
+ * on stderr and in the summary), 1 a file cannot be opened or the simulator cannot start,
+ * 2 bad command line.
+ */
+#define _DEFAULT_SOURCE
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pcap/pcap.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nx_api.h"
+#include "nx_azure_iot.h"
+#include "nx_azure_iot_hub_client.h"
+#include "nx_azure_iot_security_module.h"
+#include "nx_security_module.h"
+#include "nxsm_netx.h"
+#include "sim_control.h"
+
+#define REPLAY_FIRST_BUFFER_BYTES 1536u
+#define REPLAY_MAX_FILES          4096
+#define REPLAY_MAX_V4             NX_MAX_PHYSICAL_INTERFACES
+#define REPLAY_MAX_V6             NX_MAX_IPV6_ADDRESSES
+#define REPLAY_FLOW_PAGE          64u
+#define REPLAY_MAX_TIME           0xFFFFFFFEu /* the latest unix time the shim accepts */
+
+#ifndef DLT_IPV4
+#define DLT_IPV4 228
+#endif
+#ifndef DLT_IPV6
+#define DLT_IPV6 229
+#endif
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2 276
+#endif
+#ifndef DLT_LOOP
+#define DLT_LOOP 108
+#endif
+
+typedef enum
+{
+    FORMAT_JSON,
+    FORMAT_TABLE
+} output_format;
+
+/* A --local address: IPv4 (host order + mask) or IPv6 (wire bytes + prefix). */
+typedef struct
+{
+    int version;
+    uint32_t v4;
+    uint32_t v4_mask;
+    uint8_t v6[16];
+    unsigned prefix;
+} local_address;
+
+static struct
+{
+    local_address locals[REPLAY_MAX_V4 + REPLAY_MAX_V6];
+    unsigned local_count;
+    unsigned v4_count;
+    unsigned v6_count;
+    uint32_t capture_mode;
+    uint64_t window_s;
+    output_format format;
+    const char *files[REPLAY_MAX_FILES];
+    unsigned file_count;
+} options;
+
+/* Simulated device and run state. */
+static NX_IP replay_ip;
+static NX_PACKET_POOL replay_pool;
+static NX_DNS replay_dns;
+static NX_AZURE_IOT replay_iot;
+static NX_AZURE_IOT_HUB_CLIENT replay_hub;
+static ULONG replay_cloud_stack[1024];
+
+static struct
+{
+    int started;
+    uint64_t clock;      /* simulated unix seconds */
+    uint64_t window_end; /* end of the current window */
+    int dirty;           /* packets fed since the last tick */
+    uint64_t ip_packets;
+    int auto_device;        /* no --local: the device is the first sound packet's source */
+    UINT interfaces;        /* IPv4 interfaces given an address */
+    uint64_t non_ip_frames;
+    uint64_t windows_reported;
+    uint64_t flows_reported;
+    unsigned unsupported_files;
+    unsigned damaged_files;
+} run;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: nxsm_replay [--local ADDR[/PREFIX]]... [--capture unicast-only|ip-input]\n"
+            "                   [--window-s N] [--format json|table] FILE.pcap...\n"
+            "  --local ADDR     an address of the device (IPv4 or IPv6, repeatable; a prefix\n"
+            "                   makes its subnet broadcast count as received); default: the\n"
+            "                   source of the first IP packet\n"
+            "  --capture MODE   unicast-only (default): inbound at TCP/UDP/ICMP dispatch;\n"
+            "                   ip-input: every inbound packet at IP input\n"
+            "  --window-s N     flow window length in seconds (default 10)\n"
+            "  --format F       json (default): one object per flow per window, then a summary;\n"
+            "                   table: aligned tables per window, then the summary\n");
+}
+
+static int fail_usage(const char *message, const char *argument)
+{
+    fprintf(stderr, "nxsm_replay: %s%s%s\n", message, argument ? ": " : "", argument ? argument : "");
+    usage(stderr);
+    return 2;
+}
+
+/* ADDR or ADDR/PREFIX into a local_address. */
+static int parse_local(const char *text, local_address *out)
+{
+    char buffer[INET6_ADDRSTRLEN + 8];
+    char *slash;
+    unsigned long prefix = ULONG_MAX;
+    struct in_addr v4;
+
+    if (strlen(text) >= sizeof(buffer))
+    {
+        return -1;
+    }
+    strcpy(buffer, text);
+    slash = strchr(buffer, '/');
+    if (slash != NULL)
+    {
+        char *end = NULL;
+
+        *slash = '\0';
+        errno = 0;
+        prefix = strtoul(slash + 1, &end, 10);
+        if (errno != 0 || end == slash + 1 || *end != '\0')
+        {
+            return -1;
+        }
+    }
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, buffer, &v4) == 1)
+    {
+        if (prefix == ULONG_MAX)
+        {
+            prefix = 32;
+        }
+        if (prefix > 32)
+        {
+            return -1;
+        }
+        out->version = 4;
+        out->v4 = ntohl(v4.s_addr);
+        out->v4_mask = (prefix == 0) ? 0u : (uint32_t)(0xFFFFFFFFu << (32u - prefix));
+        out->prefix = (unsigned)prefix;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, buffer, out->v6) == 1)
+    {
+        if (prefix == ULONG_MAX)
+        {
+            prefix = 128;
+        }
+        if (prefix > 128)
+        {
+            return -1;
+        }
+        out->version = 6;
+        out->prefix = (unsigned)prefix;
+        return 0;
+    }
+    return -1;
+}
+
+static int add_local(const local_address *address)
+{
+    if ((address->version == 4 && options.v4_count >= REPLAY_MAX_V4) ||
+        (address->version == 6 && options.v6_count >= REPLAY_MAX_V6))
+    {
+        return -1;
+    }
+    options.locals[options.local_count++] = *address;
+    if (address->version == 4)
+    {
+        options.v4_count++;
+    }
+    else
+    {
+        options.v6_count++;
+    }
+    return 0;
+}
+
+static int parse_arguments(int argc, char **argv)
+{
+    int i;
+
+    options.capture_mode = NXSM_CAPTURE_UNICAST_ONLY;
+    options.window_s = 10;
+    options.format = FORMAT_JSON;
+    for (i = 1; i < argc; i++)
+    {
+        const char *arg = argv[i];
+        const char *value = (i + 1 < argc) ? argv[i + 1] : NULL;
+
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+        {
+            usage(stdout);
+            exit(0);
+        }
+        else if (strcmp(arg, "--") == 0)
+        {
+            for (i++; i < argc; i++)
+            {
+                if (options.file_count >= REPLAY_MAX_FILES)
+                {
+                    return fail_usage("too many files", NULL);
+                }
+                options.files[options.file_count++] = argv[i];
+            }
+            break;
+        }
+        else if (strncmp(arg, "--", 2) != 0)
+        {
+            if (options.file_count >= REPLAY_MAX_FILES)
+            {
+                return fail_usage("too many files", NULL);
+            }
+            options.files[options.file_count++] = arg;
+            continue;
+        }
+        if (strcmp(arg, "--local") != 0 && strcmp(arg, "--capture") != 0 &&
+            strcmp(arg, "--window-s") != 0 && strcmp(arg, "--format") != 0)
+        {
+            return fail_usage("unknown option", arg);
+        }
+        if (value == NULL)
+        {
+            return fail_usage("missing value for", arg);
+        }
+        i++;
+        if (strcmp(arg, "--local") == 0)
+        {
+            local_address address;
+
+            if (parse_local(value, &address) != 0)
+            {
+                return fail_usage("not an IPv4/IPv6 address[/prefix]", value);
+            }
+            if (add_local(&address) != 0)
+            {
+                return fail_usage("too many --local addresses of this IP version", value);
+            }
+        }
+        else if (strcmp(arg, "--capture") == 0)
+        {
+            if (strcmp(value, "unicast-only") == 0)
+            {
+                options.capture_mode = NXSM_CAPTURE_UNICAST_ONLY;
+            }
+            else if (strcmp(value, "ip-input") == 0)
+            {
+                options.capture_mode = NXSM_CAPTURE_IP_INPUT;
+            }
+            else
+            {
+                return fail_usage("--capture takes unicast-only or ip-input, not", value);
+            }
+        }
+        else if (strcmp(arg, "--window-s") == 0)
+        {
+            char *end = NULL;
+            unsigned long seconds;
+
+            errno = 0;
+            seconds = strtoul(value, &end, 10);
+            if (errno != 0 || end == value || *end != '\0' || seconds == 0 || seconds > 86400ul ||
+                value[0] == '-')
+            {
+                return fail_usage("--window-s takes 1..86400 seconds, not", value);
+            }
+            options.window_s = seconds;
+        }
+        else
+        {
+            if (strcmp(value, "json") == 0)
+            {
+                options.format = FORMAT_JSON;
+            }
+            else if (strcmp(value, "table") == 0)
+            {
+                options.format = FORMAT_TABLE;
+            }
+            else
+            {
+                return fail_usage("--format takes json or table, not", value);
+            }
+        }
+    }
+    if (options.file_count == 0)
+    {
+        return fail_usage("no capture file given", NULL);
+    }
+    return 0;
+}
+
+/* ---- link layers -------------------------------------------------------------------------- */
+
+static uint16_t be16_at(const uint8_t *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static uint32_t be32_at(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static uint32_t le32_at(const uint8_t *p)
+{
+    return ((uint32_t)p[3] << 24) | ((uint32_t)p[2] << 16) | ((uint32_t)p[1] << 8) | p[0];
+}
+
+static int link_supported(int dlt)
+{
+    return dlt == DLT_EN10MB || dlt == DLT_RAW || dlt == DLT_IPV4 || dlt == DLT_IPV6 ||
+           dlt == DLT_LINUX_SLL || dlt == DLT_LINUX_SLL2 || dlt == DLT_NULL || dlt == DLT_LOOP ||
+           dlt == 12 || dlt == 14 || dlt == 101;
+}
+
+/* Ethertype at offset, through any number of 802.1Q / 802.1ad / QinQ tags: sets *offset to
+   the payload and returns the ethertype (0 if the frame ends first). */
+static uint16_t ethertype_through_tags(const uint8_t *frame, uint32_t length, uint32_t *offset)
+{
+    uint16_t type;
+
+    for (;;)
+    {
+        if (*offset + 2u > length)
+        {
+            return 0;
+        }
+        type = be16_at(frame + *offset);
+        *offset += 2u;
+        if (type != 0x8100u && type != 0x88A8u && type != 0x9100u)
+        {
+            return type;
+        }
+        *offset += 2u; /* tag control information; the inner type follows */
+    }
+}
+
+/* Finds the IP packet of a frame. Returns 4 or 6 (and sets ip and ip_length), or 0 if the frame
+   carries no IPv4/IPv6 packet. */
+static int ip_of_frame(int dlt, const uint8_t *frame, uint32_t length, const uint8_t **ip,
+                       uint32_t *ip_length)
+{
+    uint32_t offset = 0;
+    uint16_t type = 0;
+    int version = 0;
+
+    switch (dlt)
+    {
+    case DLT_EN10MB:
+        if (length < 14u)
+        {
+            return 0;
+        }
+        offset = 12;
+        type = ethertype_through_tags(frame, length, &offset);
+        break;
+    case DLT_LINUX_SLL:
+        if (length < 16u)
+        {
+            return 0;
+        }
+        offset = 14;
+        type = ethertype_through_tags(frame, length, &offset);
+        break;
+    case DLT_LINUX_SLL2:
+        if (length < 20u)
+        {
+            return 0;
+        }
+        type = be16_at(frame);
+        offset = 20;
+        if (type == 0x8100u || type == 0x88A8u || type == 0x9100u)
+        {
+            offset = 22; /* the tag follows the header: its type field is the next one */
+            type = ethertype_through_tags(frame, length, &offset);
+        }
+        break;
+    case DLT_NULL:
+    case DLT_LOOP:
+    {
+        uint32_t family;
+
+        if (length < 4u)
+        {
+            return 0;
+        }
+        offset = 4;
+        /* DLT_NULL: the writer's byte order; DLT_LOOP: network order. */
+        family = be32_at(frame);
+        if (dlt == DLT_NULL && (family & 0xFFFFu) == 0u)
+        {
+            family = le32_at(frame);
+        }
+        if (family == 2u)
+        {
+            version = 4;
+        }
+        else if (family == 10u || family == 24u || family == 28u || family == 30u)
+        {
+            version = 6;
+        }
+        else
+        {
+            return 0;
+        }
+        break;
+    }
+    case DLT_IPV4:
+        version = 4;
+        break;
+    case DLT_IPV6:
+        version = 6;
+        break;
+    default: /* DLT_RAW and its platform numbers: the version nibble decides */
+        if (length < 1u)
+        {
+            return 0;
+        }
+        version = frame[0] >> 4;
+        if (version != 4 && version != 6)
+        {
+            return 0;
+        }
+        break;
+    }
+    if (version == 0)
+    {
+        if (type == 0x0800u)
+        {
+            version = 4;
+        }
+        else if (type == 0x86DDu)
+        {
+            version = 6;
+        }
+        else
+        {
+            return 0;
+        }
+    }
+    if (offset > length)
+    {
+        return 0;
+    }
+    *ip = frame + offset;
+    *ip_length = length - offset;
+    return version;
+}
+
+/* ---- the simulated device ----------------------------------------------------------------- */
+
+/* Whether the fixed header is sound enough to name a source: version nibble, IPv4 header
+   length (5..15 words, inside the packet) and a total length that covers it. */
+static int header_sound(int version, const uint8_t *ip, uint32_t length)
+{
+    if (version == 4 && length >= 20u && (ip[0] >> 4) == 4)
+    {
+        uint32_t header = (uint32_t)(ip[0] & 0x0Fu) * 4u;
+
+        return header >= 20u && header <= length && be16_at(ip + 2) >= header;
+    }
+    return version == 6 && length >= 40u && (ip[0] >> 4) == 6;
+}
+
+static int is_local_source(int version, const uint8_t *ip, uint32_t length)
+{
+    unsigned i;
+
+    if (!header_sound(version, ip, length))
+    {
+        return 0;
+    }
+    if (version == 4)
+    {
+        uint32_t source = be32_at(ip + 12);
+
+        for (i = 0; i < options.local_count; i++)
+        {
+            if (options.locals[i].version == 4 && options.locals[i].v4 == source)
+            {
+                return 1;
+            }
+        }
+    }
+    else
+    {
+        for (i = 0; i < options.local_count; i++)
+        {
+            if (options.locals[i].version == 6 && memcmp(options.locals[i].v6, ip + 8, 16) == 0)
+            {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Without --local: the source of the first IP packet that has one. */
+static void detect_device(int version, const uint8_t *ip, uint32_t length)
+{
+    local_address address;
+
+    memset(&address, 0, sizeof(address));
+    if (!header_sound(version, ip, length))
+    {
+        return;
+    }
+    if (version == 4)
+    {
+        address.version = 4;
+        address.v4 = be32_at(ip + 12);
+        address.v4_mask = 0xFFFFFFFFu;
+        address.prefix = 32;
+    }
+    else
+    {
+        address.version = 6;
+        memcpy(address.v6, ip + 8, 16);
+        address.prefix = 128;
+    }
+    (void)add_local(&address);
+}
+
+/* Gives the simulated NX_IP a device address: an IPv4 one on the next interface, an IPv6
+   one on interface 0. */
+static int give_address(const local_address *local)
+{
+    UINT status;
+
+    if (local->version == 4)
+    {
+        status = nx_ip_interface_address_set(&replay_ip, run.interfaces++, local->v4, local->v4_mask);
+    }
+    else
+    {
+        NXD_ADDRESS address;
+        unsigned w;
+
+        memset(&address, 0, sizeof(address));
+        address.nxd_ip_version = NX_IP_VERSION_V6;
+        for (w = 0; w < 4u; w++)
+        {
+            address.nxd_ip_address.v6[w] = be32_at(local->v6 + 4u * w);
+        }
+        status = nxd_ipv6_address_set(&replay_ip, 0, &address, local->prefix, NX_NULL);
+    }
+    return (status == NX_SUCCESS) ? 0 : -1;
+}
+
+static void set_time(uint64_t seconds)
+{
+    sim_set_unix_time(1, (ULONG)(seconds > REPLAY_MAX_TIME ? REPLAY_MAX_TIME : seconds));
+}
+
+static int start_device(uint64_t now)
+{
+    nxsm_config config;
+    unsigned i;
+    UINT status;
+
+    sim_reset();
+    set_time(now);
+    if (nxsm_config_default(&config) != NXSM_OK)
+    {
+        return -1;
+    }
+    config.capture_mode = options.capture_mode;
+    if (nxsm_netx_config_set(&config) != NXSM_OK)
+    {
+        return -1;
+    }
+    if (sim_ip_create(&replay_ip, (CHAR *)"replay") != NX_SUCCESS || nx_tcp_enable(&replay_ip) != NX_SUCCESS ||
+        nx_udp_enable(&replay_ip) != NX_SUCCESS || nxd_icmp_enable(&replay_ip) != NX_SUCCESS)
+    {
+        return -1;
+    }
+    run.interfaces = 0;
+    for (i = 0; i < options.local_count; i++)
+    {
+        if (give_address(&options.locals[i]) != 0)
+        {
+            return -1;
+        }
+    }
+    status = nx_azure_iot_create(&replay_iot, (const UCHAR *)"replay", &replay_ip, &replay_pool, &replay_dns,
+                                 replay_cloud_stack, (UINT)sizeof(replay_cloud_stack), 3,
+                                 sim_unix_time_get);
+    if (status != NX_AZURE_IOT_SUCCESS)
+    {
+        fprintf(stderr, "nxsm_replay: nx_azure_iot_create failed: 0x%x\n", status);
+        return -1;
+    }
+    if (sim_hub_client_attach(&replay_hub, &replay_iot, "replay.azure-devices.net", "replay-device",
+                              NX_NULL) != NX_AZURE_IOT_SUCCESS)
+    {
+        return -1;
+    }
+    sim_hub_client_set_state(&replay_hub, NX_AZURE_IOT_HUB_CLIENT_STATUS_CONNECTED);
+    run.started = 1;
+    run.clock = now;
+    run.window_end = now + options.window_s;
+    sim_cloud_tick();
+    return 0;
+}
+
+/* ---- output ------------------------------------------------------------------------------- */
+
+static const char *protocol_name(uint8_t protocol)
+{
+    switch (protocol)
+    {
+    case 0:
+        return "tcp";
+    case 1:
+        return "udp";
+    case 2:
+        return "icmp";
+    default:
+        return "?";
+    }
+}
+
+static void address_text(const nxsm_flow *flow, const uint8_t *bytes, char *out, size_t size)
+{
+    if (inet_ntop(flow->ip_version == 4 ? AF_INET : AF_INET6, bytes, out, (socklen_t)size) == NULL)
+    {
+        snprintf(out, size, "?");
+    }
+}
+
+static void utc_text(uint64_t seconds, char *out, size_t size)
+{
+    time_t t = (time_t)seconds;
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(out, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+    {
+        snprintf(out, size, "%" PRIu64, seconds);
+    }
+}
+
+static void print_flow_json(uint64_t t, const nxsm_flow *flow)
+{
+    char local[INET6_ADDRSTRLEN];
+    char remote[INET6_ADDRSTRLEN];
+
+    address_text(flow, flow->local_address, local, sizeof(local));
+    address_text(flow, flow->remote_address, remote, sizeof(remote));
+    printf("{\"t\": %" PRIu64 ", \"window_s\": %" PRIu64 ", \"ip\": %u, \"proto\": \"%s\", "
+           "\"local\": \"%s\", \"local_port\": %u, \"remote\": \"%s\", \"remote_port\": %u, "
+           "\"bytes_in\": %" PRIu32 ", \"bytes_out\": %" PRIu32 ", \"packets_in\": %" PRIu32
+           ", \"packets_out\": %" PRIu32 ", \"tcp_flags_in\": %u, \"tcp_flags_out\": %u, "
+           "\"first_seen\": %" PRIu32 ", \"last_seen\": %" PRIu32 "}\n",
+           t, options.window_s, flow->ip_version, protocol_name(flow->protocol), local, flow->local_port,
+           remote, flow->remote_port, flow->bytes_in, flow->bytes_out, flow->packets_in, flow->packets_out,
+           flow->tcp_flags_in, flow->tcp_flags_out, flow->first_seen_s, flow->last_seen_s);
+}
+
+static void print_flow_row(const nxsm_flow *flow)
+{
+    char local[INET6_ADDRSTRLEN + 8];
+    char remote[INET6_ADDRSTRLEN + 8];
+    char address[INET6_ADDRSTRLEN];
+    int v6 = (flow->ip_version == 6);
+
+    address_text(flow, flow->local_address, address, sizeof(address));
+    snprintf(local, sizeof(local), v6 ? "[%s]:%u" : "%s:%u", address, flow->local_port);
+    address_text(flow, flow->remote_address, address, sizeof(address));
+    snprintf(remote, sizeof(remote), v6 ? "[%s]:%u" : "%s:%u", address, flow->remote_port);
+    printf("  %-4s %-2u %-46s %-46s %9" PRIu32 " %11" PRIu32 " %9" PRIu32 " %11" PRIu32
+           "  %02x/%02x\n",
+           protocol_name(flow->protocol), flow->ip_version, local, remote, flow->packets_in,
+           flow->bytes_in, flow->packets_out, flow->bytes_out, flow->tcp_flags_in, flow->tcp_flags_out);
+}
+
+/* Prints the flows of the window ending at t (nothing for an empty window), then ends it. */
+static void report_window(uint64_t t)
+{
+    nxsm_flow page[REPLAY_FLOW_PAGE];
+    size_t first = 0;
+    size_t written;
+    int header_done = 0;
+
+    for (;;)
+    {
+        size_t i;
+
+        written = 0;
+        if (nxsm_read_flows(first, page, REPLAY_FLOW_PAGE, &written) != NXSM_OK || written == 0)
+        {
+            break;
+        }
+        for (i = 0; i < written; i++)
+        {
+            if (options.format == FORMAT_JSON)
+            {
+                print_flow_json(t, &page[i]);
+                continue;
+            }
+            if (!header_done)
+            {
+                char start[32];
+                char end[32];
+
+                utc_text(t - options.window_s, start, sizeof(start));
+                utc_text(t, end, sizeof(end));
+                printf("window %s .. %s UTC (t=%" PRIu64 ")\n", start, end, t);
+                printf("  %-4s %-2s %-46s %-46s %9s %11s %9s %11s  %s\n", "prot", "ip", "local",
+                       "remote", "pkts_in", "bytes_in", "pkts_out", "bytes_out", "flags in/out");
+                header_done = 1;
+            }
+            print_flow_row(&page[i]);
+        }
+        run.flows_reported += written;
+        first += written;
+    }
+    if (first != 0)
+    {
+        run.windows_reported++;
+        if (options.format == FORMAT_TABLE)
+        {
+            printf("\n");
+        }
+    }
+    (void)nxsm_end_window();
+}
+
+/* The cloud helper's periodic pass at the current clock (polls and drains). */
+static void tick(void)
+{
+    set_time(run.clock);
+    sim_cloud_tick();
+    run.dirty = 0;
+}
+
+/* Moves the clock to target: a tick on the second after captured traffic, windows
+   reported when the clock reaches their end, idle stretches skipped. */
+static void advance_to(uint64_t target)
+{
+    while (run.clock < target)
+    {
+        uint64_t next = run.clock + 1u;
+
+        if (!run.dirty)
+        {
+            next = (target < run.window_end) ? target : run.window_end;
+        }
+        run.clock = next;
+        tick();
+        if (run.clock == run.window_end)
+        {
+            report_window(run.window_end);
+            run.window_end += options.window_s;
+            if (target >= run.window_end)
+            {
+                /* Whole windows without packets: nothing to report in them. */
+                run.window_end += ((target - run.window_end) / options.window_s) * options.window_s;
+            }
+        }
+    }
+}
+
+/* One IP packet: link_version is what the link layer says (4 or 6). NetX and the core go by
+   the header's version nibble; a packet whose nibble is neither 4 nor 6 is still offered
+   to the stack (which refuses it), but it has no source address: it never counts as sent
+   by the device and never names the device. */
+static void feed(int link_version, const uint8_t *ip, uint32_t length, uint64_t seconds)
+{
+    int version = (length >= 1u) ? (ip[0] >> 4) : 0;
+
+    (void)link_version;
+    if (version != 4 && version != 6)
+    {
+        version = 0;
+    }
+    run.ip_packets++;
+    if (!run.started)
+    {
+        run.auto_device = (options.local_count == 0);
+        if (start_device(seconds) != 0)
+        {
+            fprintf(stderr, "nxsm_replay: cannot start the simulated device\n");
+            exit(1);
+        }
+    }
+    /* Without --local the device gets its address from the first packet with a sound
+       header (until then it has none, and every packet is offered as received). */
+    if (run.auto_device && options.local_count == 0)
+    {
+        detect_device(version, ip, length);
+        if (options.local_count != 0 && give_address(&options.locals[0]) != 0)
+        {
+            fprintf(stderr, "nxsm_replay: cannot give the simulated device its address\n");
+            exit(1);
+        }
+    }
+    if (seconds > run.clock)
+    {
+        advance_to(seconds);
+    }
+    if (is_local_source(version, ip, length))
+    {
+        (void)sim_ip_send(&replay_ip, ip, length, REPLAY_FIRST_BUFFER_BYTES);
+    }
+    else
+    {
+        (void)sim_ip_receive(&replay_ip, ip, length, REPLAY_FIRST_BUFFER_BYTES);
+    }
+    run.dirty = 1;
+    /* The ring watermark event, handled as the cloud thread would. */
+    sim_cloud_process_events();
+}
+
+static void replay_file(const char *name, pcap_t *pcap)
+{
+    int dlt = pcap_datalink(pcap);
+    struct pcap_pkthdr *header;
+    const u_char *data;
+    int status;
+    uint64_t frames = 0;
+
+    if (!link_supported(dlt))
+    {
+        const char *link = pcap_datalink_val_to_name(dlt);
+
+        fprintf(stderr, "nxsm_replay: %s: link type %d (%s) not supported, skipped\n", name, dlt,
+                link != NULL ? link : "unknown");
+        run.unsupported_files++;
+        return;
+    }
+    while ((status = pcap_next_ex(pcap, &header, &data)) == 1)
+    {
+        const uint8_t *ip = NULL;
+        uint32_t ip_length = 0;
+        int version;
+        uint64_t seconds;
+
+        frames++;
+        version = ip_of_frame(dlt, data, header->caplen, &ip, &ip_length);
+        if (version == 0)
+        {
+            run.non_ip_frames++;
+            continue;
+        }
+        /* pcap stores unsigned 32-bit seconds; libpcap's signed time_t makes those past
+           2038 negative: read them back as unsigned. */
+        seconds = (header->ts.tv_sec < 0) ? (uint64_t)(uint32_t)header->ts.tv_sec
+                                          : (uint64_t)header->ts.tv_sec;
+        if (run.started && seconds < run.clock)
+        {
+            seconds = run.clock;
+        }
+        feed(version, ip, ip_length, seconds);
+    }
+    if (status == PCAP_ERROR)
+    {
+        fprintf(stderr, "nxsm_replay: %s: read error after %" PRIu64 " frames: %s\n", name, frames,
+                pcap_geterr(pcap));
+        run.damaged_files++;
+    }
+}
+
+static void print_summary(void)
+{
+    nxsm_stats stats;
+    nxsm_capacities capacities;
+    sim_ip_counters sim;
+    nxsm_netx_hook_status hooks;
+    unsigned i;
+
+    memset(&stats, 0, sizeof(stats));
+    stats.struct_size = (uint32_t)sizeof(stats);
+    (void)nxsm_get_stats(&stats);
+    capacities.struct_size = (uint32_t)sizeof(capacities);
+    (void)nxsm_get_capacities(&capacities);
+    sim_ip_counters_get(&sim);
+    nxsm_netx_hook_status_get(&hooks);
+
+    if (options.format == FORMAT_JSON)
+    {
+        printf("{\"summary\": {\"files\": %u, \"unsupported_link_files\": %u, \"damaged_files\": %u, "
+               "\"ip_packets\": %" PRIu64 ", \"non_ip_frames\": %" PRIu64 ", ",
+               options.file_count, run.unsupported_files, run.damaged_files, run.ip_packets,
+               run.non_ip_frames);
+        printf("\"packets_seen\": %" PRIu32 ", \"packets_counted\": %" PRIu32 ", \"malformed\": %" PRIu32
+               ", \"ignored\": %" PRIu32 ", \"ring_dropped\": %" PRIu32 ", \"table_full_dropped\": %" PRIu32
+               ", \"ring_waiting\": %" PRIu32 ", \"state\": %" PRIu32 ", \"polls\": %" PRIu32 ", ",
+               stats.packets_seen, stats.packets_counted, stats.malformed, stats.ignored, stats.ring_dropped,
+               stats.table_full_dropped, stats.ring_waiting, stats.state, stats.polls);
+        printf("\"windows\": %" PRIu64 ", \"flows\": %" PRIu64 ", \"window_s\": %" PRIu64
+               ", \"capture\": \"%s\", \"device\": [",
+               run.windows_reported, run.flows_reported, options.window_s,
+               options.capture_mode == NXSM_CAPTURE_IP_INPUT ? "ip-input" : "unicast-only");
+        for (i = 0; i < options.local_count; i++)
+        {
+            char text[INET6_ADDRSTRLEN];
+            const local_address *local = &options.locals[i];
+            uint32_t v4 = htonl(local->v4);
+
+            (void)inet_ntop(local->version == 4 ? AF_INET : AF_INET6,
+                            local->version == 4 ? (const void *)&v4 : (const void *)local->v6, text,
+                            sizeof(text));
+            printf("%s\"%s/%u\"", i ? ", " : "", text, local->prefix);
+        }
+        printf("], \"sim\": {\"sent\": %lu, \"received\": %lu, \"delivered\": %lu, \"filter_dropped\": %lu, "
+               "\"not_for_us\": %lu, \"invalid\": %lu, \"fragment_held\": %lu, \"no_transport\": %lu}, ",
+               (unsigned long)sim.sent, (unsigned long)sim.received,
+               (unsigned long)sim.outcome[SIM_IP_DELIVERED], (unsigned long)sim.outcome[SIM_IP_FILTER_DROPPED],
+               (unsigned long)sim.outcome[SIM_IP_NOT_FOR_US], (unsigned long)sim.outcome[SIM_IP_INVALID],
+               (unsigned long)sim.outcome[SIM_IP_FRAGMENT_HELD], (unsigned long)sim.outcome[SIM_IP_NO_TRANSPORT]);
+        printf("\"ip_hooked\": %lu, \"max_flows_v4\": %" PRIu32 ", \"max_flows_v6\": %" PRIu32
+               ", \"ring_slots\": %" PRIu32 "}}\n",
+               (unsigned long)hooks.ip_hooked, capacities.max_flows_v4, capacities.max_flows_v6,
+               capacities.ring_slots);
+        return;
+    }
+    printf("summary\n");
+    printf("  files                %u (unsupported link type: %u, damaged: %u)\n", options.file_count,
+           run.unsupported_files, run.damaged_files);
+    printf("  ip packets           %" PRIu64 " (other frames: %" PRIu64 ")\n", run.ip_packets, run.non_ip_frames);
+    printf("  capture              %s, windows of %" PRIu64 " s (%" PRIu64 " with flows, %" PRIu64 " flows)\n",
+           options.capture_mode == NXSM_CAPTURE_IP_INPUT ? "ip-input" : "unicast-only", options.window_s,
+           run.windows_reported, run.flows_reported);
+    printf("  packets seen         %" PRIu32 "\n", stats.packets_seen);
+    printf("  packets counted      %" PRIu32 "\n", stats.packets_counted);
+    printf("  malformed            %" PRIu32 "\n", stats.malformed);
+    printf("  ignored              %" PRIu32 "\n", stats.ignored);
+    printf("  ring dropped         %" PRIu32 "\n", stats.ring_dropped);
+    printf("  table full dropped   %" PRIu32 "\n", stats.table_full_dropped);
+    printf("  simulated NetX       sent %lu, received %lu: delivered %lu, not for us %lu, invalid %lu, "
+           "fragments held %lu, no transport %lu, filter dropped %lu\n",
+           (unsigned long)sim.sent, (unsigned long)sim.received, (unsigned long)sim.outcome[SIM_IP_DELIVERED],
+           (unsigned long)sim.outcome[SIM_IP_NOT_FOR_US], (unsigned long)sim.outcome[SIM_IP_INVALID],
+           (unsigned long)sim.outcome[SIM_IP_FRAGMENT_HELD], (unsigned long)sim.outcome[SIM_IP_NO_TRANSPORT],
+           (unsigned long)sim.outcome[SIM_IP_FILTER_DROPPED]);
+}
+
+/* Opens a capture file, or says why it cannot be read. */
+static pcap_t *open_capture(const char *name)
+{
+    char error[PCAP_ERRBUF_SIZE];
+    pcap_t *pcap;
+
+    error[0] = '\0';
+    pcap = pcap_open_offline(name, error);
+    if (pcap == NULL)
+    {
+        /* libpcap's message often names the file already. */
+        if (error[0] != '\0' && strncmp(error, name, strlen(name)) == 0)
+        {
+            fprintf(stderr, "nxsm_replay: cannot read %s\n", error);
+        }
+        else
+        {
+            fprintf(stderr, "nxsm_replay: cannot read %s: %s\n", name, error[0] ? error : "not a capture file");
+        }
+    }
+    return pcap;
+}
+
+int main(int argc, char **argv)
+{
+    unsigned i;
+    int status = parse_arguments(argc, argv);
+
+    if (status != 0)
+    {
+        return status;
+    }
+    /* Check every file first: an unreadable one stops the run before any output. */
+    for (i = 0; i < options.file_count; i++)
+    {
+        pcap_t *pcap = open_capture(options.files[i]);
+
+        if (pcap == NULL)
+        {
+            return 1;
+        }
+        pcap_close(pcap);
+    }
+    for (i = 0; i < options.file_count; i++)
+    {
+        pcap_t *pcap = open_capture(options.files[i]);
+
+        if (pcap == NULL)
+        {
+            return 1;
+        }
+        replay_file(options.files[i], pcap);
+        pcap_close(pcap);
+    }
+    if (run.started)
+    {
+        /* Close the last window (its end may lie past the last packet). */
+        advance_to(run.window_end);
+        (void)sim_hub_client_detach(&replay_hub);
+        (void)nx_azure_iot_delete(&replay_iot);
+    }
+    print_summary();
+    return 0;
+}
