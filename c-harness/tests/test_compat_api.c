@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "nxsm_test_support.h"
+
 #include "nx_azure_iot_security_module.h"
 #include "nx_security_module.h"
 #include "sim_control.h"
@@ -39,23 +41,7 @@ static NX_AZURE_IOT_HUB_CLIENT hub_2;
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static nxsm_stats stats_now(void)
-{
-    nxsm_stats stats;
 
-    memset(&stats, 0, sizeof(stats));
-    stats.struct_size = (uint32_t)sizeof(stats);
-    assert_int_equal(nxsm_get_stats(&stats), NXSM_OK);
-    return stats;
-}
-
-static uint32_t core_state(void)
-{
-    uint32_t state = 0xDEADBEEFu;
-
-    assert_int_equal(nxsm_get_state(&state), NXSM_OK);
-    return state;
-}
 
 static ULONG ism_registered(void)
 {
@@ -82,7 +68,7 @@ static NX_CLOUD_MODULE *ism_module_in(NX_CLOUD *cloud)
 static void assert_nothing_running(void)
 {
     assert_int_equal(ism_registered(), 0);
-    assert_int_equal(core_state(), NXSM_STATE_NOT_INITIALIZED);
+    assert_int_equal(state_now(), NXSM_STATE_NOT_INITIALIZED);
 }
 
 static void init_iot(NX_AZURE_IOT *iot)
@@ -146,7 +132,7 @@ static void test_enable_starts_core_and_registers_cloud_module(void **state)
     assert_ptr_equal(module->nx_cloud_module_context, &iot_a);
     assert_non_null(module->nx_cloud_module_process);
 
-    assert_int_equal(core_state(), NXSM_STATE_PENDING);
+    assert_int_equal(state_now(), NXSM_STATE_PENDING);
     after = stats_now();
     assert_int_equal(after.starts, before.starts + 1u);
     assert_int_equal(after.state_since_s, SIM_DEFAULT_UNIX_TIME);
@@ -167,7 +153,7 @@ static void test_enable_same_instance_is_idempotent(void **state)
     assert_int_equal(after.starts, before.starts);
     assert_int_equal(after.stops, before.stops);
     assert_int_equal(ism_registered(), 1);
-    assert_int_equal(core_state(), NXSM_STATE_PENDING);
+    assert_int_equal(state_now(), NXSM_STATE_PENDING);
 }
 
 static void test_other_instance_is_refused_and_running_one_untouched(void **state)
@@ -188,7 +174,7 @@ static void test_other_instance_is_refused_and_running_one_untouched(void **stat
     after = stats_now();
     assert_int_equal(after.starts, before.starts);
     assert_int_equal(after.stops, before.stops);
-    assert_int_equal(core_state(), NXSM_STATE_PENDING);
+    assert_int_equal(state_now(), NXSM_STATE_PENDING);
     assert_non_null(ism_module_in(&iot_a.nx_azure_iot_cloud));
     assert_null(ism_module_in(&iot_b.nx_azure_iot_cloud));
     assert_int_equal(ism_registered(), 1);
@@ -283,7 +269,7 @@ static void test_core_started_natively_is_not_taken_over(void **state)
     after = stats_now();
     assert_int_equal(after.starts, before.starts);
     assert_int_equal(after.stops, before.stops);
-    assert_int_equal(core_state(), NXSM_STATE_PENDING);
+    assert_int_equal(state_now(), NXSM_STATE_PENDING);
     assert_int_equal(nxsm_stop(), NXSM_OK);
 }
 
@@ -327,7 +313,7 @@ static void test_disable_survives_deregister_failure(void **state)
     sim_cloud_fail_next_deregister(ISM_NAME, NX_PTR_ERROR);
     /* As in the original, a failed deregistration does not fail disable... */
     assert_int_equal(nx_azure_iot_security_module_disable(&iot_a), NX_AZURE_IOT_SUCCESS);
-    assert_int_equal(core_state(), NXSM_STATE_NOT_INITIALIZED);
+    assert_int_equal(state_now(), NXSM_STATE_NOT_INITIALIZED);
     /* ...and the stale registration is inert: its ticks no longer reach the core. */
     {
         nxsm_stats before = stats_now();
@@ -349,7 +335,7 @@ static void test_create_enables_and_delete_disables(void **state)
     assert_int_equal(ism_registered(), 1);
     assert_int_equal(sim_cloud_registered_named(SDK_NAME), 1);
     assert_non_null(ism_module_in(&iot_a.nx_azure_iot_cloud));
-    assert_int_equal(core_state(), NXSM_STATE_PENDING);
+    assert_int_equal(state_now(), NXSM_STATE_PENDING);
     /* Creating the same instance's module again from the application is harmless. */
     assert_int_equal(nx_azure_iot_security_module_enable(&iot_a), NX_AZURE_IOT_SUCCESS);
 
@@ -385,7 +371,7 @@ static void test_create_second_instance_refused_first_keeps_running(void **state
     assert_int_equal(create_iot(&iot_b, cloud_stack_b, sizeof(cloud_stack_b)), NX_AZURE_IOT_INVALID_PARAMETER);
     assert_int_equal(ism_registered(), 1);
     assert_non_null(ism_module_in(&iot_a.nx_azure_iot_cloud));
-    assert_int_equal(core_state(), NXSM_STATE_PENDING);
+    assert_int_equal(state_now(), NXSM_STATE_PENDING);
     assert_int_equal(nx_azure_iot_delete(&iot_a), NX_AZURE_IOT_SUCCESS);
     assert_nothing_running();
 }
@@ -460,42 +446,42 @@ static void test_ticks_follow_hub_connection(void **state)
     assert_int_equal(sim_hub_client_attach(&hub_1, &iot_a, "hub.example", "dev-1", NX_NULL),
                      NX_AZURE_IOT_SUCCESS);
     assert_int_equal(nx_azure_iot_security_module_enable(&iot_a), NX_AZURE_IOT_SUCCESS);
-    assert_int_equal(core_state(), NXSM_STATE_PENDING);
+    assert_int_equal(state_now(), NXSM_STATE_PENDING);
 
     sim_cloud_run_seconds(5);
-    assert_int_equal(core_state(), NXSM_STATE_PENDING);
+    assert_int_equal(state_now(), NXSM_STATE_PENDING);
 
     sim_hub_client_set_state(&hub_1, NX_AZURE_IOT_HUB_CLIENT_STATUS_CONNECTING);
     sim_cloud_run_seconds(1);
-    assert_int_equal(core_state(), NXSM_STATE_PENDING);
+    assert_int_equal(state_now(), NXSM_STATE_PENDING);
 
     sim_hub_client_set_state(&hub_1, NX_AZURE_IOT_HUB_CLIENT_STATUS_CONNECTED);
     sim_cloud_run_seconds(1);
-    assert_int_equal(core_state(), NXSM_STATE_ACTIVE);
+    assert_int_equal(state_now(), NXSM_STATE_ACTIVE);
     stats = stats_now();
     assert_int_equal(stats.state_since_s, sim_unix_time_value());
 
     /* Hub gone: back to PENDING, then SUSPENDED once more than 300 s passed without one. */
     sim_hub_client_set_state(&hub_1, NX_AZURE_IOT_HUB_CLIENT_STATUS_NOT_CONNECTED);
     sim_cloud_run_seconds(1);
-    assert_int_equal(core_state(), NXSM_STATE_PENDING);
+    assert_int_equal(state_now(), NXSM_STATE_PENDING);
     pending_since = stats_now().state_since_s;
     assert_int_equal(pending_since, sim_unix_time_value());
 
     sim_cloud_run_seconds(300 - 1);
-    assert_int_equal(core_state(), NXSM_STATE_PENDING); /* 299 s */
+    assert_int_equal(state_now(), NXSM_STATE_PENDING); /* 299 s */
     sim_cloud_run_seconds(1);
     assert_int_equal(sim_unix_time_value() - pending_since, 300);
-    assert_int_equal(core_state(), NXSM_STATE_PENDING); /* exactly 300 s: not more than */
+    assert_int_equal(state_now(), NXSM_STATE_PENDING); /* exactly 300 s: not more than */
     sim_cloud_run_seconds(1);
-    assert_int_equal(core_state(), NXSM_STATE_SUSPENDED);
+    assert_int_equal(state_now(), NXSM_STATE_SUSPENDED);
     sim_cloud_run_seconds(60);
-    assert_int_equal(core_state(), NXSM_STATE_SUSPENDED);
+    assert_int_equal(state_now(), NXSM_STATE_SUSPENDED);
 
     /* A hub connecting wakes it up. */
     sim_hub_client_set_state(&hub_1, NX_AZURE_IOT_HUB_CLIENT_STATUS_CONNECTED);
     sim_cloud_run_seconds(1);
-    assert_int_equal(core_state(), NXSM_STATE_ACTIVE);
+    assert_int_equal(state_now(), NXSM_STATE_ACTIVE);
 
     assert_int_equal(nx_azure_iot_security_module_disable(&iot_a), NX_AZURE_IOT_SUCCESS);
     assert_int_equal(sim_hub_client_detach(&hub_1), NX_AZURE_IOT_SUCCESS);
@@ -522,12 +508,12 @@ static void test_any_connected_hub_counts_provisioning_does_not(void **state)
 
     assert_int_equal(nx_azure_iot_security_module_enable(&iot_a), NX_AZURE_IOT_SUCCESS);
     sim_cloud_run_seconds(2);
-    assert_int_equal(core_state(), NXSM_STATE_PENDING);
+    assert_int_equal(state_now(), NXSM_STATE_PENDING);
 
     /* The second of two hubs (not the list head) connecting is enough. */
     sim_hub_client_set_state(&hub_1, NX_AZURE_IOT_HUB_CLIENT_STATUS_CONNECTED);
     sim_cloud_run_seconds(1);
-    assert_int_equal(core_state(), NXSM_STATE_ACTIVE);
+    assert_int_equal(state_now(), NXSM_STATE_ACTIVE);
 
     assert_int_equal(nx_azure_iot_security_module_disable(NX_NULL), NX_AZURE_IOT_SUCCESS);
     assert_int_equal(nx_azure_iot_resource_remove(&iot_a, &provisioning), NX_AZURE_IOT_SUCCESS);
@@ -551,7 +537,7 @@ static void test_tick_without_clock_is_skipped(void **state)
     sim_cloud_tick();
     after = stats_now();
     assert_int_equal(after.polls, before.polls);
-    assert_int_equal(core_state(), NXSM_STATE_PENDING);
+    assert_int_equal(state_now(), NXSM_STATE_PENDING);
 
     sim_set_unix_time(1, SIM_DEFAULT_UNIX_TIME + 10u);
     sim_cloud_tick();

@@ -15,38 +15,16 @@
 
 #include <cmocka.h>
 
+#include "nxsm_test_support.h"
+
 #include "nx_security_module.h"
 
 #define T0 1704067200u /* 2024-01-01T00:00:00Z */
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static nxsm_config default_config(void)
-{
-    nxsm_config config;
 
-    memset(&config, 0xA5, sizeof(config));
-    assert_int_equal(nxsm_config_default(&config), NXSM_OK);
-    return config;
-}
 
-static nxsm_stats stats_now(void)
-{
-    nxsm_stats stats;
-
-    memset(&stats, 0, sizeof(stats));
-    stats.struct_size = (uint32_t)sizeof(stats);
-    assert_int_equal(nxsm_get_stats(&stats), NXSM_OK);
-    return stats;
-}
-
-static uint32_t state_now(void)
-{
-    uint32_t state = 0xDEADBEEFu;
-
-    assert_int_equal(nxsm_get_state(&state), NXSM_OK);
-    return state;
-}
 
 static void start_default(void)
 {

@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "nxsm_test_support.h"
+
 #include "nx_azure_iot_security_module.h"
 #include "nx_ip.h"
 #include "nx_security_module.h"
@@ -191,15 +193,6 @@ static UINT wrapping_filter(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT direction
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static nxsm_stats stats_now(void)
-{
-    nxsm_stats stats;
-
-    memset(&stats, 0, sizeof(stats));
-    stats.struct_size = (uint32_t)sizeof(stats);
-    assert_int_equal(nxsm_get_stats(&stats), NXSM_OK);
-    return stats;
-}
 
 static nxsm_netx_hook_status hook_status(void)
 {
