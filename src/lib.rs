@@ -21,9 +21,15 @@ pub mod flows;
 /// cbindgen:ignore
 pub mod intake;
 /// cbindgen:ignore
+pub mod message;
+/// cbindgen:ignore
 pub mod module;
 /// cbindgen:ignore
+pub mod outbox;
+/// cbindgen:ignore
 pub mod ring;
+/// cbindgen:ignore
+pub mod scheduler;
 /// cbindgen:ignore
 mod sync;
 /// cbindgen:ignore

@@ -1,0 +1,40 @@
+//! Security messages: the versioned postcard envelope of `docs/wire-format.md`.
+//!
+//! A collection (what the due collectors produced at one time) becomes one or more
+//! messages no longer than the configured maximum. [`Composer`] plans each message first
+//! (which flows fit, which local addresses they need, the exact length), so the caller can
+//! reserve exactly that much room, then [`Plan::write`] serializes it with postcard. Nothing
+//! is ever cut: a window with more flows than one message holds goes on in the next one.
+
+mod compose;
+mod model;
+
+pub use compose::{Composer, EncodeError, Plan};
+pub use model::{Collection, Heartbeat, SystemInformation, Window};
+
+/// Wire format version (the first byte of every message).
+pub const FORMAT: u8 = 1;
+/// Module id in every message header.
+pub const MODULE_ID: &str = "nxsm";
+/// Distinct device-side addresses per IP version in one message part.
+pub const MAX_LOCALS: usize = 8;
+/// Smallest maximum message size accepted: room for a full header, system information,
+/// heartbeat and one IPv6 flow with a new local address, with every varint at its widest.
+pub const MIN_MESSAGE_BYTES: usize = 256;
+/// Largest maximum message size accepted (lengths in the outbox are 16-bit).
+pub const MAX_MESSAGE_BYTES: usize = 16_384;
+
+/// Bytes a postcard varint of `value` takes.
+#[inline]
+pub const fn varint_len(value: u32) -> usize {
+    match value {
+        0..=0x7F => 1,
+        0x80..=0x3FFF => 2,
+        0x4000..=0x1F_FFFF => 3,
+        0x20_0000..=0x0FFF_FFFF => 4,
+        _ => 5,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,289 @@
+use super::*;
+use crate::flows::{DirectionCounters, Flow, Key};
+use crate::wire::{TcpFlags, TransportKind};
+
+const TIME: u32 = 1_700_000_000;
+
+fn v4(local: [u8; 4], remote: [u8; 4], ports: (u16, u16), counts: [u32; 4]) -> Flow<[u8; 4]> {
+    Flow {
+        key: Key {
+            local,
+            remote,
+            local_port: ports.0,
+            remote_port: ports.1,
+            protocol: TransportKind::Tcp,
+        },
+        inbound: DirectionCounters {
+            bytes: counts[0],
+            packets: counts[2],
+        },
+        outbound: DirectionCounters {
+            bytes: counts[1],
+            packets: counts[3],
+        },
+        flags_in: TcpFlags(0),
+        flags_out: TcpFlags(0),
+        first_seen: TIME - 5,
+        last_seen: TIME - 1,
+    }
+}
+
+fn example_v4() -> Flow<[u8; 4]> {
+    let mut flow = v4(
+        [192, 168, 1, 10],
+        [20, 1, 2, 3],
+        (50000, 8883),
+        [1000, 2000, 4, 5],
+    );
+    flow.flags_in = TcpFlags(0x12); // SYN+ACK
+    flow.flags_out = TcpFlags(0x02); // SYN
+    flow
+}
+
+fn example_v6() -> Flow<[u8; 16]> {
+    let mut local = [0u8; 16];
+    local[0] = 0xfe;
+    local[1] = 0x80;
+    local[15] = 1;
+    let mut remote = [0u8; 16];
+    remote[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+    remote[15] = 2;
+    Flow {
+        key: Key {
+            local,
+            remote,
+            local_port: 0,
+            remote_port: 0,
+            protocol: TransportKind::Icmp,
+        },
+        inbound: DirectionCounters::default(),
+        outbound: DirectionCounters {
+            bytes: 64,
+            packets: 1,
+        },
+        flags_in: TcpFlags(0),
+        flags_out: TcpFlags(0),
+        first_seen: TIME,
+        last_seen: TIME,
+    }
+}
+
+fn example_system() -> SystemInformation {
+    SystemInformation {
+        threadx: [6, 4, 1],
+        netx: [6, 4, 1],
+        module_version: crate::VERSION,
+        max_flows_v4: 64,
+        max_flows_v6: 64,
+        ring_slots: 64,
+        outbox_bytes: 4096,
+        max_message_bytes: 1024,
+        intervals_s: [10, 30, 60],
+        collectors: 7,
+        capture_mode: 0,
+    }
+}
+
+fn example_heartbeat() -> Heartbeat {
+    Heartbeat {
+        uptime_s: 75,
+        packets_seen: 12,
+        packets_counted: 10,
+        malformed: 1,
+        ignored: 1,
+        messages_sent: 3,
+        outbox_messages: 1,
+        outbox_used_bytes: 90,
+        outbox_peak_bytes: 200,
+        ..Heartbeat::default()
+    }
+}
+
+fn write_all(
+    collection: &Collection<'_>,
+    max: usize,
+    first_sequence: u32,
+) -> std::vec::Vec<std::vec::Vec<u8>> {
+    let mut composer = Composer::new(collection, max, first_sequence);
+    let mut messages = std::vec::Vec::new();
+    while let Some(plan) = composer.next_message() {
+        let mut buf = std::vec![0u8; plan.len()];
+        let written = plan.write(&mut buf).unwrap();
+        assert_eq!(written, plan.len(), "planned length is exact");
+        assert!(written <= max.max(MIN_MESSAGE_BYTES));
+        messages.push(buf);
+    }
+    messages
+}
+
+fn hex(bytes: &[u8]) -> std::string::String {
+    bytes.iter().map(|b| std::format!("{b:02x}")).collect()
+}
+
+#[test]
+fn varint_len_matches_postcard() {
+    for value in [
+        0,
+        1,
+        127,
+        128,
+        16_383,
+        16_384,
+        0x1F_FFFF,
+        0x20_0000,
+        0x0FFF_FFFF,
+        0x1000_0000,
+        u32::MAX,
+    ] {
+        let mut buf = [0u8; 8];
+        let used = postcard::to_slice(&value, &mut buf).unwrap().len();
+        assert_eq!(varint_len(value), used, "{value}");
+    }
+}
+
+#[test]
+fn kind_packs_protocol_and_syn_fin_rst() {
+    let mut flow = example_v4();
+    assert_eq!(compose::kind(&flow), 0b001_001_00);
+    flow.flags_in = TcpFlags(0x01 | 0x04); // FIN, RST received
+    flow.flags_out = TcpFlags(0xFF);
+    flow.key.protocol = TransportKind::Udp;
+    assert_eq!(compose::kind(&flow), 0b111_110_01);
+}
+
+/// The committed golden message: any change to the format or its writer shows up here and
+/// in `tests/golden/network_v4_v6.hex` (see docs/wire-format.md 6).
+#[test]
+fn golden_bytes() {
+    let flows_v4 = [example_v4()];
+    let flows_v6 = [example_v6()];
+    let system = example_system();
+    let heartbeat = example_heartbeat();
+    let collection = Collection {
+        time: TIME,
+        network: Some(Window {
+            duration_s: 10,
+            v4: &flows_v4,
+            v6: &flows_v6,
+        }),
+        system: Some(&system),
+        heartbeat: Some(&heartbeat),
+    };
+    let messages = write_all(&collection, 1024, 7);
+    assert_eq!(messages.len(), 1);
+    let golden = include_str!("../../tests/golden/network_v4_v6.hex");
+    let expected: std::string::String = golden
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .flat_map(|line| line.split_whitespace())
+        .collect();
+    // The golden file pins version 0.1.0; the module version bytes are patched in.
+    assert_eq!(
+        crate::VERSION,
+        0x0001_0000,
+        "update tests/golden for a new version"
+    );
+    assert_eq!(hex(&messages[0]), expected);
+}
+
+#[test]
+fn record_sizes_are_as_documented() {
+    let flow = v4([10, 0, 0, 1], [10, 0, 0, 2], (50000, 443), [127, 127, 3, 3]);
+    assert_eq!(compose::record_len(&flow), 14);
+    let flow = v4(
+        [10, 0, 0, 1],
+        [10, 0, 0, 2],
+        (50000, 443),
+        [16_000, 16_000, 127, 127],
+    );
+    assert_eq!(compose::record_len(&flow), 16);
+    assert_eq!(compose::record_len(&example_v6()), 26);
+}
+
+#[test]
+fn empty_collection_makes_no_message() {
+    let collection = Collection {
+        time: TIME,
+        network: Some(Window {
+            duration_s: 10,
+            v4: &[],
+            v6: &[],
+        }),
+        system: None,
+        heartbeat: None,
+    };
+    assert!(write_all(&collection, 1024, 0).is_empty());
+}
+
+#[test]
+fn large_window_splits_without_losing_a_flow() {
+    let flows: std::vec::Vec<_> = (0..300u32)
+        .map(|i| {
+            let local = [10, 0, (i % 3) as u8, 1];
+            v4(
+                local,
+                i.to_be_bytes(),
+                (40_000 + i as u16, 443),
+                [i * 1000, i, i, 1],
+            )
+        })
+        .collect();
+    let system = example_system();
+    let heartbeat = example_heartbeat();
+    let collection = Collection {
+        time: TIME,
+        network: Some(Window {
+            duration_s: 10,
+            v4: &flows,
+            v6: &[],
+        }),
+        system: Some(&system),
+        heartbeat: Some(&heartbeat),
+    };
+    for max in [256, 300, 512, 1024, 4096] {
+        let messages = write_all(&collection, max, u32::MAX - 1);
+        let mut carried = 0;
+        let mut composer = Composer::new(&collection, max, u32::MAX - 1);
+        let mut sequences = std::vec::Vec::new();
+        while let Some(plan) = composer.next_message() {
+            carried += plan.flows();
+            sequences.push(plan.sequence());
+        }
+        assert_eq!(carried, flows.len(), "max {max}");
+        assert_eq!(sequences.len(), messages.len());
+        assert_eq!(sequences[..2], [u32::MAX - 1, u32::MAX], "sequence wraps");
+        for message in &messages {
+            assert!(message.len() <= max, "max {max}: {}", message.len());
+        }
+        // A part that was cut would have left room for at most one more record.
+        for message in &messages[..messages.len() - 1] {
+            assert!(
+                message.len() + 24 > max,
+                "max {max}: part of {} left room",
+                message.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_ninth_local_address_starts_a_new_part() {
+    let flows: std::vec::Vec<_> = (0..20u8)
+        .map(|i| v4([10, 0, 0, i], [1, 1, 1, 1], (1000, 53), [1, 1, 1, 1]))
+        .collect();
+    let collection = Collection {
+        time: TIME,
+        network: Some(Window {
+            duration_s: 10,
+            v4: &flows,
+            v6: &[],
+        }),
+        system: None,
+        heartbeat: None,
+    };
+    let mut composer = Composer::new(&collection, 4096, 0);
+    let per_part: std::vec::Vec<_> = core::iter::from_fn(|| composer.next_message())
+        .map(|plan| plan.flows())
+        .collect();
+    assert_eq!(per_part, [8, 8, 4]);
+}

@@ -1,0 +1,268 @@
+//! When collectors run: three priority groups, each with its own interval.
+//!
+//! Every collector belongs to one group; a group is due when its time has come and at
+//! least one of its collectors is enabled. All groups first fall due together at the
+//! first-collection time (as in the original, whose first message carried every event);
+//! afterwards each stays on its own grid of `interval` steps, so a late poll does not
+//! shift later windows. A clock that jumps more than a whole interval restarts the grid.
+
+use crate::config::Priority;
+
+/// The built-in collectors; the values are the C `nxsm_collector` values and the bit
+/// positions of `nxsm_config.collectors`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Collector {
+    /// Flows of the window.
+    NetworkActivity = 0,
+    /// Platform versions, capacities and settings.
+    SystemInformation = 1,
+    /// Health counters.
+    Heartbeat = 2,
+}
+
+impl Collector {
+    /// Every collector, in event order.
+    pub const ALL: [Self; 3] = [
+        Self::NetworkActivity,
+        Self::SystemInformation,
+        Self::Heartbeat,
+    ];
+    /// The bit set with every collector.
+    pub const ALL_BITS: u8 = 0b111;
+
+    /// Maps the C value; anything else is `None`.
+    pub fn from_raw(raw: u32) -> Option<Self> {
+        Self::ALL.get(raw as usize).copied()
+    }
+
+    /// This collector's bit.
+    pub const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+
+    /// The group it belongs to unless moved (the original's assignment).
+    pub const fn default_priority(self) -> Priority {
+        match self {
+            Self::NetworkActivity => Priority::High,
+            Self::SystemInformation | Self::Heartbeat => Priority::Low,
+        }
+    }
+}
+
+/// Group membership, enabled collectors and the next due time of each group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scheduler {
+    /// Next due time per group (`Priority as usize`).
+    due: [u32; 3],
+    /// Group of each collector (`Collector as usize`), as `Priority as u8`.
+    groups: [u8; 3],
+    /// Enabled collectors, `Collector::bit` each.
+    enabled: u8,
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Scheduler {
+    /// Nothing enabled, every collector in its default group (all zero but the groups).
+    pub const fn new() -> Self {
+        Self {
+            due: [0; 3],
+            groups: [
+                Collector::NetworkActivity.default_priority() as u8,
+                Collector::SystemInformation.default_priority() as u8,
+                Collector::Heartbeat.default_priority() as u8,
+            ],
+            enabled: 0,
+        }
+    }
+
+    /// Starts a schedule: `enabled` collectors (bits), every group first due at `first_at`.
+    pub fn start(&mut self, enabled: u8, first_at: u32) {
+        self.enabled = enabled & Collector::ALL_BITS;
+        self.due = [first_at; 3];
+    }
+
+    /// Enables or disables a collector and puts it in `priority`'s group.
+    pub fn set_collector(&mut self, collector: Collector, enabled: bool, priority: Priority) {
+        if enabled {
+            self.enabled |= collector.bit();
+        } else {
+            self.enabled &= !collector.bit();
+        }
+        if let Some(group) = self.groups.get_mut(collector as usize) {
+            *group = priority as u8;
+        }
+    }
+
+    /// Whether `collector` is enabled, and its group.
+    pub fn collector(&self, collector: Collector) -> (bool, Priority) {
+        let group = self.groups.get(collector as usize).copied().unwrap_or(0);
+        (
+            self.enabled & collector.bit() != 0,
+            Priority::from_raw(u32::from(group)).unwrap_or(Priority::Low),
+        )
+    }
+
+    /// Enabled collectors as bits.
+    pub fn enabled(&self) -> u8 {
+        self.enabled
+    }
+
+    /// A group's interval changed: it falls due no later than one new interval from now.
+    pub fn interval_changed(&mut self, priority: Priority, interval_s: u32, now: u32) {
+        if let Some(due) = self.due.get_mut(priority as usize) {
+            *due = (*due).min(now.saturating_add(interval_s));
+        }
+    }
+
+    /// Groups (bit per `Priority`) with an enabled collector.
+    fn active_groups(&self) -> u8 {
+        Collector::ALL
+            .iter()
+            .filter(|c| self.enabled & c.bit() != 0)
+            .fold(0, |groups, c| groups | 1 << self.collector(*c).1 as u8)
+    }
+
+    /// The earliest time a group with an enabled collector is due, if any.
+    pub fn next_due(&self) -> Option<u32> {
+        let active = self.active_groups();
+        (0..3)
+            .filter(|g| active & 1 << g != 0)
+            .filter_map(|g| self.due.get(g).copied())
+            .min()
+    }
+
+    /// The collectors due at `now` (bits), and the groups they came from.
+    pub fn due(&self, now: u32) -> Due {
+        let mut due = Due::default();
+        for collector in Collector::ALL {
+            let (enabled, priority) = self.collector(collector);
+            let group_due = self.due.get(priority as usize).is_some_and(|at| *at <= now);
+            if enabled && group_due {
+                due.collectors |= collector.bit();
+                due.groups |= 1 << priority as u8;
+            }
+        }
+        due
+    }
+
+    /// Records that `due.groups` were collected at `now`; each moves one interval on.
+    pub fn collected(&mut self, due: Due, now: u32, intervals_s: &[u32; 3]) {
+        for (g, (at, interval)) in self.due.iter_mut().zip(intervals_s).enumerate() {
+            if due.groups & 1 << g == 0 {
+                continue;
+            }
+            let next = at.saturating_add(*interval);
+            *at = if next > now {
+                next
+            } else {
+                now.saturating_add(*interval)
+            };
+        }
+    }
+}
+
+/// What is due at one time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Due {
+    /// Collectors, `Collector::bit` each.
+    pub collectors: u8,
+    /// Groups, bit per `Priority`.
+    pub groups: u8,
+}
+
+impl Due {
+    /// Whether `collector` is due.
+    pub fn has(&self, collector: Collector) -> bool {
+        self.collectors & collector.bit() != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: u32 = 1_000_000;
+    const INTERVALS: [u32; 3] = [10, 30, 60];
+
+    fn run(scheduler: &mut Scheduler, from: u32, to: u32) -> std::vec::Vec<(u32, u8)> {
+        let mut collections = std::vec::Vec::new();
+        for now in from..=to {
+            let due = scheduler.due(now);
+            if due.collectors != 0 {
+                collections.push((now - T0, due.collectors));
+                scheduler.collected(due, now, &INTERVALS);
+            }
+        }
+        collections
+    }
+
+    #[test]
+    fn everything_first_then_each_group_on_its_grid() {
+        let mut scheduler = Scheduler::new();
+        scheduler.start(Collector::ALL_BITS, T0 + 45);
+        assert_eq!(scheduler.next_due(), Some(T0 + 45));
+        let got = run(&mut scheduler, T0, T0 + 165);
+        assert_eq!(
+            got,
+            [
+                (45, 0b111),
+                (55, 0b001),
+                (65, 0b001),
+                (75, 0b001),
+                (85, 0b001),
+                (95, 0b001),
+                (105, 0b111),
+                (115, 0b001),
+                (125, 0b001),
+                (135, 0b001),
+                (145, 0b001),
+                (155, 0b001),
+                (165, 0b111),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_late_poll_keeps_the_grid_and_a_jump_restarts_it() {
+        let mut scheduler = Scheduler::new();
+        scheduler.start(Collector::NetworkActivity.bit(), T0);
+        let due = scheduler.due(T0 + 3);
+        scheduler.collected(due, T0 + 3, &INTERVALS);
+        assert_eq!(scheduler.next_due(), Some(T0 + 10));
+        let due = scheduler.due(T0 + 500);
+        scheduler.collected(due, T0 + 500, &INTERVALS);
+        assert_eq!(scheduler.next_due(), Some(T0 + 510));
+    }
+
+    #[test]
+    fn disabled_or_moved_collectors_change_what_is_due() {
+        let mut scheduler = Scheduler::new();
+        scheduler.start(Collector::ALL_BITS, T0);
+        scheduler.set_collector(Collector::Heartbeat, false, Priority::Low);
+        scheduler.set_collector(Collector::SystemInformation, true, Priority::Medium);
+        assert_eq!(
+            scheduler.collector(Collector::SystemInformation),
+            (true, Priority::Medium)
+        );
+        let got = run(&mut scheduler, T0, T0 + 30);
+        assert_eq!(got, [(0, 0b011), (10, 0b001), (20, 0b001), (30, 0b011)]);
+        scheduler.set_collector(Collector::NetworkActivity, false, Priority::High);
+        scheduler.set_collector(Collector::SystemInformation, false, Priority::Medium);
+        assert_eq!(scheduler.next_due(), None);
+    }
+
+    #[test]
+    fn a_shorter_interval_takes_effect_at_once() {
+        let mut scheduler = Scheduler::new();
+        scheduler.start(Collector::Heartbeat.bit(), T0 + 3_000);
+        scheduler.interval_changed(Priority::Low, 5, T0);
+        assert_eq!(scheduler.next_due(), Some(T0 + 5));
+        scheduler.interval_changed(Priority::Low, 600, T0);
+        assert_eq!(scheduler.next_due(), Some(T0 + 5));
+    }
+}
