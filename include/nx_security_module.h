@@ -37,6 +37,11 @@
 #define NXSM_PROTOCOL_ICMP 4
 
 /**
+ * `nxsm_config.collectors` with every collector enabled.
+ */
+#define NXSM_COLLECTORS_ALL 7
+
+/**
  * Where inbound packets are captured.
  */
 enum nxsm_capture_mode
@@ -55,6 +60,32 @@ enum nxsm_capture_mode
 };
 #ifndef __cplusplus
 typedef uint32_t nxsm_capture_mode;
+#endif // __cplusplus
+
+/**
+ * The built-in collectors; `nxsm_config.collectors` has bit `1 << collector` for each
+ * enabled one.
+ */
+enum nxsm_collector
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * Flows of each window (default group: high).
+   */
+  NXSM_COLLECTOR_NETWORK_ACTIVITY = 0,
+  /**
+   * Platform versions, capacities and settings (default group: low).
+   */
+  NXSM_COLLECTOR_SYSTEM_INFORMATION = 1,
+  /**
+   * Health counters (default group: low).
+   */
+  NXSM_COLLECTOR_HEARTBEAT = 2,
+};
+#ifndef __cplusplus
+typedef uint32_t nxsm_collector;
 #endif // __cplusplus
 
 /**
@@ -178,6 +209,11 @@ enum nxsm_result
    * counted in `ignored`.
    */
   NXSM_ERR_NOT_RECORDED = 10,
+  /**
+   * No message to hand out now: the outbox is empty, the module is not ACTIVE, or the
+   * retry delay after a failed send has not passed.
+   */
+  NXSM_ERR_NO_MESSAGE = 11,
 };
 #ifndef __cplusplus
 typedef uint32_t nxsm_result;
@@ -252,6 +288,10 @@ typedef struct {
    * A non-empty set of `NXSM_PROTOCOL_*` bits (default all three).
    */
   uint32_t protocols;
+  /**
+   * Enabled collectors, bit `1 << nxsm_collector` each (default `NXSM_COLLECTORS_ALL`).
+   */
+  uint32_t collectors;
 } nxsm_config;
 
 /**
@@ -274,7 +314,34 @@ typedef struct {
    * Capture ring slots (`NXSM_RING_SLOTS`).
    */
   uint32_t ring_slots;
+  /**
+   * Outbox byte budget (`NXSM_OUTBOX_BYTES`).
+   */
+  uint32_t outbox_bytes;
+  /**
+   * Longest message (`NXSM_MAX_MESSAGE_BYTES`).
+   */
+  uint32_t max_message_bytes;
 } nxsm_capacities;
+
+/**
+ * Versions of the platform, reported in system information. The shim fills it from
+ * `tx_api.h` and `nx_api.h`.
+ */
+typedef struct {
+  /**
+   * Must be `sizeof(nxsm_platform_info)`.
+   */
+  uint32_t struct_size;
+  /**
+   * ThreadX major, minor, patch.
+   */
+  uint8_t threadx_version[3];
+  /**
+   * NetX Duo major, minor, patch.
+   */
+  uint8_t netx_version[3];
+} nxsm_platform_info;
 
 /**
  * Counters and state, read with `nxsm_get_stats`. Counters survive `nxsm_stop`.
@@ -348,6 +415,46 @@ typedef struct {
    * IPv6 flows in the current window.
    */
   uint32_t flows_v6;
+  /**
+   * Collections made (times at which at least one collector was due).
+   */
+  uint32_t collections;
+  /**
+   * Messages stored in the outbox.
+   */
+  uint32_t messages_built;
+  /**
+   * Messages the hub client took (`nxsm_message_ack` with `sent`).
+   */
+  uint32_t messages_sent;
+  /**
+   * Failed send attempts (`nxsm_message_ack` without `sent`); the message was kept.
+   */
+  uint32_t messages_failed;
+  /**
+   * Messages dropped unsent because the outbox needed room for a newer one.
+   */
+  uint32_t messages_dropped;
+  /**
+   * Messages waiting in the outbox.
+   */
+  uint32_t outbox_messages;
+  /**
+   * Bytes they occupy.
+   */
+  uint32_t outbox_used_bytes;
+  /**
+   * Most bytes ever waiting at once.
+   */
+  uint32_t outbox_peak_bytes;
+  /**
+   * `nxsm_poll` calls made with `NXSM_TIME_UNAVAILABLE`.
+   */
+  uint32_t clock_unavailable;
+  /**
+   * Unix time of the next collection (0 when stopped or no collector is enabled).
+   */
+  uint32_t next_collection_s;
 } nxsm_stats;
 
 /**
@@ -461,16 +568,61 @@ nxsm_result nxsm_get_capacities(nxsm_capacities *out);
 nxsm_result nxsm_start(const nxsm_config *config, uint32_t now_s, uint32_t random);
 
 /**
- * Stops the module: any state -> NOT_INITIALIZED. Counters are kept.
+ * Stops the module: any state -> NOT_INITIALIZED. The open window is collected into the
+ * outbox first; waiting messages and all counters are kept for the next start.
  */
 nxsm_result nxsm_stop(void);
 
 /**
- * Runs the state machine at `now_s`; call it about once a second from one context.
+ * Drains the ring, runs the state machine at `now_s` and makes the collections that are
+ * due (their messages go to the outbox in every running state). Call it about once a
+ * second from one context, then hand out messages with `nxsm_message_peek`.
  *
- * `hub_connected` tells whether any IoT Hub client is connected right now.
+ * `hub_connected` tells whether any IoT Hub client is connected right now. With `now_s`
+ * = `NXSM_TIME_UNAVAILABLE` the ring is still drained (stamped with the last known time)
+ * and `clock_unavailable` counted; nothing else advances and the result is
+ * `NXSM_ERR_CLOCK_UNAVAILABLE`.
  */
 nxsm_result nxsm_poll(uint32_t now_s, bool hub_connected);
+
+/**
+ * Hands out the oldest waiting message: `*out_bytes` and `*out_length` describe its
+ * bytes, `*out_sequence` is the number to acknowledge it with. Only in ACTIVE, and not
+ * before the retry delay after a failed send; otherwise `NXSM_ERR_NO_MESSAGE`.
+ *
+ * The bytes stay valid and unchanged until `nxsm_message_ack` or the next `nxsm_poll`
+ * or `nxsm_stop`: call it from the context that polls, send, then acknowledge.
+ */
+nxsm_result nxsm_message_peek(const uint8_t **out_bytes,
+                              size_t *out_length,
+                              uint32_t *out_sequence);
+
+/**
+ * Reports what became of message `sequence` (the oldest, from `nxsm_message_peek`):
+ * `sent` removes it (`messages_sent`); otherwise it stays, `messages_failed` is counted
+ * and it is handed out again after `retry_interval_s`. Any other sequence number gets
+ * `NXSM_ERR_INVALID_ARGUMENT` (the message may have been dropped meanwhile).
+ */
+nxsm_result nxsm_message_ack(uint32_t sequence, bool sent);
+
+/**
+ * Sets the platform versions reported in system information (any time, any state).
+ */
+nxsm_result nxsm_set_platform_info(const nxsm_platform_info *info);
+
+/**
+ * Enables or disables one `nxsm_collector` and puts it in an `nxsm_priority` group, on a
+ * running module. Disabling network activity collects the open window at once and stops
+ * capture; enabling it starts a new window.
+ */
+nxsm_result nxsm_set_collector(uint32_t collector_id, bool enabled, uint32_t priority_group);
+
+/**
+ * Writes whether one `nxsm_collector` is enabled and its `nxsm_priority` group.
+ */
+nxsm_result nxsm_get_collector(uint32_t collector_id,
+                               bool *out_enabled,
+                               uint32_t *out_priority_group);
 
 /**
  * Writes the current `nxsm_state` value to `out_state` (0 when stopped).
@@ -523,11 +675,6 @@ nxsm_result nxsm_drain(uint32_t now_s);
  * at most `capacity` of them, and writes how many to `written` (0 past the end).
  */
 nxsm_result nxsm_read_flows(size_t first, nxsm_flow *out, size_t capacity, size_t *written);
-
-/**
- * Ends the current flow window: the flows read so far are forgotten.
- */
-nxsm_result nxsm_end_window(void);
 
 #ifdef __cplusplus
 }  // extern "C"

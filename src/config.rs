@@ -126,6 +126,8 @@ pub enum SettingError {
     CaptureMode,
     /// An empty protocol set or unknown bits.
     Protocols,
+    /// Unknown collector bits.
+    Collectors,
 }
 
 /// Everything a firmware may choose at run time, already validated.
@@ -143,6 +145,8 @@ pub struct Settings {
     pub capture_mode: CaptureMode,
     /// Protocols recorded.
     pub protocols: Protocols,
+    /// Enabled collectors, bit `1 << Collector` each.
+    pub collectors: u8,
 }
 
 impl Settings {
@@ -155,6 +159,7 @@ impl Settings {
         pending_timeout_s: 300,
         capture_mode: CaptureMode::UnicastOnly,
         protocols: Protocols::ALL,
+        collectors: crate::scheduler::Collector::ALL_BITS,
     };
 
     /// Checks a collection interval.
@@ -184,6 +189,10 @@ impl Settings {
             capture_mode: CaptureMode::from_raw(raw.capture_mode)
                 .ok_or(SettingError::CaptureMode)?,
             protocols: Protocols::from_bits(raw.protocols).ok_or(SettingError::Protocols)?,
+            collectors: u8::try_from(raw.collectors)
+                .ok()
+                .filter(|bits| bits & !crate::scheduler::Collector::ALL_BITS == 0)
+                .ok_or(SettingError::Collectors)?,
         })
     }
 
@@ -196,6 +205,7 @@ impl Settings {
             pending_timeout_s: self.pending_timeout_s,
             capture_mode: self.capture_mode as u32,
             protocols: self.protocols.bits(),
+            collectors: u32::from(self.collectors),
         }
     }
 }
@@ -215,6 +225,8 @@ pub struct RawSettings {
     pub capture_mode: u32,
     /// See [`Settings::protocols`].
     pub protocols: u32,
+    /// See [`Settings::collectors`].
+    pub collectors: u32,
 }
 
 impl RawSettings {
@@ -226,6 +238,7 @@ impl RawSettings {
         pending_timeout_s: 0,
         capture_mode: 0,
         protocols: 0,
+        collectors: 0,
     };
 }
 
@@ -251,7 +264,9 @@ mod tests {
     fn each_field_is_checked() {
         let good = Settings::DEFAULT.to_raw();
         type Case = (fn(&mut RawSettings), SettingError);
-        let cases: [Case; 10] = [
+        let cases: [Case; 12] = [
+            (|r| r.collectors = 8, SettingError::Collectors),
+            (|r| r.collectors = 0x107, SettingError::Collectors),
             (|r| r.intervals_s[0] = 0, SettingError::Interval),
             (
                 |r| r.intervals_s[1] = MAX_INTERVAL_S + 1,

@@ -1,14 +1,19 @@
-//! The security-module life cycle: states, timings and counters.
+//! The security-module life cycle: states, collections, the outbox and its counters.
 //!
 //! The state machine follows the original module's (NOT_INITIALIZED, PENDING, ACTIVE,
 //! SUSPENDED) with its timings, but it is driven by [`Module::poll`] with the time and the
 //! hub connectivity passed in, so it runs the same on a device, in the host simulator and
-//! in tests.
+//! in tests. Unlike the original, collections go on in every running state: their messages
+//! wait in the outbox until a hub takes them, and whatever cannot wait is counted.
 
 use crate::capture::IpVersion;
 use crate::config::{capacity, Priority, RawSettings, Settings};
 use crate::flows::{Flows, Update};
+use crate::intake::IntakeCounters;
+use crate::message::{Collection, Composer, Heartbeat, SystemInformation, Window};
+use crate::outbox::Outbox;
 use crate::ring::Ring;
+use crate::scheduler::{Collector, Due, Scheduler};
 
 /// Seconds since the Unix epoch, as the device's clock gives them.
 pub type UnixSeconds = u32;
@@ -22,7 +27,7 @@ pub enum State {
     Pending = 1,
     /// Collecting and handing messages to a connected hub.
     Active = 2,
-    /// No hub for longer than the pending timeout; waiting for one.
+    /// No hub for longer than the pending timeout; still collecting, waiting for one.
     Suspended = 3,
 }
 
@@ -33,6 +38,13 @@ pub enum LifecycleError {
     AlreadyStarted,
     /// A call that needs a running module while it is stopped.
     NotStarted,
+}
+
+/// Why an acknowledgement was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AckError {
+    /// The sequence number is not the oldest waiting message's (it may have been dropped).
+    NotOldest,
 }
 
 /// Counters of the life cycle; they survive `stop` so a firmware can read them afterwards.
@@ -50,19 +62,66 @@ pub struct LifecycleCounters {
     pub packets_counted: u32,
     /// Records of new flows that found the table full.
     pub table_full_dropped: u32,
+    /// Collections made (times at which at least one collector was due).
+    pub collections: u32,
+    /// Send attempts the hub client reported as failed.
+    pub messages_failed: u32,
+    /// Messages that could not be stored at all (never expected; counted as dropped).
+    pub messages_unstored: u32,
+    /// Polls made without a clock.
+    pub clock_unavailable: u32,
 }
 
-/// One security module: settings, state and counters, all in fixed-size storage.
+/// Versions of the platform the shim was compiled against (major, minor, patch).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Platform {
+    /// ThreadX.
+    pub threadx: [u8; 3],
+    /// NetX Duo.
+    pub netx: [u8; 3],
+}
+
+/// Message counters and outbox use, as the heartbeat and the statistics report them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MessageCounters {
+    /// Messages stored in the outbox.
+    pub built: u32,
+    /// Messages the hub client took.
+    pub sent: u32,
+    /// Failed send attempts.
+    pub failed: u32,
+    /// Messages lost unsent.
+    pub dropped: u32,
+    /// Messages waiting.
+    pub waiting: u32,
+    /// Bytes they occupy.
+    pub used_bytes: u32,
+    /// Most bytes ever waiting.
+    pub peak_bytes: u32,
+}
+
+/// The outbox with the build-time budget.
+pub type ModuleOutbox = Outbox<{ capacity::OUTBOX_BYTES }>;
+
+/// One security module: settings, state, flows, outbox and counters, all in fixed-size
+/// storage and all zero bytes when stopped, so its `static` lands in `.bss`.
 #[derive(Debug)]
 pub struct Module {
-    /// Settings of the last start, kept raw so that a stopped module is all zero bytes and
-    /// its `static` costs no flash for initial values (it lands in `.bss`).
+    /// Settings of the last start, kept raw (all zero before the first start).
     settings: RawSettings,
     state: State,
     state_since: UnixSeconds,
     first_collection_at: UnixSeconds,
+    started_at: UnixSeconds,
+    window_start: UnixSeconds,
+    /// No send before this time (set by a failed send).
+    retry_at: UnixSeconds,
+    next_sequence: u32,
     counters: LifecycleCounters,
+    platform: Platform,
+    scheduler: Scheduler,
     flows: Flows,
+    outbox: ModuleOutbox,
     /// Latest time the caller passed in.
     now: UnixSeconds,
 }
@@ -81,6 +140,10 @@ impl Module {
             state: State::NotInitialized,
             state_since: 0,
             first_collection_at: 0,
+            started_at: 0,
+            window_start: 0,
+            retry_at: 0,
+            next_sequence: 0,
             counters: LifecycleCounters {
                 starts: 0,
                 stops: 0,
@@ -88,8 +151,18 @@ impl Module {
                 state_changes: 0,
                 packets_counted: 0,
                 table_full_dropped: 0,
+                collections: 0,
+                messages_failed: 0,
+                messages_unstored: 0,
+                clock_unavailable: 0,
             },
+            platform: Platform {
+                threadx: [0; 3],
+                netx: [0; 3],
+            },
+            scheduler: Scheduler::new(),
             flows: Flows::new(),
+            outbox: Outbox::new(),
             now: 0,
         }
     }
@@ -97,7 +170,8 @@ impl Module {
     /// Starts collecting: NOT_INITIALIZED -> PENDING.
     ///
     /// `random` spreads the first collection over `base .. 3 * base` seconds so that a
-    /// fleet booting together does not report together.
+    /// fleet booting together does not report together; every enabled collector first
+    /// runs then. Flows and messages left from before a stop are kept.
     pub fn start(
         &mut self,
         settings: Settings,
@@ -112,33 +186,46 @@ impl Module {
         let jitter = random % base.saturating_mul(2).max(1);
         self.settings = settings.to_raw();
         self.first_collection_at = now.saturating_add(base).saturating_add(jitter);
+        self.scheduler
+            .start(settings.collectors, self.first_collection_at);
         self.counters.starts = self.counters.starts.wrapping_add(1);
-        self.flows.clear();
         self.now = now;
+        self.started_at = now;
+        self.window_start = now;
+        self.retry_at = 0;
         self.enter(State::Pending, now);
         Ok(())
     }
 
-    /// Stops collecting: any state -> NOT_INITIALIZED.
-    pub fn stop(&mut self) -> Result<(), LifecycleError> {
+    /// Stops collecting: any state -> NOT_INITIALIZED. The open window is collected into
+    /// the outbox first; waiting messages stay there for the next start.
+    pub fn stop(&mut self, intake: &IntakeCounters) -> Result<(), LifecycleError> {
         if !self.is_running() {
             return Err(LifecycleError::NotStarted);
         }
+        self.flush_window(intake);
         self.counters.stops = self.counters.stops.wrapping_add(1);
         let since = self.state_since;
         self.enter(State::NotInitialized, since);
         Ok(())
     }
 
-    /// Advances the state machine to `now` given whether any hub is connected.
+    /// Advances the state machine to `now` given whether any hub is connected, then makes
+    /// the collections that are due. `intake` is the producers' counters, for the heartbeat.
     ///
     /// A clock that steps backwards is treated as no time passing, never as a huge gap.
-    pub fn poll(&mut self, now: UnixSeconds, hub_connected: bool) -> Result<State, LifecycleError> {
+    pub fn poll(
+        &mut self,
+        now: UnixSeconds,
+        hub_connected: bool,
+        intake: &IntakeCounters,
+    ) -> Result<State, LifecycleError> {
         if !self.is_running() {
             return Err(LifecycleError::NotStarted);
         }
         self.counters.polls = self.counters.polls.wrapping_add(1);
-        self.now = self.now.max(now);
+        let now = self.now.max(now);
+        self.now = now;
         let next = match (self.state, hub_connected) {
             (State::Pending | State::Suspended, true) => State::Active,
             (State::Active, false) => State::Pending,
@@ -152,7 +239,22 @@ impl Module {
         if next != self.state {
             self.enter(next, now);
         }
+        let due = self.scheduler.due(now);
+        if due.collectors != 0 {
+            self.collect(due, intake);
+            self.scheduler
+                .collected(due, now, &self.settings.intervals_s);
+        }
         Ok(self.state)
+    }
+
+    /// Counts a poll made while the device had no time: nothing advances.
+    pub fn poll_without_clock(&mut self) -> Result<(), LifecycleError> {
+        if !self.is_running() {
+            return Err(LifecycleError::NotStarted);
+        }
+        self.counters.clock_unavailable = self.counters.clock_unavailable.saturating_add(1);
+        Ok(())
     }
 
     /// Moves every published record from `ring` into the flow tables, stamping them `now`.
@@ -160,6 +262,7 @@ impl Module {
     /// before a stop are still counted.
     pub fn drain(&mut self, ring: &Ring<{ capacity::RING_SLOTS }>, now: UnixSeconds) -> u32 {
         self.now = self.now.max(now);
+        let now = self.now;
         // Records taken are told by the ring's read position, and only the rare overflow is
         // counted in the loop; both counters are then updated once.
         let first = ring.popped();
@@ -183,6 +286,72 @@ impl Module {
         taken
     }
 
+    /// The oldest waiting message (sequence number and bytes) when one may be sent now:
+    /// in ACTIVE, and not before the retry time after a failed send.
+    pub fn peek(&self) -> Option<(u32, &[u8])> {
+        if self.state != State::Active || self.now < self.retry_at {
+            return None;
+        }
+        self.outbox.front()
+    }
+
+    /// The hub client's verdict on message `sequence`: sent, it leaves the outbox; not
+    /// sent, it stays and is retried after the retry interval.
+    pub fn ack(&mut self, sequence: u32, sent: bool) -> Result<(), AckError> {
+        if self.outbox.front().map(|(oldest, _)| oldest) != Some(sequence) {
+            return Err(AckError::NotOldest);
+        }
+        if sent {
+            self.outbox.pop_sent();
+            self.retry_at = 0;
+        } else {
+            self.counters.messages_failed = self.counters.messages_failed.saturating_add(1);
+            let retry = Settings::from_raw(&self.settings)
+                .map_or(Settings::DEFAULT.retry_interval_s, |s| s.retry_interval_s);
+            self.retry_at = self.now.saturating_add(retry);
+        }
+        Ok(())
+    }
+
+    /// Enables or disables a collector and moves it to a group, on a running module.
+    /// Disabling network activity collects the open window first, so nothing is lost.
+    pub fn set_collector(
+        &mut self,
+        collector: Collector,
+        enabled: bool,
+        priority: Priority,
+        intake: &IntakeCounters,
+    ) -> Result<(), LifecycleError> {
+        if !self.is_running() {
+            return Err(LifecycleError::NotStarted);
+        }
+        let (was_enabled, _) = self.scheduler.collector(collector);
+        if collector == Collector::NetworkActivity && was_enabled != enabled {
+            if enabled {
+                self.window_start = self.now;
+            } else {
+                self.flush_window(intake);
+            }
+        }
+        self.scheduler.set_collector(collector, enabled, priority);
+        Ok(())
+    }
+
+    /// Whether a collector is enabled, and its group.
+    pub fn collector(&self, collector: Collector) -> (bool, Priority) {
+        self.scheduler.collector(collector)
+    }
+
+    /// Records the platform versions reported in system information.
+    pub fn set_platform(&mut self, platform: Platform) {
+        self.platform = platform;
+    }
+
+    /// When the next collection is due, on a running module with a collector enabled.
+    pub fn next_collection(&self) -> Option<UnixSeconds> {
+        self.scheduler.next_due().filter(|_| self.is_running())
+    }
+
     /// The latest time passed in (start, poll or drain), never going back.
     pub fn now(&self) -> UnixSeconds {
         self.now
@@ -193,9 +362,20 @@ impl Module {
         &self.flows
     }
 
-    /// Ends the current window: its flows are gone, the tables are empty.
-    pub fn end_window(&mut self) {
-        self.flows.clear();
+    /// Message counters and outbox use.
+    pub fn messages(&self) -> MessageCounters {
+        let outbox = self.outbox.counters();
+        MessageCounters {
+            built: outbox.built,
+            sent: outbox.sent,
+            failed: self.counters.messages_failed,
+            dropped: outbox
+                .dropped
+                .saturating_add(self.counters.messages_unstored),
+            waiting: self.outbox.len() as u32,
+            used_bytes: self.outbox.used_bytes() as u32,
+            peak_bytes: self.outbox.peak_bytes() as u32,
+        }
     }
 
     /// Changes one group's interval on a running module.
@@ -207,6 +387,7 @@ impl Module {
         if let Some(slot) = self.settings.intervals_s.get_mut(priority as usize) {
             *slot = seconds;
         }
+        self.scheduler.interval_changed(priority, seconds, self.now);
         Ok(())
     }
 
@@ -253,6 +434,98 @@ impl Module {
         self.state != State::NotInitialized
     }
 
+    /// The heartbeat as of now.
+    pub fn heartbeat(&self, intake: &IntakeCounters) -> Heartbeat {
+        let messages = self.messages();
+        Heartbeat {
+            uptime_s: self.now.saturating_sub(self.started_at),
+            packets_seen: intake.seen,
+            packets_counted: self.counters.packets_counted,
+            malformed: intake.malformed,
+            ignored: intake.ignored,
+            ring_dropped: intake.ring_dropped,
+            table_full_dropped: self.counters.table_full_dropped,
+            messages_sent: messages.sent,
+            messages_failed: messages.failed,
+            messages_dropped: messages.dropped,
+            outbox_messages: u16::try_from(messages.waiting).unwrap_or(u16::MAX),
+            outbox_used_bytes: messages.used_bytes,
+            outbox_peak_bytes: messages.peak_bytes,
+            clock_unavailable: self.counters.clock_unavailable,
+        }
+    }
+
+    /// System information as of now.
+    pub fn system_information(&self) -> SystemInformation {
+        let settings = self.settings();
+        let narrow = |value: usize| u16::try_from(value).unwrap_or(u16::MAX);
+        SystemInformation {
+            threadx: self.platform.threadx,
+            netx: self.platform.netx,
+            module_version: crate::VERSION,
+            max_flows_v4: narrow(capacity::MAX_FLOWS_V4),
+            max_flows_v6: narrow(capacity::MAX_FLOWS_V6),
+            ring_slots: narrow(capacity::RING_SLOTS),
+            outbox_bytes: capacity::OUTBOX_BYTES as u32,
+            max_message_bytes: capacity::MAX_MESSAGE_BYTES as u32,
+            intervals_s: settings.intervals_s,
+            collectors: self.scheduler.enabled(),
+            capture_mode: settings.capture_mode as u8,
+        }
+    }
+
+    /// Turns what is due into messages in the outbox; a network-activity collection ends
+    /// the window.
+    fn collect(&mut self, due: Due, intake: &IntakeCounters) {
+        let now = self.now;
+        let system = due
+            .has(Collector::SystemInformation)
+            .then(|| self.system_information());
+        let heartbeat = due
+            .has(Collector::Heartbeat)
+            .then(|| self.heartbeat(intake));
+        let network = due.has(Collector::NetworkActivity).then(|| Window {
+            duration_s: now.saturating_sub(self.window_start),
+            v4: self.flows.v4.flows(),
+            v6: self.flows.v6.flows(),
+        });
+        let collection = Collection {
+            time: now,
+            network,
+            system: system.as_ref(),
+            heartbeat: heartbeat.as_ref(),
+        };
+        let mut composer =
+            Composer::new(&collection, capacity::MAX_MESSAGE_BYTES, self.next_sequence);
+        let outbox = &mut self.outbox;
+        let mut unstored = 0u32;
+        while let Some(plan) = composer.next_message() {
+            if !outbox.push(plan.sequence(), plan.len(), |room| plan.write(room).ok()) {
+                unstored = unstored.saturating_add(1);
+            }
+        }
+        self.next_sequence = composer.next_sequence();
+        self.counters.messages_unstored = self.counters.messages_unstored.saturating_add(unstored);
+        self.counters.collections = self.counters.collections.saturating_add(1);
+        if network.is_some() {
+            self.flows.clear();
+            self.window_start = now;
+        }
+    }
+
+    /// Collects the open window now (on stop, or when network activity is disabled).
+    fn flush_window(&mut self, intake: &IntakeCounters) {
+        if self.flows.v4.is_empty() && self.flows.v6.is_empty() {
+            self.window_start = self.now;
+            return;
+        }
+        let due = Due {
+            collectors: Collector::NetworkActivity.bit(),
+            groups: 0,
+        };
+        self.collect(due, intake);
+    }
+
     fn enter(&mut self, state: State, now: UnixSeconds) {
         self.state = state;
         self.state_since = now;
@@ -274,6 +547,12 @@ mod tests {
     use super::*;
 
     const T0: UnixSeconds = 1_700_000_000;
+    const NO_INTAKE: IntakeCounters = IntakeCounters {
+        seen: 0,
+        malformed: 0,
+        ignored: 0,
+        ring_dropped: 0,
+    };
 
     fn started() -> Module {
         let mut module = Module::new();
@@ -305,20 +584,35 @@ mod tests {
     #[test]
     fn pending_suspends_only_after_the_timeout() {
         let mut module = started();
-        assert_eq!(module.poll(T0 + 300, false), Ok(State::Pending));
-        assert_eq!(module.poll(T0 + 301, false), Ok(State::Suspended));
+        assert_eq!(module.poll(T0 + 300, false, &NO_INTAKE), Ok(State::Pending));
+        assert_eq!(
+            module.poll(T0 + 301, false, &NO_INTAKE),
+            Ok(State::Suspended)
+        );
         assert_eq!(module.state_since(), T0 + 301);
-        assert_eq!(module.poll(T0 + 5_000, false), Ok(State::Suspended));
-        assert_eq!(module.poll(T0 + 5_001, true), Ok(State::Active));
+        assert_eq!(
+            module.poll(T0 + 5_000, false, &NO_INTAKE),
+            Ok(State::Suspended)
+        );
+        assert_eq!(module.poll(T0 + 5_001, true, &NO_INTAKE), Ok(State::Active));
     }
 
     #[test]
     fn active_falls_back_to_pending_and_the_timeout_restarts() {
         let mut module = started();
-        assert_eq!(module.poll(T0 + 1, true), Ok(State::Active));
-        assert_eq!(module.poll(T0 + 1_000, false), Ok(State::Pending));
-        assert_eq!(module.poll(T0 + 1_300, false), Ok(State::Pending));
-        assert_eq!(module.poll(T0 + 1_301, false), Ok(State::Suspended));
+        assert_eq!(module.poll(T0 + 1, true, &NO_INTAKE), Ok(State::Active));
+        assert_eq!(
+            module.poll(T0 + 1_000, false, &NO_INTAKE),
+            Ok(State::Pending)
+        );
+        assert_eq!(
+            module.poll(T0 + 1_300, false, &NO_INTAKE),
+            Ok(State::Pending)
+        );
+        assert_eq!(
+            module.poll(T0 + 1_301, false, &NO_INTAKE),
+            Ok(State::Suspended)
+        );
         assert_eq!(module.counters().state_changes, 4);
         assert_eq!(module.counters().polls, 4);
     }
@@ -326,17 +620,20 @@ mod tests {
     #[test]
     fn a_clock_stepping_back_never_suspends() {
         let mut module = started();
-        assert_eq!(module.poll(0, false), Ok(State::Pending));
-        assert_eq!(module.poll(T0 - 1, false), Ok(State::Pending));
+        assert_eq!(module.poll(0, false, &NO_INTAKE), Ok(State::Pending));
+        assert_eq!(module.poll(T0 - 1, false, &NO_INTAKE), Ok(State::Pending));
     }
 
     #[test]
     fn stop_returns_to_not_initialized_and_refuses_twice() {
         let mut module = started();
-        assert_eq!(module.stop(), Ok(()));
+        assert_eq!(module.stop(&NO_INTAKE), Ok(()));
         assert_eq!(module.state(), State::NotInitialized);
-        assert_eq!(module.stop(), Err(LifecycleError::NotStarted));
-        assert_eq!(module.poll(T0, true), Err(LifecycleError::NotStarted));
+        assert_eq!(module.stop(&NO_INTAKE), Err(LifecycleError::NotStarted));
+        assert_eq!(
+            module.poll(T0, true, &NO_INTAKE),
+            Err(LifecycleError::NotStarted)
+        );
         let counters = module.counters();
         assert_eq!((counters.starts, counters.stops), (1, 1));
     }
@@ -375,8 +672,9 @@ mod tests {
         assert_eq!((flow.outbound.bytes, flow.outbound.packets), (128, 2));
         assert_eq!(flow.first_seen, T0 + 5);
         assert_eq!(module.counters().packets_counted, 2);
-        module.end_window();
-        assert!(module.flows().v6.is_empty());
+        module.stop(&NO_INTAKE).unwrap();
+        assert!(module.flows().v6.is_empty(), "stop collects the window");
+        assert_eq!(module.messages().built, 1);
     }
 
     #[test]
@@ -398,5 +696,194 @@ mod tests {
             Err(SetError::OutOfRange)
         );
         assert_eq!(module.interval(Priority::Low), 120);
+    }
+
+    /// A ring holding one outbound TCP packet per `(remote, port)` given.
+    fn traffic(ring: &Ring<{ capacity::RING_SLOTS }>, peers: impl Iterator<Item = (u32, u16)>) {
+        use crate::capture::{Direction, FlowRecord};
+        use crate::wire::{Datagram, TcpFlags, Transport, TransportKind};
+        for (remote, port) in peers {
+            let packet = Datagram {
+                version: IpVersion::V4,
+                src: [u32::from_ne_bytes([192, 168, 1, 10]), 0, 0, 0],
+                dst: [remote, 0, 0, 0],
+                transport: Transport {
+                    kind: TransportKind::Tcp,
+                    ports: u32::from(port) << 16 | 443,
+                    flags: TcpFlags(0x10),
+                },
+                len: 100,
+            };
+            ring.push(&FlowRecord::new(Direction::Out, &packet));
+        }
+    }
+
+    /// Polls once a second from `from` to `to` with a few packets every second, sending
+    /// every message handed out while `send` says so; returns the sequences sent.
+    fn run(
+        module: &mut Module,
+        ring: &Ring<{ capacity::RING_SLOTS }>,
+        seconds: core::ops::Range<u32>,
+        connected: bool,
+        send: bool,
+    ) -> std::vec::Vec<u32> {
+        run_with(module, ring, seconds, connected, send, 50)
+    }
+
+    /// As `run`, with peers out of `spread` addresses.
+    fn run_with(
+        module: &mut Module,
+        ring: &Ring<{ capacity::RING_SLOTS }>,
+        seconds: core::ops::Range<u32>,
+        connected: bool,
+        send: bool,
+        spread: u32,
+    ) -> std::vec::Vec<u32> {
+        let mut sent = std::vec::Vec::new();
+        for now in seconds {
+            traffic(
+                ring,
+                (0..4).map(|i| (now % spread + i, 40_000 + (now % 7) as u16)),
+            );
+            module.drain(ring, now);
+            module.poll(now, connected, &NO_INTAKE).unwrap();
+            while let Some((sequence, bytes)) = module.peek() {
+                assert!(bytes.len() <= capacity::MAX_MESSAGE_BYTES);
+                assert_eq!(bytes[0], crate::message::FORMAT);
+                module.ack(sequence, send).unwrap();
+                if !send {
+                    break;
+                }
+                sent.push(sequence);
+            }
+        }
+        sent
+    }
+
+    fn assert_accounted(module: &Module) {
+        let m = module.messages();
+        assert_eq!(m.built, m.sent + m.dropped + m.waiting, "{m:?}");
+    }
+
+    #[test]
+    fn messages_wait_while_pending_and_leave_oldest_first() {
+        let ring: Ring<{ capacity::RING_SLOTS }> = Ring::new();
+        let mut module = started();
+        assert!(run_with(&mut module, &ring, T0..T0 + 100, false, true, 2).is_empty());
+        assert_eq!(module.state(), State::Pending);
+        // Collections at T0+30, +40, ..., +90: seven, the first with every event.
+        assert_eq!(module.counters().collections, 7);
+        assert_eq!(module.messages().built, 7);
+        assert_eq!(module.messages().dropped, 0);
+        let sent = run_with(&mut module, &ring, T0 + 100..T0 + 101, true, true, 2);
+        assert_eq!(
+            sent,
+            (0..8).collect::<std::vec::Vec<_>>(),
+            "backlog then the new window"
+        );
+        assert_eq!(module.state(), State::Active);
+        assert_accounted(&module);
+        assert_eq!(module.messages().waiting, 0);
+    }
+
+    #[test]
+    fn suspended_keeps_collecting() {
+        let ring: Ring<{ capacity::RING_SLOTS }> = Ring::new();
+        let mut module = started();
+        run(&mut module, &ring, T0..T0 + 400, false, true);
+        assert_eq!(module.state(), State::Suspended);
+        assert_eq!(module.counters().collections, 37);
+        assert_accounted(&module);
+    }
+
+    #[test]
+    fn a_ten_minute_outage_loses_nothing_uncounted() {
+        let ring: Ring<{ capacity::RING_SLOTS }> = Ring::new();
+        let mut module = started();
+        let mut delivered = run(&mut module, &ring, T0..T0 + 120, true, true);
+        delivered.extend(run(&mut module, &ring, T0 + 120..T0 + 720, false, true));
+        assert!(module.messages().sent as usize == delivered.len());
+        delivered.extend(run(&mut module, &ring, T0 + 720..T0 + 800, true, true));
+        let m = module.messages();
+        assert_eq!(m.waiting, 0);
+        // Every sequence number built was delivered or dropped, never both.
+        assert_eq!(delivered.len() as u32 + m.dropped, m.built);
+        assert!(delivered.windows(2).all(|w| w[0] < w[1]), "oldest first");
+        assert_eq!(module.next_sequence, m.built);
+        assert!(m.peak_bytes as usize <= capacity::OUTBOX_BYTES);
+        assert_accounted(&module);
+        // The heartbeat reports the drops.
+        assert_eq!(module.heartbeat(&NO_INTAKE).messages_dropped, m.dropped);
+        assert!(m.dropped > 0, "the outage overflowed the outbox");
+    }
+
+    #[test]
+    fn failed_sends_are_counted_and_retried_after_the_retry_interval() {
+        let ring: Ring<{ capacity::RING_SLOTS }> = Ring::new();
+        let mut module = started();
+        run(&mut module, &ring, T0..T0 + 31, true, false);
+        assert_eq!(module.counters().messages_failed, 1);
+        assert!(module.peek().is_none(), "retry delay");
+        module.poll(T0 + 32, true, &NO_INTAKE).unwrap();
+        assert!(module.peek().is_none());
+        module.poll(T0 + 33, true, &NO_INTAKE).unwrap();
+        let (sequence, _) = module.peek().unwrap();
+        assert_eq!(sequence, 0);
+        assert_eq!(module.ack(sequence + 1, true), Err(AckError::NotOldest));
+        module.ack(sequence, true).unwrap();
+        assert_eq!(module.messages().sent, 1);
+        assert_accounted(&module);
+    }
+
+    #[test]
+    fn a_missing_clock_is_counted_and_changes_nothing() {
+        let mut module = started();
+        module.poll_without_clock().unwrap();
+        module.poll_without_clock().unwrap();
+        assert_eq!(module.counters().clock_unavailable, 2);
+        assert_eq!(module.state(), State::Pending);
+        assert_eq!(module.heartbeat(&NO_INTAKE).clock_unavailable, 2);
+        module.stop(&NO_INTAKE).unwrap();
+        assert_eq!(module.poll_without_clock(), Err(LifecycleError::NotStarted));
+    }
+
+    #[test]
+    fn disabling_network_activity_collects_the_open_window() {
+        let ring: Ring<{ capacity::RING_SLOTS }> = Ring::new();
+        let mut module = started();
+        traffic(&ring, [(1, 1), (2, 2)].into_iter());
+        module.drain(&ring, T0 + 5);
+        module
+            .set_collector(
+                Collector::NetworkActivity,
+                false,
+                Priority::High,
+                &NO_INTAKE,
+            )
+            .unwrap();
+        assert_eq!(module.messages().built, 1);
+        assert!(module.flows().v4.is_empty());
+        assert_eq!(
+            module.collector(Collector::NetworkActivity),
+            (false, Priority::High)
+        );
+        // Nothing else is due until the first collection; then only the low group.
+        module.poll(T0 + 30, false, &NO_INTAKE).unwrap();
+        assert_eq!(module.messages().built, 2);
+        assert_eq!(module.next_collection(), Some(T0 + 90));
+    }
+
+    #[test]
+    fn stop_and_start_keep_waiting_messages() {
+        let ring: Ring<{ capacity::RING_SLOTS }> = Ring::new();
+        let mut module = started();
+        run(&mut module, &ring, T0..T0 + 45, false, true);
+        module.stop(&NO_INTAKE).unwrap();
+        let built = module.messages().built;
+        assert_eq!(built, 3, "two collections and the window collected at stop");
+        assert!(module.peek().is_none());
+        module.start(Settings::DEFAULT, T0 + 50, 0).unwrap();
+        let sent = run(&mut module, &ring, T0 + 50..T0 + 51, true, true);
+        assert_eq!(sent, [0, 1, 2]);
     }
 }

@@ -188,16 +188,21 @@ impl<const N: usize> Outbox<N> {
         (len, sequence)
     }
 
+    // Slice patterns rather than `copy_from_slice`: the lengths are then part of the match,
+    // and no length-mismatch panic path is left for the firmware build.
     fn put_len(&mut self, at: usize, len: u16) {
-        if let Some(slot) = self.bytes.get_mut(at..at + 2) {
-            slot.copy_from_slice(&len.to_le_bytes());
+        if let Some([low, high]) = self.bytes.get_mut(at..at.saturating_add(2)) {
+            [*low, *high] = len.to_le_bytes();
         }
     }
 
     fn put_header(&mut self, at: usize, len: u16, sequence: u32) {
         self.put_len(at, len);
-        if let Some(slot) = self.bytes.get_mut(at + 2..at + HEADER) {
-            slot.copy_from_slice(&sequence.to_le_bytes());
+        if let Some([a, b, c, d]) = self
+            .bytes
+            .get_mut(at.saturating_add(2)..at.saturating_add(HEADER))
+        {
+            [*a, *b, *c, *d] = sequence.to_le_bytes();
         }
     }
 }

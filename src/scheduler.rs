@@ -54,7 +54,8 @@ impl Collector {
 pub struct Scheduler {
     /// Next due time per group (`Priority as usize`).
     due: [u32; 3],
-    /// Group of each collector (`Collector as usize`), as `Priority as u8`.
+    /// Group of each collector (`Collector as usize`) as `Priority as u8 + 1`, or 0 for
+    /// its default group: so a fresh scheduler is all zero bytes (`.bss`).
     groups: [u8; 3],
     /// Enabled collectors, `Collector::bit` each.
     enabled: u8,
@@ -67,15 +68,11 @@ impl Default for Scheduler {
 }
 
 impl Scheduler {
-    /// Nothing enabled, every collector in its default group (all zero but the groups).
+    /// Nothing enabled, every collector in its default group.
     pub const fn new() -> Self {
         Self {
             due: [0; 3],
-            groups: [
-                Collector::NetworkActivity.default_priority() as u8,
-                Collector::SystemInformation.default_priority() as u8,
-                Collector::Heartbeat.default_priority() as u8,
-            ],
+            groups: [0; 3],
             enabled: 0,
         }
     }
@@ -84,6 +81,7 @@ impl Scheduler {
     pub fn start(&mut self, enabled: u8, first_at: u32) {
         self.enabled = enabled & Collector::ALL_BITS;
         self.due = [first_at; 3];
+        self.groups = [0; 3];
     }
 
     /// Enables or disables a collector and puts it in `priority`'s group.
@@ -94,16 +92,20 @@ impl Scheduler {
             self.enabled &= !collector.bit();
         }
         if let Some(group) = self.groups.get_mut(collector as usize) {
-            *group = priority as u8;
+            *group = priority as u8 + 1;
         }
     }
 
     /// Whether `collector` is enabled, and its group.
     pub fn collector(&self, collector: Collector) -> (bool, Priority) {
         let group = self.groups.get(collector as usize).copied().unwrap_or(0);
+        let priority = match group.checked_sub(1) {
+            Some(moved) => Priority::from_raw(u32::from(moved)),
+            None => None,
+        };
         (
             self.enabled & collector.bit() != 0,
-            Priority::from_raw(u32::from(group)).unwrap_or(Priority::Low),
+            priority.unwrap_or(collector.default_priority()),
         )
     }
 

@@ -805,7 +805,12 @@ static void test_capture(void)
     check_u32((uint32_t)written, 1, "one flow from the second on");
     check_result(nxsm_read_flows(2, flows, 4, &written), NXSM_OK, "nxsm_read_flows past the end");
     check_u32((uint32_t)written, 0, "nothing past the end");
-    check_result(nxsm_end_window(), NXSM_OK, "nxsm_end_window");
+    const uint32_t built = read_stats().messages_built;
+    check_result(nxsm_set_collector(NXSM_COLLECTOR_NETWORK_ACTIVITY, false, NXSM_PRIORITY_HIGH), NXSM_OK,
+                 "network activity off collects the open window");
+    check_u32(read_stats().messages_built - built, 1, "one message holds the window");
+    check_result(nxsm_set_collector(NXSM_COLLECTOR_NETWORK_ACTIVITY, true, NXSM_PRIORITY_HIGH), NXSM_OK,
+                 "network activity back on");
     check_result(nxsm_read_flows(0, flows, 4, &written), NXSM_OK, "nxsm_read_flows after the window ended");
     check_u32((uint32_t)written, 0, "a new window starts empty");
     check_u32(read_stats().flows_v4, 0, "no IPv4 flow after the window ended");
@@ -845,6 +850,75 @@ static void test_capture(void)
     check_result(nxsm_set_ring_callback(NULL, NULL, 0), NXSM_OK, "remove the ring callback");
 }
 
+/* Messages: collection into the outbox, hand-out only in ACTIVE, ack and retry. */
+static void test_messages(void)
+{
+    const nxsm_config config = default_config();
+    const nxsm_platform_info platform = {
+        .struct_size = sizeof platform, .threadx_version = {6, 4, 1}, .netx_version = {6, 4, 1}};
+    const uint8_t *bytes = NULL;
+    size_t length = 0;
+    uint32_t sequence = 0;
+    bool enabled = false;
+    uint32_t group = 99;
+
+    check_result(nxsm_set_platform_info(NULL), NXSM_ERR_NULL_ARGUMENT, "nxsm_set_platform_info(NULL)");
+    check_result(nxsm_set_platform_info(&platform), NXSM_OK, "nxsm_set_platform_info");
+    check_result(nxsm_message_peek(NULL, &length, &sequence), NXSM_ERR_NULL_ARGUMENT, "nxsm_message_peek(NULL)");
+    check_result(nxsm_set_collector(3, true, NXSM_PRIORITY_LOW), NXSM_ERR_INVALID_ARGUMENT,
+                 "nxsm_set_collector(3) -> INVALID_ARGUMENT");
+    check_result(nxsm_set_collector(NXSM_COLLECTOR_HEARTBEAT, true, 3), NXSM_ERR_INVALID_ARGUMENT,
+                 "nxsm_set_collector(priority 3) -> INVALID_ARGUMENT");
+    check_result(nxsm_set_collector(NXSM_COLLECTOR_HEARTBEAT, true, NXSM_PRIORITY_LOW), NXSM_ERR_NOT_STARTED,
+                 "nxsm_set_collector when stopped -> NOT_STARTED");
+
+    const nxsm_stats before = read_stats();
+    const uint32_t t = T0 + 20000;
+    check_result(nxsm_start(&config, t, 0), NXSM_OK, "start for the message test");
+    /* Messages left from earlier tests go first; drop them from the count by sending them. */
+    check_result(nxsm_poll(t + 1, true), NXSM_OK, "poll with a hub: ACTIVE");
+    while (nxsm_message_peek(&bytes, &length, &sequence) == NXSM_OK)
+    {
+        (void)nxsm_message_ack(sequence, true);
+    }
+    check_result(nxsm_message_peek(&bytes, &length, &sequence), NXSM_ERR_NO_MESSAGE,
+                 "nothing to send before the first collection");
+    check_result(nxsm_poll(t + 30, true), NXSM_OK, "first collection at start + 30");
+    check_result(nxsm_message_peek(&bytes, &length, &sequence), NXSM_OK, "the first collection is handed out");
+    check_true(bytes != NULL && length > 6 && length <= 1024, "bad message", "message length within the maximum");
+    if (bytes != NULL && length > 6)
+    {
+        check_u32(bytes[0], 1, "wire format 1");
+        check_true(bytes[1] == 4 && memcmp(bytes + 2, "nxsm", 4) == 0, "wrong id", "module id nxsm");
+    }
+    check_result(nxsm_message_ack(sequence + 1, true), NXSM_ERR_INVALID_ARGUMENT,
+                 "ack of a message that is not the oldest -> INVALID_ARGUMENT");
+    check_result(nxsm_message_ack(sequence, false), NXSM_OK, "ack: send failed");
+    check_result(nxsm_message_peek(&bytes, &length, &sequence), NXSM_ERR_NO_MESSAGE, "retry waits 3 s");
+    check_result(nxsm_poll(t + 33, true), NXSM_OK, "poll 3 s later");
+    check_result(nxsm_message_peek(&bytes, &length, &sequence), NXSM_OK, "handed out again after 3 s");
+    check_result(nxsm_message_ack(sequence, true), NXSM_OK, "ack: sent");
+    check_result(nxsm_message_peek(&bytes, &length, &sequence), NXSM_ERR_NO_MESSAGE, "outbox empty");
+
+    check_result(nxsm_get_collector(NXSM_COLLECTOR_SYSTEM_INFORMATION, &enabled, &group), NXSM_OK,
+                 "nxsm_get_collector(system information)");
+    check_true(enabled && group == NXSM_PRIORITY_LOW, "not enabled/low", "system information: enabled, low group");
+    check_result(nxsm_set_collector(NXSM_COLLECTOR_SYSTEM_INFORMATION, false, NXSM_PRIORITY_LOW), NXSM_OK,
+                 "system information off");
+    check_result(nxsm_get_collector(NXSM_COLLECTOR_SYSTEM_INFORMATION, &enabled, &group), NXSM_OK,
+                 "nxsm_get_collector after the change");
+    check_true(!enabled, "still enabled", "system information is off");
+
+    nxsm_stats stats = read_stats();
+    check_u32(stats.messages_failed - before.messages_failed, 1, "one failed send counted");
+    check_u32(stats.outbox_messages, 0, "outbox empty in the statistics");
+    check_u32(stats.next_collection_s, t + 40, "next collection 10 s after the first");
+    check_u32(stats.messages_built, stats.messages_sent + stats.messages_dropped + stats.outbox_messages,
+              "every message built is sent, dropped or waiting");
+    check_result(nxsm_stop(), NXSM_OK, "stop after the message test");
+    check_result(nxsm_message_peek(&bytes, &length, &sequence), NXSM_ERR_NO_MESSAGE, "no hand-out when stopped");
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0); /* every line reaches the host even if a fault follows */
@@ -863,6 +937,7 @@ int main(void)
     test_critical_section();
     test_interrupt_caller();
     test_capture();
+    test_messages();
 
     printf("%u passed, %u failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

@@ -20,8 +20,17 @@ pub const NXSM_ERR_CLOCK_UNAVAILABLE: u32 = 7;
 pub const NXSM_ERR_MALFORMED: u32 = 8;
 pub const NXSM_ERR_RING_FULL: u32 = 9;
 pub const NXSM_ERR_NOT_RECORDED: u32 = 10;
+pub const NXSM_ERR_NO_MESSAGE: u32 = 11;
 /// One past the last result code.
-pub const NXSM_RESULT_END: u32 = 11;
+pub const NXSM_RESULT_END: u32 = 12;
+
+pub const NXSM_COLLECTOR_NETWORK_ACTIVITY: u32 = 0;
+pub const NXSM_COLLECTOR_SYSTEM_INFORMATION: u32 = 1;
+pub const NXSM_COLLECTOR_HEARTBEAT: u32 = 2;
+pub const NXSM_COLLECTORS_ALL: u32 = 7;
+pub const NXSM_PRIORITY_HIGH: u32 = 0;
+pub const NXSM_PRIORITY_MEDIUM: u32 = 1;
+pub const NXSM_PRIORITY_LOW: u32 = 2;
 
 pub const NXSM_DIRECTION_IN: u32 = 0;
 pub const NXSM_DIRECTION_OUT: u32 = 1;
@@ -47,6 +56,15 @@ pub struct Config {
     pub pending_timeout_s: u32,
     pub capture_mode: u32,
     pub protocols: u32,
+    pub collectors: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlatformInfo {
+    pub struct_size: u32,
+    pub threadx_version: [u8; 3],
+    pub netx_version: [u8; 3],
 }
 
 #[repr(C)]
@@ -69,6 +87,16 @@ pub struct Stats {
     pub ring_waiting: u32,
     pub flows_v4: u32,
     pub flows_v6: u32,
+    pub collections: u32,
+    pub messages_built: u32,
+    pub messages_sent: u32,
+    pub messages_failed: u32,
+    pub messages_dropped: u32,
+    pub outbox_messages: u32,
+    pub outbox_used_bytes: u32,
+    pub outbox_peak_bytes: u32,
+    pub clock_unavailable: u32,
+    pub next_collection_s: u32,
 }
 
 #[repr(C)]
@@ -99,6 +127,8 @@ pub struct Capacities {
     pub max_flows_v4: u32,
     pub max_flows_v6: u32,
     pub ring_slots: u32,
+    pub outbox_bytes: u32,
+    pub max_message_bytes: u32,
 }
 
 extern "C" {
@@ -128,7 +158,19 @@ extern "C" {
         capacity: usize,
         written: *mut usize,
     ) -> u32;
-    pub fn nxsm_end_window() -> u32;
+    pub fn nxsm_message_peek(
+        out_bytes: *mut *const u8,
+        out_length: *mut usize,
+        out_sequence: *mut u32,
+    ) -> u32;
+    pub fn nxsm_message_ack(sequence: u32, sent: bool) -> u32;
+    pub fn nxsm_set_platform_info(info: *const PlatformInfo) -> u32;
+    pub fn nxsm_set_collector(collector: u32, enabled: bool, priority: u32) -> u32;
+    pub fn nxsm_get_collector(
+        collector: u32,
+        out_enabled: *mut bool,
+        out_priority: *mut u32,
+    ) -> u32;
 }
 
 static SERIAL: Mutex<()> = Mutex::new(());

@@ -69,8 +69,13 @@ fn a_connection_in_both_orders_makes_one_flow() {
     assert_eq!(after.packets_seen - before.packets_seen, 2);
     assert_eq!(after.packets_counted - before.packets_counted, 2);
     assert_eq!(after.flows_v4, 1);
-    assert_eq!(unsafe { nxsm_end_window() }, NXSM_OK);
+    // Switching network activity off collects the window into the outbox.
+    assert_eq!(
+        unsafe { nxsm_set_collector(NXSM_COLLECTOR_NETWORK_ACTIVITY, false, NXSM_PRIORITY_HIGH) },
+        NXSM_OK
+    );
     assert!(read_flows().is_empty());
+    assert_eq!(stats().messages_built - after.messages_built, 1);
     assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
 }
 

@@ -67,6 +67,7 @@ fn config_default_is_the_original_modules() {
             pending_timeout_s: 300,
             capture_mode: 0,
             protocols: 7,
+            collectors: 7,
         }
     );
     assert_eq!(unsafe { nxsm_config_validate(&config) }, NXSM_OK);
@@ -84,7 +85,7 @@ fn config_default_is_the_original_modules() {
 fn config_validate_refuses_each_bad_field() {
     let good = default_config();
     type Breaker = (&'static str, fn(&mut Config));
-    let bad: [Breaker; 13] = [
+    let bad: [Breaker; 15] = [
         ("high 0", |c| c.high_interval_s = 0),
         ("medium 86401", |c| c.medium_interval_s = 86_401),
         ("low 0", |c| c.low_interval_s = 0),
@@ -98,6 +99,8 @@ fn config_validate_refuses_each_bad_field() {
         ("protocols 0", |c| c.protocols = 0),
         ("protocols 8", |c| c.protocols = 8),
         ("protocols all bits", |c| c.protocols = u32::MAX),
+        ("collectors 8", |c| c.collectors = 8),
+        ("collectors all bits", |c| c.collectors = u32::MAX),
     ];
     for (what, break_it) in bad {
         let mut config = good;
@@ -132,6 +135,7 @@ fn capacities_report_the_build() {
     };
     assert_eq!(unsafe { nxsm_get_capacities(&mut caps) }, NXSM_OK);
     assert!(caps.max_flows_v4 >= 1 && caps.ring_slots.is_power_of_two());
+    assert!(caps.max_message_bytes >= 256 && caps.max_message_bytes + 6 <= caps.outbox_bytes);
     caps.struct_size = 8;
     assert_eq!(
         unsafe { nxsm_get_capacities(&mut caps) },

@@ -10,7 +10,8 @@ use crate::capture::Direction;
 use crate::config::{capacity, Priority, RawSettings, Settings};
 use crate::flows::{Address, Flow};
 use crate::intake::{Intake, Offer};
-use crate::module::{LifecycleError, Module, SetError, State};
+use crate::module::{LifecycleError, Module, Platform, SetError, State};
+use crate::scheduler::Collector;
 use crate::wire::HeaderOrder;
 
 /// The device's one security module (static storage, no heap).
@@ -140,6 +141,7 @@ impl nxsm_config {
             pending_timeout_s: raw.pending_timeout_s,
             capture_mode: raw.capture_mode,
             protocols: raw.protocols,
+            collectors: raw.collectors,
         }
     }
 
@@ -156,6 +158,7 @@ impl nxsm_config {
             pending_timeout_s: self.pending_timeout_s,
             capture_mode: self.capture_mode,
             protocols: self.protocols,
+            collectors: self.collectors,
         })
         .map_err(|_| nxsm_result::NXSM_ERR_INVALID_ARGUMENT)
     }
@@ -189,6 +192,7 @@ pub extern "C" fn nxsm_result_text(code: u32) -> *const c_char {
         8 => c"the packet could not be parsed (counted as malformed)",
         9 => c"the capture ring was full (counted as ring_dropped)",
         10 => c"nothing to record in this packet (counted as ignored)",
+        11 => c"no message to hand out now (outbox empty, not ACTIVE, or retry delay)",
         _ => c"unknown result",
     };
     text.as_ptr()
@@ -214,6 +218,8 @@ pub extern "C" fn nxsm_get_capacities(out: *mut nxsm_capacities) -> nxsm_result 
         out.max_flows_v4 = capacity::MAX_FLOWS_V4 as u32;
         out.max_flows_v6 = capacity::MAX_FLOWS_V6 as u32;
         out.ring_slots = capacity::RING_SLOTS as u32;
+        out.outbox_bytes = capacity::OUTBOX_BYTES as u32;
+        out.max_message_bytes = capacity::MAX_MESSAGE_BYTES as u32;
         Ok(())
     }))
 }
@@ -229,36 +235,158 @@ pub extern "C" fn nxsm_start(config: *const nxsm_config, now_s: u32, random: u32
         let now = check_clock(now_s)?;
         with_module(|module| {
             module.start(settings, now, random)?;
-            INTAKE.open(settings.protocols);
+            if settings.collectors & Collector::NetworkActivity.bit() != 0 {
+                INTAKE.open(settings.protocols);
+            }
             Ok(())
         })
     })())
 }
 
-/// Stops the module: any state -> NOT_INITIALIZED. Counters are kept.
+/// Stops the module: any state -> NOT_INITIALIZED. The open window is collected into the
+/// outbox first; waiting messages and all counters are kept for the next start.
 #[no_mangle]
 pub extern "C" fn nxsm_stop() -> nxsm_result {
     code(with_module(|module| {
-        module.stop()?;
+        if !module.is_running() {
+            return Err(nxsm_result::NXSM_ERR_NOT_STARTED);
+        }
         INTAKE.close();
         // Records captured before the switch went off still count.
         module.drain(INTAKE.ring(), module.now());
+        module.stop(&INTAKE.counters())?;
         Ok(())
     }))
 }
 
-/// Runs the state machine at `now_s`; call it about once a second from one context.
+/// Drains the ring, runs the state machine at `now_s` and makes the collections that are
+/// due (their messages go to the outbox in every running state). Call it about once a
+/// second from one context, then hand out messages with `nxsm_message_peek`.
 ///
-/// `hub_connected` tells whether any IoT Hub client is connected right now.
+/// `hub_connected` tells whether any IoT Hub client is connected right now. With `now_s`
+/// = `NXSM_TIME_UNAVAILABLE` the ring is still drained (stamped with the last known time)
+/// and `clock_unavailable` counted; nothing else advances and the result is
+/// `NXSM_ERR_CLOCK_UNAVAILABLE`.
 #[no_mangle]
 pub extern "C" fn nxsm_poll(now_s: u32, hub_connected: bool) -> nxsm_result {
+    code(with_module(|module| {
+        if !module.is_running() {
+            return Err(nxsm_result::NXSM_ERR_NOT_STARTED);
+        }
+        let Ok(now) = check_clock(now_s) else {
+            module.drain(INTAKE.ring(), module.now());
+            module.poll_without_clock()?;
+            return Err(nxsm_result::NXSM_ERR_CLOCK_UNAVAILABLE);
+        };
+        module.drain(INTAKE.ring(), now);
+        module.poll(now, hub_connected, &INTAKE.counters())?;
+        Ok(())
+    }))
+}
+
+/// Hands out the oldest waiting message: `*out_bytes` and `*out_length` describe its
+/// bytes, `*out_sequence` is the number to acknowledge it with. Only in ACTIVE, and not
+/// before the retry delay after a failed send; otherwise `NXSM_ERR_NO_MESSAGE`.
+///
+/// The bytes stay valid and unchanged until `nxsm_message_ack` or the next `nxsm_poll`
+/// or `nxsm_stop`: call it from the context that polls, send, then acknowledge.
+#[no_mangle]
+pub extern "C" fn nxsm_message_peek(
+    out_bytes: *mut *const u8,
+    out_length: *mut usize,
+    out_sequence: *mut u32,
+) -> nxsm_result {
     code((|| {
-        let now = check_clock(now_s)?;
+        let out_bytes = output(out_bytes)?;
+        let out_length = output(out_length)?;
+        let out_sequence = output(out_sequence)?;
         with_module(|module| {
-            module.poll(now, hub_connected)?;
-            module.drain(INTAKE.ring(), now);
+            let (sequence, bytes) = module.peek().ok_or(nxsm_result::NXSM_ERR_NO_MESSAGE)?;
+            *out_bytes = bytes.as_ptr();
+            *out_length = bytes.len();
+            *out_sequence = sequence;
             Ok(())
         })
+    })())
+}
+
+/// Reports what became of message `sequence` (the oldest, from `nxsm_message_peek`):
+/// `sent` removes it (`messages_sent`); otherwise it stays, `messages_failed` is counted
+/// and it is handed out again after `retry_interval_s`. Any other sequence number gets
+/// `NXSM_ERR_INVALID_ARGUMENT` (the message may have been dropped meanwhile).
+#[no_mangle]
+pub extern "C" fn nxsm_message_ack(sequence: u32, sent: bool) -> nxsm_result {
+    code(with_module(|module| {
+        module
+            .ack(sequence, sent)
+            .map_err(|_| nxsm_result::NXSM_ERR_INVALID_ARGUMENT)
+    }))
+}
+
+/// Sets the platform versions reported in system information (any time, any state).
+#[no_mangle]
+pub extern "C" fn nxsm_set_platform_info(info: *const nxsm_platform_info) -> nxsm_result {
+    code(input(info).and_then(|info| {
+        check_size::<nxsm_platform_info>(info.struct_size)?;
+        with_module(|module| {
+            module.set_platform(Platform {
+                threadx: info.threadx_version,
+                netx: info.netx_version,
+            });
+            Ok(())
+        })
+    }))
+}
+
+fn collector(raw: u32) -> FfiResult<Collector> {
+    Collector::from_raw(raw).ok_or(nxsm_result::NXSM_ERR_INVALID_ARGUMENT)
+}
+
+/// Enables or disables one `nxsm_collector` and puts it in an `nxsm_priority` group, on a
+/// running module. Disabling network activity collects the open window at once and stops
+/// capture; enabling it starts a new window.
+#[no_mangle]
+pub extern "C" fn nxsm_set_collector(
+    collector_id: u32,
+    enabled: bool,
+    priority_group: u32,
+) -> nxsm_result {
+    code((|| {
+        let which = collector(collector_id)?;
+        let group = priority(priority_group)?;
+        with_module(|module| {
+            if !module.is_running() {
+                return Err(nxsm_result::NXSM_ERR_NOT_STARTED);
+            }
+            if which == Collector::NetworkActivity {
+                if enabled {
+                    INTAKE.open(module.settings().protocols);
+                } else {
+                    INTAKE.close();
+                    module.drain(INTAKE.ring(), module.now());
+                }
+            }
+            module.set_collector(which, enabled, group, &INTAKE.counters())?;
+            Ok(())
+        })
+    })())
+}
+
+/// Writes whether one `nxsm_collector` is enabled and its `nxsm_priority` group.
+#[no_mangle]
+pub extern "C" fn nxsm_get_collector(
+    collector_id: u32,
+    out_enabled: *mut bool,
+    out_priority_group: *mut u32,
+) -> nxsm_result {
+    code((|| {
+        let which = collector(collector_id)?;
+        let out_enabled = output(out_enabled)?;
+        let out_group = output(out_priority_group)?;
+        let (enabled, group) = with_module(|module| Ok(module.collector(which)))?;
+        *out_enabled = enabled;
+        *out_group = group as u32;
+        Ok(())
     })())
 }
 
@@ -278,6 +406,7 @@ pub extern "C" fn nxsm_get_stats(out: *mut nxsm_stats) -> nxsm_result {
         check_size::<nxsm_stats>(out.struct_size)?;
         *out = with_module(|module| {
             let counters = module.counters();
+            let messages = module.messages();
             let intake = INTAKE.counters();
             Ok(nxsm_stats {
                 struct_size: out.struct_size,
@@ -297,6 +426,16 @@ pub extern "C" fn nxsm_get_stats(out: *mut nxsm_stats) -> nxsm_result {
                 ring_waiting: INTAKE.ring().len(),
                 flows_v4: module.flows().v4.len() as u32,
                 flows_v6: module.flows().v6.len() as u32,
+                collections: counters.collections,
+                messages_built: messages.built,
+                messages_sent: messages.sent,
+                messages_failed: messages.failed,
+                messages_dropped: messages.dropped,
+                outbox_messages: messages.waiting,
+                outbox_used_bytes: messages.used_bytes,
+                outbox_peak_bytes: messages.peak_bytes,
+                clock_unavailable: counters.clock_unavailable,
+                next_collection_s: module.next_collection().unwrap_or(0),
             })
         })?;
         Ok(())
@@ -453,15 +592,6 @@ pub extern "C" fn nxsm_read_flows(
         })?;
         Ok(())
     })())
-}
-
-/// Ends the current flow window: the flows read so far are forgotten.
-#[no_mangle]
-pub extern "C" fn nxsm_end_window() -> nxsm_result {
-    code(with_module(|module| {
-        module.end_window();
-        Ok(())
-    }))
 }
 
 fn flow_out<A: Address>(ip_version: u8, flow: &Flow<A>) -> nxsm_flow {

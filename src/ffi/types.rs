@@ -37,6 +37,9 @@ pub enum nxsm_result {
     /// Well-formed but nothing to record (fragment tail, untracked or disabled protocol);
     /// counted in `ignored`.
     NXSM_ERR_NOT_RECORDED = 10,
+    /// No message to hand out now: the outbox is empty, the module is not ACTIVE, or the
+    /// retry delay after a failed send has not passed.
+    NXSM_ERR_NO_MESSAGE = 11,
 }
 
 /// Whether the device received or sent a packet (NetX Duo `NX_IP_PACKET_IN` / `_OUT`).
@@ -124,6 +127,22 @@ pub enum nxsm_priority {
     NXSM_PRIORITY_LOW = 2,
 }
 
+/// The built-in collectors; `nxsm_config.collectors` has bit `1 << collector` for each
+/// enabled one.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nxsm_collector {
+    /// Flows of each window (default group: high).
+    NXSM_COLLECTOR_NETWORK_ACTIVITY = 0,
+    /// Platform versions, capacities and settings (default group: low).
+    NXSM_COLLECTOR_SYSTEM_INFORMATION = 1,
+    /// Health counters (default group: low).
+    NXSM_COLLECTOR_HEARTBEAT = 2,
+}
+
+/// `nxsm_config.collectors` with every collector enabled.
+pub const NXSM_COLLECTORS_ALL: u32 = 7;
+
 /// Where inbound packets are captured.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,6 +175,21 @@ pub struct nxsm_config {
     pub capture_mode: u32,
     /// A non-empty set of `NXSM_PROTOCOL_*` bits (default all three).
     pub protocols: u32,
+    /// Enabled collectors, bit `1 << nxsm_collector` each (default `NXSM_COLLECTORS_ALL`).
+    pub collectors: u32,
+}
+
+/// Versions of the platform, reported in system information. The shim fills it from
+/// `tx_api.h` and `nx_api.h`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct nxsm_platform_info {
+    /// Must be `sizeof(nxsm_platform_info)`.
+    pub struct_size: u32,
+    /// ThreadX major, minor, patch.
+    pub threadx_version: [u8; 3],
+    /// NetX Duo major, minor, patch.
+    pub netx_version: [u8; 3],
 }
 
 /// Counters and state, read with `nxsm_get_stats`. Counters survive `nxsm_stop`.
@@ -196,6 +230,26 @@ pub struct nxsm_stats {
     pub flows_v4: u32,
     /// IPv6 flows in the current window.
     pub flows_v6: u32,
+    /// Collections made (times at which at least one collector was due).
+    pub collections: u32,
+    /// Messages stored in the outbox.
+    pub messages_built: u32,
+    /// Messages the hub client took (`nxsm_message_ack` with `sent`).
+    pub messages_sent: u32,
+    /// Failed send attempts (`nxsm_message_ack` without `sent`); the message was kept.
+    pub messages_failed: u32,
+    /// Messages dropped unsent because the outbox needed room for a newer one.
+    pub messages_dropped: u32,
+    /// Messages waiting in the outbox.
+    pub outbox_messages: u32,
+    /// Bytes they occupy.
+    pub outbox_used_bytes: u32,
+    /// Most bytes ever waiting at once.
+    pub outbox_peak_bytes: u32,
+    /// `nxsm_poll` calls made with `NXSM_TIME_UNAVAILABLE`.
+    pub clock_unavailable: u32,
+    /// Unix time of the next collection (0 when stopped or no collector is enabled).
+    pub next_collection_s: u32,
 }
 
 /// Capacities this library was built with (`NXSM_*` build variables).
@@ -210,4 +264,8 @@ pub struct nxsm_capacities {
     pub max_flows_v6: u32,
     /// Capture ring slots (`NXSM_RING_SLOTS`).
     pub ring_slots: u32,
+    /// Outbox byte budget (`NXSM_OUTBOX_BYTES`).
+    pub outbox_bytes: u32,
+    /// Longest message (`NXSM_MAX_MESSAGE_BYTES`).
+    pub max_message_bytes: u32,
 }

@@ -144,11 +144,11 @@ fn varint_len_matches_postcard() {
 #[test]
 fn kind_packs_protocol_and_syn_fin_rst() {
     let mut flow = example_v4();
-    assert_eq!(compose::kind(&flow), 0b001_001_00);
+    assert_eq!(compose::kind(&flow), 0b0010_0100);
     flow.flags_in = TcpFlags(0x01 | 0x04); // FIN, RST received
     flow.flags_out = TcpFlags(0xFF);
     flow.key.protocol = TransportKind::Udp;
-    assert_eq!(compose::kind(&flow), 0b111_110_01);
+    assert_eq!(compose::kind(&flow), 0b1111_1001);
 }
 
 /// The committed golden message: any change to the format or its writer shows up here and
