@@ -3,8 +3,8 @@
 //! Every collector belongs to one group; a group is due when its time has come and at
 //! least one of its collectors is enabled. All groups first fall due together at the
 //! first-collection time (as in the original, whose first message carried every event);
-//! afterwards each stays on its own grid of `interval` steps, so a late poll does not
-//! shift later windows. A clock that jumps more than a whole interval restarts the grid.
+//! afterwards each stays on its own grid of `interval` steps, so neither a late poll nor
+//! a clock jump shifts later windows: after a jump the group is due at its next grid point.
 
 use crate::config::Priority;
 
@@ -152,18 +152,16 @@ impl Scheduler {
         due
     }
 
-    /// Records that `due.groups` were collected at `now`; each moves one interval on.
+    /// Records that `due.groups` were collected at `now`; each moves on to the first point
+    /// of its grid after `now` (one interval on, unless the clock jumped further).
     pub fn collected(&mut self, due: Due, now: u32, intervals_s: &[u32; 3]) {
         for (g, (at, interval)) in self.due.iter_mut().zip(intervals_s).enumerate() {
             if due.groups & 1 << g == 0 {
                 continue;
             }
-            let next = at.saturating_add(*interval);
-            *at = if next > now {
-                next
-            } else {
-                now.saturating_add(*interval)
-            };
+            let interval = (*interval).max(1);
+            let steps = now.saturating_sub(*at) / interval + 1;
+            *at = at.saturating_add(steps.saturating_mul(interval));
         }
     }
 }
@@ -230,15 +228,18 @@ mod tests {
     }
 
     #[test]
-    fn a_late_poll_keeps_the_grid_and_a_jump_restarts_it() {
+    fn late_polls_and_jumps_keep_the_grid() {
         let mut scheduler = Scheduler::new();
         scheduler.start(Collector::NetworkActivity.bit(), T0);
         let due = scheduler.due(T0 + 3);
         scheduler.collected(due, T0 + 3, &INTERVALS);
         assert_eq!(scheduler.next_due(), Some(T0 + 10));
-        let due = scheduler.due(T0 + 500);
-        scheduler.collected(due, T0 + 500, &INTERVALS);
+        let due = scheduler.due(T0 + 503);
+        scheduler.collected(due, T0 + 503, &INTERVALS);
         assert_eq!(scheduler.next_due(), Some(T0 + 510));
+        let due = scheduler.due(T0 + 510);
+        scheduler.collected(due, T0 + 510, &INTERVALS);
+        assert_eq!(scheduler.next_due(), Some(T0 + 520));
     }
 
     #[test]
