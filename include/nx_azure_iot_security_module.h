@@ -5,6 +5,21 @@
  * nx_azure_iot_security_module_enable()/_disable() exactly as before; the work is done by
  * the nx-security-module core (native API: nx_security_module.h). Compile this header and
  * the shim against your own NetX Duo / ThreadX / Azure IoT headers and nx_user.h.
+ *
+ * What goes to the cloud: once a second the middleware's cloud helper thread polls the
+ * core and hands the messages it has queued (oldest first, at most NXSM_MAX_SENDS_PER_POLL,
+ * default 4, per second) to every CONNECTED IoT Hub client of the instance as
+ * device-to-cloud telemetry, one copy per device identity (a client with the hub host name
+ * and device id of one that already took the message is skipped). Each copy carries the
+ * properties nxsm=1 and $.ct=application/x-nxsm; the body is the binary format of
+ * docs/wire-format.md. A message no client took stays queued and is retried after the
+ * retry interval; messages collected while no hub is connected wait in the core's bounded
+ * outbox (the oldest are dropped, and counted, when it is full). The ThreadX and NetX Duo
+ * versions of the headers the shim is compiled with are reported in system information.
+ * Compile-time options of the shim besides the run-time settings' NXSM_* macros:
+ * NXSM_MAX_SENDS_PER_POLL, NXSM_MAX_HUB_DEVICES (clients one send round remembers for the
+ * identity check, default 8) and NXSM_COLLECTORS (nxsm_config.collectors bits, default
+ * NXSM_COLLECTORS_ALL).
  */
 #ifndef NX_AZURE_IOT_SECURITY_MODULE_H
 #define NX_AZURE_IOT_SECURITY_MODULE_H

@@ -45,6 +45,33 @@ typedef struct
 VOID nxsm_netx_hook_status_get(nxsm_netx_hook_status *status);
 
 /*
+ * How the shim hands the core's messages to the IoT Hub clients. On every cloud tick, after
+ * nxsm_poll(), up to NXSM_MAX_SENDS_PER_POLL (default 4) queued messages go out, oldest
+ * first. Each goes, as one telemetry message with the properties nxsm=1 and
+ * $.ct=application/x-nxsm (docs/wire-format.md section 5), to every CONNECTED IoT Hub
+ * client of the NX_AZURE_IOT, except a client whose hub host name and device id equal
+ * those of an earlier client that already took this message (a device identity and its
+ * module identities get one copy). The message counts as sent when at least one client
+ * took it; otherwise it stays queued, the core retries it after retry_interval_s, and the
+ * tick's hand-off stops. These counters count since boot.
+ */
+typedef struct
+{
+    ULONG messages_delivered; /* messages at least one client took (acknowledged as sent) */
+    ULONG messages_failed;    /* messages that no connected client took (acknowledged as
+                                 failed: kept and retried) */
+    ULONG copies_sent;        /* telemetry messages a client accepted */
+    ULONG copies_failed;      /* copies that failed (create, property or send: the packet
+                                 was deleted) */
+    ULONG copies_skipped;     /* connected clients skipped for an identity that already
+                                 took the message */
+    UINT last_failure_status; /* NetX / Azure status of the last failed copy (0: none) */
+} nxsm_netx_send_status;
+
+/* Copies the hand-off counters to status (nothing happens for NULL). Any context. */
+VOID nxsm_netx_send_status_get(nxsm_netx_send_status *status);
+
+/*
  * Sets the configuration the next nx_azure_iot_security_module_enable() starts the core
  * with (a running module keeps its configuration until it is disabled). NULL goes back to
  * the defaults plus the compile-time NXSM_* overrides. Returns NXSM_OK, or the error of

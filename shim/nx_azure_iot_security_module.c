@@ -5,12 +5,15 @@
  * middleware headers. It binds the one security module of the device to one NX_AZURE_IOT
  * instance, starts/stops the core (nx_security_module.h), and registers a module on the
  * middleware's cloud helper thread whose once-a-second event drives nxsm_poll() with the
- * current unix time and whether any IoT Hub client is connected, and installs the NetX Duo
- * packet hooks (nxsm_netx_hooks.c). The core's ring watermark callback sets the module's
- * own cloud event, on which the helper thread drains the capture ring early.
+ * current unix time and whether any IoT Hub client is connected, then hands the messages
+ * the core has queued to every connected IoT Hub client as device-to-cloud telemetry, and
+ * installs the NetX Duo packet hooks (nxsm_netx_hooks.c). The core's ring watermark
+ * callback sets the module's own cloud event, on which the helper thread drains the
+ * capture ring early.
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "nx_azure_iot_hub_client.h"
 #include "nx_azure_iot_security_module.h"
@@ -23,6 +26,27 @@
 #include <stdlib.h>
 #define NX_RAND rand
 #endif
+
+/* Messages handed to the hub clients per cloud tick at most (a backlog after a long
+   disconnection goes out over several ticks instead of monopolising the helper thread). */
+#ifndef NXSM_MAX_SENDS_PER_POLL
+#define NXSM_MAX_SENDS_PER_POLL 4
+#endif
+
+/* Hub clients one send round remembers as having taken the message, to skip later clients
+   with the same device identity. A client past this many successes is never skipped (it
+   may get a second copy; nothing is lost). */
+#ifndef NXSM_MAX_HUB_DEVICES
+#define NXSM_MAX_HUB_DEVICES 8
+#endif
+
+/* Telemetry properties of every message (docs/wire-format.md section 5), URL-encoded as
+   the middleware expects them. */
+#define NXSM_SHIM_PROPERTY_FORMAT_NAME        "nxsm"
+#define NXSM_SHIM_PROPERTY_FORMAT_VALUE       "1"
+#define NXSM_SHIM_PROPERTY_CONTENT_TYPE_NAME  "%24.ct"
+#define NXSM_SHIM_PROPERTY_CONTENT_TYPE_VALUE "application%2Fx-nxsm"
+#define NXSM_SHIM_LITERAL_LENGTH(text)        ((USHORT)(sizeof(text) - 1u))
 
 /* Name under which the module appears in the cloud helper's module list. */
 #define NXSM_SHIM_CLOUD_MODULE_NAME "Azure IoT Security Module"
@@ -51,6 +75,7 @@ static struct
     volatile UINT wake_enabled; /* cloud_module is registered: its event may be set */
     UINT config_set;            /* config below replaces the defaults */
     nxsm_config config;         /* from nxsm_netx_config_set() */
+    nxsm_netx_send_status send; /* hand-off counters (cloud thread writes, TX_DISABLE) */
 } nxsm_shim;
 
 /* Applies the optional compile-time overrides (-DNXSM_HIGH_INTERVAL_S=... etc.) on top of
@@ -80,6 +105,9 @@ static void nxsm_shim_config_overrides(nxsm_config *config)
 #endif
 #ifdef NXSM_PROTOCOLS
     config->protocols = (uint32_t)(NXSM_PROTOCOLS);
+#endif
+#ifdef NXSM_COLLECTORS
+    config->collectors = (uint32_t)(NXSM_COLLECTORS);
 #endif
     (void)config;
 }
@@ -219,11 +247,221 @@ static UINT nxsm_shim_hub_connected(NX_AZURE_IOT *nx_azure_iot_ptr, bool *connec
     return NX_AZURE_IOT_SUCCESS;
 }
 
-/* Cloud helper thread routine: one state-machine pass (which also drains the ring) per
-   second; on the module's own event (ring watermark) a drain only. A pass without a usable
-   clock is skipped (the core never guesses time). A drain refused as BUSY is not retried
+VOID nxsm_netx_send_status_get(nxsm_netx_send_status *status)
+{
+    TX_INTERRUPT_SAVE_AREA
+
+    if (status == NX_NULL)
+    {
+        return;
+    }
+    TX_DISABLE
+    *status = nxsm_shim.send;
+    TX_RESTORE
+}
+
+/* Whether two hub clients are the same device identity: same hub host name and device id
+   (a module identity of the device counts as the device, as in the original). */
+static bool nxsm_shim_same_identity(const NX_AZURE_IOT_HUB_CLIENT *a, const NX_AZURE_IOT_HUB_CLIENT *b)
+{
+    az_span host_a = a->iot_hub_client_core._internal.iot_hub_hostname;
+    az_span host_b = b->iot_hub_client_core._internal.iot_hub_hostname;
+    az_span device_a = a->iot_hub_client_core._internal.device_id;
+    az_span device_b = b->iot_hub_client_core._internal.device_id;
+
+    if (az_span_size(host_a) != az_span_size(host_b) || az_span_size(device_a) != az_span_size(device_b) ||
+        az_span_size(host_a) < 0 || az_span_size(device_a) < 0)
+    {
+        return false;
+    }
+    return (az_span_size(host_a) == 0 ||
+            memcmp(az_span_ptr(host_a), az_span_ptr(host_b), (size_t)az_span_size(host_a)) == 0) &&
+           (az_span_size(device_a) == 0 ||
+            memcmp(az_span_ptr(device_a), az_span_ptr(device_b), (size_t)az_span_size(device_a)) == 0);
+}
+
+/* One copy of a message to one hub client: create (no wait), the two properties, send (no
+   wait). The packet is deleted on any failure after it was created; on success the
+   middleware owns it. Returns the first failing status. */
+static UINT nxsm_shim_send_copy(NX_AZURE_IOT_HUB_CLIENT *hub, const uint8_t *bytes, size_t length)
+{
+    NX_PACKET *packet = NX_NULL;
+    UINT status;
+
+    status = nx_azure_iot_hub_client_telemetry_message_create(hub, &packet, NX_NO_WAIT);
+    if (status != NX_AZURE_IOT_SUCCESS)
+    {
+        return status;
+    }
+    status = nx_azure_iot_hub_client_telemetry_property_add(
+        packet, (const UCHAR *)NXSM_SHIM_PROPERTY_FORMAT_NAME,
+        NXSM_SHIM_LITERAL_LENGTH(NXSM_SHIM_PROPERTY_FORMAT_NAME), (const UCHAR *)NXSM_SHIM_PROPERTY_FORMAT_VALUE,
+        NXSM_SHIM_LITERAL_LENGTH(NXSM_SHIM_PROPERTY_FORMAT_VALUE), NX_NO_WAIT);
+    if (status == NX_AZURE_IOT_SUCCESS)
+    {
+        status = nx_azure_iot_hub_client_telemetry_property_add(
+            packet, (const UCHAR *)NXSM_SHIM_PROPERTY_CONTENT_TYPE_NAME,
+            NXSM_SHIM_LITERAL_LENGTH(NXSM_SHIM_PROPERTY_CONTENT_TYPE_NAME),
+            (const UCHAR *)NXSM_SHIM_PROPERTY_CONTENT_TYPE_VALUE,
+            NXSM_SHIM_LITERAL_LENGTH(NXSM_SHIM_PROPERTY_CONTENT_TYPE_VALUE), NX_NO_WAIT);
+    }
+    if (status == NX_AZURE_IOT_SUCCESS)
+    {
+        status = nx_azure_iot_hub_client_telemetry_send(hub, packet, (const UCHAR *)bytes, (UINT)length,
+                                                        NX_NO_WAIT);
+    }
+    if (status != NX_AZURE_IOT_SUCCESS)
+    {
+        (void)nx_azure_iot_hub_client_telemetry_message_delete(packet);
+    }
+    return status;
+}
+
+/* Result of one send round. */
+#define NXSM_SHIM_ROUND_DELIVERED 0u /* at least one client took the message */
+#define NXSM_SHIM_ROUND_FAILED    1u /* connected clients exist, none took it */
+#define NXSM_SHIM_ROUND_NO_HUB    2u /* no connected client (or the list could not be read) */
+
+/* Sends one message to every connected IoT Hub client of the instance, in resource-list
+   order, one copy per device identity. The list is walked under the middleware's mutex
+   (recursive for this thread, so the telemetry calls may take it too), which keeps
+   clients from being removed mid-round. */
+static UINT nxsm_shim_send_round(NX_AZURE_IOT *nx_azure_iot_ptr, const uint8_t *bytes, size_t length)
+{
+    TX_INTERRUPT_SAVE_AREA
+    TX_MUTEX *mutex_ptr = nx_azure_iot_ptr->nx_azure_iot_mutex_ptr;
+    const NX_AZURE_IOT_HUB_CLIENT *took[NXSM_MAX_HUB_DEVICES];
+    UINT took_count = 0;
+    UINT connected = 0;
+    bool delivered = false;
+    NX_AZURE_IOT_RESOURCE *resource;
+
+    if (mutex_ptr != NX_NULL && tx_mutex_get(mutex_ptr, TX_WAIT_FOREVER) != TX_SUCCESS)
+    {
+        return NXSM_SHIM_ROUND_NO_HUB;
+    }
+    for (resource = nx_azure_iot_ptr->nx_azure_iot_resource_list_header; resource != NX_NULL;
+         resource = resource->resource_next)
+    {
+        NX_AZURE_IOT_HUB_CLIENT *hub;
+        bool skip = false;
+        UINT status;
+        UINT i;
+
+        if (resource->resource_type != NX_AZURE_IOT_RESOURCE_IOT_HUB || resource->resource_data_ptr == NX_NULL)
+        {
+            continue;
+        }
+        hub = (NX_AZURE_IOT_HUB_CLIENT *)resource->resource_data_ptr;
+        if (hub->nx_azure_iot_hub_client_state != NX_AZURE_IOT_HUB_CLIENT_STATUS_CONNECTED)
+        {
+            continue;
+        }
+        connected++;
+        for (i = 0; i < took_count && !skip; i++)
+        {
+            skip = nxsm_shim_same_identity(took[i], hub);
+        }
+        if (skip)
+        {
+            TX_DISABLE
+            nxsm_shim.send.copies_skipped++;
+            TX_RESTORE
+            continue;
+        }
+        status = nxsm_shim_send_copy(hub, bytes, length);
+        TX_DISABLE
+        if (status == NX_AZURE_IOT_SUCCESS)
+        {
+            nxsm_shim.send.copies_sent++;
+        }
+        else
+        {
+            nxsm_shim.send.copies_failed++;
+            nxsm_shim.send.last_failure_status = status;
+        }
+        TX_RESTORE
+        if (status == NX_AZURE_IOT_SUCCESS)
+        {
+            delivered = true;
+            if (took_count < (UINT)(NXSM_MAX_HUB_DEVICES))
+            {
+                took[took_count++] = hub;
+            }
+        }
+    }
+    if (mutex_ptr != NX_NULL)
+    {
+        (void)tx_mutex_put(mutex_ptr);
+    }
+    if (delivered)
+    {
+        return NXSM_SHIM_ROUND_DELIVERED;
+    }
+    return (connected != 0u) ? NXSM_SHIM_ROUND_FAILED : NXSM_SHIM_ROUND_NO_HUB;
+}
+
+/* Acknowledges a handed-out message. BUSY (another context momentarily inside the core)
+   is waited out: an acknowledgement that got lost would send a delivered message again. */
+static void nxsm_shim_ack(uint32_t sequence, bool sent)
+{
+    while (nxsm_message_ack(sequence, sent) == NXSM_ERR_BUSY)
+    {
+        (void)tx_thread_sleep(1);
+    }
+}
+
+/* Hands queued messages to the hub clients, oldest first, at most NXSM_MAX_SENDS_PER_POLL
+   per tick. Runs on the cloud thread right after nxsm_poll(), the context the message bytes
+   belong to. Stops at the first message no client took: the core keeps it and hands it out
+   again once its retry delay has passed. A round that found no connected client at all is
+   not acknowledged (nothing was attempted); the next poll tells the core the hub is gone. */
+static void nxsm_shim_hand_off(NX_AZURE_IOT *nx_azure_iot_ptr)
+{
+    TX_INTERRUPT_SAVE_AREA
+    UINT sent;
+
+    for (sent = 0; sent < (UINT)(NXSM_MAX_SENDS_PER_POLL); sent++)
+    {
+        const uint8_t *bytes = NX_NULL;
+        size_t length = 0;
+        uint32_t sequence = 0;
+        UINT round;
+
+        if (nxsm_message_peek(&bytes, &length, &sequence) != NXSM_OK || bytes == NX_NULL)
+        {
+            return;
+        }
+        round = nxsm_shim_send_round(nx_azure_iot_ptr, bytes, length);
+        if (round == NXSM_SHIM_ROUND_NO_HUB)
+        {
+            return;
+        }
+        nxsm_shim_ack(sequence, round == NXSM_SHIM_ROUND_DELIVERED);
+        TX_DISABLE
+        if (round == NXSM_SHIM_ROUND_DELIVERED)
+        {
+            nxsm_shim.send.messages_delivered++;
+        }
+        else
+        {
+            nxsm_shim.send.messages_failed++;
+        }
+        TX_RESTORE
+        if (round != NXSM_SHIM_ROUND_DELIVERED)
+        {
+            return;
+        }
+    }
+}
+
+/* Cloud helper thread routine. On the periodic (1-s) event: one nxsm_poll() (which drains
+   the ring, runs the state machine and makes due collections), then the hand-off of queued
+   messages. Without a usable clock the poll still runs with NXSM_TIME_UNAVAILABLE: the core
+   drains and counts it, and time stands still for it. On the module's own event (ring
+   watermark) alone: a drain, when there is a clock. A call refused as BUSY is not retried
    here (re-setting the event could spin this thread against a lower-priority one inside
-   the core); the next tick drains. */
+   the core); the next tick does it. */
 static VOID nxsm_shim_cloud_process(VOID *module_context, ULONG common_events,
                                     ULONG module_own_events)
 {
@@ -250,17 +488,21 @@ static VOID nxsm_shim_cloud_process(VOID *module_context, ULONG common_events,
     nxsm_shim.polls_in_progress++;
     TX_RESTORE
 
-    if (nxsm_shim_unix_time(nx_azure_iot_ptr, &now_s) == NX_AZURE_IOT_SUCCESS)
+    if (nxsm_shim_unix_time(nx_azure_iot_ptr, &now_s) != NX_AZURE_IOT_SUCCESS)
     {
-        if ((common_events & NX_CLOUD_COMMON_PERIODIC_EVENT) == 0u)
+        now_s = (uint32_t)NXSM_TIME_UNAVAILABLE;
+    }
+    if ((common_events & NX_CLOUD_COMMON_PERIODIC_EVENT) == 0u)
+    {
+        if (now_s != (uint32_t)NXSM_TIME_UNAVAILABLE)
         {
             (void)nxsm_drain(now_s);
         }
-        else if (nxsm_shim_hub_connected(nx_azure_iot_ptr, &connected) == NX_AZURE_IOT_SUCCESS)
-        {
-            /* BUSY (another context inside the core) just means this tick is skipped. */
-            (void)nxsm_poll(now_s, connected);
-        }
+    }
+    else if (nxsm_shim_hub_connected(nx_azure_iot_ptr, &connected) == NX_AZURE_IOT_SUCCESS)
+    {
+        (void)nxsm_poll(now_s, connected);
+        nxsm_shim_hand_off(nx_azure_iot_ptr);
     }
 
     TX_DISABLE
@@ -312,6 +554,38 @@ static uint32_t nxsm_shim_watermark(void)
     return capacities.ring_slots / 2u;
 }
 
+/* Tells the core which ThreadX and NetX Duo this shim was compiled against, for the
+   system-information events (0 for a version part the headers do not define). */
+static void nxsm_shim_platform_info(void)
+{
+    nxsm_platform_info info;
+
+    memset(&info, 0, sizeof(info));
+    info.struct_size = (uint32_t)sizeof(info);
+#ifdef THREADX_MAJOR_VERSION
+    info.threadx_version[0] = (uint8_t)(THREADX_MAJOR_VERSION);
+#endif
+#ifdef THREADX_MINOR_VERSION
+    info.threadx_version[1] = (uint8_t)(THREADX_MINOR_VERSION);
+#endif
+#ifdef THREADX_PATCH_VERSION
+    info.threadx_version[2] = (uint8_t)(THREADX_PATCH_VERSION);
+#endif
+#ifdef NETXDUO_MAJOR_VERSION
+    info.netx_version[0] = (uint8_t)(NETXDUO_MAJOR_VERSION);
+#endif
+#ifdef NETXDUO_MINOR_VERSION
+    info.netx_version[1] = (uint8_t)(NETXDUO_MINOR_VERSION);
+#endif
+#ifdef NETXDUO_PATCH_VERSION
+    info.netx_version[2] = (uint8_t)(NETXDUO_PATCH_VERSION);
+#endif
+    while (nxsm_set_platform_info(&info) == NXSM_ERR_BUSY)
+    {
+        (void)tx_thread_sleep(1);
+    }
+}
+
 /* Everything enable does after the singleton is claimed, in this order: ring callback,
    core, cloud module, packet hooks (last, so that a failure before them leaves no hook).
    On failure, undoes its own steps so nothing stays registered, hooked or running. */
@@ -335,6 +609,7 @@ static UINT nxsm_shim_start(NX_AZURE_IOT *nx_azure_iot_ptr)
     {
         return status;
     }
+    nxsm_shim_platform_info();
     /* Refused (ALREADY_STARTED) when the core runs through the native API, which this call
        must not take over: nothing was changed then. */
     if (nxsm_shim_ring_callback(nxsm_shim_ring_wake, nxsm_shim_watermark()) != NXSM_OK)

@@ -23,7 +23,7 @@ COUNTERS = ("ip_packets", "packets_seen", "packets_counted", "malformed", "ignor
 
 def replay(tool, path, mode):
     """Runs one replay; returns (summary or None, problem text or None)."""
-    command = [tool, "--capture", mode, "--format", "json", path]
+    command = [tool, "--capture", mode, path]
     result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
     if result.returncode != 0:
         return None, "exit %d: %s" % (result.returncode, result.stderr.strip()[-2000:])

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Replay vs an independent dissector.
 
-Runs `nxsm_replay --format json` (the real library + shim on the NetX Duo simulator) and
-`tshark -T fields` (Wireshark's dissectors, IP/IPv6 reassembly off so non-first fragments
+Runs `nxsm_replay` (the real library + shim on the NetX Duo simulator), reads the
+messages its simulated hub client received back with the reference decoder
+(`nxsm-decode --replay`), runs `tshark -T fields` (Wireshark's dissectors, IP/IPv6 reassembly off so non-first fragments
 carry no ports) on the same captures, rebuilds from tshark's per-packet fields what the
 module must have recorded, and compares exactly, per window and per flow: packets and
 bytes in each direction and the TCP flags seen, plus the summary counters (IP packets,
@@ -20,13 +21,19 @@ The expected values follow the contracts the replay documents:
     after IPv6 extension headers); non-first fragments and other protocols are ignored;
     truncated or inconsistent headers are malformed; ICMPv6 is reported as ICMP;
   * windows of --window-s seconds from the first IP packet, timestamps never going back,
-    flow tables of the capacity the summary reports (new flows beyond it are dropped).
+    flow tables of the capacity the summary reports (new flows beyond it are dropped);
+  * TCP flags as the wire format carries them: SYN, FIN and RST per direction.
 
 Standard library only. Exit status 0 all equal, 1 a difference (printed), 77 tshark or the
 replay tool missing (ctest reports the test as skipped).
 
-  replay_vs_tshark.py --replay build/host/c-harness/nxsm_replay --data c-harness/data/pcap
-  replay_vs_tshark.py --replay ... FILE.pcap [--local ADDR]...   (one capture, both modes)
+  replay_vs_tshark.py --replay build/host/c-harness/nxsm_replay \
+      --decode build/host/cargo-tools/release/nxsm-decode --data c-harness/data/pcap
+  replay_vs_tshark.py --replay ... --decode ... FILE.pcap [--local ADDR]...   (one capture, both modes)
+
+Beyond the flows, every run must show that nothing was lost between the module and the
+hub: all messages built were sent, and the decoded flows carry exactly the packets the
+module counted.
 """
 
 import argparse
@@ -473,6 +480,8 @@ def expected(path, locals_, mode, window, capacity):
         clock = max(clock, frame.second)
         counters["ip_packets"] += 1
         end = start + ((clock - start) // window + 1) * window
+        # The module's clock is 32-bit: a window that would end later ends at its last second.
+        end = min(end, LAST_SECOND)
         outbound = device.is_source(frame)
         delivered = False
         if outbound or mode == "ip-input":
@@ -514,41 +523,73 @@ def expected(path, locals_, mode, window, capacity):
     return flows, counters
 
 
-def run_replay(replay, path, locals_, mode, window):
-    command = [replay, "--capture", mode, "--window-s", str(window), "--format", "json"]
+# The last second the module's 32-bit clock reaches (0xFFFFFFFF means "no clock").
+LAST_SECOND = 0xFFFFFFFE
+
+# The TCP flags a flow record carries on the wire (docs/wire-format.md 3.1).
+WIRE_FLAGS = ((0x02, "SYN"), (0x01, "FIN"), (0x04, "RST"))
+
+
+def wire_flags(flags):
+    return sorted(name for bit, name in WIRE_FLAGS if flags & bit)
+
+
+def run_replay(replay, decode, path, locals_, mode, window):
+    """The flows and summary the replay's messages say, as the reference decoder reads them."""
+    command = [replay, "--capture", mode, "--window-s", str(window)]
     for local in locals_ or []:
         command += ["--local", local]
     command.append(path)
     result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError("%s failed (%d): %s" % (" ".join(command), result.returncode, result.stderr.strip()))
+    decoded = subprocess.run([decode, "--replay", "--format", "json"], input=result.stdout, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, check=False)
+    if decoded.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (decode, decoded.returncode, decoded.stderr.strip()))
     flows = {}
     summary = None
-    for line in result.stdout.splitlines():
+    packets = 0
+    for line in decoded.stdout.splitlines():
         record = json.loads(line)
         if "summary" in record:
             summary = record["summary"]
             continue
-        key = (record["t"], record["ip"], record["proto"], record["local"], record["local_port"],
-               record["remote"], record["remote_port"])
+        if "event" in record:
+            continue  # heartbeat, system information
+        # Addresses as Python writes them (an IPv4-mapped IPv6 address has two spellings).
+        key = (record["t"], record["ip"], record["proto"], str(ipaddress.ip_address(record["local"])),
+               record["local_port"], str(ipaddress.ip_address(record["remote"])), record["remote_port"])
         if key in flows:
             raise RuntimeError("flow printed twice: %r" % (key,))
-        flows[key] = {name: record[name] for name in
-                      ("packets_in", "packets_out", "bytes_in", "bytes_out", "tcp_flags_in", "tcp_flags_out")}
+        flows[key] = {name: record[name] for name in ("packets_in", "packets_out", "bytes_in", "bytes_out")}
+        flows[key]["tcp_flags_in"] = sorted(record["tcp_flags_in"])
+        flows[key]["tcp_flags_out"] = sorted(record["tcp_flags_out"])
+        packets += record["packets_in"] + record["packets_out"]
     if summary is None:
         raise RuntimeError("no summary line from the replay")
+    # Every counted packet reached the hub in a message: nothing dropped, nothing waiting.
+    if packets != summary["packets_counted"]:
+        raise RuntimeError("messages carry %d packets, the module counted %d" % (packets, summary["packets_counted"]))
+    for name in ("messages_dropped", "outbox_messages", "messages_failed"):
+        if summary[name] != 0:
+            raise RuntimeError("summary %s = %d, expected 0" % (name, summary[name]))
+    if summary["messages_sent"] != summary["messages_built"]:
+        raise RuntimeError("messages sent %d of %d built" % (summary["messages_sent"], summary["messages_built"]))
     return flows, summary
 
 
-def compare(replay, path, locals_, mode, window):
+def compare(replay, decode, path, locals_, mode, window):
     """Returns a list of differences (empty: equal) and a one-line description."""
-    got_flows, summary = run_replay(replay, path, locals_, mode, window)
+    got_flows, summary = run_replay(replay, decode, path, locals_, mode, window)
     capacity = {4: summary["max_flows_v4"], 6: summary["max_flows_v6"]}
     want_flows, counters = expected(path, locals_, mode, window, capacity)
     problems = []
     names = ("packets_in", "packets_out", "bytes_in", "bytes_out", "tcp_flags_in", "tcp_flags_out")
     for key, flow in want_flows.items():
         want = {name: flow[name] for name in names}
+        want["tcp_flags_in"] = wire_flags(want["tcp_flags_in"])
+        want["tcp_flags_out"] = wire_flags(want["tcp_flags_out"])
         got = got_flows.get(key)
         if got is None:
             problems.append("missing flow %r: want %r" % (key, want))
@@ -571,6 +612,7 @@ def compare(replay, path, locals_, mode, window):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replay", required=True, help="path of the nxsm_replay executable")
+    parser.add_argument("--decode", required=True, help="path of the nxsm-decode executable")
     parser.add_argument("--data", help="c-harness/data/pcap (runs the built-in list of captures)")
     parser.add_argument("--local", action="append", help="device address for FILE arguments")
     parser.add_argument("--window-s", type=int, default=10)
@@ -584,9 +626,10 @@ def main():
     if shutil.which("tshark") is None:
         print("replay_vs_tshark: tshark not installed (Debian: tshark); skipped")
         return 77
-    if not os.access(args.replay, os.X_OK):
-        print("replay_vs_tshark: %s is not an executable; skipped" % args.replay)
-        return 77
+    for tool in (args.replay, args.decode):
+        if not os.access(tool, os.X_OK):
+            print("replay_vs_tshark: %s is not an executable; skipped" % tool)
+            return 77
     cases = [(path, args.local) for path in args.files]
     if args.data:
         cases += [(os.path.join(args.data, name), locals_) for name, locals_ in CASES]
@@ -603,7 +646,7 @@ def main():
     def one(job):
         path, locals_, mode = job
         try:
-            return compare(args.replay, path, locals_, mode, args.window_s)
+            return compare(args.replay, args.decode, path, locals_, mode, args.window_s)
         except (RuntimeError, ValueError, KeyError, IndexError, TypeError, OSError) as error:
             return ["error: %s" % error], "%s %s" % (path, mode)
 

@@ -2,8 +2,9 @@
  * Drop-in API (nx_azure_iot_security_module.h) against the ThreadX / NetX Duo / Azure IoT
  * simulator: the original's enable/disable rules, the automatic enable/disable inside
  * nx_azure_iot_create()/_delete(), clean-up after every failure, enable/disable cycles,
- * the cloud-thread tick driving the state machine from the hub connection state, the
- * ThreadX critical-section port, and enable/disable racing the cloud thread.
+ * the cloud-thread tick driving the state machine from the hub connection state (also
+ * without a clock), the ThreadX critical-section port, and enable/disable racing the
+ * cloud thread.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -521,27 +522,44 @@ static void test_any_connected_hub_counts_provisioning_does_not(void **state)
     assert_int_equal(sim_hub_client_detach(&hub_1), NX_AZURE_IOT_SUCCESS);
 }
 
-static void test_tick_without_clock_is_skipped(void **state)
+/* A tick without a usable clock (failing callback, or the all-ones "no time" value) still
+   reaches the core with NXSM_TIME_UNAVAILABLE: the ring is drained and the tick counted in
+   clock_unavailable, but no state-machine pass is made and time stands still. */
+static void test_tick_without_clock_drains_and_counts(void **state)
 {
+    static const uint8_t syn[40] = {
+        0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 192, 0, 2, 10, 198, 51, 100, 7,
+        0xc3, 0x50, 0x22, 0xb3, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+    };
     nxsm_stats before;
     nxsm_stats after;
 
     (void)state;
     init_iot(&iot_a);
     assert_int_equal(nx_azure_iot_security_module_enable(&iot_a), NX_AZURE_IOT_SUCCESS);
+    assert_int_equal(nxsm_capture(syn, sizeof(syn), NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER), NXSM_OK);
     before = stats_now();
+    assert_int_equal(before.ring_waiting, 1);
 
     sim_set_unix_time(0, sim_unix_time_value());
     sim_cloud_run_seconds(3);
     sim_set_unix_time(1, (ULONG)-1);
     sim_cloud_tick();
     after = stats_now();
+    assert_int_equal(sim_unix_time_calls() - 1u, 4); /* enable read it once */
+    assert_int_equal(after.clock_unavailable - before.clock_unavailable, 4);
     assert_int_equal(after.polls, before.polls);
-    assert_int_equal(state_now(), NXSM_STATE_PENDING);
+    assert_int_equal(after.ring_waiting, 0);
+    assert_int_equal(after.packets_counted, before.packets_counted + 1u);
+    assert_int_equal(after.state, NXSM_STATE_PENDING);
+    assert_int_equal(after.state_since_s, before.state_since_s);
+    assert_int_equal(after.messages_built, before.messages_built);
 
     sim_set_unix_time(1, SIM_DEFAULT_UNIX_TIME + 10u);
     sim_cloud_tick();
-    assert_int_equal(stats_now().polls, before.polls + 1u);
+    after = stats_now();
+    assert_int_equal(after.polls, before.polls + 1u);
+    assert_int_equal(after.clock_unavailable - before.clock_unavailable, 4);
 }
 
 /* The module's own event (set by the ring watermark callback) drains the capture ring
@@ -792,7 +810,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hundred_create_delete_cycles, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_ticks_follow_hub_connection, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_any_connected_hub_counts_provisioning_does_not, fresh, cleanup),
-        cmocka_unit_test_setup_teardown(test_tick_without_clock_is_skipped, fresh, cleanup),
+        cmocka_unit_test_setup_teardown(test_tick_without_clock_drains_and_counts, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_own_event_drains_ring, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_critical_section_nests_and_restores, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_critical_section_excludes_threads, fresh, cleanup),

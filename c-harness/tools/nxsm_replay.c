@@ -4,12 +4,13 @@
  * flows the module recorded per window (architecture 4.5; run it with scripts/replay).
  *
  *   nxsm_replay [--local ADDR[/PREFIX]]... [--capture unicast-only|ip-input]
- *               [--window-s N] [--format json|table] FILE.pcap...
+ *               [--window-s N] [--hub-outage FROM:SECONDS] [--repeat N] FILE.pcap...
  *
  * What happens:
  *  - nx_azure_iot_create() on a simulated NX_IP (TCP, UDP, ICMPv4/v6 enabled, one
  *    interface per IPv4 --local address, every IPv6 --local address) enables the module,
- *    which hooks the IP; a hub client is attached and reported CONNECTED.
+ *    which hooks the IP; a hub client is attached and reported CONNECTED (except during
+ *    the --hub-outage, FROM seconds after the first IP packet, for SECONDS seconds).
  *  - every IPv4/IPv6 packet of the files (Ethernet with 802.1Q/QinQ tags, Linux cooked v1
  *    and v2, raw IP, LINKTYPE_IPV4/IPV6, BSD loopback) goes through sim_ip_send() when its
  *    source is a --local address (the device sent it: the filter sees it OUT), otherwise
@@ -17,19 +18,26 @@
  *    unicast-only mode only what NetX accepts and dispatches reaches the receive hooks).
  *    Without --local, the source of the first IP packet is the device (/32 or /128); the
  *    simulated device starts at the first IP packet and has no address until a packet
- *    with a sound header names it.
+ *    with a sound header names it. --repeat N plays the files N times in a row, each pass
+ *    shifted to start one second after the previous one ended.
  *    Direction and device go by the header's version nibble (as NetX dispatches), and
  *    only a sound fixed header (version, IPv4 header and total length) names a source: a
  *    packet without one is offered as received.
  *  - pcap timestamps drive the simulated unix clock (whole seconds, never going back: an
  *    earlier timestamp counts as the latest one seen). Only IP packets move the clock.
  *    The cloud helper's periodic tick runs on every simulated second that follows captured
- *    traffic (idle seconds only poll and are skipped); the ring watermark event is handled
- *    right after the packet that raised it, as the cloud thread would.
- *  - windows of --window-s seconds (default 10) start at the first IP packet's second;
- *    at each window end the flows are read with nxsm_read_flows(), printed with "t" = the
- *    window's end, and nxsm_end_window() starts the next window. Empty windows print
- *    nothing. A final summary carries the nxsm_stats counters and what the simulator did.
+ *    traffic and at every time a collection is due (idle seconds in between are skipped);
+ *    the ring watermark event is handled right after the packet that raised it, as the
+ *    cloud thread would.
+ *  - the module runs with its defaults except: network activity every --window-s seconds
+ *    (default 10), its first window ending --window-s after the first IP packet. Its
+ *    messages reach the simulated hub client through the shim exactly as on a device.
+ *  - output, on stdout: every message the hub client accepted, as one line of hex, in the
+ *    order sent; then one line {"summary": {...}} with the nxsm_stats counters and what
+ *    the simulator did. scripts/replay pipes this through `nxsm-decode --replay`, which
+ *    prints what the messages say (flows per window, heartbeats, system information).
+ *  - at the end the clock runs on to the end of the last window and until the outbox is
+ *    empty (at most 10 minutes more), then the module is disabled.
  *  - each packet is handed to NetX in one 1536-byte first buffer (a usual Ethernet pool
  *    payload) plus chained buffers for the rest.
  *
@@ -78,12 +86,6 @@
 #define DLT_LOOP 108
 #endif
 
-typedef enum
-{
-    FORMAT_JSON,
-    FORMAT_TABLE
-} output_format;
-
 /* A --local address: IPv4 (host order + mask) or IPv6 (wire bytes + prefix). */
 typedef struct
 {
@@ -102,7 +104,9 @@ static struct
     unsigned v6_count;
     uint32_t capture_mode;
     uint64_t window_s;
-    output_format format;
+    uint64_t outage_from;    /* seconds after the first IP packet */
+    uint64_t outage_seconds; /* 0: no outage */
+    unsigned long repeat;
     const char *files[REPLAY_MAX_FILES];
     unsigned file_count;
 } options;
@@ -119,14 +123,17 @@ static struct
 {
     int started;
     uint64_t clock;      /* simulated unix seconds */
-    uint64_t window_end; /* end of the current window */
+    uint64_t start;      /* the first IP packet's second */
+    uint64_t offset;     /* added to the timestamps of the current --repeat pass */
+    uint64_t last_seen;  /* latest timestamp seen, before the offset */
+    uint64_t pass_length; /* seconds one --repeat pass spans */
     int dirty;           /* packets fed since the last tick */
+    int hub_connected;
     uint64_t ip_packets;
     int auto_device;        /* no --local: the device is the first sound packet's source */
     UINT interfaces;        /* IPv4 interfaces given an address */
     uint64_t non_ip_frames;
-    uint64_t windows_reported;
-    uint64_t flows_reported;
+    uint64_t messages_printed;
     unsigned unsupported_files;
     unsigned damaged_files;
 } run;
@@ -135,15 +142,18 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: nxsm_replay [--local ADDR[/PREFIX]]... [--capture unicast-only|ip-input]\n"
-            "                   [--window-s N] [--format json|table] FILE.pcap...\n"
+            "                   [--window-s N] [--hub-outage FROM:SECONDS] [--repeat N] FILE.pcap...\n"
             "  --local ADDR     an address of the device (IPv4 or IPv6, repeatable; a prefix\n"
             "                   makes its subnet broadcast count as received); default: the\n"
             "                   source of the first IP packet\n"
             "  --capture MODE   unicast-only (default): inbound at TCP/UDP/ICMP dispatch;\n"
             "                   ip-input: every inbound packet at IP input\n"
             "  --window-s N     flow window length in seconds (default 10)\n"
-            "  --format F       json (default): one object per flow per window, then a summary;\n"
-            "                   table: aligned tables per window, then the summary\n");
+            "  --hub-outage F:S the hub client is disconnected from F seconds after the first\n"
+            "                   IP packet, for S seconds\n"
+            "  --repeat N       play the files N times in a row (default 1)\n"
+            "Output: each message the hub accepted as a hex line, then a JSON summary line;\n"
+            "scripts/replay decodes it (nxsm-decode --replay).\n");
 }
 
 static int fail_usage(const char *message, const char *argument)
@@ -238,7 +248,7 @@ static int parse_arguments(int argc, char **argv)
 
     options.capture_mode = NXSM_CAPTURE_UNICAST_ONLY;
     options.window_s = 10;
-    options.format = FORMAT_JSON;
+    options.repeat = 1;
     for (i = 1; i < argc; i++)
     {
         const char *arg = argv[i];
@@ -271,7 +281,7 @@ static int parse_arguments(int argc, char **argv)
             continue;
         }
         if (strcmp(arg, "--local") != 0 && strcmp(arg, "--capture") != 0 &&
-            strcmp(arg, "--window-s") != 0 && strcmp(arg, "--format") != 0)
+            strcmp(arg, "--window-s") != 0 && strcmp(arg, "--hub-outage") != 0 && strcmp(arg, "--repeat") != 0)
         {
             return fail_usage("unknown option", arg);
         }
@@ -322,20 +332,32 @@ static int parse_arguments(int argc, char **argv)
             }
             options.window_s = seconds;
         }
+        else if (strcmp(arg, "--hub-outage") == 0)
+        {
+            unsigned long long from;
+            unsigned long long seconds;
+            int used = 0;
+
+            if (value[0] == '-' || sscanf(value, "%llu:%llu%n", &from, &seconds, &used) != 2 ||
+                value[used] != '\0' || seconds == 0 || from > 0xFFFFFFFFull || seconds > 0xFFFFFFFFull)
+            {
+                return fail_usage("--hub-outage takes FROM:SECONDS (whole seconds, SECONDS > 0), not", value);
+            }
+            options.outage_from = from;
+            options.outage_seconds = seconds;
+        }
         else
         {
-            if (strcmp(value, "json") == 0)
+            char *end = NULL;
+            unsigned long count;
+
+            errno = 0;
+            count = strtoul(value, &end, 10);
+            if (errno != 0 || end == value || *end != '\0' || count == 0 || count > 10000ul || value[0] == '-')
             {
-                options.format = FORMAT_JSON;
+                return fail_usage("--repeat takes 1..10000, not", value);
             }
-            else if (strcmp(value, "table") == 0)
-            {
-                options.format = FORMAT_TABLE;
-            }
-            else
-            {
-                return fail_usage("--format takes json or table, not", value);
-            }
+            options.repeat = count;
         }
     }
     if (options.file_count == 0)
@@ -608,6 +630,28 @@ static void set_time(uint64_t seconds)
     sim_set_unix_time(1, (ULONG)(seconds > REPLAY_MAX_TIME ? REPLAY_MAX_TIME : seconds));
 }
 
+static void tick(void);
+
+/* The shim spreads the first collection with NX_RAND() (rand() here) over base .. 3 base
+   seconds; a seed whose first rand() gives no spread makes every collector first run one
+   window after the first packet, as on a device that drew 0: runs are repeatable and the
+   first message carries every event. */
+static void seed_first_collection(uint32_t base)
+{
+    unsigned seed;
+
+    for (seed = 1u; seed < 1000000u; seed++)
+    {
+        srand(seed);
+        if ((uint32_t)rand() % (2u * base) == 0u)
+        {
+            srand(seed);
+            return;
+        }
+    }
+    srand(1u);
+}
+
 static int start_device(uint64_t now)
 {
     nxsm_config config;
@@ -621,6 +665,8 @@ static int start_device(uint64_t now)
         return -1;
     }
     config.capture_mode = options.capture_mode;
+    config.high_interval_s = (uint32_t)options.window_s;
+    config.first_collection_base_s = (uint32_t)(options.window_s < 3600u ? options.window_s : 3600u);
     if (nxsm_netx_config_set(&config) != NXSM_OK)
     {
         return -1;
@@ -638,6 +684,7 @@ static int start_device(uint64_t now)
             return -1;
         }
     }
+    seed_first_collection(config.first_collection_base_s);
     status = nx_azure_iot_create(&replay_iot, (const UCHAR *)"replay", &replay_ip, &replay_pool, &replay_dns,
                                  replay_cloud_stack, (UINT)sizeof(replay_cloud_stack), 3,
                                  sim_unix_time_get);
@@ -651,170 +698,122 @@ static int start_device(uint64_t now)
     {
         return -1;
     }
-    sim_hub_client_set_state(&replay_hub, NX_AZURE_IOT_HUB_CLIENT_STATUS_CONNECTED);
     run.started = 1;
     run.clock = now;
-    run.window_end = now + options.window_s;
-    sim_cloud_tick();
+    run.start = now;
+    /* The first window ends one window after the first packet (the first collection of
+       the other groups keeps its random spread): a shorter interval applies at once. */
+    if (nxsm_set_interval(NXSM_PRIORITY_HIGH, (uint32_t)options.window_s) != NXSM_OK)
+    {
+        return -1;
+    }
+    tick();
     return 0;
 }
 
-/* ---- output ------------------------------------------------------------------------------- */
+/* ---- clock and output ------------------------------------------------------------------ */
 
-static const char *protocol_name(uint8_t protocol)
+static nxsm_stats read_stats(void)
 {
-    switch (protocol)
+    nxsm_stats stats;
+
+    memset(&stats, 0, sizeof(stats));
+    stats.struct_size = (uint32_t)sizeof(stats);
+    (void)nxsm_get_stats(&stats);
+    return stats;
+}
+
+/* Prints the messages the hub client accepted since the last call, one hex line each. */
+static void print_messages(void)
+{
+    ULONG count = sim_hub_sent_count();
+    ULONG i;
+
+    for (i = 0; i < count; i++)
     {
-    case 0:
-        return "tcp";
-    case 1:
-        return "udp";
-    case 2:
-        return "icmp";
-    default:
-        return "?";
-    }
-}
+        sim_hub_message message;
+        UINT b;
 
-static void address_text(const nxsm_flow *flow, const uint8_t *bytes, char *out, size_t size)
-{
-    if (inet_ntop(flow->ip_version == 4 ? AF_INET : AF_INET6, bytes, out, (socklen_t)size) == NULL)
-    {
-        snprintf(out, size, "?");
-    }
-}
-
-static void utc_text(uint64_t seconds, char *out, size_t size)
-{
-    time_t t = (time_t)seconds;
-    struct tm tm;
-
-    if (gmtime_r(&t, &tm) == NULL || strftime(out, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-    {
-        snprintf(out, size, "%" PRIu64, seconds);
-    }
-}
-
-static void print_flow_json(uint64_t t, const nxsm_flow *flow)
-{
-    char local[INET6_ADDRSTRLEN];
-    char remote[INET6_ADDRSTRLEN];
-
-    address_text(flow, flow->local_address, local, sizeof(local));
-    address_text(flow, flow->remote_address, remote, sizeof(remote));
-    printf("{\"t\": %" PRIu64 ", \"window_s\": %" PRIu64 ", \"ip\": %u, \"proto\": \"%s\", "
-           "\"local\": \"%s\", \"local_port\": %u, \"remote\": \"%s\", \"remote_port\": %u, "
-           "\"bytes_in\": %" PRIu32 ", \"bytes_out\": %" PRIu32 ", \"packets_in\": %" PRIu32
-           ", \"packets_out\": %" PRIu32 ", \"tcp_flags_in\": %u, \"tcp_flags_out\": %u, "
-           "\"first_seen\": %" PRIu32 ", \"last_seen\": %" PRIu32 "}\n",
-           t, options.window_s, flow->ip_version, protocol_name(flow->protocol), local, flow->local_port,
-           remote, flow->remote_port, flow->bytes_in, flow->bytes_out, flow->packets_in, flow->packets_out,
-           flow->tcp_flags_in, flow->tcp_flags_out, flow->first_seen_s, flow->last_seen_s);
-}
-
-static void print_flow_row(const nxsm_flow *flow)
-{
-    char local[INET6_ADDRSTRLEN + 8];
-    char remote[INET6_ADDRSTRLEN + 8];
-    char address[INET6_ADDRSTRLEN];
-    int v6 = (flow->ip_version == 6);
-
-    address_text(flow, flow->local_address, address, sizeof(address));
-    snprintf(local, sizeof(local), v6 ? "[%s]:%u" : "%s:%u", address, flow->local_port);
-    address_text(flow, flow->remote_address, address, sizeof(address));
-    snprintf(remote, sizeof(remote), v6 ? "[%s]:%u" : "%s:%u", address, flow->remote_port);
-    printf("  %-4s %-2u %-46s %-46s %9" PRIu32 " %11" PRIu32 " %9" PRIu32 " %11" PRIu32
-           "  %02x/%02x\n",
-           protocol_name(flow->protocol), flow->ip_version, local, remote, flow->packets_in,
-           flow->bytes_in, flow->packets_out, flow->bytes_out, flow->tcp_flags_in, flow->tcp_flags_out);
-}
-
-/* Prints the flows of the window ending at t (nothing for an empty window), then ends it. */
-static void report_window(uint64_t t)
-{
-    nxsm_flow page[REPLAY_FLOW_PAGE];
-    size_t first = 0;
-    size_t written;
-    int header_done = 0;
-
-    for (;;)
-    {
-        size_t i;
-
-        written = 0;
-        if (nxsm_read_flows(first, page, REPLAY_FLOW_PAGE, &written) != NXSM_OK || written == 0)
+        if (sim_hub_sent_get(i, &message) != NX_SUCCESS)
         {
-            break;
+            continue;
         }
-        for (i = 0; i < written; i++)
+        for (b = 0; b < message.payload_length; b++)
         {
-            if (options.format == FORMAT_JSON)
-            {
-                print_flow_json(t, &page[i]);
-                continue;
-            }
-            if (!header_done)
-            {
-                char start[32];
-                char end[32];
+            printf("%02x", message.payload[b]);
+        }
+        printf("\n");
+        run.messages_printed++;
+    }
+    sim_hub_clear_log();
+}
 
-                utc_text(t - options.window_s, start, sizeof(start));
-                utc_text(t, end, sizeof(end));
-                printf("window %s .. %s UTC (t=%" PRIu64 ")\n", start, end, t);
-                printf("  %-4s %-2s %-46s %-46s %9s %11s %9s %11s  %s\n", "prot", "ip", "local",
-                       "remote", "pkts_in", "bytes_in", "pkts_out", "bytes_out", "flags in/out");
-                header_done = 1;
-            }
-            print_flow_row(&page[i]);
-        }
-        run.flows_reported += written;
-        first += written;
-    }
-    if (first != 0)
-    {
-        run.windows_reported++;
-        if (options.format == FORMAT_TABLE)
-        {
-            printf("\n");
-        }
-    }
-    /* Switching network activity off and on ends the window (into the outbox). */
-    (void)nxsm_set_collector(NXSM_COLLECTOR_NETWORK_ACTIVITY, false, NXSM_PRIORITY_HIGH);
-    (void)nxsm_set_collector(NXSM_COLLECTOR_NETWORK_ACTIVITY, true, NXSM_PRIORITY_HIGH);
+static int in_outage(uint64_t clock)
+{
+    uint64_t since = clock - run.start;
+
+    return options.outage_seconds != 0 && since >= options.outage_from &&
+           since - options.outage_from < options.outage_seconds;
 }
 
 /* The cloud helper's periodic pass at the current clock (polls and drains). */
 static void tick(void)
 {
+    int connected = !in_outage(run.clock);
+
     set_time(run.clock);
+    if (connected != run.hub_connected)
+    {
+        sim_hub_client_set_state(&replay_hub, connected ? NX_AZURE_IOT_HUB_CLIENT_STATUS_CONNECTED
+                                                        : NX_AZURE_IOT_HUB_CLIENT_STATUS_NOT_CONNECTED);
+        run.hub_connected = connected;
+    }
     sim_cloud_tick();
     run.dirty = 0;
+    print_messages();
 }
 
-/* Moves the clock to target: a tick on the second after captured traffic, windows
-   reported when the clock reaches their end, idle stretches skipped. */
+/* Moves the clock to target: a tick on the second after captured traffic, at each due
+   collection while flows wait in the window, at the outage's edges and every second while
+   messages wait for a connected hub; idle stretches are skipped (the module keeps its
+   collection grid across the jump). */
 static void advance_to(uint64_t target)
 {
     while (run.clock < target)
     {
-        uint64_t next = run.clock + 1u;
+        uint64_t next = target;
 
-        if (!run.dirty)
+        if (run.dirty)
         {
-            next = (target < run.window_end) ? target : run.window_end;
+            next = run.clock + 1u;
+        }
+        else
+        {
+            nxsm_stats stats = read_stats();
+            uint64_t edges[2] = {run.start + options.outage_from,
+                                 run.start + options.outage_from + options.outage_seconds};
+            unsigned e;
+
+            if (stats.flows_v4 + stats.flows_v6 != 0 && stats.next_collection_s > run.clock &&
+                stats.next_collection_s < next)
+            {
+                next = stats.next_collection_s;
+            }
+            for (e = 0; e < 2 && options.outage_seconds != 0; e++)
+            {
+                if (edges[e] > run.clock && edges[e] < next)
+                {
+                    next = edges[e];
+                }
+            }
+            /* While messages wait for a connected hub, the shim sends a few per tick. */
+            if (stats.outbox_messages != 0 && run.hub_connected)
+            {
+                next = run.clock + 1u;
+            }
         }
         run.clock = next;
         tick();
-        if (run.clock == run.window_end)
-        {
-            report_window(run.window_end);
-            run.window_end += options.window_s;
-            if (target >= run.window_end)
-            {
-                /* Whole windows without packets: nothing to report in them. */
-                run.window_end += ((target - run.window_end) / options.window_s) * options.window_s;
-            }
-        }
     }
 }
 
@@ -904,6 +903,11 @@ static void replay_file(const char *name, pcap_t *pcap)
            2038 negative: read them back as unsigned. */
         seconds = (header->ts.tv_sec < 0) ? (uint64_t)(uint32_t)header->ts.tv_sec
                                           : (uint64_t)header->ts.tv_sec;
+        if (seconds > run.last_seen)
+        {
+            run.last_seen = seconds;
+        }
+        seconds += run.offset;
         if (run.started && seconds < run.clock)
         {
             seconds = run.clock;
@@ -920,77 +924,58 @@ static void replay_file(const char *name, pcap_t *pcap)
 
 static void print_summary(void)
 {
-    nxsm_stats stats;
+    nxsm_stats stats = read_stats();
     nxsm_capacities capacities;
     sim_ip_counters sim;
+    sim_hub_counters hub;
     nxsm_netx_hook_status hooks;
     unsigned i;
 
-    memset(&stats, 0, sizeof(stats));
-    stats.struct_size = (uint32_t)sizeof(stats);
-    (void)nxsm_get_stats(&stats);
     capacities.struct_size = (uint32_t)sizeof(capacities);
     (void)nxsm_get_capacities(&capacities);
     sim_ip_counters_get(&sim);
+    sim_hub_counters_get(&hub);
     nxsm_netx_hook_status_get(&hooks);
 
-    if (options.format == FORMAT_JSON)
+    printf("{\"summary\": {\"files\": %u, \"unsupported_link_files\": %u, \"damaged_files\": %u, "
+           "\"ip_packets\": %" PRIu64 ", \"non_ip_frames\": %" PRIu64 ", ",
+           options.file_count, run.unsupported_files, run.damaged_files, run.ip_packets, run.non_ip_frames);
+    printf("\"packets_seen\": %" PRIu32 ", \"packets_counted\": %" PRIu32 ", \"malformed\": %" PRIu32
+           ", \"ignored\": %" PRIu32 ", \"ring_dropped\": %" PRIu32 ", \"table_full_dropped\": %" PRIu32
+           ", \"ring_waiting\": %" PRIu32 ", \"state\": %" PRIu32 ", \"polls\": %" PRIu32 ", ",
+           stats.packets_seen, stats.packets_counted, stats.malformed, stats.ignored, stats.ring_dropped,
+           stats.table_full_dropped, stats.ring_waiting, stats.state, stats.polls);
+    printf("\"collections\": %" PRIu32 ", \"messages_built\": %" PRIu32 ", \"messages_sent\": %" PRIu32
+           ", \"messages_failed\": %" PRIu32 ", \"messages_dropped\": %" PRIu32 ", \"outbox_messages\": %" PRIu32
+           ", \"outbox_peak_bytes\": %" PRIu32 ", \"clock_unavailable\": %" PRIu32 ", \"messages_printed\": %" PRIu64
+           ", \"hub_accepted\": %lu, ",
+           stats.collections, stats.messages_built, stats.messages_sent, stats.messages_failed,
+           stats.messages_dropped, stats.outbox_messages, stats.outbox_peak_bytes, stats.clock_unavailable,
+           run.messages_printed, (unsigned long)hub.sends);
+    printf("\"window_s\": %" PRIu64 ", \"hub_outage\": [%" PRIu64 ", %" PRIu64 "], \"repeat\": %lu, "
+           "\"capture\": \"%s\", \"device\": [",
+           options.window_s, options.outage_from, options.outage_seconds, options.repeat,
+           options.capture_mode == NXSM_CAPTURE_IP_INPUT ? "ip-input" : "unicast-only");
+    for (i = 0; i < options.local_count; i++)
     {
-        printf("{\"summary\": {\"files\": %u, \"unsupported_link_files\": %u, \"damaged_files\": %u, "
-               "\"ip_packets\": %" PRIu64 ", \"non_ip_frames\": %" PRIu64 ", ",
-               options.file_count, run.unsupported_files, run.damaged_files, run.ip_packets,
-               run.non_ip_frames);
-        printf("\"packets_seen\": %" PRIu32 ", \"packets_counted\": %" PRIu32 ", \"malformed\": %" PRIu32
-               ", \"ignored\": %" PRIu32 ", \"ring_dropped\": %" PRIu32 ", \"table_full_dropped\": %" PRIu32
-               ", \"ring_waiting\": %" PRIu32 ", \"state\": %" PRIu32 ", \"polls\": %" PRIu32 ", ",
-               stats.packets_seen, stats.packets_counted, stats.malformed, stats.ignored, stats.ring_dropped,
-               stats.table_full_dropped, stats.ring_waiting, stats.state, stats.polls);
-        printf("\"windows\": %" PRIu64 ", \"flows\": %" PRIu64 ", \"window_s\": %" PRIu64
-               ", \"capture\": \"%s\", \"device\": [",
-               run.windows_reported, run.flows_reported, options.window_s,
-               options.capture_mode == NXSM_CAPTURE_IP_INPUT ? "ip-input" : "unicast-only");
-        for (i = 0; i < options.local_count; i++)
-        {
-            char text[INET6_ADDRSTRLEN];
-            const local_address *local = &options.locals[i];
-            uint32_t v4 = htonl(local->v4);
+        char text[INET6_ADDRSTRLEN];
+        const local_address *local = &options.locals[i];
+        uint32_t v4 = htonl(local->v4);
 
-            (void)inet_ntop(local->version == 4 ? AF_INET : AF_INET6,
-                            local->version == 4 ? (const void *)&v4 : (const void *)local->v6, text,
-                            sizeof(text));
-            printf("%s\"%s/%u\"", i ? ", " : "", text, local->prefix);
-        }
-        printf("], \"sim\": {\"sent\": %lu, \"received\": %lu, \"delivered\": %lu, \"filter_dropped\": %lu, "
-               "\"not_for_us\": %lu, \"invalid\": %lu, \"fragment_held\": %lu, \"no_transport\": %lu}, ",
-               (unsigned long)sim.sent, (unsigned long)sim.received,
-               (unsigned long)sim.outcome[SIM_IP_DELIVERED], (unsigned long)sim.outcome[SIM_IP_FILTER_DROPPED],
-               (unsigned long)sim.outcome[SIM_IP_NOT_FOR_US], (unsigned long)sim.outcome[SIM_IP_INVALID],
-               (unsigned long)sim.outcome[SIM_IP_FRAGMENT_HELD], (unsigned long)sim.outcome[SIM_IP_NO_TRANSPORT]);
-        printf("\"ip_hooked\": %lu, \"max_flows_v4\": %" PRIu32 ", \"max_flows_v6\": %" PRIu32
-               ", \"ring_slots\": %" PRIu32 "}}\n",
-               (unsigned long)hooks.ip_hooked, capacities.max_flows_v4, capacities.max_flows_v6,
-               capacities.ring_slots);
-        return;
+        (void)inet_ntop(local->version == 4 ? AF_INET : AF_INET6,
+                        local->version == 4 ? (const void *)&v4 : (const void *)local->v6, text, sizeof(text));
+        printf("%s\"%s/%u\"", i ? ", " : "", text, local->prefix);
     }
-    printf("summary\n");
-    printf("  files                %u (unsupported link type: %u, damaged: %u)\n", options.file_count,
-           run.unsupported_files, run.damaged_files);
-    printf("  ip packets           %" PRIu64 " (other frames: %" PRIu64 ")\n", run.ip_packets, run.non_ip_frames);
-    printf("  capture              %s, windows of %" PRIu64 " s (%" PRIu64 " with flows, %" PRIu64 " flows)\n",
-           options.capture_mode == NXSM_CAPTURE_IP_INPUT ? "ip-input" : "unicast-only", options.window_s,
-           run.windows_reported, run.flows_reported);
-    printf("  packets seen         %" PRIu32 "\n", stats.packets_seen);
-    printf("  packets counted      %" PRIu32 "\n", stats.packets_counted);
-    printf("  malformed            %" PRIu32 "\n", stats.malformed);
-    printf("  ignored              %" PRIu32 "\n", stats.ignored);
-    printf("  ring dropped         %" PRIu32 "\n", stats.ring_dropped);
-    printf("  table full dropped   %" PRIu32 "\n", stats.table_full_dropped);
-    printf("  simulated NetX       sent %lu, received %lu: delivered %lu, not for us %lu, invalid %lu, "
-           "fragments held %lu, no transport %lu, filter dropped %lu\n",
+    printf("], \"sim\": {\"sent\": %lu, \"received\": %lu, \"delivered\": %lu, \"filter_dropped\": %lu, "
+           "\"not_for_us\": %lu, \"invalid\": %lu, \"fragment_held\": %lu, \"no_transport\": %lu}, ",
            (unsigned long)sim.sent, (unsigned long)sim.received, (unsigned long)sim.outcome[SIM_IP_DELIVERED],
-           (unsigned long)sim.outcome[SIM_IP_NOT_FOR_US], (unsigned long)sim.outcome[SIM_IP_INVALID],
-           (unsigned long)sim.outcome[SIM_IP_FRAGMENT_HELD], (unsigned long)sim.outcome[SIM_IP_NO_TRANSPORT],
-           (unsigned long)sim.outcome[SIM_IP_FILTER_DROPPED]);
+           (unsigned long)sim.outcome[SIM_IP_FILTER_DROPPED], (unsigned long)sim.outcome[SIM_IP_NOT_FOR_US],
+           (unsigned long)sim.outcome[SIM_IP_INVALID], (unsigned long)sim.outcome[SIM_IP_FRAGMENT_HELD],
+           (unsigned long)sim.outcome[SIM_IP_NO_TRANSPORT]);
+    printf("\"ip_hooked\": %lu, \"max_flows_v4\": %" PRIu32 ", \"max_flows_v6\": %" PRIu32
+           ", \"ring_slots\": %" PRIu32 ", \"outbox_bytes\": %" PRIu32 ", \"max_message_bytes\": %" PRIu32 "}}\n",
+           (unsigned long)hooks.ip_hooked, capacities.max_flows_v4, capacities.max_flows_v6, capacities.ring_slots,
+           capacities.outbox_bytes, capacities.max_message_bytes);
 }
 
 /* Opens a capture file, or says why it cannot be read. */
@@ -1019,6 +1004,7 @@ static pcap_t *open_capture(const char *name)
 int main(int argc, char **argv)
 {
     unsigned i;
+    unsigned long pass;
     int status = parse_arguments(argc, argv);
 
     if (status != 0)
@@ -1036,23 +1022,48 @@ int main(int argc, char **argv)
         }
         pcap_close(pcap);
     }
-    for (i = 0; i < options.file_count; i++)
+    for (pass = 0; pass < options.repeat; pass++)
     {
-        pcap_t *pcap = open_capture(options.files[i]);
-
-        if (pcap == NULL)
+        for (i = 0; i < options.file_count; i++)
         {
-            return 1;
+            pcap_t *pcap = open_capture(options.files[i]);
+
+            if (pcap == NULL)
+            {
+                return 1;
+            }
+            replay_file(options.files[i], pcap);
+            pcap_close(pcap);
         }
-        replay_file(options.files[i], pcap);
-        pcap_close(pcap);
+        /* The next pass starts one second after this one's last packet. */
+        if (pass == 0)
+        {
+            run.pass_length = (run.last_seen >= run.start) ? run.last_seen - run.start + 1u : 1u;
+        }
+        run.offset += run.pass_length;
     }
     if (run.started)
     {
-        /* Close the last window (its end may lie past the last packet). */
-        advance_to(run.window_end);
+        /* Close the last window, whose end lies past the last packet, and give the hub
+           client what is waiting (within ten minutes). */
+        uint64_t window_end = run.start + ((run.clock - run.start) / options.window_s + 1u) * options.window_s;
+        uint64_t deadline;
+
+        advance_to(window_end);
+        if (window_end > REPLAY_MAX_TIME)
+        {
+            /* The module's clock stops at the last 32-bit second, so no collection can come
+               due after it: switching network activity off collects the open window now. */
+            (void)nxsm_set_collector(NXSM_COLLECTOR_NETWORK_ACTIVITY, false, NXSM_PRIORITY_HIGH);
+        }
+        deadline = run.clock + 600u;
+        while (read_stats().outbox_messages != 0 && run.clock < deadline)
+        {
+            advance_to(run.clock + 1u);
+        }
         (void)sim_hub_client_detach(&replay_hub);
         (void)nx_azure_iot_delete(&replay_iot);
+        print_messages();
     }
     print_summary();
     return 0;

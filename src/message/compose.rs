@@ -326,9 +326,14 @@ impl<A: Address + Serialize> Serialize for Records<'_, A> {
     }
 }
 
-/// Protocol in bits 0-1, received SYN/FIN/RST in bits 2-4, sent ones in bits 5-7.
+/// Protocol in bits 0-1, received SYN/FIN/RST in bits 2-4, sent ones in bits 5-7 (TCP
+/// only: the flag bits of other protocols are 0).
 pub(crate) fn kind<A>(flow: &Flow<A>) -> u8 {
     // TCP header bits: FIN 0x01, SYN 0x02, RST 0x04; on the wire SYN, FIN, RST.
     let pick = |flags: u8| ((flags >> 1) & 1) | ((flags & 1) << 1) | (flags & 4);
-    flow.key.protocol as u8 | pick(flow.flags_in.0) << 2 | pick(flow.flags_out.0) << 5
+    let protocol = flow.key.protocol as u8;
+    if flow.key.protocol != crate::wire::TransportKind::Tcp {
+        return protocol;
+    }
+    protocol | pick(flow.flags_in.0) << 2 | pick(flow.flags_out.0) << 5
 }

@@ -147,8 +147,10 @@ fn kind_packs_protocol_and_syn_fin_rst() {
     assert_eq!(compose::kind(&flow), 0b0010_0100);
     flow.flags_in = TcpFlags(0x01 | 0x04); // FIN, RST received
     flow.flags_out = TcpFlags(0xFF);
+    assert_eq!(compose::kind(&flow), 0b1111_1000);
+    // Flags belong to TCP only: the wire keeps them 0 for UDP and ICMP.
     flow.key.protocol = TransportKind::Udp;
-    assert_eq!(compose::kind(&flow), 0b1111_1001);
+    assert_eq!(compose::kind(&flow), 0b0000_0001);
 }
 
 /// The committed golden message: any change to the format or its writer shows up here and
@@ -286,4 +288,35 @@ fn a_ninth_local_address_starts_a_new_part() {
         .map(|plan| plan.flows())
         .collect();
     assert_eq!(per_part, [8, 8, 4]);
+}
+
+/// The fixed cost of a message: everything but its flow records, for one window with one
+/// IPv4 and one IPv6 local address (the architecture's target is at most 48 bytes).
+#[test]
+fn fixed_overhead_per_message() {
+    let v4_flows = [example_v4()];
+    let v6_flows = [example_v6()];
+    type Case<'a> = (&'a [Flow<[u8; 4]>], &'a [Flow<[u8; 16]>], usize);
+    let cases: [Case<'_>; 2] = [(&v4_flows, &[], 4), (&v4_flows, &v6_flows, 20)];
+    for (v4, v6, local_bytes) in cases {
+        let collection = Collection {
+            time: TIME,
+            network: Some(Window {
+                duration_s: 10,
+                v4,
+                v6,
+            }),
+            system: None,
+            heartbeat: None,
+        };
+        // A sequence number past 2^28 takes the widest varint.
+        let messages = write_all(&collection, 1024, u32::MAX);
+        let records: usize = v4.iter().map(compose::record_len).sum::<usize>()
+            + v6.iter().map(compose::record_len).sum::<usize>();
+        let overhead = messages[0].len() - records;
+        // format 1, "nxsm" 5, version 3, sequence 5, time 5, event count 1, event tag 1,
+        // duration 1, part 1, more 1, four sequence lengths 4, then the local addresses.
+        assert_eq!(overhead, 28 + local_bytes);
+        assert!(overhead - local_bytes <= 48);
+    }
 }

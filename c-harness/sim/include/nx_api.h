@@ -244,8 +244,10 @@ UINT nxd_ipv6_address_set(NX_IP *ip_ptr, UINT if_index, NXD_ADDRESS *ip_address,
                           ULONG prefix_length, UINT *address_index);
 #endif
 
-/* Gives a packet back to its pool. The simulator's packets belong to the call that built
-   them (sim_ip_receive / sim_ip_send), so this only counts the release. */
+/* Gives a packet back to its pool. A telemetry packet (nx_azure_iot_hub_client.h) goes back
+   to the simulated publish pool (NX_PTR_ERROR if it is not out). Other packets belong to
+   the call that built them (sim_ip_receive / sim_ip_send), so for them this only counts
+   the release. */
 UINT nx_packet_release(NX_PACKET *packet_ptr);
 
 #ifdef __cplusplus

@@ -17,9 +17,10 @@
 extern "C" {
 #endif
 
-/* Forgets every created cloud and IP instance, injected failure and counter, and resets
-   the simulated clock to working at SIM_DEFAULT_UNIX_TIME. Call between tests (after the
-   module under test has been disabled). */
+/* Forgets every created cloud and IP instance, injected failure, counter, outstanding
+   telemetry packet and sent message, and resets the simulated clock to working at
+   SIM_DEFAULT_UNIX_TIME. Call between tests (after the module under test has been
+   disabled). */
 VOID sim_reset(VOID);
 
 /* ---- clock ---------------------------------------------------------------------------- */
@@ -148,6 +149,73 @@ UINT sim_hub_client_attach(NX_AZURE_IOT_HUB_CLIENT *hub_ptr, NX_AZURE_IOT *nx_az
 UINT sim_hub_client_detach(NX_AZURE_IOT_HUB_CLIENT *hub_ptr);
 /* Sets nx_azure_iot_hub_client_state (NX_AZURE_IOT_HUB_CLIENT_STATUS_*). */
 VOID sim_hub_client_set_state(NX_AZURE_IOT_HUB_CLIENT *hub_ptr, UINT state);
+
+/* ---- telemetry sent through the hub clients ------------------------------------------- */
+
+/* Capacities of the simulated publish pool and of the log of sent messages. */
+#define SIM_HUB_PACKETS        8u   /* telemetry packets that can be out at once */
+#define SIM_HUB_TOPIC_BYTES    256u /* topic + properties one packet holds */
+#define SIM_HUB_MAX_CLIENTS    8u   /* hub clients with injected failures at once */
+#if TX_SIM_BARE_METAL
+#define SIM_HUB_LOG_ENTRIES    32u
+#define SIM_HUB_LOG_BYTES      (16u * 1024u)
+#else
+#define SIM_HUB_LOG_ENTRIES    2048u
+#define SIM_HUB_LOG_BYTES      (1024u * 1024u)
+#endif
+
+/* One message a hub client accepted (nx_azure_iot_hub_client_telemetry_send returned
+   NX_AZURE_IOT_SUCCESS). topic is NUL-terminated; topic and payload stay valid until
+   sim_hub_clear_log() or sim_reset(). */
+typedef struct
+{
+    NX_AZURE_IOT_HUB_CLIENT *hub;
+    const CHAR *topic; /* e.g. devices/dev-1/messages/events/nxsm=1&%24.ct=application%2Fx-nxsm */
+    UINT topic_length;
+    const UCHAR *payload;
+    UINT payload_length;
+} sim_hub_message;
+
+/* Messages in the log, oldest first. The log keeps the first SIM_HUB_LOG_ENTRIES messages
+   (or SIM_HUB_LOG_BYTES of topics and payloads) since the last clear; later ones are
+   still accepted and counted in sim_hub_counters.log_overflow. */
+ULONG sim_hub_sent_count(VOID);
+/* Copies entry index of the log to message. NX_SUCCESS, NX_PTR_ERROR for NULL,
+   NX_NOT_SUCCESSFUL for an index past the end. */
+UINT sim_hub_sent_get(ULONG index, sim_hub_message *message);
+/* Empties the log (and its overflow count); the other counters keep counting. */
+VOID sim_hub_clear_log(VOID);
+
+/* The next n calls of create / property_add / send for hub_ptr fail (NX_NO_PACKET /
+   NX_AZURE_IOT_INSUFFICIENT_BUFFER_SPACE / NX_AZURE_IOT_FAILURE) after the argument
+   checks; for send, only calls that would otherwise succeed are failed (a disconnected
+   client already fails without using one up). n = 0 cancels. Reset by sim_reset() and by
+   sim_hub_client_attach() of that client. */
+VOID sim_hub_fail_creates(NX_AZURE_IOT_HUB_CLIENT *hub_ptr, ULONG n);
+VOID sim_hub_fail_property_adds(NX_AZURE_IOT_HUB_CLIENT *hub_ptr, ULONG n);
+VOID sim_hub_fail_sends(NX_AZURE_IOT_HUB_CLIENT *hub_ptr, ULONG n);
+
+/* What the telemetry calls did since sim_reset(). */
+typedef struct
+{
+    ULONG creates;               /* packets handed out by telemetry_message_create */
+    ULONG create_failures;       /* create calls that returned an error */
+    ULONG property_adds;         /* successful property_add calls */
+    ULONG property_add_failures;
+    ULONG sends;                 /* messages accepted (what the log records) */
+    ULONG send_failures;         /* send calls that returned an error */
+    ULONG send_disconnected;     /* ... of which NX_AZURE_IOT_DISCONNECTED */
+    ULONG deletes;               /* packets given back by message_delete / nx_packet_release */
+    ULONG misuse;                /* calls with a packet that is not out (never created,
+                                    already sent or deleted) or was created for another
+                                    client: always a bug in the caller */
+    ULONG outstanding;           /* packets created and neither sent nor deleted yet */
+    ULONG peak_outstanding;      /* most packets out at once */
+    ULONG log_overflow;          /* messages accepted but not kept by the full log */
+} sim_hub_counters;
+VOID sim_hub_counters_get(sim_hub_counters *counters);
+/* Packets created and neither sent nor deleted: must be 0 whenever the caller is idle. */
+ULONG sim_hub_packets_outstanding(VOID);
 
 #ifdef __cplusplus
 }

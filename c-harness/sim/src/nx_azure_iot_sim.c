@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sim_control.h"
+#include "sim_internal.h"
 
 #ifndef NX_AZURE_DISABLE_IOT_SECURITY_MODULE
 /* Provided by the library under test (nx_azure_iot_security_module.h), as the real
@@ -230,6 +231,7 @@ UINT sim_hub_client_attach(NX_AZURE_IOT_HUB_CLIENT *hub_ptr, NX_AZURE_IOT *nx_az
         return NX_AZURE_IOT_INVALID_PARAMETER;
     }
     memset(hub_ptr, 0, sizeof(*hub_ptr));
+    sim_hub_forget_client(hub_ptr);
     hub_ptr->nx_azure_iot_ptr = nx_azure_iot_ptr;
     hub_ptr->nx_azure_iot_hub_client_state = NX_AZURE_IOT_HUB_CLIENT_STATUS_NOT_CONNECTED;
     hub_ptr->nx_azure_iot_hub_client_resource.resource_type = NX_AZURE_IOT_RESOURCE_IOT_HUB;

@@ -56,6 +56,10 @@ UINT nx_packet_release(NX_PACKET *packet_ptr)
     {
         return NX_PTR_ERROR;
     }
+    if (sim_hub_is_pool_packet(packet_ptr))
+    {
+        return sim_hub_packet_release(packet_ptr); /* a telemetry packet */
+    }
     TX_DISABLE
     sim_counters.released++;
     TX_RESTORE

@@ -26,6 +26,7 @@ VOID sim_reset(VOID)
     sim_clock_reset();
     sim_ip_reset();
     sim_cloud_reset();
+    sim_hub_reset();
 }
 
 VOID sim_set_unix_time(UINT ok, ULONG value)

@@ -1,0 +1,155 @@
+//! The readable JSON view of a message.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use serde_json::{json, Map, Value};
+
+use crate::{version_text, Event, Flow, Heartbeat, Message, NetworkActivity, SystemInformation};
+
+/// A message as JSON: addresses as text, protocols and flags by name, the window's start and
+/// end, local addresses resolved, the library versions as `"major.minor.patch"`.
+///
+/// Works on any [`Message`], validated or not: a local index past the end shows as `null`,
+/// protocol value 3 as `"invalid"`.
+pub fn to_json(message: &Message) -> Value {
+    json!({
+        "format": message.format,
+        "module": message.module,
+        "module_version": version_text(message.module_version),
+        "sequence": message.sequence,
+        "time": message.time,
+        "events": message
+            .events
+            .iter()
+            .map(|event| event_json(message.time, event))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// One event as JSON, with `"event"` naming its kind first; `time` is the message's time.
+pub fn event_json(time: u32, event: &Event) -> Value {
+    let mut object = Map::new();
+    object.insert("event".into(), json!(event.kind().name()));
+    let body = match event {
+        Event::NetworkActivity(window) => network_json(time, window),
+        Event::SystemInformation(si) => system_json(si),
+        Event::Heartbeat(hb) => heartbeat_json(hb),
+    };
+    if let Value::Object(fields) = body {
+        object.extend(fields);
+    }
+    Value::Object(object)
+}
+
+fn network_json(time: u32, window: &NetworkActivity) -> Value {
+    let v4 = window
+        .v4_flows
+        .iter()
+        .map(|f| flow_json(4, window.v4_locals.get(usize::from(f.local)), f));
+    let v6 = window
+        .v6_flows
+        .iter()
+        .map(|f| flow_json(6, window.v6_locals.get(usize::from(f.local)), f));
+    json!({
+        "window": {
+            "start": i64::from(time) - i64::from(window.duration_s),
+            "end": time,
+            "duration_s": window.duration_s,
+        },
+        "part": window.part,
+        "more": window.more,
+        "flows": v4.chain(v6).collect::<Vec<_>>(),
+    })
+}
+
+/// An address as text.
+pub trait AddressText {
+    /// `192.168.1.10`, `2001:db8::2`.
+    fn text(&self) -> String;
+}
+
+impl AddressText for [u8; 4] {
+    fn text(&self) -> String {
+        Ipv4Addr::from(*self).to_string()
+    }
+}
+
+impl AddressText for [u8; 16] {
+    fn text(&self) -> String {
+        Ipv6Addr::from(*self).to_string()
+    }
+}
+
+/// One flow as JSON: `ip` (4 or 6), `proto`, `local` (the resolved address, `null` when the
+/// index is out of range), `local_port`, `remote`, `remote_port`, the four counters and
+/// `tcp_flags_in` / `tcp_flags_out` as lists of names.
+pub fn flow_json<A: AddressText>(ip: u8, local: Option<&A>, flow: &Flow<A>) -> Value {
+    json!({
+        "ip": ip,
+        "proto": flow.protocol().map_or("invalid", |p| p.name()),
+        "local": local.map(AddressText::text),
+        "local_port": flow.local_port,
+        "remote": flow.remote.text(),
+        "remote_port": flow.remote_port,
+        "bytes_in": flow.bytes_in,
+        "bytes_out": flow.bytes_out,
+        "packets_in": flow.packets_in,
+        "packets_out": flow.packets_out,
+        "tcp_flags_in": flow.flags_in().names(),
+        "tcp_flags_out": flow.flags_out().names(),
+    })
+}
+
+fn triple(v: [u8; 3]) -> String {
+    format!("{}.{}.{}", v[0], v[1], v[2])
+}
+
+fn system_json(si: &SystemInformation) -> Value {
+    let collectors: Vec<&str> = ["network_activity", "system_information", "heartbeat"]
+        .into_iter()
+        .enumerate()
+        .filter(|(bit, _)| si.collectors >> bit & 1 != 0)
+        .map(|(_, name)| name)
+        .collect();
+    let capture_mode = match si.capture_mode {
+        0 => json!("unicast-only"),
+        1 => json!("ip-input"),
+        other => json!(other),
+    };
+    json!({
+        "threadx": triple(si.threadx),
+        "netx": triple(si.netx),
+        "module_version": version_text(si.module_version),
+        "max_flows_v4": si.max_flows_v4,
+        "max_flows_v6": si.max_flows_v6,
+        "ring_slots": si.ring_slots,
+        "outbox_bytes": si.outbox_bytes,
+        "max_message_bytes": si.max_message_bytes,
+        "intervals_s": {
+            "high": si.intervals_s[0],
+            "medium": si.intervals_s[1],
+            "low": si.intervals_s[2],
+        },
+        "collectors": collectors,
+        "capture_mode": capture_mode,
+    })
+}
+
+fn heartbeat_json(hb: &Heartbeat) -> Value {
+    json!({
+        "uptime_s": hb.uptime_s,
+        "packets_seen": hb.packets_seen,
+        "packets_counted": hb.packets_counted,
+        "malformed": hb.malformed,
+        "ignored": hb.ignored,
+        "ring_dropped": hb.ring_dropped,
+        "table_full_dropped": hb.table_full_dropped,
+        "messages_sent": hb.messages_sent,
+        "messages_failed": hb.messages_failed,
+        "messages_dropped": hb.messages_dropped,
+        "outbox_messages": hb.outbox_messages,
+        "outbox_used_bytes": hb.outbox_used_bytes,
+        "outbox_peak_bytes": hb.outbox_peak_bytes,
+        "clock_unavailable": hb.clock_unavailable,
+    })
+}

@@ -1,0 +1,422 @@
+//! `nxsm-decode --replay`: the output side of `scripts/replay`.
+//!
+//! Input is lines. A line starting with `{` is already JSON: passed through unchanged
+//! (`json`) or shown as a block of `key value` lines (`table`). Any other non-empty line is
+//! one message in hex (`#` comments allowed). For a message, `json` prints one object per
+//! flow (keys `t`, `ip`, `proto`, `local`, `local_port`, `remote`, `remote_port`, `bytes_in`,
+//! `bytes_out`, `packets_in`, `packets_out`, `tcp_flags_in`, `tcp_flags_out`, `seq`, `part`)
+//! and one per system information or heartbeat event (`t`, `event`, its fields, `seq`);
+//! `table` prints a header line per window and one aligned row per flow.
+
+use std::io::{self, Write};
+
+use serde_json::{Map, Value};
+
+use crate::json::AddressText;
+use crate::{decode_hex_line, event_json, flow_json, Event, Flow, InputError, Message};
+
+/// Output format of the replay mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object per line.
+    Json,
+    /// Aligned, human-readable tables.
+    Table,
+}
+
+/// The JSON lines of one message: one per flow (IPv4 first), then one per system information
+/// or heartbeat event.
+pub fn message_lines(message: &Message) -> Vec<Value> {
+    let mut lines = Vec::new();
+    for event in &message.events {
+        match event {
+            Event::NetworkActivity(window) => {
+                for flow in &window.v4_flows {
+                    let local = window.v4_locals.get(usize::from(flow.local));
+                    lines.push(flow_line(message, window.part, flow_json(4, local, flow)));
+                }
+                for flow in &window.v6_flows {
+                    let local = window.v6_locals.get(usize::from(flow.local));
+                    lines.push(flow_line(message, window.part, flow_json(6, local, flow)));
+                }
+            }
+            other => {
+                let mut line = Map::new();
+                line.insert("t".into(), message.time.into());
+                if let Value::Object(fields) = event_json(message.time, other) {
+                    line.extend(fields);
+                }
+                line.insert("seq".into(), message.sequence.into());
+                lines.push(Value::Object(line));
+            }
+        }
+    }
+    lines
+}
+
+fn flow_line(message: &Message, part: u16, flow: Value) -> Value {
+    let mut line = Map::new();
+    line.insert("t".into(), message.time.into());
+    if let Value::Object(fields) = flow {
+        line.extend(fields);
+    }
+    line.insert("seq".into(), message.sequence.into());
+    line.insert("part".into(), part.into());
+    Value::Object(line)
+}
+
+/// Replays lines to `out`.
+pub struct Replay<W: Write> {
+    out: W,
+    format: Format,
+    /// `(time, duration_s)` of the window whose rows are pending (table format).
+    window: Option<(u32, u32)>,
+    rows: Vec<Vec<Cell>>,
+    /// System information and heartbeat blocks waiting for the window's rows.
+    blocks: Vec<String>,
+}
+
+/// One table cell: text and whether it is aligned right.
+struct Cell {
+    text: String,
+    right: bool,
+}
+
+fn left(text: impl Into<String>) -> Cell {
+    Cell {
+        text: text.into(),
+        right: false,
+    }
+}
+
+fn right(value: impl ToString) -> Cell {
+    Cell {
+        text: value.to_string(),
+        right: true,
+    }
+}
+
+const COLUMNS: [(&str, bool); 12] = [
+    ("ip", true),
+    ("proto", false),
+    ("local", false),
+    ("remote", false),
+    ("bytes_in", true),
+    ("bytes_out", true),
+    ("pkts_in", true),
+    ("pkts_out", true),
+    ("flags_in", false),
+    ("flags_out", false),
+    ("seq", true),
+    ("part", true),
+];
+
+impl<W: Write> Replay<W> {
+    /// A replay writing to `out`.
+    pub fn new(out: W, format: Format) -> Self {
+        Replay {
+            out,
+            format,
+            window: None,
+            rows: Vec::new(),
+            blocks: Vec::new(),
+        }
+    }
+
+    /// Handles one input line (without its line end). An input error is returned for the
+    /// caller to report; output errors are `Err`.
+    pub fn line(&mut self, line: &[u8]) -> io::Result<Option<InputError>> {
+        let trimmed = line.trim_ascii_start();
+        if trimmed.first() == Some(&b'{') {
+            match self.format {
+                Format::Json => {
+                    self.out.write_all(line)?;
+                    self.out.write_all(b"\n")?;
+                }
+                Format::Table => {
+                    self.flush()?;
+                    let text = String::from_utf8_lossy(line);
+                    match serde_json::from_str::<Value>(&text) {
+                        Ok(Value::Object(object)) => {
+                            let block = json_block(&object);
+                            self.out.write_all(block.as_bytes())?;
+                        }
+                        _ => writeln!(self.out, "{text}")?,
+                    }
+                }
+            }
+            return Ok(None);
+        }
+        match decode_hex_line(line) {
+            Ok(None) => Ok(None),
+            Ok(Some(message)) => {
+                self.message(&message)?;
+                Ok(None)
+            }
+            Err(error) => Ok(Some(error)),
+        }
+    }
+
+    /// Prints one decoded message.
+    pub fn message(&mut self, message: &Message) -> io::Result<()> {
+        match self.format {
+            Format::Json => {
+                for line in message_lines(message) {
+                    writeln!(self.out, "{line}")?;
+                }
+                Ok(())
+            }
+            Format::Table => self.table_message(message),
+        }
+    }
+
+    fn table_message(&mut self, message: &Message) -> io::Result<()> {
+        let mut window_done = true;
+        for event in &message.events {
+            match event {
+                Event::NetworkActivity(window) => {
+                    let key = (message.time, window.duration_s);
+                    if self.window != Some(key) || window.part == 0 {
+                        self.flush()?;
+                    }
+                    self.window = Some(key);
+                    for flow in &window.v4_flows {
+                        let local = window.v4_locals.get(usize::from(flow.local));
+                        self.rows.push(row(4, local, flow, message, window.part));
+                    }
+                    for flow in &window.v6_flows {
+                        let local = window.v6_locals.get(usize::from(flow.local));
+                        self.rows.push(row(6, local, flow, message, window.part));
+                    }
+                    window_done = !window.more;
+                }
+                other => {
+                    let title = format!(
+                        "{}  t={} seq={}",
+                        other.kind().name(),
+                        message.time,
+                        message.sequence
+                    );
+                    let mut fields = match event_json(message.time, other) {
+                        Value::Object(fields) => fields,
+                        _ => Map::new(),
+                    };
+                    fields.shift_remove("event");
+                    self.blocks.push(block(&title, &fields));
+                }
+            }
+        }
+        if window_done {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Prints the pending window (header and rows), then the pending blocks.
+    fn flush(&mut self) -> io::Result<()> {
+        if let Some((time, duration)) = self.window.take() {
+            let start = i64::from(time) - i64::from(duration);
+            writeln!(
+                self.out,
+                "== window {} .. {} UTC ({duration} s, t {start} .. {time}) ==",
+                utc(start),
+                utc(i64::from(time)),
+            )?;
+            let rows = std::mem::take(&mut self.rows);
+            if rows.is_empty() {
+                writeln!(self.out, "(no flows)")?;
+            } else {
+                let header: Vec<Cell> = COLUMNS
+                    .iter()
+                    .map(|&(name, r)| Cell {
+                        text: name.to_string(),
+                        right: r,
+                    })
+                    .collect();
+                let mut widths = vec![0; COLUMNS.len()];
+                for cells in std::iter::once(&header).chain(&rows) {
+                    for (w, cell) in widths.iter_mut().zip(cells) {
+                        *w = (*w).max(cell.text.chars().count());
+                    }
+                }
+                for cells in std::iter::once(&header).chain(&rows) {
+                    let mut text = String::new();
+                    for (i, (cell, &w)) in cells.iter().zip(&widths).enumerate() {
+                        if i > 0 {
+                            text.push_str("  ");
+                        }
+                        if cell.right {
+                            text.push_str(&format!("{:>w$}", cell.text));
+                        } else {
+                            text.push_str(&format!("{:<w$}", cell.text));
+                        }
+                    }
+                    writeln!(self.out, "{}", text.trim_end())?;
+                }
+            }
+            writeln!(self.out)?;
+        }
+        self.rows.clear();
+        for block in std::mem::take(&mut self.blocks) {
+            self.out.write_all(block.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Prints whatever is pending and hands back the output.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.flush()?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+fn endpoint(address: Option<String>, port: u16, icmp: bool) -> String {
+    let address = address.unwrap_or_else(|| "?".into());
+    match (icmp, address.contains(':')) {
+        (true, _) => address,
+        (false, true) => format!("[{address}]:{port}"),
+        (false, false) => format!("{address}:{port}"),
+    }
+}
+
+fn flags_text(names: Vec<&str>) -> String {
+    if names.is_empty() {
+        "-".into()
+    } else {
+        names.join(",")
+    }
+}
+
+fn row<A: AddressText>(
+    ip: u8,
+    local: Option<&A>,
+    flow: &Flow<A>,
+    message: &Message,
+    part: u16,
+) -> Vec<Cell> {
+    let protocol = flow.protocol();
+    let icmp = protocol == Some(crate::Protocol::Icmp);
+    vec![
+        right(ip),
+        left(protocol.map_or("invalid", |p| p.name())),
+        left(endpoint(local.map(|a| a.text()), flow.local_port, icmp)),
+        left(endpoint(Some(flow.remote.text()), flow.remote_port, icmp)),
+        right(flow.bytes_in),
+        right(flow.bytes_out),
+        right(flow.packets_in),
+        right(flow.packets_out),
+        left(flags_text(flow.flags_in().names())),
+        left(flags_text(flow.flags_out().names())),
+        right(message.sequence),
+        right(part),
+    ]
+}
+
+/// A scalar or list as plain text.
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        Value::Array(items) if items.iter().all(|v| !v.is_object() && !v.is_array()) => {
+            if items.is_empty() {
+                "-".into()
+            } else {
+                items.iter().map(plain).collect::<Vec<_>>().join(", ")
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+fn block_fields(out: &mut String, fields: &Map<String, Value>, indent: usize) {
+    let width = fields.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+    for (key, value) in fields {
+        match value {
+            Value::Object(inner) => {
+                out.push_str(&format!("{:indent$}{key}\n", ""));
+                block_fields(out, inner, indent + 2);
+            }
+            other => {
+                out.push_str(&format!("{:indent$}{key:<width$}  {}\n", "", plain(other)));
+            }
+        }
+    }
+}
+
+/// A titled block of `key value` lines and a blank line after it.
+fn block(title: &str, fields: &Map<String, Value>) -> String {
+    let mut out = format!("{title}\n");
+    block_fields(&mut out, fields, 2);
+    out.push('\n');
+    out
+}
+
+/// A JSON object line as a block: `{"summary": {...}}` is titled `summary`.
+fn json_block(object: &Map<String, Value>) -> String {
+    match object.iter().next() {
+        Some((key, Value::Object(inner))) if object.len() == 1 => block(key, inner),
+        _ => {
+            let mut out = String::new();
+            block_fields(&mut out, object, 0);
+            out.push('\n');
+            out
+        }
+    }
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS` (UTC, proleptic Gregorian calendar).
+pub fn utc(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let of_day = seconds.rem_euclid(86_400);
+    // Days since 0000-03-01, in 400-year eras of 146,097 days.
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        of_day / 3_600,
+        of_day / 60 % 60,
+        of_day % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00");
+        assert_eq!(utc(1_700_000_000), "2023-11-14 22:13:20");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(utc(4_294_967_295), "2106-02-07 06:28:15");
+        assert_eq!(utc(-1), "1969-12-31 23:59:59");
+    }
+
+    #[test]
+    fn blocks() {
+        let value: Value = serde_json::from_str(
+            r#"{"summary":{"files":1,"sim":{"in":2},"addresses":["a","b"],"x":[]}}"#,
+        )
+        .unwrap();
+        let Value::Object(object) = value else {
+            panic!()
+        };
+        assert_eq!(
+            json_block(&object),
+            "summary\n  files      1\n  sim\n    in  2\n  addresses  a, b\n  x          -\n\n"
+        );
+    }
+}

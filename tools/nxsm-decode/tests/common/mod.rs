@@ -1,0 +1,371 @@
+//! Helpers shared by the tests that run the core's writer and read its output back.
+#![allow(dead_code)]
+
+use nx_security_module::flows::{DirectionCounters, Flow, Key};
+use nx_security_module::message::{self as core_message, Collection, Composer};
+use nx_security_module::wire::{TcpFlags, TransportKind};
+use nxsm_decode::{
+    decode, encode, Event, FlowV4, FlowV6, Heartbeat, Message, NetworkActivity, SystemInformation,
+};
+
+/// Writes a collection with the core's composer: the bytes of every message, in order.
+pub fn compose(collection: &Collection<'_>, max_len: usize, first_sequence: u32) -> Vec<Vec<u8>> {
+    let mut composer = Composer::new(collection, max_len, first_sequence);
+    let mut messages = Vec::new();
+    while let Some(plan) = composer.next_message() {
+        let mut buf = vec![0u8; plan.len()];
+        let written = plan
+            .write(&mut buf)
+            .expect("the writer writes a planned message");
+        assert_eq!(written, plan.len(), "plan length and bytes written differ");
+        assert_eq!(
+            plan.sequence(),
+            first_sequence.wrapping_add(messages.len() as u32)
+        );
+        buf.truncate(written);
+        messages.push(buf);
+        assert!(messages.len() < 1_000_000, "the composer does not stop");
+    }
+    messages
+}
+
+/// A flow as a reader sees it, with its local address resolved: comparable with what the
+/// writer was given.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Seen {
+    pub ip: u8,
+    pub local: Vec<u8>,
+    pub remote: Vec<u8>,
+    pub local_port: u16,
+    pub remote_port: u16,
+    /// Protocol bits (0 TCP, 1 UDP, 2 ICMP).
+    pub protocol: u8,
+    /// SYN bit 0, FIN bit 1, RST bit 2.
+    pub flags_in: u8,
+    pub flags_out: u8,
+    pub bytes_in: u32,
+    pub bytes_out: u32,
+    pub packets_in: u32,
+    pub packets_out: u32,
+}
+
+/// The SYN/FIN/RST set of a TCP header flag byte (FIN 0x01, SYN 0x02, RST 0x04).
+pub fn reported_flags(flags: TcpFlags) -> u8 {
+    let mut set = 0;
+    if flags.0 & 0x02 != 0 {
+        set |= 0b001;
+    }
+    if flags.0 & 0x01 != 0 {
+        set |= 0b010;
+    }
+    if flags.0 & 0x04 != 0 {
+        set |= 0b100;
+    }
+    set
+}
+
+/// What the format says a reader must see for a flow the writer was given.
+pub fn expected<A: AsRef<[u8]>>(ip: u8, flow: &Flow<A>) -> Seen {
+    let (protocol, tcp) = match flow.key.protocol {
+        TransportKind::Tcp => (0, true),
+        TransportKind::Udp => (1, false),
+        TransportKind::Icmp => (2, false),
+    };
+    Seen {
+        ip,
+        local: flow.key.local.as_ref().to_vec(),
+        remote: flow.key.remote.as_ref().to_vec(),
+        local_port: flow.key.local_port,
+        remote_port: flow.key.remote_port,
+        protocol,
+        flags_in: if tcp {
+            reported_flags(flow.flags_in)
+        } else {
+            0
+        },
+        flags_out: if tcp {
+            reported_flags(flow.flags_out)
+        } else {
+            0
+        },
+        bytes_in: flow.inbound.bytes,
+        bytes_out: flow.outbound.bytes,
+        packets_in: flow.inbound.packets,
+        packets_out: flow.outbound.packets,
+    }
+}
+
+fn seen_flow<A: AsRef<[u8]>>(ip: u8, locals: &[A], flow: &nxsm_decode::Flow<A>) -> Seen {
+    Seen {
+        ip,
+        local: locals[usize::from(flow.local)].as_ref().to_vec(),
+        remote: flow.remote.as_ref().to_vec(),
+        local_port: flow.local_port,
+        remote_port: flow.remote_port,
+        protocol: flow.protocol().expect("validated").bits(),
+        flags_in: flow.flags_in().bits(),
+        flags_out: flow.flags_out().bits(),
+        bytes_in: flow.bytes_in,
+        bytes_out: flow.bytes_out,
+        packets_in: flow.packets_in,
+        packets_out: flow.packets_out,
+    }
+}
+
+/// The flows of one decoded part, IPv4 first.
+pub fn seen(window: &NetworkActivity) -> Vec<Seen> {
+    let v4 = window
+        .v4_flows
+        .iter()
+        .map(|f| seen_flow(4, &window.v4_locals, f));
+    let v6 = window
+        .v6_flows
+        .iter()
+        .map(|f| seen_flow(6, &window.v6_locals, f));
+    v4.chain(v6).collect()
+}
+
+pub fn system_of(si: &core_message::SystemInformation) -> SystemInformation {
+    SystemInformation {
+        threadx: si.threadx,
+        netx: si.netx,
+        module_version: si.module_version,
+        max_flows_v4: si.max_flows_v4,
+        max_flows_v6: si.max_flows_v6,
+        ring_slots: si.ring_slots,
+        outbox_bytes: si.outbox_bytes,
+        max_message_bytes: si.max_message_bytes,
+        intervals_s: si.intervals_s,
+        collectors: si.collectors,
+        capture_mode: si.capture_mode,
+    }
+}
+
+pub fn heartbeat_of(hb: &core_message::Heartbeat) -> Heartbeat {
+    Heartbeat {
+        uptime_s: hb.uptime_s,
+        packets_seen: hb.packets_seen,
+        packets_counted: hb.packets_counted,
+        malformed: hb.malformed,
+        ignored: hb.ignored,
+        ring_dropped: hb.ring_dropped,
+        table_full_dropped: hb.table_full_dropped,
+        messages_sent: hb.messages_sent,
+        messages_failed: hb.messages_failed,
+        messages_dropped: hb.messages_dropped,
+        outbox_messages: hb.outbox_messages,
+        outbox_used_bytes: hb.outbox_used_bytes,
+        outbox_peak_bytes: hb.outbox_peak_bytes,
+        clock_unavailable: hb.clock_unavailable,
+    }
+}
+
+/// A core flow.
+#[allow(clippy::too_many_arguments)]
+pub fn flow<A>(
+    local: A,
+    remote: A,
+    local_port: u16,
+    remote_port: u16,
+    protocol: TransportKind,
+    inbound: (u32, u32),
+    outbound: (u32, u32),
+    flags: (u8, u8),
+) -> Flow<A> {
+    Flow {
+        key: Key {
+            local,
+            remote,
+            local_port,
+            remote_port,
+            protocol,
+        },
+        inbound: DirectionCounters {
+            bytes: inbound.0,
+            packets: inbound.1,
+        },
+        outbound: DirectionCounters {
+            bytes: outbound.0,
+            packets: outbound.1,
+        },
+        flags_in: TcpFlags(flags.0),
+        flags_out: TcpFlags(flags.1),
+        first_seen: 0,
+        last_seen: 0,
+    }
+}
+
+/// The first flow of a part, to test whether it would have fitted in the previous message.
+enum NextFlow {
+    V4([u8; 4], FlowV4),
+    V6([u8; 16], FlowV6),
+}
+
+fn first_flow(window: &NetworkActivity) -> Option<NextFlow> {
+    if let Some(f) = window.v4_flows.first() {
+        return Some(NextFlow::V4(window.v4_locals[usize::from(f.local)], *f));
+    }
+    window
+        .v6_flows
+        .first()
+        .map(|f| NextFlow::V6(window.v6_locals[usize::from(f.local)], *f))
+}
+
+/// Adds a flow to a part, with its local address when new; `false` when a ninth local
+/// address would be needed.
+fn add_flow(window: &mut NetworkActivity, next: NextFlow) -> bool {
+    fn add<A: PartialEq + Copy>(
+        locals: &mut Vec<A>,
+        flows: &mut Vec<nxsm_decode::Flow<A>>,
+        local: A,
+        mut flow: nxsm_decode::Flow<A>,
+    ) -> bool {
+        let index = match locals.iter().position(|l| *l == local) {
+            Some(i) => i,
+            None if locals.len() == nxsm_decode::MAX_LOCALS => return false,
+            None => {
+                locals.push(local);
+                locals.len() - 1
+            }
+        };
+        flow.local = index as u8;
+        flows.push(flow);
+        true
+    }
+    match next {
+        NextFlow::V4(local, f) => add(&mut window.v4_locals, &mut window.v4_flows, local, f),
+        NextFlow::V6(local, f) => add(&mut window.v6_locals, &mut window.v6_flows, local, f),
+    }
+}
+
+/// Writes a collection, reads every message back and checks everything the format says
+/// about a collection's messages. Returns the decoded messages.
+pub fn check_collection(
+    collection: &Collection<'_>,
+    max_len: usize,
+    first_sequence: u32,
+) -> Vec<Message> {
+    let limit = max_len.clamp(256, 16_384);
+    let raw = compose(collection, max_len, first_sequence);
+    let mut messages = Vec::with_capacity(raw.len());
+    for (i, bytes) in raw.iter().enumerate() {
+        assert!(
+            bytes.len() <= limit,
+            "message {i}: {} bytes over the maximum {limit}",
+            bytes.len()
+        );
+        let message = decode(bytes).unwrap_or_else(|e| {
+            panic!(
+                "message {i} of {}: {e}\n{}",
+                raw.len(),
+                nxsm_decode::hex::to_hex(bytes)
+            )
+        });
+        // Every message is in its one canonical encoding.
+        assert_eq!(
+            &encode(&message),
+            bytes,
+            "message {i} re-encodes differently"
+        );
+        messages.push(message);
+    }
+
+    let window = collection
+        .network
+        .filter(|w| !w.v4.is_empty() || !w.v6.is_empty());
+    let nothing = window.is_none() && collection.system.is_none() && collection.heartbeat.is_none();
+    assert_eq!(
+        messages.is_empty(),
+        nothing,
+        "messages for an empty collection or none"
+    );
+
+    for (i, m) in messages.iter().enumerate() {
+        assert_eq!(m.format, 1);
+        assert_eq!(m.module, "nxsm");
+        assert_eq!(m.module_version, nx_security_module::VERSION, "message {i}");
+        assert_eq!(
+            m.sequence,
+            first_sequence.wrapping_add(i as u32),
+            "message {i}"
+        );
+        assert_eq!(m.time, collection.time, "message {i}");
+    }
+
+    // System information and heartbeat: once, in the first message, as given.
+    let systems: Vec<(usize, &SystemInformation)> = messages
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| m.system_information().map(|s| (i, s)))
+        .collect();
+    match collection.system {
+        Some(si) => assert_eq!(systems, vec![(0, &system_of(si))]),
+        None => assert!(systems.is_empty()),
+    }
+    let heartbeats: Vec<(usize, &Heartbeat)> = messages
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| m.heartbeat().map(|h| (i, h)))
+        .collect();
+    match collection.heartbeat {
+        Some(hb) => assert_eq!(heartbeats, vec![(0, &heartbeat_of(hb))]),
+        None => assert!(heartbeats.is_empty()),
+    }
+
+    // The window: parts 0, 1, 2, ... in consecutive messages, `more` on all but the last,
+    // every flow exactly once.
+    let parts: Vec<&NetworkActivity> = messages
+        .iter()
+        .filter_map(Message::network_activity)
+        .collect();
+    match window {
+        None => assert!(parts.is_empty(), "network activity without flows"),
+        Some(window) => {
+            assert_eq!(
+                parts.len(),
+                messages.len(),
+                "a message of the window lacks its part"
+            );
+            for (i, part) in parts.iter().enumerate() {
+                assert_eq!(usize::from(part.part), i % 65_536, "part number");
+                assert_eq!(part.duration_s, window.duration_s);
+                assert_eq!(part.more, i + 1 < parts.len(), "`more` of part {i}");
+                assert!(
+                    !part.v4_flows.is_empty() || !part.v6_flows.is_empty(),
+                    "part {i} carries no flow"
+                );
+            }
+            let mut got: Vec<Seen> = parts.iter().flat_map(|p| seen(p)).collect();
+            let mut want: Vec<Seen> = window
+                .v4
+                .iter()
+                .map(|f| expected(4, f))
+                .chain(window.v6.iter().map(|f| expected(6, f)))
+                .collect();
+            got.sort();
+            want.sort();
+            assert_eq!(got.len(), want.len(), "flow count");
+            assert_eq!(got, want, "flows read back");
+
+            // A part ends early only when the next flow would not fit (or needs a ninth local
+            // address): adding it to the message makes the message too long.
+            for (i, pair) in messages.windows(2).enumerate() {
+                let next = first_flow(pair[1].network_activity().expect("part"))
+                    .expect("part carries a flow");
+                let mut grown = pair[0].clone();
+                let Some(Event::NetworkActivity(part)) = grown.events.get_mut(0) else {
+                    panic!("message {i}: network activity is not first");
+                };
+                if add_flow(part, next) {
+                    let len = encode(&grown).len();
+                    assert!(
+                        len > limit,
+                        "message {i} ({} bytes) ended although the next flow fitted ({len} of {limit})",
+                        raw[i].len()
+                    );
+                }
+            }
+        }
+    }
+    messages
+}

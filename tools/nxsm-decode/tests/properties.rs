@@ -1,0 +1,211 @@
+//! Random collections through the core's writer and back through this reader.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::check_collection;
+use nx_security_module::flows::{DirectionCounters, Flow, Key};
+use nx_security_module::message::{Collection, Heartbeat, SystemInformation, Window};
+use nx_security_module::wire::{TcpFlags, TransportKind};
+use proptest::prelude::*;
+
+fn counter() -> impl Strategy<Value = u32> {
+    prop_oneof![0u32..128, 128u32..16_384, any::<u32>(), Just(u32::MAX)]
+}
+
+fn protocol() -> impl Strategy<Value = TransportKind> {
+    prop_oneof![
+        Just(TransportKind::Tcp),
+        Just(TransportKind::Udp),
+        Just(TransportKind::Icmp)
+    ]
+}
+
+/// A flow with the local address drawn from `local` (a small pool, so that locals repeat,
+/// or anything) and TCP flags only on TCP flows, as the flow table records them.
+fn flow<A: Copy + std::fmt::Debug>(
+    local: impl Strategy<Value = A>,
+    remote: impl Strategy<Value = A>,
+) -> impl Strategy<Value = Flow<A>> {
+    (
+        local,
+        remote,
+        any::<u16>(),
+        any::<u16>(),
+        protocol(),
+        (counter(), counter(), counter(), counter()),
+        any::<u8>(),
+        any::<u8>(),
+    )
+        .prop_map(
+            |(local, remote, lp, rp, protocol, (bi, pi, bo, po), fi, fo)| {
+                let tcp = protocol == TransportKind::Tcp;
+                let icmp = protocol == TransportKind::Icmp;
+                Flow {
+                    key: Key {
+                        local,
+                        remote,
+                        local_port: if icmp { 0 } else { lp },
+                        remote_port: if icmp { 0 } else { rp },
+                        protocol,
+                    },
+                    inbound: DirectionCounters {
+                        bytes: bi,
+                        packets: pi,
+                    },
+                    outbound: DirectionCounters {
+                        bytes: bo,
+                        packets: po,
+                    },
+                    flags_in: TcpFlags(if tcp { fi } else { 0 }),
+                    flags_out: TcpFlags(if tcp { fo } else { 0 }),
+                    first_seen: 0,
+                    last_seen: 0,
+                }
+            },
+        )
+}
+
+fn v4_local() -> impl Strategy<Value = [u8; 4]> {
+    prop_oneof![
+        3 => (0u8..12).prop_map(|i| [192, 0, 2, i]),
+        1 => any::<[u8; 4]>(),
+    ]
+}
+
+fn v6_local() -> impl Strategy<Value = [u8; 16]> {
+    prop_oneof![
+        3 => (0u8..12).prop_map(|i| {
+            let mut a = [0u8; 16];
+            a[..2].copy_from_slice(&[0xfe, 0x80]);
+            a[15] = i;
+            a
+        }),
+        1 => any::<[u8; 16]>(),
+    ]
+}
+
+/// Flows with distinct keys, as one window of the flow table holds them.
+fn unique<A: Copy + Eq + std::hash::Hash>(mut flows: Vec<Flow<A>>) -> Vec<Flow<A>> {
+    let mut keys = HashSet::new();
+    flows.retain(|f| {
+        let k = f.key;
+        keys.insert((k.local, k.remote, k.local_port, k.remote_port, k.protocol))
+    });
+    flows
+}
+
+fn system() -> impl Strategy<Value = SystemInformation> {
+    (
+        any::<[u8; 3]>(),
+        any::<[u8; 3]>(),
+        any::<u32>(),
+        (any::<u16>(), any::<u16>(), any::<u16>()),
+        (counter(), counter()),
+        (counter(), counter(), counter()),
+        0u8..8,
+        0u8..2,
+    )
+        .prop_map(
+            |(threadx, netx, module_version, (v4, v6, ring), (outbox, max), (h, m, l), c, mode)| {
+                SystemInformation {
+                    threadx,
+                    netx,
+                    module_version,
+                    max_flows_v4: v4,
+                    max_flows_v6: v6,
+                    ring_slots: ring,
+                    outbox_bytes: outbox,
+                    max_message_bytes: max,
+                    intervals_s: [h, m, l],
+                    collectors: c,
+                    capture_mode: mode,
+                }
+            },
+        )
+}
+
+fn heartbeat() -> impl Strategy<Value = Heartbeat> {
+    (
+        (counter(), counter(), counter(), counter(), counter()),
+        (counter(), counter(), counter(), counter(), counter()),
+        (any::<u16>(), counter(), counter(), counter()),
+    )
+        .prop_map(
+            |((a, b, c, d, e), (f, g, h, i, j), (k, l, m, n))| Heartbeat {
+                uptime_s: a,
+                packets_seen: b,
+                packets_counted: c,
+                malformed: d,
+                ignored: e,
+                ring_dropped: f,
+                table_full_dropped: g,
+                messages_sent: h,
+                messages_failed: i,
+                messages_dropped: j,
+                outbox_messages: k,
+                outbox_used_bytes: l,
+                outbox_peak_bytes: m,
+                clock_unavailable: n,
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn random_collections_round_trip(
+        v4 in prop::collection::vec(flow(v4_local(), any::<[u8; 4]>()), 0..160),
+        v6 in prop::collection::vec(flow(v6_local(), any::<[u8; 16]>()), 0..80),
+        with_window in any::<bool>(),
+        si in prop::option::of(system()),
+        hb in prop::option::of(heartbeat()),
+        time in any::<u32>(),
+        duration_s in counter(),
+        max_len in 256usize..=2048,
+        first_sequence in any::<u32>(),
+    ) {
+        let (v4, v6) = (unique(v4), unique(v6));
+        let collection = Collection {
+            time,
+            network: with_window.then_some(Window { duration_s, v4: &v4, v6: &v6 }),
+            system: si.as_ref(),
+            heartbeat: hb.as_ref(),
+        };
+        let messages = check_collection(&collection, max_len, first_sequence);
+        // The JSON view of every message resolves every flow's local address.
+        for m in &messages {
+            let json = nxsm_decode::to_json(m);
+            for event in json["events"].as_array().unwrap() {
+                if let Some(flows) = event["flows"].as_array() {
+                    for f in flows {
+                        prop_assert!(f["local"].is_string());
+                        prop_assert!(["tcp", "udp", "icmp"].contains(&f["proto"].as_str().unwrap()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Few local addresses, many small flows: long windows split over many parts.
+    #[test]
+    fn long_windows_split_at_small_maxima(
+        v4 in prop::collection::vec(flow((0u8..3).prop_map(|i| [10, 0, 0, i]), any::<[u8; 4]>()), 100..400),
+        v6 in prop::collection::vec(flow(v6_local(), any::<[u8; 16]>()), 0..150),
+        max_len in 256usize..=512,
+        first_sequence in any::<u32>(),
+    ) {
+        let (v4, v6) = (unique(v4), unique(v6));
+        let si = SystemInformation::default();
+        let collection = Collection {
+            time: 1_700_000_000,
+            network: Some(Window { duration_s: 10, v4: &v4, v6: &v6 }),
+            system: Some(&si),
+            heartbeat: None,
+        };
+        let messages = check_collection(&collection, max_len, first_sequence);
+        prop_assert!(messages.len() > 1);
+    }
+}
