@@ -455,6 +455,11 @@ typedef struct {
    * Unix time of the next collection (0 when stopped or no collector is enabled).
    */
   uint32_t next_collection_s;
+  /**
+   * `nxsm_poll` calls whose time was earlier than the previous one (clock set back;
+   * every deadline moves back with it).
+   */
+  uint32_t clock_steps_back;
 } nxsm_stats;
 
 /**

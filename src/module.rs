@@ -70,6 +70,8 @@ pub struct LifecycleCounters {
     pub messages_unstored: u32,
     /// Polls made without a clock.
     pub clock_unavailable: u32,
+    /// Polls whose time was earlier than the one before (the clock was set back).
+    pub clock_steps_back: u32,
 }
 
 /// Versions of the platform the shim was compiled against (major, minor, patch).
@@ -155,6 +157,7 @@ impl Module {
                 messages_failed: 0,
                 messages_unstored: 0,
                 clock_unavailable: 0,
+                clock_steps_back: 0,
             },
             platform: Platform {
                 threadx: [0; 3],
@@ -213,7 +216,9 @@ impl Module {
     /// Advances the state machine to `now` given whether any hub is connected, then makes
     /// the collections that are due. `intake` is the producers' counters, for the heartbeat.
     ///
-    /// A clock that steps backwards is treated as no time passing, never as a huge gap.
+    /// A clock that steps backwards (a correction by NTP, say) moves every deadline back by
+    /// the same step, so collections, retries and timeouts keep their spacing in the new
+    /// time base instead of waiting for the old one to come back.
     pub fn poll(
         &mut self,
         now: UnixSeconds,
@@ -224,7 +229,9 @@ impl Module {
             return Err(LifecycleError::NotStarted);
         }
         self.counters.polls = self.counters.polls.wrapping_add(1);
-        let now = self.now.max(now);
+        if now < self.now {
+            self.step_back(self.now - now);
+        }
         self.now = now;
         let next = match (self.state, hub_connected) {
             (State::Pending | State::Suspended, true) => State::Active,
@@ -452,6 +459,7 @@ impl Module {
             outbox_used_bytes: messages.used_bytes,
             outbox_peak_bytes: messages.peak_bytes,
             clock_unavailable: self.counters.clock_unavailable,
+            clock_steps_back: self.counters.clock_steps_back,
         }
     }
 
@@ -524,6 +532,21 @@ impl Module {
             groups: 0,
         };
         self.collect(due, intake);
+    }
+
+    /// Moves every stored time back by `seconds` (the clock was set back).
+    fn step_back(&mut self, seconds: u32) {
+        for time in [
+            &mut self.state_since,
+            &mut self.first_collection_at,
+            &mut self.started_at,
+            &mut self.window_start,
+            &mut self.retry_at,
+        ] {
+            *time = time.saturating_sub(seconds);
+        }
+        self.scheduler.step_back(seconds);
+        self.counters.clock_steps_back = self.counters.clock_steps_back.saturating_add(1);
     }
 
     fn enter(&mut self, state: State, now: UnixSeconds) {
@@ -618,10 +641,24 @@ mod tests {
     }
 
     #[test]
-    fn a_clock_stepping_back_never_suspends() {
+    fn a_clock_set_back_moves_every_deadline_with_it() {
+        let ring: Ring<{ capacity::RING_SLOTS }> = Ring::new();
         let mut module = started();
-        assert_eq!(module.poll(0, false, &NO_INTAKE), Ok(State::Pending));
-        assert_eq!(module.poll(T0 - 1, false, &NO_INTAKE), Ok(State::Pending));
+        run(&mut module, &ring, T0..T0 + 101, false, true);
+        assert_eq!(module.next_collection(), Some(T0 + 110));
+        let built = module.messages().built;
+        // Set back by 1,000 s: the next collection is still 10 s away, the pending timeout
+        // still counts from the same moment.
+        assert_eq!(module.poll(T0 - 900, false, &NO_INTAKE), Ok(State::Pending));
+        assert_eq!(module.counters().clock_steps_back, 1);
+        assert_eq!(module.next_collection(), Some(T0 - 890));
+        run(&mut module, &ring, T0 - 899..T0 - 889, false, true);
+        assert_eq!(module.messages().built, built + 1);
+        assert_eq!(module.poll(T0 - 700, false, &NO_INTAKE), Ok(State::Pending));
+        assert_eq!(
+            module.poll(T0 - 699, false, &NO_INTAKE),
+            Ok(State::Suspended)
+        );
     }
 
     #[test]

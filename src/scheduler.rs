@@ -121,6 +121,13 @@ impl Scheduler {
         }
     }
 
+    /// Moves every due time back by `seconds` (the clock was set back).
+    pub fn step_back(&mut self, seconds: u32) {
+        for due in &mut self.due {
+            *due = due.saturating_sub(seconds);
+        }
+    }
+
     /// Groups (bit per `Priority`) with an enabled collector.
     fn active_groups(&self) -> u8 {
         Collector::ALL

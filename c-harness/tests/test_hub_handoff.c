@@ -139,11 +139,6 @@ static uint16_t rd_be16(reader *r)
 /* Totals of one network-activity event, and per device-side port. */
 #define PORT_SLOTS 65536u
 
-typedef struct
-{
-    uint32_t heartbeat[14]; /* wire order: uptime_s ... clock_unavailable */
-} heartbeat_event;
-
 enum
 {
     HB_UPTIME,
@@ -160,7 +155,14 @@ enum
     HB_OUTBOX_USED_BYTES,
     HB_OUTBOX_PEAK_BYTES,
     HB_CLOCK_UNAVAILABLE,
+    HB_CLOCK_STEPS_BACK,
+    HB_FIELDS
 };
+
+typedef struct
+{
+    uint32_t heartbeat[HB_FIELDS]; /* wire order: uptime_s ... clock_steps_back */
+} heartbeat_event;
 
 typedef struct
 {
@@ -331,7 +333,7 @@ static message decode(const uint8_t *bytes, size_t length)
             uint32_t k;
 
             m.has_heartbeat = 1;
-            for (k = 0; k < 14u; k++)
+            for (k = 0; k < (uint32_t)HB_FIELDS; k++)
             {
                 m.heartbeat.heartbeat[k] = rd_varint(&r, (k == HB_OUTBOX_MESSAGES) ? 16u : 32u);
             }
@@ -882,6 +884,7 @@ static void test_disconnected_ten_minutes_under_traffic(void **state)
     assert_int_equal(m.heartbeat.heartbeat[HB_OUTBOX_USED_BYTES], 0);
     assert_int_equal(m.heartbeat.heartbeat[HB_OUTBOX_PEAK_BYTES], before_hb.outbox_peak_bytes);
     assert_int_equal(m.heartbeat.heartbeat[HB_CLOCK_UNAVAILABLE], before_hb.clock_unavailable);
+    assert_int_equal(m.heartbeat.heartbeat[HB_CLOCK_STEPS_BACK], before_hb.clock_steps_back);
 
     /* Every message built in this test was delivered (once, oldest first) or dropped. */
     stats = stats_now();

@@ -97,6 +97,7 @@ pub struct Stats {
     pub outbox_peak_bytes: u32,
     pub clock_unavailable: u32,
     pub next_collection_s: u32,
+    pub clock_steps_back: u32,
 }
 
 #[repr(C)]

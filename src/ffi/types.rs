@@ -250,6 +250,9 @@ pub struct nxsm_stats {
     pub clock_unavailable: u32,
     /// Unix time of the next collection (0 when stopped or no collector is enabled).
     pub next_collection_s: u32,
+    /// `nxsm_poll` calls whose time was earlier than the previous one (clock set back;
+    /// every deadline moves back with it).
+    pub clock_steps_back: u32,
 }
 
 /// Capacities this library was built with (`NXSM_*` build variables).

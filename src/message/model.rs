@@ -61,6 +61,8 @@ pub struct Heartbeat {
     pub outbox_peak_bytes: u32,
     /// Polls made while the device had no time.
     pub clock_unavailable: u32,
+    /// Polls whose time was earlier than the previous one (the clock was set back).
+    pub clock_steps_back: u32,
 }
 
 /// One window of flows, ending at the collection's time.

@@ -19,7 +19,7 @@
 //!
 //! ```
 //! // format 1, "nxsm", version 0, sequence 7, time 0, one event: a heartbeat of zeros.
-//! let line = "01 046e78736d 00 07 00 01 02 0000000000000000000000000000";
+//! let line = "01 046e78736d 00 07 00 01 02 000000000000000000000000000000";
 //! let bytes = nxsm_decode::hex::parse_line(line).unwrap();
 //! let message = nxsm_decode::decode(&bytes).unwrap();
 //! assert_eq!(message.sequence, 7);
@@ -338,6 +338,8 @@ pub struct Heartbeat {
     pub outbox_peak_bytes: u32,
     /// Polls made while the device had no time.
     pub clock_unavailable: u32,
+    /// Polls whose time was earlier than the previous one (the clock was set back).
+    pub clock_steps_back: u32,
 }
 
 /// Ports travel as two big-endian bytes, not as a varint.

@@ -79,6 +79,7 @@ fn heartbeat_event() -> Vec<u8> {
     b.extend(varint(1500)); // outbox_used_bytes
     b.extend(varint(u32::MAX)); // outbox_peak_bytes
     b.push(0x00); // clock_unavailable
+    b.push(0x03); // clock_steps_back
     b
 }
 
@@ -165,6 +166,7 @@ fn worked_example_decodes_field_by_field() {
             outbox_used_bytes: 1500,
             outbox_peak_bytes: u32::MAX,
             clock_unavailable: 0,
+            clock_steps_back: 3,
         })
     );
     // The reader's own encoder gives back the hand-written bytes.

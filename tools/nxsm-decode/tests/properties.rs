@@ -130,10 +130,10 @@ fn heartbeat() -> impl Strategy<Value = Heartbeat> {
     (
         (counter(), counter(), counter(), counter(), counter()),
         (counter(), counter(), counter(), counter(), counter()),
-        (any::<u16>(), counter(), counter(), counter()),
+        (any::<u16>(), counter(), counter(), counter(), counter()),
     )
         .prop_map(
-            |((a, b, c, d, e), (f, g, h, i, j), (k, l, m, n))| Heartbeat {
+            |((a, b, c, d, e), (f, g, h, i, j), (k, l, m, n, o))| Heartbeat {
                 uptime_s: a,
                 packets_seen: b,
                 packets_counted: c,
@@ -148,6 +148,7 @@ fn heartbeat() -> impl Strategy<Value = Heartbeat> {
                 outbox_used_bytes: l,
                 outbox_peak_bytes: m,
                 clock_unavailable: n,
+                clock_steps_back: o,
             },
         )
 }

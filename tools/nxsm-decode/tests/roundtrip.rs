@@ -47,6 +47,7 @@ fn heartbeat() -> Heartbeat {
         outbox_used_bytes: 1_800,
         outbox_peak_bytes: 4_000,
         clock_unavailable: 7,
+        clock_steps_back: 8,
     }
 }
 
@@ -163,6 +164,7 @@ fn heartbeat_alone_and_at_its_limits() {
             outbox_used_bytes: u32::MAX,
             outbox_peak_bytes: u32::MAX,
             clock_unavailable: u32::MAX,
+            clock_steps_back: u32::MAX,
         },
     ] {
         let c = Collection {

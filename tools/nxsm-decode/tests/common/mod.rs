@@ -157,6 +157,7 @@ pub fn heartbeat_of(hb: &core_message::Heartbeat) -> Heartbeat {
         outbox_used_bytes: hb.outbox_used_bytes,
         outbox_peak_bytes: hb.outbox_peak_bytes,
         clock_unavailable: hb.clock_unavailable,
+        clock_steps_back: hb.clock_steps_back,
     }
 }
 
