@@ -100,7 +100,7 @@ impl<'a> Composer<'a> {
             });
         }
         // The message with an empty part; flows then add their exact cost.
-        plan.len = serialized_len(&plan);
+        plan.len = plan.base_len();
         if let (Some(window), Some(part)) = (window, plan.network.as_mut()) {
             let mut room = self.max_len.saturating_sub(plan.len);
             fill(&mut part.v4, &mut part.v4_locals, window.v4, &mut room);
@@ -166,10 +166,6 @@ pub(crate) fn record_len<A>(flow: &Flow<A>) -> usize {
         + varint_len(flow.outbound.packets)
 }
 
-fn serialized_len(plan: &Plan<'_>) -> usize {
-    postcard::serialize_with_flavor(plan, postcard::ser_flavors::Size::default()).unwrap_or(0)
-}
-
 impl Plan<'_> {
     /// Exact length of the message in bytes.
     #[allow(clippy::len_without_is_empty)] // a plan is never empty
@@ -197,6 +193,34 @@ impl Plan<'_> {
         postcard::to_slice(self, out)
             .map(|written| written.len())
             .map_err(|_| EncodeError::Serializer)
+    }
+
+    /// Length of the message without flow records and local addresses, counted from the
+    /// varint widths (the same arithmetic as postcard's; tests compare the two). Computing
+    /// it rather than running the serializer once more keeps a second copy of the
+    /// serialization code out of the firmware.
+    fn base_len(&self) -> usize {
+        let mut len = 1
+            + varint_len(MODULE_ID.len() as u32)
+            + MODULE_ID.len()
+            + varint_len(crate::VERSION)
+            + varint_len(self.sequence)
+            + varint_len(self.collection.time)
+            + varint_len(self.event_count() as u32);
+        if let Some(part) = &self.network {
+            // variant, duration, part, more, then four empty sequences (locals and flows of
+            // each version): their one-byte counts.
+            len += 1 + varint_len(part.duration_s) + varint_len(u32::from(part.number)) + 1 + 4;
+        }
+        if self.extras {
+            if let Some(system) = self.collection.system {
+                len += 1 + system.encoded_len();
+            }
+            if let Some(heartbeat) = self.collection.heartbeat {
+                len += 1 + heartbeat.encoded_len();
+            }
+        }
+        len
     }
 
     fn event_count(&self) -> usize {

@@ -1,5 +1,6 @@
 //! What a message says: the event payloads and the inputs of one collection.
 
+use super::varint_len;
 use crate::flows::Flow;
 use serde::Serialize;
 
@@ -28,6 +29,24 @@ pub struct SystemInformation {
     pub collectors: u8,
     /// Capture point (0 unicast only, 1 IP input).
     pub capture_mode: u8,
+}
+
+impl SystemInformation {
+    /// Bytes it takes on the wire (without the event's variant number).
+    pub fn encoded_len(&self) -> usize {
+        let [high, medium, low] = self.intervals_s;
+        3 + 3
+            + varint_len(self.module_version)
+            + varint_len(u32::from(self.max_flows_v4))
+            + varint_len(u32::from(self.max_flows_v6))
+            + varint_len(u32::from(self.ring_slots))
+            + varint_len(self.outbox_bytes)
+            + varint_len(self.max_message_bytes)
+            + varint_len(high)
+            + varint_len(medium)
+            + varint_len(low)
+            + 2
+    }
 }
 
 /// The heartbeat event (`docs/wire-format.md` 3.3): every health counter since boot.
@@ -63,6 +82,32 @@ pub struct Heartbeat {
     pub clock_unavailable: u32,
     /// Polls whose time was earlier than the previous one (the clock was set back).
     pub clock_steps_back: u32,
+}
+
+impl Heartbeat {
+    /// Bytes it takes on the wire (without the event's variant number).
+    pub fn encoded_len(&self) -> usize {
+        [
+            self.uptime_s,
+            self.packets_seen,
+            self.packets_counted,
+            self.malformed,
+            self.ignored,
+            self.ring_dropped,
+            self.table_full_dropped,
+            self.messages_sent,
+            self.messages_failed,
+            self.messages_dropped,
+            u32::from(self.outbox_messages),
+            self.outbox_used_bytes,
+            self.outbox_peak_bytes,
+            self.clock_unavailable,
+            self.clock_steps_back,
+        ]
+        .iter()
+        .map(|value| varint_len(*value))
+        .sum()
+    }
 }
 
 /// One window of flows, ending at the collection's time.

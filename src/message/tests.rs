@@ -320,3 +320,42 @@ fn fixed_overhead_per_message() {
         assert!(overhead - local_bytes <= 48);
     }
 }
+
+/// The lengths computed from varint widths agree with postcard's own count.
+#[test]
+fn computed_lengths_match_postcard() {
+    let size = |value: &dyn erased::Len| value.postcard_len();
+    let mut heartbeat = example_heartbeat();
+    let mut system = example_system();
+    for step in [
+        0u32,
+        1,
+        127,
+        128,
+        16_383,
+        16_384,
+        1 << 21,
+        1 << 28,
+        u32::MAX,
+    ] {
+        heartbeat.uptime_s = step;
+        heartbeat.clock_steps_back = step;
+        heartbeat.outbox_messages = step as u16;
+        system.module_version = step;
+        system.intervals_s = [step, step / 2, 1];
+        system.max_flows_v6 = step as u16;
+        assert_eq!(heartbeat.encoded_len(), size(&heartbeat), "{step}");
+        assert_eq!(system.encoded_len(), size(&system), "{step}");
+    }
+}
+
+mod erased {
+    pub trait Len {
+        fn postcard_len(&self) -> usize;
+    }
+    impl<T: serde::Serialize> Len for T {
+        fn postcard_len(&self) -> usize {
+            postcard::serialize_with_flavor(self, postcard::ser_flavors::Size::default()).unwrap()
+        }
+    }
+}
