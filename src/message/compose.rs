@@ -58,17 +58,24 @@ impl Bytes<'_> {
     }
 
     /// Appends one flow record: the fields of `docs/wire-format.md` 3.1 one after another.
+    /// Plain calls and a `while` loop rather than iterators over arrays: at the firmware's
+    /// size-first optimization level those iterators stay out-of-line calls per byte.
     #[inline(always)]
     fn record<A: Address>(&mut self, flow: &Flow<A>, local: u8) -> Result<(), EncodeError> {
         self.byte(local)?;
-        for byte in flow.key.remote.octets() {
+        let octets = flow.key.remote.octets();
+        let mut index = 0;
+        while let Some(byte) = octets.get(index) {
             self.byte(*byte)?;
+            index += 1;
         }
         let [a, b] = flow.key.local_port.to_be_bytes();
         let [c, d] = flow.key.remote_port.to_be_bytes();
-        for byte in [a, b, c, d, kind(flow)] {
-            self.byte(byte)?;
-        }
+        self.byte(a)?;
+        self.byte(b)?;
+        self.byte(c)?;
+        self.byte(d)?;
+        self.byte(kind(flow))?;
         self.varint(flow.inbound.bytes)?;
         self.varint(flow.outbound.bytes)?;
         self.varint(flow.inbound.packets)?;
