@@ -1,6 +1,7 @@
 /*
  * Helpers shared by the cmocka tests: read the module's state and counters through the
- * native API, failing the current test if the call itself fails.
+ * native API, failing the current test if the call itself fails, and the stop flag of the
+ * race tests.
  */
 #ifndef NXSM_TEST_SUPPORT_H
 #define NXSM_TEST_SUPPORT_H
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "nx_security_module.h"
+#include "tx_api.h"
 
 /* The library's defaults, over a buffer filled with junk so a field left unset shows. */
 static inline nxsm_config default_config(void)
@@ -42,6 +44,35 @@ static inline uint32_t state_now(void)
 
     assert_int_equal(nxsm_get_state(&state), NXSM_OK);
     return state;
+}
+
+/* The stop flag of the multi-threaded race tests, read and written under the simulated
+   interrupt lock (the threads are real; the lock is what ThreadX code would use). */
+static inline int *race_flag(void)
+{
+    static int done;
+
+    return &done;
+}
+
+static inline void race_set_done(int done)
+{
+    TX_INTERRUPT_SAVE_AREA
+
+    TX_DISABLE
+    *race_flag() = done;
+    TX_RESTORE
+}
+
+static inline int race_is_done(void)
+{
+    TX_INTERRUPT_SAVE_AREA
+    int done;
+
+    TX_DISABLE
+    done = *race_flag();
+    TX_RESTORE
+    return done;
 }
 
 #endif /* NXSM_TEST_SUPPORT_H */

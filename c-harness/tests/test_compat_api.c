@@ -674,29 +674,6 @@ static void test_critical_section_excludes_threads(void **state)
 
 /* ---- enable/disable racing the cloud thread ----------------------------------------------- */
 
-/* Tells the cloud thread to stop; read and written under the simulated interrupt lock. */
-static int race_done;
-
-static void race_set_done(int done)
-{
-    TX_INTERRUPT_SAVE_AREA
-
-    TX_DISABLE
-    race_done = done;
-    TX_RESTORE
-}
-
-static int race_is_done(void)
-{
-    TX_INTERRUPT_SAVE_AREA
-    int done;
-
-    TX_DISABLE
-    done = race_done;
-    TX_RESTORE
-    return done;
-}
-
 /* The cloud helper: ticks as fast as it can until told to stop. */
 static void *race_cloud_thread(void *arg)
 {

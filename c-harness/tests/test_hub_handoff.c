@@ -1218,28 +1218,6 @@ static void test_disable_enable_keeps_outbox(void **state)
 
 /* ---- racing threads ----------------------------------------------------------------------- */
 
-static int race_done;
-
-static void race_set_done(int done)
-{
-    TX_INTERRUPT_SAVE_AREA
-
-    TX_DISABLE
-    race_done = done;
-    TX_RESTORE
-}
-
-static int race_is_done(void)
-{
-    TX_INTERRUPT_SAVE_AREA
-    int done;
-
-    TX_DISABLE
-    done = race_done;
-    TX_RESTORE
-    return done;
-}
-
 static void *race_cloud(void *arg)
 {
     (void)arg;

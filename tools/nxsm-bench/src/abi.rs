@@ -8,128 +8,21 @@
 
 use std::hint::black_box;
 
-// Link the library so its `#[no_mangle]` symbols resolve the declarations below.
-extern crate nx_security_module;
+// The C view of the header (constants, structs, function declarations) is the one the
+// ffi-tests crate writes out; the benchmarks add only what they measure with.
+use nxsm_ffi_tests::{
+    nxsm_capture, nxsm_config_default, nxsm_drain, nxsm_get_stats, nxsm_message_ack,
+    nxsm_message_peek, nxsm_poll, nxsm_read_flows, nxsm_set_platform_info, nxsm_start, nxsm_stop,
+};
+pub use nxsm_ffi_tests::{
+    Config, Flow, PlatformInfo, Stats, NXSM_COLLECTORS_ALL, NXSM_DIRECTION_IN, NXSM_DIRECTION_OUT,
+    NXSM_ERR_NO_MESSAGE, NXSM_HEADER_HOST_ORDER, NXSM_HEADER_NETWORK_ORDER, NXSM_OK,
+    NXSM_STATE_ACTIVE,
+};
 
-/// `NXSM_OK`.
-pub const NXSM_OK: u32 = 0;
-/// `NXSM_ERR_NO_MESSAGE`.
-pub const NXSM_ERR_NO_MESSAGE: u32 = 11;
-/// `NXSM_DIRECTION_IN`.
-pub const NXSM_DIRECTION_IN: u32 = 0;
-/// `NXSM_DIRECTION_OUT`.
-pub const NXSM_DIRECTION_OUT: u32 = 1;
-/// `NXSM_HEADER_NETWORK_ORDER`.
-pub const NXSM_HEADER_NETWORK_ORDER: u32 = 0;
-/// `NXSM_HEADER_HOST_ORDER`.
-pub const NXSM_HEADER_HOST_ORDER: u32 = 1;
-/// `1 << NXSM_COLLECTOR_NETWORK_ACTIVITY`.
-pub const NXSM_COLLECTOR_BIT_NETWORK_ACTIVITY: u32 = 1;
-/// `NXSM_COLLECTORS_ALL`.
-pub const NXSM_COLLECTORS_ALL: u32 = 7;
-/// `NXSM_STATE_ACTIVE`.
-pub const NXSM_STATE_ACTIVE: u32 = 2;
-
-/// `nxsm_config`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct Config {
-    pub struct_size: u32,
-    pub high_interval_s: u32,
-    pub medium_interval_s: u32,
-    pub low_interval_s: u32,
-    pub first_collection_base_s: u32,
-    pub retry_interval_s: u32,
-    pub pending_timeout_s: u32,
-    pub capture_mode: u32,
-    pub protocols: u32,
-    pub collectors: u32,
-}
-
-/// `nxsm_platform_info`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct PlatformInfo {
-    pub struct_size: u32,
-    pub threadx_version: [u8; 3],
-    pub netx_version: [u8; 3],
-}
-
-/// `nxsm_stats`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct Stats {
-    pub struct_size: u32,
-    pub state: u32,
-    pub state_since_s: u32,
-    pub first_collection_s: u32,
-    pub starts: u32,
-    pub stops: u32,
-    pub polls: u32,
-    pub state_changes: u32,
-    pub packets_seen: u32,
-    pub packets_counted: u32,
-    pub malformed: u32,
-    pub ignored: u32,
-    pub ring_dropped: u32,
-    pub table_full_dropped: u32,
-    pub ring_waiting: u32,
-    pub flows_v4: u32,
-    pub flows_v6: u32,
-    pub collections: u32,
-    pub messages_built: u32,
-    pub messages_sent: u32,
-    pub messages_failed: u32,
-    pub messages_dropped: u32,
-    pub outbox_messages: u32,
-    pub outbox_used_bytes: u32,
-    pub outbox_peak_bytes: u32,
-    pub clock_unavailable: u32,
-    pub next_collection_s: u32,
-    pub clock_steps_back: u32,
-}
-
-/// `nxsm_flow`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct Flow {
-    pub ip_version: u8,
-    pub protocol: u8,
-    pub tcp_flags_in: u8,
-    pub tcp_flags_out: u8,
-    pub local_address: [u8; 16],
-    pub remote_address: [u8; 16],
-    pub local_port: u16,
-    pub remote_port: u16,
-    pub bytes_in: u32,
-    pub bytes_out: u32,
-    pub packets_in: u32,
-    pub packets_out: u32,
-    pub first_seen_s: u32,
-    pub last_seen_s: u32,
-}
-
-extern "C" {
-    fn nxsm_config_default(out: *mut Config) -> u32;
-    fn nxsm_start(config: *const Config, now_s: u32, random: u32) -> u32;
-    fn nxsm_stop() -> u32;
-    fn nxsm_poll(now_s: u32, hub_connected: bool) -> u32;
-    fn nxsm_get_stats(out: *mut Stats) -> u32;
-    fn nxsm_capture(ip_header: *const u8, length: usize, direction: u32, order: u32) -> u32;
-    fn nxsm_drain(now_s: u32) -> u32;
-    fn nxsm_read_flows(first: usize, out: *mut Flow, capacity: usize, written: *mut usize) -> u32;
-    fn nxsm_message_peek(
-        out_bytes: *mut *const u8,
-        out_length: *mut usize,
-        out_sequence: *mut u32,
-    ) -> u32;
-    fn nxsm_message_ack(sequence: u32, sent: bool) -> u32;
-    fn nxsm_set_platform_info(info: *const PlatformInfo) -> u32;
-}
+/// `nxsm_config.collectors` bit of network activity (`1 << NXSM_COLLECTOR_NETWORK_ACTIVITY`).
+pub const NXSM_COLLECTOR_BIT_NETWORK_ACTIVITY: u32 =
+    1 << nxsm_ffi_tests::NXSM_COLLECTOR_NETWORK_ACTIVITY;
 
 /// C type of `nxsm_capture`.
 pub type CaptureFn = unsafe extern "C" fn(*const u8, usize, u32, u32) -> u32;
