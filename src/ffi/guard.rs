@@ -35,11 +35,7 @@ impl<T> TryShared<T> {
 
     /// Runs `f` with exclusive access, or returns `Busy` at once.
     pub fn try_with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Busy> {
-        let taken = critical_section::with(|cs| {
-            let busy = self.busy.borrow(cs);
-            !busy.replace(true)
-        });
-        if !taken {
+        if !take(&self.busy) {
             return Err(Busy);
         }
         let _release = Release(&self.busy);
@@ -55,8 +51,21 @@ struct Release<'a>(&'a Mutex<Cell<bool>>);
 
 impl Drop for Release<'_> {
     fn drop(&mut self) {
-        critical_section::with(|cs| self.0.borrow(cs).set(false));
+        release(self.0);
     }
+}
+
+/// Takes the flag if it is free. Out of line: every entry point uses it, and inlined it
+/// would be a critical section copied into each of them.
+#[inline(never)]
+fn take(busy: &Mutex<Cell<bool>>) -> bool {
+    critical_section::with(|cs| !busy.borrow(cs).replace(true))
+}
+
+/// Gives the flag back (out of line, as `take`).
+#[inline(never)]
+fn release(busy: &Mutex<Cell<bool>>) {
+    critical_section::with(|cs| busy.borrow(cs).set(false));
 }
 
 #[cfg(test)]

@@ -35,17 +35,21 @@ impl SystemInformation {
     /// Bytes it takes on the wire (without the event's variant number).
     pub fn encoded_len(&self) -> usize {
         let [high, medium, low] = self.intervals_s;
-        3 + 3
-            + varint_len(self.module_version)
-            + varint_len(u32::from(self.max_flows_v4))
-            + varint_len(u32::from(self.max_flows_v6))
-            + varint_len(u32::from(self.ring_slots))
-            + varint_len(self.outbox_bytes)
-            + varint_len(self.max_message_bytes)
-            + varint_len(high)
-            + varint_len(medium)
-            + varint_len(low)
-            + 2
+        // Two version triples and the two one-byte fields, then the varints.
+        8 + [
+            self.module_version,
+            u32::from(self.max_flows_v4),
+            u32::from(self.max_flows_v6),
+            u32::from(self.ring_slots),
+            self.outbox_bytes,
+            self.max_message_bytes,
+            high,
+            medium,
+            low,
+        ]
+        .iter()
+        .map(|value| varint_len(*value))
+        .sum::<usize>()
     }
 }
 
