@@ -40,6 +40,26 @@ impl Bytes<'_> {
         Ok(())
     }
 
+    /// Appends `seq<[u8; N]>`: the count, then each address.
+    fn locals<A: Address>(&mut self, locals: &[A]) -> Result<(), EncodeError> {
+        self.varint(locals.len() as u32)?;
+        for local in locals {
+            self.octets(local.octets())?;
+        }
+        Ok(())
+    }
+
+    /// Appends bytes as they are (a plain loop: see `record`).
+    #[inline(always)]
+    fn octets(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
+        let mut index = 0;
+        while let Some(byte) = bytes.get(index) {
+            self.byte(*byte)?;
+            index += 1;
+        }
+        Ok(())
+    }
+
     /// Appends `seq<Flow>`: the count, then each flow's record, whose local address is an
     /// index into `locals`.
     fn records<A: Address>(&mut self, flows: &[Flow<A>], locals: &[A]) -> Result<(), EncodeError> {
@@ -63,12 +83,7 @@ impl Bytes<'_> {
     #[inline(always)]
     fn record<A: Address>(&mut self, flow: &Flow<A>, local: u8) -> Result<(), EncodeError> {
         self.byte(local)?;
-        let octets = flow.key.remote.octets();
-        let mut index = 0;
-        while let Some(byte) = octets.get(index) {
-            self.byte(*byte)?;
-            index += 1;
-        }
+        self.octets(flow.key.remote.octets())?;
         let [a, b] = flow.key.local_port.to_be_bytes();
         let [c, d] = flow.key.remote_port.to_be_bytes();
         self.byte(a)?;
@@ -296,36 +311,33 @@ impl Plan<'_> {
 
     /// Serializes the message into `out`, returning the bytes written (`self.len()`).
     ///
-    /// The header, the event headers, the local-address lists and the system-information
-    /// and heartbeat events go through serde and postcard; flow records, the bulk of a
-    /// message, are written directly in the same encoding (`Bytes::record`), which tests
-    /// compare with serde's derived encoding of the documented fields.
+    /// The system-information and heartbeat events (the serde model) go through serde and
+    /// postcard. The header, the network-activity event and its flow records, plain runs of
+    /// varints and bytes, are written directly in the same encoding: postcard's generated
+    /// code for them cost more than a kilobyte of firmware. `tests::direct_writing_matches_
+    /// serde` compares both ways of writing on many messages, and the golden bytes pin it.
     pub fn write(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
         let out = out.get_mut(..self.len).ok_or(EncodeError::BufferTooSmall)?;
         let mut w = Bytes { out, at: 0 };
-        let header = (
-            FORMAT,
-            MODULE_ID,
-            crate::VERSION,
-            self.sequence,
-            self.collection.time,
-            self.event_count() as u32,
-        );
-        w.serde(&header)?;
+        // Header: format, module id, version, sequence, time, event count.
+        w.byte(FORMAT)?;
+        w.varint(MODULE_ID.len() as u32)?;
+        w.octets(MODULE_ID.as_bytes())?;
+        w.varint(crate::VERSION)?;
+        w.varint(self.sequence)?;
+        w.varint(self.collection.time)?;
+        w.varint(self.event_count() as u32)?;
         if let (Some(part), Some(window)) = (self.network.as_ref(), self.collection.network) {
-            let event = (
-                EVENT_NETWORK_ACTIVITY,
-                part.duration_s,
-                part.number,
-                part.more,
-                part.v4_locals.as_slice(),
-            );
-            w.serde(&event)?;
+            w.varint(EVENT_NETWORK_ACTIVITY)?;
+            w.varint(part.duration_s)?;
+            w.varint(u32::from(part.number))?;
+            w.byte(u8::from(part.more))?;
+            w.locals(&part.v4_locals)?;
             w.records(
                 window.v4.get(part.v4.clone()).unwrap_or_default(),
                 &part.v4_locals,
             )?;
-            w.serde(&part.v6_locals.as_slice())?;
+            w.locals(&part.v6_locals)?;
             w.records(
                 window.v6.get(part.v6.clone()).unwrap_or_default(),
                 &part.v6_locals,
@@ -385,6 +397,58 @@ impl Plan<'_> {
 const EVENT_NETWORK_ACTIVITY: u32 = 0;
 const EVENT_SYSTEM_INFORMATION: u32 = 1;
 const EVENT_HEARTBEAT: u32 = 2;
+
+/// The message written the way serde and postcard write it, every part through the serde
+/// data model (for tests: the direct writer must give the same bytes).
+#[cfg(test)]
+pub(crate) fn write_with_serde(plan: &Plan<'_>) -> std::vec::Vec<u8> {
+    let mut out = std::vec![0u8; plan.len];
+    let mut w = Bytes {
+        out: &mut out,
+        at: 0,
+    };
+    let header = (
+        FORMAT,
+        MODULE_ID,
+        crate::VERSION,
+        plan.sequence,
+        plan.collection.time,
+        plan.event_count() as u32,
+    );
+    w.serde(&header).unwrap();
+    if let (Some(part), Some(window)) = (plan.network.as_ref(), plan.collection.network) {
+        let event = (
+            EVENT_NETWORK_ACTIVITY,
+            part.duration_s,
+            part.number,
+            part.more,
+            part.v4_locals.as_slice(),
+        );
+        w.serde(&event).unwrap();
+        w.records(
+            window.v4.get(part.v4.clone()).unwrap_or_default(),
+            &part.v4_locals,
+        )
+        .unwrap();
+        w.serde(&part.v6_locals.as_slice()).unwrap();
+        w.records(
+            window.v6.get(part.v6.clone()).unwrap_or_default(),
+            &part.v6_locals,
+        )
+        .unwrap();
+    }
+    if plan.extras {
+        if let Some(system) = plan.collection.system {
+            w.serde(&(EVENT_SYSTEM_INFORMATION, system)).unwrap();
+        }
+        if let Some(heartbeat) = plan.collection.heartbeat {
+            w.serde(&(EVENT_HEARTBEAT, heartbeat)).unwrap();
+        }
+    }
+    let len = w.at;
+    out.truncate(len);
+    out
+}
 
 /// A flow's record as written (for tests).
 #[cfg(test)]
