@@ -313,8 +313,8 @@ impl Module {
             self.retry_at = 0;
         } else {
             self.counters.messages_failed = self.counters.messages_failed.saturating_add(1);
-            let retry = Settings::from_raw(&self.settings)
-                .map_or(Settings::DEFAULT.retry_interval_s, |s| s.retry_interval_s);
+            // Stored settings were validated by `start`.
+            let retry = self.settings.retry_interval_s;
             self.retry_at = self.now.saturating_add(retry);
         }
         Ok(())

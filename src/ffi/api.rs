@@ -251,9 +251,7 @@ pub extern "C" fn nxsm_stop() -> nxsm_result {
         if !module.is_running() {
             return Err(nxsm_result::NXSM_ERR_NOT_STARTED);
         }
-        INTAKE.close();
-        // Records captured before the switch went off still count.
-        module.drain(INTAKE.ring(), module.now());
+        close_intake(module);
         module.stop(&INTAKE.counters())?;
         Ok(())
     }))
@@ -338,6 +336,12 @@ pub extern "C" fn nxsm_set_platform_info(info: *const nxsm_platform_info) -> nxs
     }))
 }
 
+/// Stops capture; records captured before the switch went off still count.
+fn close_intake(module: &mut Module) {
+    INTAKE.close();
+    module.drain(INTAKE.ring(), module.now());
+}
+
 fn collector(raw: u32) -> FfiResult<Collector> {
     Collector::from_raw(raw).ok_or(nxsm_result::NXSM_ERR_INVALID_ARGUMENT)
 }
@@ -362,8 +366,7 @@ pub extern "C" fn nxsm_set_collector(
                 if enabled {
                     INTAKE.open(module.settings().protocols);
                 } else {
-                    INTAKE.close();
-                    module.drain(INTAKE.ring(), module.now());
+                    close_intake(module);
                 }
             }
             module.set_collector(which, enabled, group, &INTAKE.counters())?;

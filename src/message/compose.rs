@@ -67,11 +67,7 @@ impl Bytes<'_> {
         for flow in flows {
             // Planning put every local address of these flows in `locals`; an index the
             // decoder refuses (255) would show a planning defect instead of hiding it.
-            let words = flow.key.local.words();
-            let local = locals
-                .iter()
-                .position(|local| local.difference(&words) == 0)
-                .map_or(u8::MAX, |index| index as u8);
+            let local = local_index(locals, &flow.key.local).map_or(u8::MAX, |i| i as u8);
             self.record(flow, local)?;
         }
         Ok(())
@@ -124,18 +120,14 @@ impl postcard::ser_flavors::Flavor for Bytes<'_> {
 
     #[inline(always)]
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        data.iter().try_for_each(|byte| self.try_push(*byte))
+        self.octets(data)
+            .map_err(|_| postcard::Error::SerializeBufferFull)
     }
 
     #[inline(always)]
     fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        let slot = self
-            .out
-            .get_mut(self.at)
-            .ok_or(postcard::Error::SerializeBufferFull)?;
-        *slot = byte;
-        self.at += 1;
-        Ok(())
+        self.byte(byte)
+            .map_err(|_| postcard::Error::SerializeBufferFull)
     }
 
     fn finalize(self) -> postcard::Result<usize> {
@@ -260,22 +252,29 @@ fn fill<A: Address, const L: usize>(
         return;
     };
     for flow in rest {
-        let known = locals.contains(&flow.key.local);
+        let known = local_index(locals, &flow.key.local).is_some();
         let mut cost = record_len(flow);
         if !known {
             cost += size_of::<A>();
         }
         let count = (range.len()) as u32;
         cost += varint_len(count + 1) - varint_len(count);
-        if cost > *room || (!known && locals.is_full()) {
-            return;
-        }
-        if !known && locals.push(flow.key.local).is_err() {
+        // A ninth local address does not fit the part either: `push` refuses it.
+        if cost > *room || (!known && locals.push(flow.key.local).is_err()) {
             return;
         }
         *room -= cost;
         range.end += 1;
     }
+}
+
+/// Where `address` stands in a part's local addresses (compared as words: an array `==`
+/// becomes a `bcmp` call).
+fn local_index<A: Address>(locals: &[A], address: &A) -> Option<usize> {
+    let words = address.words();
+    locals
+        .iter()
+        .position(|local| local.difference(&words) == 0)
 }
 
 /// Bytes one flow record takes on the wire (`docs/wire-format.md` 3.1).
@@ -401,7 +400,7 @@ const EVENT_HEARTBEAT: u32 = 2;
 /// The message written the way serde and postcard write it, every part through the serde
 /// data model (for tests: the direct writer must give the same bytes).
 #[cfg(test)]
-pub(crate) fn write_with_serde(plan: &Plan<'_>) -> std::vec::Vec<u8> {
+pub(crate) fn write_with_serde(plan: &Plan<'_>) -> Result<std::vec::Vec<u8>, EncodeError> {
     let mut out = std::vec![0u8; plan.len];
     let mut w = Bytes {
         out: &mut out,
@@ -415,7 +414,7 @@ pub(crate) fn write_with_serde(plan: &Plan<'_>) -> std::vec::Vec<u8> {
         plan.collection.time,
         plan.event_count() as u32,
     );
-    w.serde(&header).unwrap();
+    w.serde(&header)?;
     if let (Some(part), Some(window)) = (plan.network.as_ref(), plan.collection.network) {
         let event = (
             EVENT_NETWORK_ACTIVITY,
@@ -424,43 +423,44 @@ pub(crate) fn write_with_serde(plan: &Plan<'_>) -> std::vec::Vec<u8> {
             part.more,
             part.v4_locals.as_slice(),
         );
-        w.serde(&event).unwrap();
+        w.serde(&event)?;
         w.records(
             window.v4.get(part.v4.clone()).unwrap_or_default(),
             &part.v4_locals,
-        )
-        .unwrap();
-        w.serde(&part.v6_locals.as_slice()).unwrap();
+        )?;
+        w.serde(&part.v6_locals.as_slice())?;
         w.records(
             window.v6.get(part.v6.clone()).unwrap_or_default(),
             &part.v6_locals,
-        )
-        .unwrap();
+        )?;
     }
     if plan.extras {
         if let Some(system) = plan.collection.system {
-            w.serde(&(EVENT_SYSTEM_INFORMATION, system)).unwrap();
+            w.serde(&(EVENT_SYSTEM_INFORMATION, system))?;
         }
         if let Some(heartbeat) = plan.collection.heartbeat {
-            w.serde(&(EVENT_HEARTBEAT, heartbeat)).unwrap();
+            w.serde(&(EVENT_HEARTBEAT, heartbeat))?;
         }
     }
     let len = w.at;
     out.truncate(len);
-    out
+    Ok(out)
 }
 
 /// A flow's record as written (for tests).
 #[cfg(test)]
-pub(crate) fn encoded_record<A: Address>(flow: &Flow<A>, local: u8) -> std::vec::Vec<u8> {
+pub(crate) fn encoded_record<A: Address>(
+    flow: &Flow<A>,
+    local: u8,
+) -> Result<std::vec::Vec<u8>, EncodeError> {
     let mut out = [0u8; 64];
     let mut w = Bytes {
         out: &mut out,
         at: 0,
     };
-    w.record(flow, local).unwrap();
+    w.record(flow, local)?;
     let len = w.at;
-    out[..len].to_vec()
+    Ok(out[..len].to_vec())
 }
 
 /// Protocol in bits 0-1, received SYN/FIN/RST in bits 2-4, sent ones in bits 5-7 (TCP

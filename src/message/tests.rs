@@ -116,6 +116,17 @@ fn write_all(
     messages
 }
 
+/// `count` IPv4 flows over `locals` device addresses, with counters of every varint width.
+fn many_v4_flows(count: u32, locals: u32) -> std::vec::Vec<Flow<[u8; 4]>> {
+    (0..count)
+        .map(|i| {
+            let local = [10, 0, (i % locals) as u8, 1];
+            let ports = (40_000 + i as u16, 443);
+            v4(local, i.to_be_bytes(), ports, [i * 1000, i, i, 1])
+        })
+        .collect()
+}
+
 fn hex(bytes: &[u8]) -> std::string::String {
     bytes.iter().map(|b| std::format!("{b:02x}")).collect()
 }
@@ -219,17 +230,7 @@ fn empty_collection_makes_no_message() {
 
 #[test]
 fn large_window_splits_without_losing_a_flow() {
-    let flows: std::vec::Vec<_> = (0..300u32)
-        .map(|i| {
-            let local = [10, 0, (i % 3) as u8, 1];
-            v4(
-                local,
-                i.to_be_bytes(),
-                (40_000 + i as u16, 443),
-                [i * 1000, i, i, 1],
-            )
-        })
-        .collect();
+    let flows = many_v4_flows(300, 3);
     let system = example_system();
     let heartbeat = example_heartbeat();
     let collection = Collection {
@@ -390,7 +391,7 @@ fn records_encode_as_the_serde_model() {
         };
         let mut want = [0u8; 64];
         let want = postcard::to_slice(&model, &mut want).unwrap();
-        let got = compose::encoded_record(flow, local);
+        let got = compose::encoded_record(flow, local).unwrap();
         assert_eq!(got, want);
         assert_eq!(got.len(), compose::record_len(flow));
     }
@@ -412,17 +413,7 @@ fn records_encode_as_the_serde_model() {
 /// every varint width.
 #[test]
 fn direct_writing_matches_serde() {
-    let flows: std::vec::Vec<_> = (0..300u32)
-        .map(|i| {
-            let local = [10, 0, (i % 11) as u8, 1];
-            v4(
-                local,
-                i.to_be_bytes(),
-                (40_000 + i as u16, 443),
-                [i * 1000, i, i, 1],
-            )
-        })
-        .collect();
+    let flows = many_v4_flows(300, 11);
     let v6_flows = [example_v6()];
     let system = example_system();
     let heartbeat = example_heartbeat();
@@ -449,7 +440,7 @@ fn direct_writing_matches_serde() {
             let written = plan.write(&mut direct).unwrap();
             assert_eq!(
                 direct[..written],
-                compose::write_with_serde(&plan)[..],
+                compose::write_with_serde(&plan).unwrap()[..],
                 "sequence {sequence}"
             );
             messages += 1;
