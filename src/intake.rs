@@ -1,14 +1,17 @@
 //! The producer side: what every hook shares with the consumer.
 //!
-//! Hooks call [`Intake::offer`] from ISRs and threads at once. It parses, maps the packet
-//! to a flow record and pushes it into the ring. Every outcome is counted once, where it
-//! happens: stored records by the ring's write position, ring drops by the ring, malformed
-//! and ignored packets here. `seen` is their sum, so `seen = stored + ring drops +
-//! malformed + ignored` holds by construction and a stored packet costs no atomic beyond
-//! the ring's one compare-and-swap.
+//! Hooks call [`Intake::offer`] from ISRs and threads at once. Packets of the common shapes
+//! are copied into the ring as raw header words and parsed by the consumer (see
+//! [`crate::raw`]); others are parsed here and pushed as flow records. Every outcome is
+//! counted once, where it happens: entries stored by the ring's write position, ring drops
+//! by the ring, malformed and ignored packets here, whether the hook or the consumer found
+//! them so. `seen` is what the producers saw (`stored + ring drops + malformed + ignored` at
+//! the hook), so it holds by construction and a stored packet costs no atomic beyond the
+//! ring's one compare-and-swap.
 
 use crate::capture::{self, Captured, Direction, IpVersion};
 use crate::config::{capacity, Protocols};
+use crate::raw;
 use crate::ring::{Push, Ring};
 use crate::sync::{fetch_add, AtomicU32, Ordering};
 use crate::wire::{self, HeaderOrder, Malformed, Parsed};
@@ -16,7 +19,8 @@ use crate::wire::{self, HeaderOrder, Malformed, Parsed};
 /// What happened to one offered packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Offer {
-    /// Recorded.
+    /// Stored in the ring: a flow record, or raw header words that the consumer classifies
+    /// (see [`crate::raw`]).
     Stored {
         /// The ring fill after this record is the watermark (see [`Intake::set_watermark`]):
         /// time to wake the consumer. A flag rather than the fill keeps an `Offer` in one
@@ -55,6 +59,10 @@ pub struct Intake {
     watermark: AtomicU32,
     malformed: AtomicU32,
     ignored: AtomicU32,
+    /// Raw entries the consumer found malformed (written by the consumer only).
+    later_malformed: AtomicU32,
+    /// Raw entries the consumer found with nothing to record (consumer only).
+    later_ignored: AtomicU32,
 }
 
 impl Intake {
@@ -67,6 +75,22 @@ impl Intake {
             watermark: AtomicU32::new(0),
             malformed: AtomicU32::new(0),
             ignored: AtomicU32::new(0),
+            later_malformed: AtomicU32::new(0),
+            later_ignored: AtomicU32::new(0),
+        }
+    }
+
+    /// A closed intake with an empty ring.
+    #[cfg(loom)]
+    pub fn new() -> Self {
+        Self {
+            ring: Ring::new(),
+            protocols: AtomicU32::new(0),
+            watermark: AtomicU32::new(0),
+            malformed: AtomicU32::new(0),
+            ignored: AtomicU32::new(0),
+            later_malformed: AtomicU32::new(0),
+            later_ignored: AtomicU32::new(0),
         }
     }
 
@@ -93,12 +117,23 @@ impl Intake {
         let Some(protocols) = Protocols::from_checked_bits(bits) else {
             return Offer::Closed;
         };
-        match wire::version(buf, order) {
-            Ok(IpVersion::V4) => {
-                self.offer_parsed(wire::parse_v4(buf, order), direction, protocols)
+        let Some(first) = buf.first_chunk::<4>() else {
+            return self.malformed(Malformed::TruncatedIpHeader);
+        };
+        let word0 = wire::fixed_word(first, 0, order);
+        if raw::is_fast_v4((word0 >> 24) as u8) {
+            if let Some(header) = buf.first_chunk::<{ raw::V4_LEN }>() {
+                let head = raw::head(IpVersion::V4, direction, order, bits);
+                return self.stored(
+                    self.ring
+                        .push_with(head, |entry| raw::copy_v4(entry, header)),
+                );
             }
-            Ok(IpVersion::V6) => self.offer_v6(buf, direction, order, protocols),
-            Err(reason) => self.malformed(reason),
+        }
+        match word0 >> 28 {
+            4 => self.offer_parsed(wire::parse_v4(buf, order), direction, protocols),
+            6 => self.offer_v6(buf, direction, order, protocols),
+            _ => self.malformed(Malformed::BadVersion),
         }
     }
 
@@ -120,7 +155,26 @@ impl Intake {
                 Err(reason) => self.malformed(reason),
             };
         }
+        if let Some(header) = buf.first_chunk::<{ raw::V6_LEN }>() {
+            if raw::is_fast_v6((wire::fixed_word(header, 1, order) >> 8) as u8) {
+                let head = raw::head(IpVersion::V6, direction, order, protocols.bits());
+                return self.stored(
+                    self.ring
+                        .push_with(head, |entry| raw::copy_v6(entry, header)),
+                );
+            }
+        }
         self.offer_parsed(wire::parse_v6(buf, order), direction, protocols)
+    }
+
+    #[inline(always)]
+    fn stored(&self, push: Push) -> Offer {
+        match push {
+            Push::Stored { fill } => Offer::Stored {
+                at_watermark: fill == self.watermark.load(Ordering::Relaxed),
+            },
+            Push::Dropped => Offer::Dropped,
+        }
     }
 
     #[inline(always)]
@@ -131,12 +185,7 @@ impl Intake {
         protocols: Protocols,
     ) -> Offer {
         match capture::record(parsed, direction, protocols) {
-            Ok(Captured::Record(record)) => match self.ring.push(&record) {
-                Push::Stored { fill } => Offer::Stored {
-                    at_watermark: fill == self.watermark.load(Ordering::Relaxed),
-                },
-                Push::Dropped => Offer::Dropped,
-            },
+            Ok(Captured::Record(record)) => self.stored(self.ring.push(&record)),
             Ok(Captured::Ignored) => self.ignored(),
             Err(reason) => self.malformed(reason),
         }
@@ -152,6 +201,17 @@ impl Intake {
         Offer::Malformed(reason)
     }
 
+    /// Counts raw entries that the consumer found malformed or with nothing to record.
+    /// Consumer only.
+    pub fn count_later(&self, malformed: u32, ignored: u32) {
+        if malformed != 0 {
+            fetch_add(&self.later_malformed, malformed, Ordering::Relaxed);
+        }
+        if ignored != 0 {
+            fetch_add(&self.later_ignored, ignored, Ordering::Relaxed);
+        }
+    }
+
     /// The ring, for the consumer.
     pub fn ring(&self) -> &Ring<{ capacity::RING_SLOTS }> {
         &self.ring
@@ -162,7 +222,8 @@ impl Intake {
         self.protocols.load(Ordering::Relaxed) != 0
     }
 
-    /// A snapshot of the counters.
+    /// A snapshot of the counters. Malformed and ignored include what the consumer found
+    /// in raw entries so far; entries still waiting in the ring are in none of them yet.
     pub fn counters(&self) -> IntakeCounters {
         let malformed = self.malformed.load(Ordering::Relaxed);
         let ignored = self.ignored.load(Ordering::Relaxed);
@@ -174,8 +235,8 @@ impl Intake {
                 .wrapping_add(ring_dropped)
                 .wrapping_add(malformed)
                 .wrapping_add(ignored),
-            malformed,
-            ignored,
+            malformed: malformed.wrapping_add(self.later_malformed.load(Ordering::Relaxed)),
+            ignored: ignored.wrapping_add(self.later_ignored.load(Ordering::Relaxed)),
             ring_dropped,
         }
     }

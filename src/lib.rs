@@ -27,6 +27,8 @@ pub mod module;
 /// cbindgen:ignore
 pub mod outbox;
 /// cbindgen:ignore
+pub mod raw;
+/// cbindgen:ignore
 pub mod ring;
 /// cbindgen:ignore
 pub mod scheduler;

@@ -6,13 +6,13 @@
 //! in tests. Unlike the original, collections go on in every running state: their messages
 //! wait in the outbox until a hub takes them, and whatever cannot wait is counted.
 
-use crate::capture::IpVersion;
+use crate::capture::{Captured, IpVersion};
 use crate::config::{capacity, Priority, RawSettings, Settings};
 use crate::flows::{Flows, Update};
-use crate::intake::IntakeCounters;
+use crate::intake::{Intake, IntakeCounters};
 use crate::message::{Collection, Composer, Heartbeat, SystemInformation, Window};
 use crate::outbox::Outbox;
-use crate::ring::Ring;
+use crate::raw;
 use crate::scheduler::{Collector, Due, Scheduler};
 
 /// Seconds since the Unix epoch, as the device's clock gives them.
@@ -264,30 +264,52 @@ impl Module {
         Ok(())
     }
 
-    /// Moves every published record from `ring` into the flow tables, stamping them `now`.
-    /// Returns how many records were taken. Works in every state, so records pushed
-    /// before a stop are still counted.
-    pub fn drain(&mut self, ring: &Ring<{ capacity::RING_SLOTS }>, now: UnixSeconds) -> u32 {
+    /// Moves every published entry of the intake's ring into the flow tables, stamping them
+    /// `now`; raw entries are parsed here (see [`crate::raw`]) and those with nothing to
+    /// record are counted in the intake. Returns how many entries were taken. Works in
+    /// every state, so packets captured before a stop are still counted.
+    pub fn drain(&mut self, intake: &Intake, now: UnixSeconds) -> u32 {
         self.now = self.now.max(now);
         let now = self.now;
-        // Records taken are told by the ring's read position, and only the rare overflow is
-        // counted in the loop; both counters are then updated once.
+        let ring = intake.ring();
+        // Entries taken are told by the ring's read position, and only the rarer outcomes
+        // are counted in the loop; every counter is then updated once.
         let first = ring.popped();
         let mut overflow = 0u32;
+        let mut malformed = 0u32;
+        let mut ignored = 0u32;
         while let Some(oldest) = ring.oldest() {
             let flows = &mut self.flows;
-            // One arm per version, each reading only its own words (see `Ring::oldest`).
-            let update = match oldest.version() {
-                IpVersion::V4 => flows.v4.update_record(&oldest.take(IpVersion::V4), now),
-                IpVersion::V6 => flows.v6.update_record(&oldest.take(IpVersion::V6), now),
+            // One arm per kind of entry and version, each reading only its own words (see
+            // `Ring::oldest`).
+            let parsed = match (raw::is_raw(oldest.head()), oldest.version()) {
+                (false, IpVersion::V4) => Ok(Captured::Record(oldest.take(IpVersion::V4))),
+                (false, IpVersion::V6) => Ok(Captured::Record(oldest.take(IpVersion::V6))),
+                (true, IpVersion::V4) => raw::parse_v4(&oldest),
+                (true, IpVersion::V6) => raw::parse_v6(&oldest),
+            };
+            let update = match parsed {
+                Ok(Captured::Record(record)) => flows.apply(&record, now),
+                Ok(Captured::Ignored) => {
+                    ignored = ignored.wrapping_add(1);
+                    continue;
+                }
+                Err(_) => {
+                    malformed = malformed.wrapping_add(1);
+                    continue;
+                }
             };
             if update == Update::Overflow {
                 overflow = overflow.wrapping_add(1);
             }
         }
         let taken = ring.popped().wrapping_sub(first);
+        intake.count_later(malformed, ignored);
         let counters = &mut self.counters;
-        let counted = taken.wrapping_sub(overflow);
+        let counted = taken
+            .wrapping_sub(overflow)
+            .wrapping_sub(malformed)
+            .wrapping_sub(ignored);
         counters.packets_counted = counters.packets_counted.saturating_add(counted);
         counters.table_full_dropped = counters.table_full_dropped.saturating_add(overflow);
         taken
@@ -642,9 +664,9 @@ mod tests {
 
     #[test]
     fn a_clock_set_back_moves_every_deadline_with_it() {
-        let ring: Ring<{ capacity::RING_SLOTS }> = Ring::new();
+        let intake = Intake::new();
         let mut module = started();
-        run(&mut module, &ring, T0..T0 + 101, false, true);
+        run(&mut module, &intake, T0..T0 + 101, false, true);
         assert_eq!(module.next_collection(), Some(T0 + 110));
         let built = module.messages().built;
         // Set back by 1,000 s: the next collection is still 10 s away, the pending timeout
@@ -652,7 +674,7 @@ mod tests {
         assert_eq!(module.poll(T0 - 900, false, &NO_INTAKE), Ok(State::Pending));
         assert_eq!(module.counters().clock_steps_back, 1);
         assert_eq!(module.next_collection(), Some(T0 - 890));
-        run(&mut module, &ring, T0 - 899..T0 - 889, false, true);
+        run(&mut module, &intake, T0 - 899..T0 - 889, false, true);
         assert_eq!(module.messages().built, built + 1);
         assert_eq!(module.poll(T0 - 700, false, &NO_INTAKE), Ok(State::Pending));
         assert_eq!(
@@ -675,11 +697,47 @@ mod tests {
         assert_eq!((counters.starts, counters.stops), (1, 1));
     }
 
+    /// Raw entries are classified by the drain: a flow packet is counted, a malformed or
+    /// untracked one is counted as such, and the totals still add up to what was seen.
+    #[test]
+    fn drain_classifies_raw_entries() {
+        use crate::capture::Direction;
+        use crate::config::Protocols;
+        use crate::intake::Offer;
+        use crate::wire::HeaderOrder;
+        let mut udp = [0u8; 40];
+        udp[..28].copy_from_slice(&[
+            0x45, 0, 0, 40, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0x13, 0x88, 0, 53,
+            0, 20, 0, 0,
+        ]);
+        let mut short_total = udp;
+        short_total[3] = 12; // total length below the header's
+        let mut igmp = udp;
+        igmp[9] = 2;
+        let intake = Intake::new();
+        intake.open(Protocols::ALL);
+        for packet in [&udp, &short_total, &igmp, &udp] {
+            assert!(matches!(
+                intake.offer(packet, Direction::Out, HeaderOrder::Network),
+                Offer::Stored { .. }
+            ));
+        }
+        let mut module = started();
+        assert_eq!(module.drain(&intake, T0 + 1), 4);
+        let seen = intake.counters();
+        assert_eq!((seen.seen, seen.malformed, seen.ignored), (4, 1, 1));
+        assert_eq!(module.counters().packets_counted, 2);
+        let [flow] = module.flows().v4.flows() else {
+            panic!()
+        };
+        assert_eq!(flow.outbound.packets, 2);
+    }
+
     #[test]
     fn drain_moves_ring_records_into_flows() {
         use crate::capture::{Direction, FlowRecord};
         use crate::wire::{Datagram, TcpFlags, Transport, TransportKind};
-        let ring: Ring<{ capacity::RING_SLOTS }> = Ring::new();
+        let intake = Intake::new();
         let packet = Datagram {
             version: IpVersion::V6,
             src: [0x0101_0101; 4],
@@ -692,10 +750,10 @@ mod tests {
             len: 64,
         };
         let record = FlowRecord::new(Direction::Out, &packet);
-        ring.push(&record);
-        ring.push(&record);
+        intake.ring().push(&record);
+        intake.ring().push(&record);
         let mut module = started();
-        assert_eq!(module.drain(&ring, T0 + 5), 2);
+        assert_eq!(module.drain(&intake, T0 + 5), 2);
         if capacity::MAX_FLOWS_V6 == 0 {
             // A build without IPv6 flows has no room for them: counted, not lost.
             assert_eq!(module.counters().table_full_dropped, 2);
@@ -736,7 +794,7 @@ mod tests {
     }
 
     /// A ring holding one outbound TCP packet per `(remote, port)` given.
-    fn traffic(ring: &Ring<{ capacity::RING_SLOTS }>, peers: impl Iterator<Item = (u32, u16)>) {
+    fn traffic(intake: &Intake, peers: impl Iterator<Item = (u32, u16)>) {
         use crate::capture::{Direction, FlowRecord};
         use crate::wire::{Datagram, TcpFlags, Transport, TransportKind};
         for (remote, port) in peers {
@@ -751,7 +809,9 @@ mod tests {
                 },
                 len: 100,
             };
-            ring.push(&FlowRecord::new(Direction::Out, &packet));
+            intake
+                .ring()
+                .push(&FlowRecord::new(Direction::Out, &packet));
         }
     }
 
@@ -759,18 +819,18 @@ mod tests {
     /// every message handed out while `send` says so; returns the sequences sent.
     fn run(
         module: &mut Module,
-        ring: &Ring<{ capacity::RING_SLOTS }>,
+        intake: &Intake,
         seconds: core::ops::Range<u32>,
         connected: bool,
         send: bool,
     ) -> std::vec::Vec<u32> {
-        run_with(module, ring, seconds, connected, send, 50)
+        run_with(module, intake, seconds, connected, send, 50)
     }
 
     /// As `run`, with peers out of `spread` addresses.
     fn run_with(
         module: &mut Module,
-        ring: &Ring<{ capacity::RING_SLOTS }>,
+        intake: &Intake,
         seconds: core::ops::Range<u32>,
         connected: bool,
         send: bool,
@@ -779,10 +839,10 @@ mod tests {
         let mut sent = std::vec::Vec::new();
         for now in seconds {
             traffic(
-                ring,
+                intake,
                 (0..4).map(|i| (now % spread + i, 40_000 + (now % 7) as u16)),
             );
-            module.drain(ring, now);
+            module.drain(intake, now);
             module.poll(now, connected, &NO_INTAKE).unwrap();
             while let Some((sequence, bytes)) = module.peek() {
                 assert!(bytes.len() <= capacity::MAX_MESSAGE_BYTES);
@@ -804,15 +864,15 @@ mod tests {
 
     #[test]
     fn messages_wait_while_pending_and_leave_oldest_first() {
-        let ring: Ring<{ capacity::RING_SLOTS }> = Ring::new();
+        let intake = Intake::new();
         let mut module = started();
-        assert!(run_with(&mut module, &ring, T0..T0 + 100, false, true, 2).is_empty());
+        assert!(run_with(&mut module, &intake, T0..T0 + 100, false, true, 2).is_empty());
         assert_eq!(module.state(), State::Pending);
         // Collections at T0+30, +40, ..., +90: seven, the first with every event.
         assert_eq!(module.counters().collections, 7);
         assert_eq!(module.messages().built, 7);
         assert_eq!(module.messages().dropped, 0);
-        let sent = run_with(&mut module, &ring, T0 + 100..T0 + 101, true, true, 2);
+        let sent = run_with(&mut module, &intake, T0 + 100..T0 + 101, true, true, 2);
         assert_eq!(
             sent,
             (0..8).collect::<std::vec::Vec<_>>(),
@@ -825,9 +885,9 @@ mod tests {
 
     #[test]
     fn suspended_keeps_collecting() {
-        let ring: Ring<{ capacity::RING_SLOTS }> = Ring::new();
+        let intake = Intake::new();
         let mut module = started();
-        run(&mut module, &ring, T0..T0 + 400, false, true);
+        run(&mut module, &intake, T0..T0 + 400, false, true);
         assert_eq!(module.state(), State::Suspended);
         assert_eq!(module.counters().collections, 37);
         assert_accounted(&module);
@@ -835,12 +895,12 @@ mod tests {
 
     #[test]
     fn a_ten_minute_outage_loses_nothing_uncounted() {
-        let ring: Ring<{ capacity::RING_SLOTS }> = Ring::new();
+        let intake = Intake::new();
         let mut module = started();
-        let mut delivered = run(&mut module, &ring, T0..T0 + 120, true, true);
-        delivered.extend(run(&mut module, &ring, T0 + 120..T0 + 720, false, true));
+        let mut delivered = run(&mut module, &intake, T0..T0 + 120, true, true);
+        delivered.extend(run(&mut module, &intake, T0 + 120..T0 + 720, false, true));
         assert!(module.messages().sent as usize == delivered.len());
-        delivered.extend(run(&mut module, &ring, T0 + 720..T0 + 800, true, true));
+        delivered.extend(run(&mut module, &intake, T0 + 720..T0 + 800, true, true));
         let m = module.messages();
         assert_eq!(m.waiting, 0);
         // Every sequence number built was delivered or dropped, never both.
@@ -856,9 +916,9 @@ mod tests {
 
     #[test]
     fn failed_sends_are_counted_and_retried_after_the_retry_interval() {
-        let ring: Ring<{ capacity::RING_SLOTS }> = Ring::new();
+        let intake = Intake::new();
         let mut module = started();
-        run(&mut module, &ring, T0..T0 + 31, true, false);
+        run(&mut module, &intake, T0..T0 + 31, true, false);
         assert_eq!(module.counters().messages_failed, 1);
         assert!(module.peek().is_none(), "retry delay");
         module.poll(T0 + 32, true, &NO_INTAKE).unwrap();
@@ -886,10 +946,10 @@ mod tests {
 
     #[test]
     fn disabling_network_activity_collects_the_open_window() {
-        let ring: Ring<{ capacity::RING_SLOTS }> = Ring::new();
+        let intake = Intake::new();
         let mut module = started();
-        traffic(&ring, [(1, 1), (2, 2)].into_iter());
-        module.drain(&ring, T0 + 5);
+        traffic(&intake, [(1, 1), (2, 2)].into_iter());
+        module.drain(&intake, T0 + 5);
         module
             .set_collector(
                 Collector::NetworkActivity,
@@ -912,15 +972,15 @@ mod tests {
 
     #[test]
     fn stop_and_start_keep_waiting_messages() {
-        let ring: Ring<{ capacity::RING_SLOTS }> = Ring::new();
+        let intake = Intake::new();
         let mut module = started();
-        run(&mut module, &ring, T0..T0 + 45, false, true);
+        run(&mut module, &intake, T0..T0 + 45, false, true);
         module.stop(&NO_INTAKE).unwrap();
         let built = module.messages().built;
         assert_eq!(built, 3, "two collections and the window collected at stop");
         assert!(module.peek().is_none());
         module.start(Settings::DEFAULT, T0 + 50, 0).unwrap();
-        let sent = run(&mut module, &ring, T0 + 50..T0 + 51, true, true);
+        let sent = run(&mut module, &intake, T0 + 50..T0 + 51, true, true);
         assert_eq!(sent, [0, 1, 2]);
     }
 }

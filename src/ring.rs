@@ -1,10 +1,16 @@
 //! Bounded lock-free multi-producer, single-consumer ring of flow records.
 //!
 //! Producers are NetX Duo hooks running in ISRs and in several threads at once. They never
-//! wait and never take a lock: a producer claims a slot by advancing the shared write
-//! position with one compare-and-swap, fills the slot, then publishes it through the
-//! slot's sequence number (the bounded-queue scheme of D. Vyukov). When the ring is full
-//! the record is dropped and counted, so `pushed + dropped` always equals what was offered.
+//! wait and never take a lock: a producer checks that the ring has room against the
+//! consumer's read position, claims a slot by advancing the shared write position with one
+//! compare-and-swap, fills the slot, then publishes it through the slot's sequence number
+//! (after the bounded-queue scheme of D. Vyukov). When the ring is full the record is
+//! dropped and counted, so `pushed + dropped` always equals what was offered.
+//!
+//! The consumer releases its read position only after it has read a slot, and producers
+//! acquire it before claiming, so a slot is never refilled while it is being read. Taking
+//! room from the read position rather than from each slot's sequence number lets the
+//! producer reuse it for the watermark: one load serves both.
 //!
 //! Records are stored as words in atomics rather than behind `UnsafeCell`, so the ring needs
 //! no `unsafe` and is data-race free by construction; on Cortex-M each relaxed atomic store
@@ -14,18 +20,20 @@ use crate::capture::{version_of, FlowRecord, IpVersion};
 use crate::sync::{compare_exchange, fetch_add, AtomicU32, Ordering};
 use crate::wire::AddressWords;
 
-/// One record: its head word, ports word and both addresses (see [`FlowRecord`]). IPv4
-/// uses the first word of each address; the other six are neither written nor read for it.
+/// Words of an entry after its head word: a flow record's ports word and both four-word
+/// addresses, or the raw header words a hook copies (see [`crate::capture::raw`]).
+pub const ENTRY_WORDS: usize = 11;
+
+/// One entry: a head word (see [`FlowRecord`]; it also tells a record from raw header
+/// words) and [`ENTRY_WORDS`] words. A record of IPv4 leaves the six address words it does
+/// not use neither written nor read.
 struct Slot {
-    /// Vyukov's sequence number minus the slot's index: a slot is free for the producer of
-    /// `position` when `sequence + index == position`, and published when it is
-    /// `position + 1`. Storing it relative to the index makes a new ring all zero bytes, so
-    /// a `static` ring lands in `.bss` and costs no flash.
+    /// The sequence number minus the slot's index: the entry of `position` is published
+    /// when `sequence + index == position + 1`. Storing it relative to the index makes a new
+    /// ring all zero bytes, so a `static` ring lands in `.bss` and costs no flash.
     sequence: AtomicU32,
     head: AtomicU32,
-    ports: AtomicU32,
-    src: [AtomicU32; 4],
-    dst: [AtomicU32; 4],
+    words: [AtomicU32; ENTRY_WORDS],
 }
 
 impl Slot {
@@ -34,9 +42,7 @@ impl Slot {
         Self {
             sequence: AtomicU32::new(0),
             head: AtomicU32::new(0),
-            ports: AtomicU32::new(0),
-            src: [const { AtomicU32::new(0) }; 4],
-            dst: [const { AtomicU32::new(0) }; 4],
+            words: [const { AtomicU32::new(0) }; ENTRY_WORDS],
         }
     }
 
@@ -45,59 +51,49 @@ impl Slot {
         Self {
             sequence: AtomicU32::new(0),
             head: AtomicU32::new(0),
-            ports: AtomicU32::new(0),
-            src: core::array::from_fn(|_| AtomicU32::new(0)),
-            dst: core::array::from_fn(|_| AtomicU32::new(0)),
+            words: core::array::from_fn(|_| AtomicU32::new(0)),
+        }
+    }
+}
+
+/// Where a record's parts go among an entry's words.
+const PORTS: usize = 0;
+const SRC: usize = 1;
+const DST: usize = 5;
+
+/// The words of a claimed slot, for its producer to fill before the slot is published.
+#[derive(Clone, Copy)]
+pub struct Entry<'a>(&'a [AtomicU32; ENTRY_WORDS]);
+
+impl Entry<'_> {
+    /// Sets word `index`. Callers pass constant indices below [`ENTRY_WORDS`], so the check
+    /// folds away; an index beyond is ignored, never a panic.
+    #[inline(always)]
+    pub fn set(self, index: usize, word: u32) {
+        if let Some(slot) = self.0.get(index) {
+            slot.store(word, Ordering::Relaxed);
         }
     }
 
+    /// Stores a record's words (its head word is stored by the push).
     #[inline(always)]
-    fn write(&self, record: &FlowRecord) {
-        self.head.store(record.head, Ordering::Relaxed);
-        self.ports.store(record.ports, Ordering::Relaxed);
+    fn set_record(self, record: &FlowRecord) {
+        self.set(PORTS, record.ports);
         let wide = record.version() == IpVersion::V6;
-        store_address(&self.src, &record.src, wide);
-        store_address(&self.dst, &record.dst, wide);
+        self.set_address(SRC, &record.src, wide);
+        self.set_address(DST, &record.dst, wide);
     }
 
-    /// The record with head word `head`, whose version bit says `version`.
+    /// Stores an address at `at`: one word, or all four when `wide` (IPv6).
     #[inline(always)]
-    fn read(&self, head: u32, version: IpVersion) -> FlowRecord {
-        let wide = version == IpVersion::V6;
-        FlowRecord {
-            head,
-            ports: self.ports.load(Ordering::Relaxed),
-            src: load_address(&self.src, wide),
-            dst: load_address(&self.dst, wide),
+    fn set_address(self, at: usize, words: &AddressWords, wide: bool) {
+        let [a, b, c, d] = *words;
+        self.set(at, a);
+        if wide {
+            self.set(at + 1, b);
+            self.set(at + 2, c);
+            self.set(at + 3, d);
         }
-    }
-}
-
-/// Stores an address: one word, or all four when `wide` (IPv6).
-#[inline(always)]
-fn store_address(slot: &[AtomicU32; 4], words: &AddressWords, wide: bool) {
-    let [a, b, c, d] = *words;
-    slot[0].store(a, Ordering::Relaxed);
-    if wide {
-        slot[1].store(b, Ordering::Relaxed);
-        slot[2].store(c, Ordering::Relaxed);
-        slot[3].store(d, Ordering::Relaxed);
-    }
-}
-
-/// Loads what [`store_address`] stored; the words an IPv4 address does not use are 0.
-#[inline(always)]
-fn load_address(slot: &[AtomicU32; 4], wide: bool) -> AddressWords {
-    let first = slot[0].load(Ordering::Relaxed);
-    if wide {
-        [
-            first,
-            slot[1].load(Ordering::Relaxed),
-            slot[2].load(Ordering::Relaxed),
-            slot[3].load(Ordering::Relaxed),
-        ]
-    } else {
-        [first, 0, 0, 0]
     }
 }
 
@@ -152,41 +148,46 @@ impl<const N: usize> Ring<N> {
     /// Offers a record; never waits. Safe from any number of producers at once.
     #[inline]
     pub fn push(&self, record: &FlowRecord) -> Push {
-        let mut position = self.write.load(Ordering::Relaxed);
+        self.push_with(record.head, |entry| entry.set_record(record))
+    }
+
+    /// Offers an entry with head word `head` whose other words `fill` sets; never waits.
+    /// Safe from any number of producers at once.
+    #[inline(always)]
+    pub fn push_with(&self, head: u32, fill: impl FnOnce(Entry<'_>)) -> Push {
         loop {
-            let index = position & Self::MASK;
-            let slot = &self.slots[index as usize];
-            let sequence = slot.sequence.load(Ordering::Acquire).wrapping_add(index);
-            let lag = sequence.wrapping_sub(position) as i32;
-            if lag == 0 {
-                match compare_exchange(
-                    &self.write,
-                    position,
-                    position.wrapping_add(1),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => {
-                        slot.write(record);
-                        slot.sequence.store(
-                            position.wrapping_add(1).wrapping_sub(index),
-                            Ordering::Release,
-                        );
-                        let read = self.read.load(Ordering::Relaxed);
-                        return Push::Stored {
-                            fill: position.wrapping_add(1).wrapping_sub(read),
-                        };
-                    }
-                    Err(now) => position = now,
-                }
-            } else if lag < 0 {
-                // The slot still holds a record from one lap ago: the ring is full.
+            // Read first, then write: the write position is never behind a read position
+            // loaded before it, so `waiting` is 0..=N. Acquire pairs with the consumer's
+            // release of `read`: the slot a lap behind has been read before it is reused.
+            let read = self.read.load(Ordering::Acquire);
+            let position = self.write.load(Ordering::Relaxed);
+            let waiting = position.wrapping_sub(read);
+            if waiting >= N as u32 {
                 fetch_add(&self.dropped, 1, Ordering::Relaxed);
                 return Push::Dropped;
-            } else {
-                // Another producer took this position; try the current one.
-                position = self.write.load(Ordering::Relaxed);
             }
+            if compare_exchange(
+                &self.write,
+                position,
+                position.wrapping_add(1),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+            {
+                let index = position & Self::MASK;
+                let slot = &self.slots[index as usize];
+                slot.head.store(head, Ordering::Relaxed);
+                fill(Entry(&slot.words));
+                slot.sequence.store(
+                    position.wrapping_add(1).wrapping_sub(index),
+                    Ordering::Release,
+                );
+                return Push::Stored {
+                    fill: waiting.wrapping_add(1),
+                };
+            }
+            // Another producer took this position; look again.
         }
     }
 
@@ -262,32 +263,66 @@ pub struct Oldest<'a, const N: usize> {
 }
 
 impl<const N: usize> Oldest<'_, N> {
+    /// The entry's head word.
+    #[inline(always)]
+    pub fn head(&self) -> u32 {
+        self.head
+    }
+
     /// The record's IP version.
     #[inline(always)]
     pub fn version(&self) -> IpVersion {
         version_of(self.head)
     }
 
-    /// Reads the record and frees its slot. `version` must be [`version`](Self::version)'s
-    /// answer: pass it as a constant in a `match` on it, so that each arm reads only what
-    /// its version needs.
+    /// Word `index` of the entry (0 beyond [`ENTRY_WORDS`]).
+    #[inline(always)]
+    pub fn word(&self, index: usize) -> u32 {
+        self.slot
+            .words
+            .get(index)
+            .map_or(0, |word| word.load(Ordering::Relaxed))
+    }
+
+    /// Reads the entry as a flow record and frees its slot. `version` must be
+    /// [`version`](Self::version)'s answer: pass it as a constant in a `match` on it, so that
+    /// each arm reads only what its version needs.
     #[inline(always)]
     pub fn take(self, version: IpVersion) -> FlowRecord {
-        self.slot.read(self.head, version)
+        let wide = version == IpVersion::V6;
+        FlowRecord {
+            head: self.head,
+            ports: self.word(PORTS),
+            src: self.address(SRC, wide),
+            dst: self.address(DST, wide),
+        }
+    }
+
+    /// The address at `at`; the words an IPv4 address does not use are 0.
+    #[inline(always)]
+    fn address(&self, at: usize, wide: bool) -> AddressWords {
+        let first = self.word(at);
+        if wide {
+            [
+                first,
+                self.word(at + 1),
+                self.word(at + 2),
+                self.word(at + 3),
+            ]
+        } else {
+            [first, 0, 0, 0]
+        }
     }
 }
 
 impl<const N: usize> Drop for Oldest<'_, N> {
     #[inline(always)]
     fn drop(&mut self) {
-        let index = self.position & Ring::<N>::MASK;
-        self.slot.sequence.store(
-            self.position.wrapping_add(N as u32).wrapping_sub(index),
-            Ordering::Release,
-        );
+        // Release: producers acquire `read` before they claim this slot again. The slot's
+        // sequence number needs no reset: a lap later it is published as `position + N + 1`.
         self.ring
             .read
-            .store(self.position.wrapping_add(1), Ordering::Relaxed);
+            .store(self.position.wrapping_add(1), Ordering::Release);
     }
 }
 
@@ -343,7 +378,7 @@ mod tests {
     /// RAM per ring slot, as documented.
     #[test]
     fn slot_size_is_the_documented_one() {
-        assert_eq!(core::mem::size_of::<Slot>(), 44);
+        assert_eq!(core::mem::size_of::<Slot>(), 52);
     }
 
     #[test]

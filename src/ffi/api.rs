@@ -272,11 +272,11 @@ pub extern "C" fn nxsm_poll(now_s: u32, hub_connected: bool) -> nxsm_result {
             return Err(nxsm_result::NXSM_ERR_NOT_STARTED);
         }
         let Ok(now) = check_clock(now_s) else {
-            module.drain(INTAKE.ring(), module.now());
+            module.drain(&INTAKE, module.now());
             module.poll_without_clock()?;
             return Err(nxsm_result::NXSM_ERR_CLOCK_UNAVAILABLE);
         };
-        module.drain(INTAKE.ring(), now);
+        module.drain(&INTAKE, now);
         module.poll(now, hub_connected, &INTAKE.counters())?;
         Ok(())
     }))
@@ -339,7 +339,7 @@ pub extern "C" fn nxsm_set_platform_info(info: *const nxsm_platform_info) -> nxs
 /// Stops capture; records captured before the switch went off still count.
 fn close_intake(module: &mut Module) {
     INTAKE.close();
-    module.drain(INTAKE.ring(), module.now());
+    module.drain(&INTAKE, module.now());
 }
 
 fn collector(raw: u32) -> FfiResult<Collector> {
@@ -471,7 +471,11 @@ pub extern "C" fn nxsm_get_interval(priority_group: u32, out_seconds: *mut u32) 
 /// `ip_header` points at the IP header and `length` is how many bytes are readable from
 /// there (for NetX Duo: up to `nx_packet_append_ptr` of the first buffer). `direction` is an
 /// `nxsm_direction`, `header_order` an `nxsm_header_order`. Returns `NXSM_OK` when the
-/// packet was recorded; every other outcome is counted in the statistics.
+/// packet was stored for the consumer; every other outcome is counted in the statistics.
+/// IPv4 without options (40 bytes or more) and IPv6 whose next header is TCP, UDP or
+/// ICMPv6 (60 bytes or more) are stored as raw header words and parsed by the next drain,
+/// so for them `NXSM_ERR_MALFORMED` and `NXSM_ERR_NOT_RECORDED` become `malformed` and
+/// `ignored` counts then instead of return codes; other packets are parsed here.
 #[no_mangle]
 pub extern "C" fn nxsm_capture(
     ip_header: *const u8,
@@ -561,7 +565,7 @@ pub extern "C" fn nxsm_drain(now_s: u32) -> nxsm_result {
             if !module.is_running() {
                 return Err(nxsm_result::NXSM_ERR_NOT_STARTED);
             }
-            module.drain(INTAKE.ring(), now);
+            module.drain(&INTAKE, now);
             Ok(())
         })
     })())

@@ -30,7 +30,8 @@ pub enum nxsm_result {
     NXSM_ERR_ABI_MISMATCH = 6,
     /// `now_s` was `NXSM_TIME_UNAVAILABLE`.
     NXSM_ERR_CLOCK_UNAVAILABLE = 7,
-    /// The packet could not be parsed; it was counted in `malformed`.
+    /// The packet could not be parsed; it was counted in `malformed`. (Packets stored as
+    /// raw headers are counted when drained instead; see `nxsm_capture`.)
     NXSM_ERR_MALFORMED = 8,
     /// The capture ring was full; the record was dropped and counted in `ring_dropped`.
     NXSM_ERR_RING_FULL = 9,

@@ -105,7 +105,11 @@ pub(crate) fn quad<const N: usize>(bytes: &[u8; N], at: usize) -> [u8; 4] {
 /// Fixed-header word `index` as the value it has on the wire, whatever `order` the buffer
 /// is in.
 #[inline(always)]
-fn fixed_word<const N: usize>(header: &[u8; N], index: usize, order: HeaderOrder) -> u32 {
+pub(crate) fn fixed_word<const N: usize>(
+    header: &[u8; N],
+    index: usize,
+    order: HeaderOrder,
+) -> u32 {
     let bytes = quad(header, index * 4);
     match order {
         HeaderOrder::Network => u32::from_be_bytes(bytes),

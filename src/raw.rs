@@ -1,0 +1,423 @@
+//! Raw header entries: the hook's fast path.
+//!
+//! Nearly every packet has one of two shapes: IPv4 without options, or IPv6 whose next
+//! header is TCP, UDP or ICMPv6. For those, when the buffer holds at least [`V4_LEN`] or
+//! [`V6_LEN`] bytes, the hook does not parse: it copies the header words the parser reads
+//! into a ring entry, and the consumer makes the same checks on those words when it drains
+//! the ring ([`parse_v4`], [`parse_v6`]). The outcome (record, ignored or malformed) is the
+//! one the hook's parser would have found, only counted later; the tests compare the two
+//! on every single-byte change of real-shaped packets, and the fuzz target on arbitrary
+//! ones. Packets of any other shape are parsed in the hook as before.
+//!
+//! Only words the parser reads are copied: not the TCP sequence numbers, checksums or
+//! (IPv6) the traffic class and flow label.
+
+use crate::capture::{Captured, Direction, FlowRecord, IpVersion};
+use crate::config::Protocols;
+use crate::ring::{Entry, Oldest};
+use crate::wire::{
+    self, protocol, Datagram, HeaderOrder, Malformed, TcpFlags, Transport, TransportKind,
+};
+
+/// Head-word bits 2-3 of a raw entry: both set, which no flow record's protocol has.
+const TAG: u32 = 3 << 2;
+/// Head-word bit of a header in host order.
+const HOST_ORDER: u32 = 1 << 4;
+/// Head-word position of the protocol bits in force when the packet was offered.
+const PROTOCOLS_SHIFT: u32 = 8;
+
+/// Bytes an IPv4 packet must have for the fast path: the 20-byte header and the 20 bytes
+/// of a TCP header the parser checks.
+pub const V4_LEN: usize = 40;
+
+/// Bytes an IPv6 packet must have for the fast path: the 40-byte fixed header and 20 bytes
+/// of TCP header.
+pub const V6_LEN: usize = 60;
+
+/// Whether an entry's head word is a raw entry's (not a flow record's).
+#[inline(always)]
+pub fn is_raw(head: u32) -> bool {
+    head & TAG == TAG
+}
+
+/// The head word of a raw entry.
+#[inline(always)]
+pub fn head(version: IpVersion, direction: Direction, order: HeaderOrder, protocols: u32) -> u32 {
+    version as u32
+        | (direction as u32) << 1
+        | TAG
+        | (order as u32) << 4
+        | protocols << PROTOCOLS_SHIFT
+}
+
+/// Whether an IPv4 header (version and header-length byte `first`) takes the fast path.
+#[inline(always)]
+pub fn is_fast_v4(first: u8) -> bool {
+    first == 0x45
+}
+
+/// Whether an IPv6 header whose next header is `next` takes the fast path.
+#[inline(always)]
+pub fn is_fast_v6(next: u8) -> bool {
+    matches!(next, protocol::TCP | protocol::UDP | protocol::ICMPV6)
+}
+
+/// Header word `index` as it lies in memory.
+#[inline(always)]
+fn word<const N: usize>(header: &[u8; N], index: usize) -> u32 {
+    u32::from_ne_bytes(wire::quad(header, index * 4))
+}
+
+/// Copies an IPv4 header's words into an entry: the fixed header (words 0-4), the ports
+/// (5) and the TCP data offset and flags (8).
+#[inline(always)]
+pub fn copy_v4(entry: Entry<'_>, header: &[u8; V4_LEN]) {
+    // Written out: a loop over `V4_WORDS` stays a loop at `opt-level = "s"`.
+    entry.set(0, word(header, 0));
+    entry.set(1, word(header, 1));
+    entry.set(2, word(header, 2));
+    entry.set(3, word(header, 3));
+    entry.set(4, word(header, 4));
+    entry.set(5, word(header, 5));
+    entry.set(6, word(header, 8));
+}
+
+/// Copies an IPv6 header's words into an entry: payload length and next header (word 1),
+/// both addresses (2-9), the ports (10) and the TCP data offset and flags (13). Word 0
+/// holds nothing the parser reads once the version is known.
+#[inline(always)]
+pub fn copy_v6(entry: Entry<'_>, header: &[u8; V6_LEN]) {
+    entry.set(0, word(header, 1));
+    entry.set(1, word(header, 2));
+    entry.set(2, word(header, 3));
+    entry.set(3, word(header, 4));
+    entry.set(4, word(header, 5));
+    entry.set(5, word(header, 6));
+    entry.set(6, word(header, 7));
+    entry.set(7, word(header, 8));
+    entry.set(8, word(header, 9));
+    entry.set(9, word(header, 10));
+    entry.set(10, word(header, 13));
+}
+
+/// What the consumer needs from a raw entry's head word.
+struct Head {
+    direction: Direction,
+    /// The header's fixed words are in host order.
+    host: bool,
+    protocols: Option<Protocols>,
+}
+
+impl Head {
+    #[inline(always)]
+    fn of(head: u32) -> Self {
+        Self {
+            direction: if head & 2 == 0 {
+                Direction::In
+            } else {
+                Direction::Out
+            },
+            host: head & HOST_ORDER != 0,
+            protocols: Protocols::from_checked_bits(head >> PROTOCOLS_SHIFT & 0xFF),
+        }
+    }
+
+    /// A fixed-header word's value on the wire (as `wire`'s views read it).
+    #[inline(always)]
+    fn value(&self, word: u32) -> u32 {
+        if self.host {
+            word
+        } else {
+            u32::from_be(word)
+        }
+    }
+
+    /// An address word (see [`wire::AddressWords`]) of a fixed-header word.
+    #[inline(always)]
+    fn address(&self, word: u32) -> u32 {
+        if self.host {
+            word.to_be()
+        } else {
+            word
+        }
+    }
+}
+
+/// Parses a raw IPv4 entry as the hook would have parsed its packet. It works on the words
+/// as they are (rebuilding the header for the byte parser costs twice as much); the tests
+/// check that both agree on every packet they try.
+#[inline(always)]
+pub fn parse_v4<const N: usize>(entry: &Oldest<'_, N>) -> Result<Captured, Malformed> {
+    let head = Head::of(entry.head());
+    // The hook checked version 4 and a 20-byte header.
+    let total_len = head.value(entry.word(0)) as u16;
+    let Some(len) = total_len.checked_sub(20) else {
+        return Err(Malformed::BadTotalLength);
+    };
+    if head.value(entry.word(1)) & 0x1FFF != 0 {
+        return Ok(Captured::Ignored); // not the first fragment
+    }
+    let ip_protocol = (head.value(entry.word(2)) >> 16) as u8;
+    if ip_protocol == protocol::ICMPV6 {
+        return Ok(Captured::Ignored);
+    }
+    let src = [head.address(entry.word(3)), 0, 0, 0];
+    let dst = [head.address(entry.word(4)), 0, 0, 0];
+    let datagram = |transport| Datagram {
+        version: IpVersion::V4,
+        src,
+        dst,
+        transport,
+        len,
+    };
+    finish(
+        &head,
+        ip_protocol,
+        len,
+        entry.word(5),
+        entry.word(6),
+        datagram,
+    )
+}
+
+/// Parses a raw IPv6 entry as the hook would have parsed its packet (see [`parse_v4`]).
+#[inline(always)]
+pub fn parse_v6<const N: usize>(entry: &Oldest<'_, N>) -> Result<Captured, Malformed> {
+    let head = Head::of(entry.head());
+    let word1 = head.value(entry.word(0));
+    let len = (word1 >> 16) as u16;
+    if len == 0 {
+        return Err(Malformed::Jumbogram);
+    }
+    // The hook checked that no extension header follows.
+    let ip_protocol = (word1 >> 8) as u8;
+    if ip_protocol == protocol::ICMP {
+        return Ok(Captured::Ignored);
+    }
+    let address = |at| {
+        [
+            head.address(entry.word(at)),
+            head.address(entry.word(at + 1)),
+            head.address(entry.word(at + 2)),
+            head.address(entry.word(at + 3)),
+        ]
+    };
+    let (src, dst) = (address(1), address(5));
+    let datagram = |transport| Datagram {
+        version: IpVersion::V6,
+        src,
+        dst,
+        transport,
+        len,
+    };
+    finish(
+        &head,
+        ip_protocol,
+        len,
+        entry.word(9),
+        entry.word(10),
+        datagram,
+    )
+}
+
+/// The transport part of a raw entry, checked as [`wire::Transport::parse`] checks it:
+/// `ports` is the transport header's first word, `tcp` the one with the TCP data offset
+/// and flags, both as they lie in memory.
+#[inline(always)]
+fn finish(
+    head: &Head,
+    ip_protocol: u8,
+    len: u16,
+    ports: u32,
+    tcp: u32,
+    datagram: impl FnOnce(Transport) -> Datagram,
+) -> Result<Captured, Malformed> {
+    let (kind, min_len) = match ip_protocol {
+        protocol::TCP => (TransportKind::Tcp, 20),
+        protocol::UDP => (TransportKind::Udp, 8),
+        protocol::ICMP | protocol::ICMPV6 => (TransportKind::Icmp, 4),
+        _ => return Ok(Captured::Ignored),
+    };
+    if len < min_len {
+        return Err(Malformed::BadTransportLength);
+    }
+    let mut transport = Transport {
+        kind,
+        ports: 0,
+        flags: TcpFlags(0),
+    };
+    if kind != TransportKind::Icmp {
+        transport.ports = u32::from_be(ports);
+    }
+    if kind == TransportKind::Tcp {
+        let [offset, flags, ..] = tcp.to_ne_bytes();
+        let data_offset = u16::from(offset >> 4) * 4;
+        if data_offset < 20 || data_offset > len {
+            return Err(Malformed::BadTransportLength);
+        }
+        transport.flags = TcpFlags(flags);
+    }
+    match head.protocols {
+        Some(protocols) if protocols.records(kind) => Ok(Captured::Record(FlowRecord::new(
+            head.direction,
+            &datagram(transport),
+        ))),
+        // The hook only makes raw entries while capture is open, so `None` never happens.
+        _ => Ok(Captured::Ignored),
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::capture;
+    use crate::intake::{Intake, Offer};
+
+    /// An IPv4 TCP SYN (40 bytes), a UDP datagram and an ICMP echo with 20 bytes of data.
+    fn ipv4_packets() -> [Vec<u8>; 3] {
+        let ip = |protocol: u8, len: u8| {
+            vec![
+                0x45, 0, 0, len, 0, 1, 0x40, 0, 64, protocol, 0, 0, 192, 168, 1, 10, 20, 1, 2, 3,
+            ]
+        };
+        let mut tcp = ip(6, 40);
+        tcp.extend_from_slice(&[0xc3, 0x50, 0x22, 0xb3, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02]);
+        tcp.extend_from_slice(&[0xff, 0xff, 0, 0, 0, 0]);
+        let mut udp = ip(17, 48);
+        udp.extend_from_slice(&[0x13, 0x88, 0, 53, 0, 28, 0, 0]);
+        udp.extend_from_slice(&[0xAA; 20]);
+        let mut icmp = ip(1, 48);
+        icmp.extend_from_slice(&[8, 0, 0, 0, 0, 1, 0, 1]);
+        icmp.extend_from_slice(&[0x55; 20]);
+        [tcp, udp, icmp]
+    }
+
+    /// IPv6 TCP, UDP and ICMPv6 packets of 60 bytes and more.
+    fn ipv6_packets() -> [Vec<u8>; 3] {
+        let ip = |next: u8, len: u8| {
+            let mut p = vec![0x60, 0, 0, 0, 0, len, next, 64];
+            p.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+            p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+            p
+        };
+        let mut tcp = ip(6, 20);
+        tcp.extend_from_slice(&[0x22, 0xb3, 0xc3, 0x50, 0, 0, 0, 9, 0, 0, 0, 7, 0x50, 0x18]);
+        tcp.extend_from_slice(&[0x01, 0, 0, 0, 0, 0]);
+        let mut udp = ip(17, 24);
+        udp.extend_from_slice(&[0x02, 0x22, 0x02, 0x23, 0, 24, 0, 0]);
+        udp.extend_from_slice(&[0x11; 16]);
+        let mut icmp = ip(58, 24);
+        icmp.extend_from_slice(&[128, 0, 0, 0, 0, 1, 0, 1]);
+        icmp.extend_from_slice(&[0x22; 16]);
+        [tcp, udp, icmp]
+    }
+
+    /// The packet as NetX Duo's receive path leaves it: the first `words` header words in
+    /// CPU order.
+    fn to_host_order(packet: &mut [u8], words: usize) {
+        for word in packet.chunks_exact_mut(4).take(words) {
+            let value = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+            word.copy_from_slice(&value.to_ne_bytes());
+        }
+    }
+
+    /// What the intake makes of `packet`: the hook's own verdict, or the consumer's for a
+    /// raw entry. Also tells whether the raw path was taken.
+    fn through_intake(
+        packet: &[u8],
+        direction: Direction,
+        order: HeaderOrder,
+        protocols: Protocols,
+    ) -> (Result<Captured, Malformed>, bool) {
+        let intake = Intake::new();
+        intake.open(protocols);
+        match intake.offer(packet, direction, order) {
+            Offer::Stored { .. } => {}
+            Offer::Ignored => return (Ok(Captured::Ignored), false),
+            Offer::Malformed(reason) => return (Err(reason), false),
+            other => panic!("{other:?}"),
+        }
+        let oldest = intake.ring().oldest().expect("stored");
+        if is_raw(oldest.head()) {
+            let parsed = match oldest.version() {
+                IpVersion::V4 => parse_v4(&oldest),
+                IpVersion::V6 => parse_v6(&oldest),
+            };
+            (parsed, true)
+        } else {
+            let version = oldest.version();
+            (Ok(Captured::Record(oldest.take(version))), false)
+        }
+    }
+
+    /// Every single-byte change of real-shaped packets, in both orders and directions and
+    /// with all or only some protocols: the consumer's verdict on a raw entry is the one
+    /// the hook would have reached by parsing.
+    #[test]
+    fn raw_entries_parse_as_the_packet_would() {
+        let udp_only = Protocols::from_bits(Protocols::UDP).unwrap();
+        let (mut raw_cases, mut records, mut refused) = (0, 0, 0);
+        let packets = ipv4_packets()
+            .into_iter()
+            .map(|p| (p, 5))
+            .chain(ipv6_packets().into_iter().map(|p| (p, 10)));
+        for (packet, header_words) in packets {
+            for at in 0..packet.len() {
+                for value in [0x00, 0x01, 0x06, 0x11, 0x3A, 0x45, 0x46, 0x60, 0xFF] {
+                    let mut wire = packet.clone();
+                    wire[at] = value;
+                    let mut host = wire.clone();
+                    to_host_order(&mut host, header_words);
+                    for (bytes, order) in
+                        [(&wire, HeaderOrder::Network), (&host, HeaderOrder::Host)]
+                    {
+                        for direction in [Direction::In, Direction::Out] {
+                            for protocols in [Protocols::ALL, udp_only] {
+                                let expected = capture::capture(bytes, direction, order, protocols);
+                                let (got, raw) = through_intake(bytes, direction, order, protocols);
+                                assert_eq!(got, expected, "byte {at} = {value:#x}, {order:?}");
+                                raw_cases += usize::from(raw);
+                                match got {
+                                    Ok(Captured::Record(_)) => records += 1,
+                                    _ => refused += 1,
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // The raw path was taken, and both found flows and refused packets.
+        assert!(raw_cases > 5_000, "{raw_cases}");
+        assert!(records > 1_000 && refused > 1_000, "{records} {refused}");
+    }
+
+    #[test]
+    fn short_packets_and_other_shapes_are_parsed_in_the_hook() {
+        let [tcp, ..] = ipv4_packets();
+        let mut with_options = tcp.clone();
+        with_options[0] = 0x46;
+        with_options.splice(20..20, [1, 1, 1, 0]);
+        with_options[3] = 44;
+        let [tcp6, ..] = ipv6_packets();
+        let mut hop_by_hop = tcp6.clone();
+        hop_by_hop[6] = 0;
+        hop_by_hop.splice(40..40, [6, 0, 1, 4, 0, 0, 0, 0]);
+        hop_by_hop[5] = 28;
+        for packet in [&tcp[..39], &with_options[..], &tcp6[..59], &hop_by_hop[..]] {
+            let (got, raw) =
+                through_intake(packet, Direction::In, HeaderOrder::Network, Protocols::ALL);
+            assert!(!raw);
+            assert_eq!(
+                got,
+                capture::capture(packet, Direction::In, HeaderOrder::Network, Protocols::ALL)
+            );
+        }
+        for packet in [&tcp[..], &tcp6[..]] {
+            let (got, raw) =
+                through_intake(packet, Direction::Out, HeaderOrder::Network, Protocols::ALL);
+            assert!(raw);
+            assert!(matches!(got, Ok(Captured::Record(_))));
+        }
+    }
+}
