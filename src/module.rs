@@ -463,9 +463,10 @@ impl Module {
         }
     }
 
-    /// System information as of now.
+    /// System information as of now, on a running module (whose stored settings `start`
+    /// validated, so they are read as stored).
     pub fn system_information(&self) -> SystemInformation {
-        let settings = self.settings();
+        let settings = &self.settings;
         let narrow = |value: usize| u16::try_from(value).unwrap_or(u16::MAX);
         SystemInformation {
             threadx: self.platform.threadx,
@@ -507,7 +508,12 @@ impl Module {
             Composer::new(&collection, capacity::MAX_MESSAGE_BYTES, self.next_sequence);
         let outbox = &mut self.outbox;
         let mut unstored = 0u32;
-        while let Some(plan) = composer.next_message() {
+        loop {
+            // Borrowed where it was returned rather than moved out (a copy of the plan).
+            let next = composer.next_message();
+            let Some(plan) = next.as_ref() else {
+                break;
+            };
             if !outbox.push(plan.sequence(), plan.len(), |room| plan.write(room).ok()) {
                 unstored = unstored.saturating_add(1);
             }
@@ -536,15 +542,12 @@ impl Module {
 
     /// Moves every stored time back by `seconds` (the clock was set back).
     fn step_back(&mut self, seconds: u32) {
-        for time in [
-            &mut self.state_since,
-            &mut self.first_collection_at,
-            &mut self.started_at,
-            &mut self.window_start,
-            &mut self.retry_at,
-        ] {
-            *time = time.saturating_sub(seconds);
-        }
+        // Field by field: an array of references would be walked by an out-of-line iterator.
+        self.state_since = self.state_since.saturating_sub(seconds);
+        self.first_collection_at = self.first_collection_at.saturating_sub(seconds);
+        self.started_at = self.started_at.saturating_sub(seconds);
+        self.window_start = self.window_start.saturating_sub(seconds);
+        self.retry_at = self.retry_at.saturating_sub(seconds);
         self.scheduler.step_back(seconds);
         self.counters.clock_steps_back = self.counters.clock_steps_back.saturating_add(1);
     }

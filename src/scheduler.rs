@@ -20,6 +20,13 @@ pub enum Collector {
     Heartbeat = 2,
 }
 
+/// Each collector's default group (`Collector::default_priority`), by index.
+const DEFAULT_GROUPS: [u8; 3] = [
+    Collector::NetworkActivity.default_priority() as u8,
+    Collector::SystemInformation.default_priority() as u8,
+    Collector::Heartbeat.default_priority() as u8,
+];
+
 impl Collector {
     /// Every collector, in event order.
     pub const ALL: [Self; 3] = [
@@ -54,8 +61,8 @@ impl Collector {
 pub struct Scheduler {
     /// Next due time per group (`Priority as usize`).
     due: [u32; 3],
-    /// Group of each collector (`Collector as usize`) as `Priority as u8 + 1`, or 0 for
-    /// its default group: so a fresh scheduler is all zero bytes (`.bss`).
+    /// Group of each collector (`Collector as usize`) as `Priority as u8` XOR its default
+    /// group's, so the default is 0 and a fresh scheduler is all zero bytes (`.bss`).
     groups: [u8; 3],
     /// Enabled collectors, `Collector::bit` each.
     enabled: u8,
@@ -92,17 +99,19 @@ impl Scheduler {
             self.enabled &= !collector.bit();
         }
         if let Some(group) = self.groups.get_mut(collector as usize) {
-            *group = priority as u8 + 1;
+            *group = priority as u8 ^ collector.default_priority() as u8;
         }
+    }
+
+    /// The group (`Priority as u8`) of collector number `index`.
+    fn group(&self, index: usize) -> u8 {
+        let stored = self.groups.get(index).copied().unwrap_or(0);
+        stored ^ DEFAULT_GROUPS.get(index).copied().unwrap_or(0)
     }
 
     /// Whether `collector` is enabled, and its group.
     pub fn collector(&self, collector: Collector) -> (bool, Priority) {
-        let group = self.groups.get(collector as usize).copied().unwrap_or(0);
-        let priority = match group.checked_sub(1) {
-            Some(moved) => Priority::from_raw(u32::from(moved)),
-            None => None,
-        };
+        let priority = Priority::from_raw(u32::from(self.group(collector as usize)));
         (
             self.enabled & collector.bit() != 0,
             priority.unwrap_or(collector.default_priority()),
@@ -130,10 +139,13 @@ impl Scheduler {
 
     /// Groups (bit per `Priority`) with an enabled collector.
     fn active_groups(&self) -> u8 {
-        Collector::ALL
-            .iter()
-            .filter(|c| self.enabled & c.bit() != 0)
-            .fold(0, |groups, c| groups | 1 << self.collector(*c).1 as u8)
+        let mut groups = 0;
+        for index in 0..Collector::ALL.len() {
+            if self.enabled & 1 << index != 0 {
+                groups |= 1 << self.group(index);
+            }
+        }
+        groups
     }
 
     /// The earliest time a group with an enabled collector is due, if any.
@@ -147,13 +159,18 @@ impl Scheduler {
 
     /// The collectors due at `now` (bits), and the groups they came from.
     pub fn due(&self, now: u32) -> Due {
+        // Plain index loops: array iterators can stay out-of-line calls at opt-level "s".
         let mut due = Due::default();
-        for collector in Collector::ALL {
-            let (enabled, priority) = self.collector(collector);
-            let group_due = self.due.get(priority as usize).is_some_and(|at| *at <= now);
-            if enabled && group_due {
-                due.collectors |= collector.bit();
-                due.groups |= 1 << priority as u8;
+        for index in 0..Collector::ALL.len() {
+            let bit = 1 << index;
+            let group = self.group(index);
+            let group_due = self
+                .due
+                .get(usize::from(group))
+                .is_some_and(|at| *at <= now);
+            if self.enabled & bit != 0 && group_due {
+                due.collectors |= bit;
+                due.groups |= 1 << group;
             }
         }
         due
@@ -162,7 +179,10 @@ impl Scheduler {
     /// Records that `due.groups` were collected at `now`; each moves on to the first point
     /// of its grid after `now` (one interval on, unless the clock jumped further).
     pub fn collected(&mut self, due: Due, now: u32, intervals_s: &[u32; 3]) {
-        for (g, (at, interval)) in self.due.iter_mut().zip(intervals_s).enumerate() {
+        for g in 0..self.due.len() {
+            let (Some(at), Some(interval)) = (self.due.get_mut(g), intervals_s.get(g)) else {
+                continue;
+            };
             if due.groups & 1 << g == 0 {
                 continue;
             }
