@@ -177,7 +177,7 @@ impl Module {
     /// runs then. Flows and messages left from before a stop are kept.
     pub fn start(
         &mut self,
-        settings: Settings,
+        settings: &Settings,
         now: UnixSeconds,
         random: u32,
     ) -> Result<(), LifecycleError> {
@@ -582,7 +582,7 @@ mod tests {
 
     fn started() -> Module {
         let mut module = Module::new();
-        module.start(Settings::DEFAULT, T0, 0).unwrap();
+        module.start(&Settings::DEFAULT, T0, 0).unwrap();
         module
     }
 
@@ -592,7 +592,7 @@ mod tests {
         assert_eq!(module.state(), State::Pending);
         assert_eq!(module.state_since(), T0);
         assert_eq!(
-            module.start(Settings::DEFAULT, T0, 0),
+            module.start(&Settings::DEFAULT, T0, 0),
             Err(LifecycleError::AlreadyStarted)
         );
         assert_eq!(module.counters().starts, 1);
@@ -602,7 +602,7 @@ mod tests {
     fn first_collection_is_spread_over_30_to_89_seconds() {
         for (random, offset) in [(0, 30), (59, 89), (60, 30), (u32::MAX, 30 + u32::MAX % 60)] {
             let mut module = Module::new();
-            module.start(Settings::DEFAULT, T0, random).unwrap();
+            module.start(&Settings::DEFAULT, T0, random).unwrap();
             assert_eq!(module.first_collection_at() - T0, offset);
         }
     }
@@ -728,7 +728,7 @@ mod tests {
             module.set_interval(Priority::High, 0),
             Err(SetError::OutOfRange)
         );
-        module.start(Settings::DEFAULT, T0, 0).unwrap();
+        module.start(&Settings::DEFAULT, T0, 0).unwrap();
         assert_eq!(module.set_interval(Priority::Low, 120), Ok(()));
         assert_eq!(module.interval(Priority::Low), 120);
         assert_eq!(
@@ -922,7 +922,7 @@ mod tests {
         let built = module.messages().built;
         assert_eq!(built, 3, "two collections and the window collected at stop");
         assert!(module.peek().is_none());
-        module.start(Settings::DEFAULT, T0 + 50, 0).unwrap();
+        module.start(&Settings::DEFAULT, T0 + 50, 0).unwrap();
         let sent = run(&mut module, &ring, T0 + 50..T0 + 51, true, true);
         assert_eq!(sent, [0, 1, 2]);
     }

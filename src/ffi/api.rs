@@ -145,6 +145,7 @@ impl nxsm_config {
         }
     }
 
+    #[inline(always)] // into `nxsm_start`, which then copies no `Result` around
     fn settings(&self) -> FfiResult<Settings> {
         check_size::<Self>(self.struct_size)?;
         Settings::from_raw(&RawSettings {
@@ -234,7 +235,7 @@ pub extern "C" fn nxsm_start(config: *const nxsm_config, now_s: u32, random: u32
         let settings = input(config)?.settings()?;
         let now = check_clock(now_s)?;
         with_module(|module| {
-            module.start(settings, now, random)?;
+            module.start(&settings, now, random)?;
             if settings.collectors & Collector::NetworkActivity.bit() != 0 {
                 INTAKE.open(settings.protocols);
             }
