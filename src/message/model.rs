@@ -60,6 +60,7 @@ impl SystemInformation {
 /// Field by field what `#[derive(Serialize)]` gives (postcard writes structs and arrays as
 /// their elements, without names or lengths), through the one encoder both events share.
 impl Serialize for SystemInformation {
+    #[inline(always)] // a call of the shared encoder; into the event's tuple
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let [a, b, c] = self.threadx;
         let [d, e, f] = self.netx;
@@ -139,6 +140,7 @@ impl Heartbeat {
 
 /// As `SystemInformation`'s: the derived encoding, through the shared encoder.
 impl Serialize for Heartbeat {
+    #[inline(always)] // a call of the shared encoder; into the event's tuple
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         flat(serializer, &[], &self.varints(), &[])
     }
