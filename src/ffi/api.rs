@@ -272,12 +272,13 @@ pub extern "C" fn nxsm_poll(now_s: u32, hub_connected: bool) -> nxsm_result {
         if !module.is_running() {
             return Err(nxsm_result::NXSM_ERR_NOT_STARTED);
         }
-        let Ok(now) = check_clock(now_s) else {
-            module.drain(INTAKE.ring(), module.now());
+        // One drain for both cases: without a clock, stamped with the last known time.
+        let clock = check_clock(now_s);
+        module.drain(INTAKE.ring(), clock.unwrap_or(module.now()));
+        let Ok(now) = clock else {
             module.poll_without_clock()?;
             return Err(nxsm_result::NXSM_ERR_CLOCK_UNAVAILABLE);
         };
-        module.drain(INTAKE.ring(), now);
         module.poll(now, hub_connected, &INTAKE.counters())?;
         Ok(())
     }))
