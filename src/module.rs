@@ -177,7 +177,7 @@ impl Module {
     /// runs then. Flows and messages left from before a stop are kept.
     pub fn start(
         &mut self,
-        settings: Settings,
+        settings: &Settings,
         now: UnixSeconds,
         random: u32,
     ) -> Result<(), LifecycleError> {
@@ -485,9 +485,10 @@ impl Module {
         }
     }
 
-    /// System information as of now.
+    /// System information as of now, on a running module (whose stored settings `start`
+    /// validated, so they are read as stored).
     pub fn system_information(&self) -> SystemInformation {
-        let settings = self.settings();
+        let settings = &self.settings;
         let narrow = |value: usize| u16::try_from(value).unwrap_or(u16::MAX);
         SystemInformation {
             threadx: self.platform.threadx,
@@ -529,7 +530,12 @@ impl Module {
             Composer::new(&collection, capacity::MAX_MESSAGE_BYTES, self.next_sequence);
         let outbox = &mut self.outbox;
         let mut unstored = 0u32;
-        while let Some(plan) = composer.next_message() {
+        loop {
+            // Borrowed where it was returned rather than moved out (a copy of the plan).
+            let next = composer.next_message();
+            let Some(plan) = next.as_ref() else {
+                break;
+            };
             if !outbox.push(plan.sequence(), plan.len(), |room| plan.write(room).ok()) {
                 unstored = unstored.saturating_add(1);
             }
@@ -558,15 +564,12 @@ impl Module {
 
     /// Moves every stored time back by `seconds` (the clock was set back).
     fn step_back(&mut self, seconds: u32) {
-        for time in [
-            &mut self.state_since,
-            &mut self.first_collection_at,
-            &mut self.started_at,
-            &mut self.window_start,
-            &mut self.retry_at,
-        ] {
-            *time = time.saturating_sub(seconds);
-        }
+        // Field by field: an array of references would be walked by an out-of-line iterator.
+        self.state_since = self.state_since.saturating_sub(seconds);
+        self.first_collection_at = self.first_collection_at.saturating_sub(seconds);
+        self.started_at = self.started_at.saturating_sub(seconds);
+        self.window_start = self.window_start.saturating_sub(seconds);
+        self.retry_at = self.retry_at.saturating_sub(seconds);
         self.scheduler.step_back(seconds);
         self.counters.clock_steps_back = self.counters.clock_steps_back.saturating_add(1);
     }
@@ -601,7 +604,7 @@ mod tests {
 
     fn started() -> Module {
         let mut module = Module::new();
-        module.start(Settings::DEFAULT, T0, 0).unwrap();
+        module.start(&Settings::DEFAULT, T0, 0).unwrap();
         module
     }
 
@@ -611,7 +614,7 @@ mod tests {
         assert_eq!(module.state(), State::Pending);
         assert_eq!(module.state_since(), T0);
         assert_eq!(
-            module.start(Settings::DEFAULT, T0, 0),
+            module.start(&Settings::DEFAULT, T0, 0),
             Err(LifecycleError::AlreadyStarted)
         );
         assert_eq!(module.counters().starts, 1);
@@ -621,7 +624,7 @@ mod tests {
     fn first_collection_is_spread_over_30_to_89_seconds() {
         for (random, offset) in [(0, 30), (59, 89), (60, 30), (u32::MAX, 30 + u32::MAX % 60)] {
             let mut module = Module::new();
-            module.start(Settings::DEFAULT, T0, random).unwrap();
+            module.start(&Settings::DEFAULT, T0, random).unwrap();
             assert_eq!(module.first_collection_at() - T0, offset);
         }
     }
@@ -783,7 +786,7 @@ mod tests {
             module.set_interval(Priority::High, 0),
             Err(SetError::OutOfRange)
         );
-        module.start(Settings::DEFAULT, T0, 0).unwrap();
+        module.start(&Settings::DEFAULT, T0, 0).unwrap();
         assert_eq!(module.set_interval(Priority::Low, 120), Ok(()));
         assert_eq!(module.interval(Priority::Low), 120);
         assert_eq!(
@@ -979,7 +982,7 @@ mod tests {
         let built = module.messages().built;
         assert_eq!(built, 3, "two collections and the window collected at stop");
         assert!(module.peek().is_none());
-        module.start(Settings::DEFAULT, T0 + 50, 0).unwrap();
+        module.start(&Settings::DEFAULT, T0 + 50, 0).unwrap();
         let sent = run(&mut module, &intake, T0 + 50..T0 + 51, true, true);
         assert_eq!(sent, [0, 1, 2]);
     }

@@ -182,9 +182,18 @@ impl<const N: usize> Outbox<N> {
     }
 
     fn header(&self, at: usize) -> (u16, u32) {
-        let byte = |i: usize| self.bytes.get(at + i).copied().unwrap_or(0);
-        let len = u16::from_le_bytes([byte(0), byte(1)]);
-        let sequence = u32::from_le_bytes([byte(2), byte(3), byte(4), byte(5)]);
+        // Slice patterns: one bounds check per field instead of one per byte.
+        let len = match self.bytes.get(at..at.saturating_add(2)) {
+            Some(&[low, high]) => u16::from_le_bytes([low, high]),
+            _ => 0,
+        };
+        let sequence = match self
+            .bytes
+            .get(at.saturating_add(2)..at.saturating_add(HEADER))
+        {
+            Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
+            _ => 0,
+        };
         (len, sequence)
     }
 

@@ -20,6 +20,14 @@ pub enum Collector {
     Heartbeat = 2,
 }
 
+/// The collectors (bits) of each group (`Priority as usize`) by default: network activity
+/// in the high group, system information and heartbeat in the low one.
+const DEFAULT_MEMBERS: [u8; 3] = [
+    Collector::NetworkActivity.bit(),
+    0,
+    Collector::SystemInformation.bit() | Collector::Heartbeat.bit(),
+];
+
 impl Collector {
     /// Every collector, in event order.
     pub const ALL: [Self; 3] = [
@@ -54,9 +62,10 @@ impl Collector {
 pub struct Scheduler {
     /// Next due time per group (`Priority as usize`).
     due: [u32; 3],
-    /// Group of each collector (`Collector as usize`) as `Priority as u8 + 1`, or 0 for
-    /// its default group: so a fresh scheduler is all zero bytes (`.bss`).
-    groups: [u8; 3],
+    /// The collectors (`Collector::bit` each) of each group (`Priority as usize`), XOR
+    /// the default membership, so the default is 0 and a fresh scheduler is all zero
+    /// bytes (`.bss`). Every collector is in exactly one group.
+    members: [u8; 3],
     /// Enabled collectors, `Collector::bit` each.
     enabled: u8,
 }
@@ -72,7 +81,7 @@ impl Scheduler {
     pub const fn new() -> Self {
         Self {
             due: [0; 3],
-            groups: [0; 3],
+            members: [0; 3],
             enabled: 0,
         }
     }
@@ -81,7 +90,7 @@ impl Scheduler {
     pub fn start(&mut self, enabled: u8, first_at: u32) {
         self.enabled = enabled & Collector::ALL_BITS;
         self.due = [first_at; 3];
-        self.groups = [0; 3];
+        self.members = [0; 3];
     }
 
     /// Enables or disables a collector and puts it in `priority`'s group.
@@ -91,22 +100,36 @@ impl Scheduler {
         } else {
             self.enabled &= !collector.bit();
         }
-        if let Some(group) = self.groups.get_mut(collector as usize) {
-            *group = priority as u8 + 1;
+        let bit = collector.bit();
+        for group in 0..self.members.len() {
+            let mut members = self.members(group) & !bit;
+            if group == priority as usize {
+                members |= bit;
+            }
+            if let (Some(stored), Some(default)) =
+                (self.members.get_mut(group), DEFAULT_MEMBERS.get(group))
+            {
+                *stored = members ^ default;
+            }
         }
+    }
+
+    /// The collectors (bits) of group `group` (`Priority as usize`).
+    fn members(&self, group: usize) -> u8 {
+        let stored = self.members.get(group).copied().unwrap_or(0);
+        stored ^ DEFAULT_MEMBERS.get(group).copied().unwrap_or(0)
     }
 
     /// Whether `collector` is enabled, and its group.
     pub fn collector(&self, collector: Collector) -> (bool, Priority) {
-        let group = self.groups.get(collector as usize).copied().unwrap_or(0);
-        let priority = match group.checked_sub(1) {
-            Some(moved) => Priority::from_raw(u32::from(moved)),
-            None => None,
-        };
-        (
-            self.enabled & collector.bit() != 0,
-            priority.unwrap_or(collector.default_priority()),
-        )
+        let bit = collector.bit();
+        let mut priority = collector.default_priority();
+        for group in 0..self.members.len() {
+            if self.members(group) & bit != 0 {
+                priority = Priority::from_raw(group as u32).unwrap_or(priority);
+            }
+        }
+        (self.enabled & bit != 0, priority)
     }
 
     /// Enabled collectors as bits.
@@ -130,10 +153,13 @@ impl Scheduler {
 
     /// Groups (bit per `Priority`) with an enabled collector.
     fn active_groups(&self) -> u8 {
-        Collector::ALL
-            .iter()
-            .filter(|c| self.enabled & c.bit() != 0)
-            .fold(0, |groups, c| groups | 1 << self.collector(*c).1 as u8)
+        let mut groups = 0;
+        for group in 0..self.members.len() {
+            if self.members(group) & self.enabled != 0 {
+                groups |= 1 << group;
+            }
+        }
+        groups
     }
 
     /// The earliest time a group with an enabled collector is due, if any.
@@ -147,13 +173,13 @@ impl Scheduler {
 
     /// The collectors due at `now` (bits), and the groups they came from.
     pub fn due(&self, now: u32) -> Due {
+        // Plain index loops: array iterators can stay out-of-line calls at opt-level "s".
         let mut due = Due::default();
-        for collector in Collector::ALL {
-            let (enabled, priority) = self.collector(collector);
-            let group_due = self.due.get(priority as usize).is_some_and(|at| *at <= now);
-            if enabled && group_due {
-                due.collectors |= collector.bit();
-                due.groups |= 1 << priority as u8;
+        for group in 0..self.members.len() {
+            let members = self.members(group) & self.enabled;
+            if members != 0 && self.due.get(group).is_some_and(|at| *at <= now) {
+                due.collectors |= members;
+                due.groups |= 1 << group;
             }
         }
         due
@@ -162,7 +188,10 @@ impl Scheduler {
     /// Records that `due.groups` were collected at `now`; each moves on to the first point
     /// of its grid after `now` (one interval on, unless the clock jumped further).
     pub fn collected(&mut self, due: Due, now: u32, intervals_s: &[u32; 3]) {
-        for (g, (at, interval)) in self.due.iter_mut().zip(intervals_s).enumerate() {
+        for g in 0..self.due.len() {
+            let (Some(at), Some(interval)) = (self.due.get_mut(g), intervals_s.get(g)) else {
+                continue;
+            };
             if due.groups & 1 << g == 0 {
                 continue;
             }
@@ -264,6 +293,31 @@ mod tests {
         scheduler.set_collector(Collector::NetworkActivity, false, Priority::High);
         scheduler.set_collector(Collector::SystemInformation, false, Priority::Medium);
         assert_eq!(scheduler.next_due(), None);
+    }
+
+    #[test]
+    fn each_collector_is_in_exactly_one_group() {
+        const GROUPS: [Priority; 3] = [Priority::High, Priority::Medium, Priority::Low];
+        let mut scheduler = Scheduler::new();
+        scheduler.start(Collector::ALL_BITS, T0);
+        for collector in Collector::ALL {
+            for priority in GROUPS {
+                scheduler.set_collector(collector, true, priority);
+                assert_eq!(scheduler.collector(collector), (true, priority));
+                let due = scheduler.due(T0);
+                assert_eq!(due.collectors, Collector::ALL_BITS);
+                assert_ne!(due.groups & 1 << priority as u8, 0);
+                let memberships = (0..3)
+                    .map(|g| scheduler.members(g))
+                    .fold(0, |a, m| a + m.count_ones());
+                assert_eq!(memberships, 3, "{scheduler:?}");
+            }
+            scheduler.set_collector(collector, true, collector.default_priority());
+        }
+        assert_eq!(
+            scheduler.members, [0; 3],
+            "back to the defaults: all zero again"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use nx_security_module::wire::HeaderOrder;
 fuzz_target!(|data: &[u8]| {
     let intake = Intake::new();
     let mut module = Module::new();
-    module.start(Settings::DEFAULT, 1_700_000_000, 0).unwrap();
+    module.start(&Settings::DEFAULT, 1_700_000_000, 0).unwrap();
     intake.open(Settings::DEFAULT.protocols);
     let (mut stored, mut other) = (0u32, 0u32);
     // What a direct parse says of each packet: flow records, ignored, malformed.

@@ -145,6 +145,7 @@ impl nxsm_config {
         }
     }
 
+    #[inline(always)] // into `nxsm_start`, which then copies no `Result` around
     fn settings(&self) -> FfiResult<Settings> {
         check_size::<Self>(self.struct_size)?;
         Settings::from_raw(&RawSettings {
@@ -234,7 +235,7 @@ pub extern "C" fn nxsm_start(config: *const nxsm_config, now_s: u32, random: u32
         let settings = input(config)?.settings()?;
         let now = check_clock(now_s)?;
         with_module(|module| {
-            module.start(settings, now, random)?;
+            module.start(&settings, now, random)?;
             if settings.collectors & Collector::NetworkActivity.bit() != 0 {
                 INTAKE.open(settings.protocols);
             }
@@ -271,12 +272,13 @@ pub extern "C" fn nxsm_poll(now_s: u32, hub_connected: bool) -> nxsm_result {
         if !module.is_running() {
             return Err(nxsm_result::NXSM_ERR_NOT_STARTED);
         }
-        let Ok(now) = check_clock(now_s) else {
-            module.drain(&INTAKE, module.now());
+        // One drain for both cases: without a clock, stamped with the last known time.
+        let clock = check_clock(now_s);
+        module.drain(&INTAKE, clock.unwrap_or(module.now()));
+        let Ok(now) = clock else {
             module.poll_without_clock()?;
             return Err(nxsm_result::NXSM_ERR_CLOCK_UNAVAILABLE);
         };
-        module.drain(&INTAKE, now);
         module.poll(now, hub_connected, &INTAKE.counters())?;
         Ok(())
     }))
