@@ -1,8 +1,9 @@
 //! Fixed-capacity flow tables: one per IP version, filled by the consumer from the ring.
 //!
 //! Flows live in a dense array (cheap to walk when a window is reported); a separate index
-//! of at least twice as many 16-bit slots finds them by hash with linear probing, so a
-//! lookup costs a few probes even when the flow array is full. When it is full, flows
+//! of at least twice as many slots finds them by hash with linear probing, so a lookup
+//! costs a few probes even when the flow array is full. An index slot is one byte while a
+//! table holds at most 255 flows (the default 64), two bytes above. When it is full, flows
 //! already present keep counting and packets of new flows are counted as overflow: the
 //! original stopped counting everything in that case.
 
@@ -213,22 +214,38 @@ pub enum Update {
 }
 
 /// A table of at most `N` flows with an index of `S` slots (a power of two, `S >= 2N`).
+/// `H` is [`index_high_bytes`]`(N, S)`: 0 when an index entry fits one byte (`N <= 255`),
+/// otherwise `S` (a second byte per slot).
 #[derive(Debug)]
-pub struct FlowTable<A, const N: usize, const S: usize> {
+pub struct FlowTable<A, const N: usize, const S: usize, const H: usize = 0> {
     flows: Vec<Flow<A>, N>,
-    /// 0 = empty, otherwise position in `flows` + 1.
-    index: [u16; S],
+    /// Index entries, low byte: 0 = empty, otherwise position in `flows` + 1.
+    index: [u8; S],
+    /// Their high bytes, when `N > 255`; empty otherwise (every read of it is then `None`,
+    /// which the compiler folds away).
+    index_high: [u8; H],
 }
 
-impl<A: Address, const N: usize, const S: usize> Default for FlowTable<A, N, S> {
+/// Bytes of a table's second index array: none while every entry (at most `flows`) fits
+/// one byte, one per index slot above.
+pub const fn index_high_bytes(flows: usize, slots: usize) -> usize {
+    if flows > u8::MAX as usize {
+        slots
+    } else {
+        0
+    }
+}
+
+impl<A: Address, const N: usize, const S: usize, const H: usize> Default for FlowTable<A, N, S, H> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<A: Address, const N: usize, const S: usize> FlowTable<A, N, S> {
+impl<A: Address, const N: usize, const S: usize, const H: usize> FlowTable<A, N, S, H> {
     const SHIFT: u32 = {
         assert!(S.is_power_of_two() && S >= 2 * N && N < u16::MAX as usize);
+        assert!(H == index_high_bytes(N, S));
         32 - S.trailing_zeros()
     };
 
@@ -237,6 +254,7 @@ impl<A: Address, const N: usize, const S: usize> FlowTable<A, N, S> {
         Self {
             flows: Vec::new(),
             index: [0; S],
+            index_high: [0; H],
         }
     }
 
@@ -307,6 +325,7 @@ impl<A: Address, const N: usize, const S: usize> FlowTable<A, N, S> {
     pub fn clear(&mut self) {
         self.flows.clear();
         self.index = [0; S];
+        self.index_high = [0; H];
     }
 
     /// The flow of `key`, added when there is room.
@@ -316,11 +335,13 @@ impl<A: Address, const N: usize, const S: usize> FlowTable<A, N, S> {
         let mut slot = (probe.hash() >> Self::SHIFT) as usize;
         // The index is never more than half full, so an empty slot ends every probe run.
         for _ in 0..S {
-            let entry = *self.index.get(slot)?;
+            let low = *self.index.get(slot)?;
+            let high = self.index_high.get(slot).map_or(0, |high| *high);
+            let entry = usize::from(high) << 8 | usize::from(low);
             if entry == 0 {
                 return self.insert(slot, probe.key(), now);
             }
-            let position = usize::from(entry - 1);
+            let position = entry - 1;
             if self
                 .flows
                 .get(position)
@@ -348,7 +369,11 @@ impl<A: Address, const N: usize, const S: usize> FlowTable<A, N, S> {
             last_seen: now,
         };
         self.flows.push(flow).ok()?;
-        *self.index.get_mut(slot)? = position as u16 + 1;
+        let entry = position + 1;
+        *self.index.get_mut(slot)? = entry as u8;
+        if let Some(high) = self.index_high.get_mut(slot) {
+            *high = (entry >> 8) as u8;
+        }
         self.flows.last_mut()
     }
 }
@@ -361,12 +386,24 @@ pub struct Flows {
         [u8; 4],
         { crate::config::capacity::MAX_FLOWS_V4 },
         { crate::config::capacity::FLOW_INDEX_V4 },
+        {
+            index_high_bytes(
+                crate::config::capacity::MAX_FLOWS_V4,
+                crate::config::capacity::FLOW_INDEX_V4,
+            )
+        },
     >,
     /// IPv6 flows.
     pub v6: FlowTable<
         [u8; 16],
         { crate::config::capacity::MAX_FLOWS_V6 },
         { crate::config::capacity::FLOW_INDEX_V6 },
+        {
+            index_high_bytes(
+                crate::config::capacity::MAX_FLOWS_V6,
+                crate::config::capacity::FLOW_INDEX_V6,
+            )
+        },
     >,
 }
 
@@ -547,12 +584,48 @@ mod tests {
         }
     }
 
-    /// RAM per flow slot, as documented; a change here is a change to the memory budget.
+    /// RAM per flow slot and per index slot, as documented; a change here is a change to
+    /// the memory budget.
     #[test]
     fn slot_sizes_are_the_documented_ones() {
         use core::mem::size_of;
         assert_eq!(size_of::<Flow<[u8; 4]>>(), 40);
         assert_eq!(size_of::<Flow<[u8; 16]>>(), 64);
+        // One byte per index slot up to 255 flows, two above.
+        let vec = size_of::<Vec<Flow<[u8; 4]>, 64>>();
+        assert_eq!(size_of::<FlowTable<[u8; 4], 64, 128>>(), vec + 128);
+        let vec = size_of::<Vec<Flow<[u8; 4]>, 300>>();
+        assert_eq!(size_of::<FlowTable<[u8; 4], 300, 1024, 1024>>(), vec + 2048);
+        assert_eq!(index_high_bytes(255, 512), 0);
+        assert_eq!(index_high_bytes(256, 512), 512);
+    }
+
+    #[test]
+    fn an_index_of_two_bytes_finds_flows_past_255() {
+        let mut table: FlowTable<[u8; 4], 600, 2048, 2048> = FlowTable::new();
+        for round in 0..2 {
+            for n in 0..700 {
+                let expected = if n < 600 {
+                    Update::Counted
+                } else {
+                    Update::Overflow
+                };
+                let update = table.update(key(n), Direction::In, 10, TcpFlags(0), round);
+                assert_eq!(update, expected);
+            }
+        }
+        assert_eq!(table.len(), 600);
+        for (n, flow) in table.flows().iter().enumerate() {
+            assert_eq!(flow.key, key(n as u32));
+            assert_eq!((flow.inbound.packets, flow.last_seen), (2, 1));
+        }
+        table.clear();
+        assert!(table.is_empty());
+        assert_eq!(
+            table.update(key(599), Direction::In, 1, TcpFlags(0), 0),
+            Update::Counted
+        );
+        assert_eq!(table.flows()[0].key, key(599));
     }
 
     #[test]
