@@ -11,7 +11,7 @@
 
 use crate::capture::{self, Captured, Direction, IpVersion};
 use crate::config::{capacity, Protocols};
-use crate::raw;
+use crate::raw::{self, Seen};
 use crate::ring::{Push, Ring};
 use crate::sync::{fetch_add, AtomicU32, Ordering};
 use crate::wire::{self, HeaderOrder, Malformed, Parsed};
@@ -53,10 +53,12 @@ pub struct IntakeCounters {
 /// Ring, switch, protocol filter and counters, shared by all producers and the consumer.
 pub struct Intake {
     ring: Ring<{ capacity::RING_SLOTS }>,
-    /// Protocol bits while capturing, 0 while closed.
-    protocols: AtomicU32,
-    /// Ring fill reported as [`Offer::Stored`] `at_watermark`.
-    watermark: AtomicU32,
+    /// While capturing, the head-word bits every raw entry shares ([`raw::open_head`]: the
+    /// protocols to record); 0 while closed.
+    open_head: AtomicU32,
+    /// Ring fill reported as [`Offer::Stored`] `at_watermark`, minus one (what a producer
+    /// found waiting before its record; 0 - 1 for "never").
+    watermark_before: AtomicU32,
     malformed: AtomicU32,
     ignored: AtomicU32,
     /// Raw entries the consumer found malformed (written by the consumer only).
@@ -71,8 +73,8 @@ impl Intake {
     pub const fn new() -> Self {
         Self {
             ring: Ring::new(),
-            protocols: AtomicU32::new(0),
-            watermark: AtomicU32::new(0),
+            open_head: AtomicU32::new(0),
+            watermark_before: AtomicU32::new(u32::MAX),
             malformed: AtomicU32::new(0),
             ignored: AtomicU32::new(0),
             later_malformed: AtomicU32::new(0),
@@ -85,8 +87,8 @@ impl Intake {
     pub fn new() -> Self {
         Self {
             ring: Ring::new(),
-            protocols: AtomicU32::new(0),
-            watermark: AtomicU32::new(0),
+            open_head: AtomicU32::new(0),
+            watermark_before: AtomicU32::new(u32::MAX),
             malformed: AtomicU32::new(0),
             ignored: AtomicU32::new(0),
             later_malformed: AtomicU32::new(0),
@@ -96,50 +98,113 @@ impl Intake {
 
     /// Starts accepting packets of `protocols`.
     pub fn open(&self, protocols: Protocols) {
-        self.protocols.store(protocols.bits(), Ordering::Release);
+        self.open_head
+            .store(raw::open_head(protocols), Ordering::Release);
     }
 
     /// Stops accepting packets; records already in the ring stay for the consumer.
     pub fn close(&self) {
-        self.protocols.store(0, Ordering::Release);
+        self.open_head.store(0, Ordering::Release);
     }
 
     /// Sets the ring fill at which an offer reports `at_watermark` (0: practically never).
     pub fn set_watermark(&self, fill: u32) {
-        self.watermark.store(fill, Ordering::Relaxed);
+        self.watermark_before
+            .store(fill.wrapping_sub(1), Ordering::Relaxed);
     }
 
     /// Handles one packet from a hook. Never waits.
     #[inline]
     pub fn offer(&self, buf: &[u8], direction: Direction, order: HeaderOrder) -> Offer {
-        // Relaxed: the bits are all the hook needs from `open`; the ring is always valid.
-        let bits = self.protocols.load(Ordering::Relaxed);
-        let Some(protocols) = Protocols::from_checked_bits(bits) else {
-            return Offer::Closed;
-        };
-        let Some(first) = buf.first_chunk::<4>() else {
-            return self.malformed(Malformed::TruncatedIpHeader);
-        };
-        let word0 = wire::fixed_word(first, 0, order);
-        if raw::is_fast_v4((word0 >> 24) as u8) {
-            if let Some(header) = buf.first_chunk::<{ raw::V4_LEN }>() {
-                let head = raw::head(IpVersion::V4, direction, order, bits);
-                return self.stored(
-                    self.ring
-                        .push_with(head, |entry| raw::copy_v4(entry, header)),
-                );
+        let seen = Seen::new(direction, order);
+        if let Some(header) = buf.first_chunk::<{ raw::V4_LEN }>() {
+            if let Some(offer) = self.offer_v4_raw(header, seen) {
+                return offer;
+            }
+            if let Some(header) = buf.first_chunk::<{ raw::V6_LEN }>() {
+                if let Some(offer) = self.offer_v6_raw(header, seen) {
+                    return offer;
+                }
             }
         }
-        match word0 >> 28 {
-            4 => self.offer_parsed(wire::parse_v4(buf, order), direction, protocols),
-            6 => self.offer_v6(buf, direction, order, protocols),
-            _ => self.malformed(Malformed::BadVersion),
+        self.offer_other(buf, seen)
+    }
+
+    /// The fast path: an IPv4 packet without options whose first [`raw::V4_LEN`] bytes are
+    /// `header` is copied into the ring as it is (see [`crate::raw`]). `None` when the
+    /// packet has another shape: [`offer_other`](Self::offer_other) takes it then.
+    #[inline(always)]
+    pub fn offer_v4_raw(&self, header: &[u8; raw::V4_LEN], seen: Seen) -> Option<Offer> {
+        // Relaxed: the bits are all the hook needs from `open`; the ring is always valid.
+        let open = self.open_head.load(Ordering::Relaxed);
+        if open == 0 {
+            return Some(Offer::Closed);
+        }
+        // The version and header-length byte: the first, or the fourth when NetX Duo has
+        // turned the header's words to (little-endian) host order.
+        let first = match seen.order() {
+            HeaderOrder::Network => header[0],
+            HeaderOrder::Host => u32::from_ne_bytes(wire::quad(header, 0)).to_be_bytes()[0],
+        };
+        if !raw::is_fast_v4(first) {
+            return None;
+        }
+        let head = seen.head(open, IpVersion::V4);
+        Some(
+            self.stored(
+                self.ring
+                    .push_with(head, |entry| raw::copy_v4(entry, header)),
+            ),
+        )
+    }
+
+    /// The fast path for IPv6: a packet whose next header is TCP, UDP or ICMPv6 and whose
+    /// first [`raw::V6_LEN`] bytes are `header` is copied into the ring as it is. `None`
+    /// when the packet has another shape, or the build keeps no IPv6 flows.
+    #[inline(always)]
+    pub fn offer_v6_raw(&self, header: &[u8; raw::V6_LEN], seen: Seen) -> Option<Offer> {
+        if capacity::MAX_FLOWS_V6 == 0 {
+            return None;
+        }
+        let open = self.open_head.load(Ordering::Relaxed);
+        if open == 0 {
+            return Some(Offer::Closed);
+        }
+        let order = seen.order();
+        let word0 = wire::fixed_word(header, 0, order);
+        let next = (wire::fixed_word(header, 1, order) >> 8) as u8;
+        if word0 >> 28 != 6 || !raw::is_fast_v6(next) {
+            return None;
+        }
+        let head = seen.head(open, IpVersion::V6);
+        Some(
+            self.stored(
+                self.ring
+                    .push_with(head, |entry| raw::copy_v6(entry, header)),
+            ),
+        )
+    }
+
+    /// Every packet the fast paths leave: parsed here. Out of line, so the fast paths keep
+    /// their registers.
+    #[inline(never)]
+    pub fn offer_other(&self, buf: &[u8], seen: Seen) -> Offer {
+        let open = self.open_head.load(Ordering::Relaxed);
+        let Some(protocols) = raw::protocols_of(open) else {
+            return Offer::Closed;
+        };
+        let (direction, order) = (seen.direction(), seen.order());
+        match wire::version(buf, order) {
+            Ok(IpVersion::V4) => {
+                self.offer_parsed(wire::parse_v4(buf, order), direction, protocols)
+            }
+            Ok(IpVersion::V6) => self.offer_v6(buf, direction, order, protocols),
+            Err(reason) => self.malformed(reason),
         }
     }
 
     /// The IPv6 path, out of line: its extension-header walk and four-word addresses would
-    /// otherwise take registers from the IPv4 path, and the two would share (and spill) the
-    /// code after parsing.
+    /// otherwise take registers from the IPv4 path.
     #[inline(never)]
     fn offer_v6(
         &self,
@@ -155,15 +220,6 @@ impl Intake {
                 Err(reason) => self.malformed(reason),
             };
         }
-        if let Some(header) = buf.first_chunk::<{ raw::V6_LEN }>() {
-            if raw::is_fast_v6((wire::fixed_word(header, 1, order) >> 8) as u8) {
-                let head = raw::head(IpVersion::V6, direction, order, protocols.bits());
-                return self.stored(
-                    self.ring
-                        .push_with(head, |entry| raw::copy_v6(entry, header)),
-                );
-            }
-        }
         self.offer_parsed(wire::parse_v6(buf, order), direction, protocols)
     }
 
@@ -171,7 +227,7 @@ impl Intake {
     fn stored(&self, push: Push) -> Offer {
         match push {
             Push::Stored { fill } => Offer::Stored {
-                at_watermark: fill == self.watermark.load(Ordering::Relaxed),
+                at_watermark: fill.wrapping_sub(1) == self.watermark_before.load(Ordering::Relaxed),
             },
             Push::Dropped => Offer::Dropped,
         }
@@ -219,7 +275,7 @@ impl Intake {
 
     /// Whether packets are being accepted.
     pub fn is_open(&self) -> bool {
-        self.protocols.load(Ordering::Relaxed) != 0
+        self.open_head.load(Ordering::Relaxed) != 0
     }
 
     /// A snapshot of the counters. Malformed and ignored include what the consumer found

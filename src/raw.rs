@@ -40,14 +40,66 @@ pub fn is_raw(head: u32) -> bool {
     head & TAG == TAG
 }
 
-/// The head word of a raw entry.
+/// How a hook saw a packet, as the head-word bits of its raw entry: sent at bit 1, header
+/// in host order at bit 4. Made once per packet straight from the C arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen(u32);
+
+impl Seen {
+    /// A packet seen in `direction` with its header in `order`.
+    #[inline(always)]
+    pub fn new(direction: Direction, order: HeaderOrder) -> Self {
+        Self((direction as u32) << 1 | (order as u32) << 4)
+    }
+
+    /// From the C API's `nxsm_direction` and `nxsm_header_order` values (0 or 1 each; both
+    /// checked at once, since this runs for every packet).
+    #[inline(always)]
+    pub fn from_c(direction: u32, order: u32) -> Option<Self> {
+        if (direction | order) > 1 {
+            return None;
+        }
+        Some(Self(direction << 1 | order << 4))
+    }
+
+    /// Received or sent.
+    #[inline(always)]
+    pub fn direction(self) -> Direction {
+        if self.0 & 2 == 0 {
+            Direction::In
+        } else {
+            Direction::Out
+        }
+    }
+
+    /// Byte order of the fixed header.
+    #[inline(always)]
+    pub fn order(self) -> HeaderOrder {
+        if self.0 & HOST_ORDER == 0 {
+            HeaderOrder::Network
+        } else {
+            HeaderOrder::Host
+        }
+    }
+
+    /// The head word of a raw entry of `version` for an intake whose open head is
+    /// `open` (see [`open_head`]).
+    #[inline(always)]
+    pub fn head(self, open: u32, version: IpVersion) -> u32 {
+        open | self.0 | version as u32
+    }
+}
+
+/// The head-word bits shared by every raw entry while capturing `protocols`: the tag and
+/// the protocol bits. Never 0, so the intake keeps it as its "open" switch as well.
+pub fn open_head(protocols: Protocols) -> u32 {
+    TAG | protocols.bits() << PROTOCOLS_SHIFT
+}
+
+/// The protocols of an open head word (see [`open_head`]); `None` for 0 (closed).
 #[inline(always)]
-pub fn head(version: IpVersion, direction: Direction, order: HeaderOrder, protocols: u32) -> u32 {
-    version as u32
-        | (direction as u32) << 1
-        | TAG
-        | (order as u32) << 4
-        | protocols << PROTOCOLS_SHIFT
+pub fn protocols_of(open: u32) -> Option<Protocols> {
+    Protocols::from_checked_bits(open >> PROTOCOLS_SHIFT & 0xFF)
 }
 
 /// Whether an IPv4 header (version and header-length byte `first`) takes the fast path.
@@ -118,7 +170,7 @@ impl Head {
                 Direction::Out
             },
             host: head & HOST_ORDER != 0,
-            protocols: Protocols::from_checked_bits(head >> PROTOCOLS_SHIFT & 0xFF),
+            protocols: protocols_of(head),
         }
     }
 

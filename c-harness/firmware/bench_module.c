@@ -774,8 +774,13 @@ static void stack_hook(void)
                   NXSM_ERR_MALFORMED);
     p[0] = 0x45;
     p[9] = PROTO_GRE;
+    /* Queued as a raw header (the drain counts it as ignored), and too short for that:
+       parsed in the hook. */
     expect_result("ipv4 other protocol", probe_capture(&record, "ipv4 other protocol", p, n, NXSM_DIRECTION_IN,
                                                        NXSM_HEADER_NETWORK_ORDER),
+                  NXSM_OK);
+    expect_result("ipv4 other protocol, short", probe_capture(&record, "ipv4 other protocol, short", p, 24,
+                                                              NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
                   NXSM_ERR_NOT_RECORDED);
 
     /* A full flow table (the hook does not see it: the drain counts the drop), then a full

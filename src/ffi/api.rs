@@ -6,13 +6,12 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 
 use super::guard::TryShared;
 use super::types::*;
-use crate::capture::Direction;
 use crate::config::{capacity, Priority, RawSettings, Settings};
 use crate::flows::{Address, Flow};
 use crate::intake::{Intake, Offer};
 use crate::module::{LifecycleError, Module, Platform, SetError, State};
+use crate::raw::{self, Seen};
 use crate::scheduler::Collector;
-use crate::wire::HeaderOrder;
 
 /// The device's one security module (static storage, no heap).
 static MODULE: TryShared<Module> = TryShared::new(Module::new());
@@ -485,25 +484,44 @@ pub extern "C" fn nxsm_capture(
     direction: u32,
     header_order: u32,
 ) -> nxsm_result {
-    // Both checked at once: this runs for every packet.
-    if (direction | header_order) > 1 {
+    let Some(seen) = Seen::from_c(direction, header_order) else {
         return nxsm_result::NXSM_ERR_INVALID_ARGUMENT;
+    };
+    if ip_header.is_null() {
+        return nxsm_result::NXSM_ERR_NULL_ARGUMENT;
     }
-    let direction = if direction == 0 {
-        Direction::In
-    } else {
-        Direction::Out
-    };
-    let order = if header_order == 0 {
-        HeaderOrder::Network
-    } else {
-        HeaderOrder::Host
-    };
-    let bytes = match input_bytes(ip_header, length) {
-        Ok(bytes) => bytes,
-        Err(error) => return error,
-    };
-    match INTAKE.offer(bytes, direction, order) {
+    if length >= raw::V4_LEN {
+        // SAFETY: `ip_header` is not NULL and the caller passes `length` readable bytes
+        // there, here at least `V4_LEN`, valid and unchanged for the call (for a hook: the
+        // packet is not released meanwhile); `[u8; N]` needs no alignment.
+        let header = unsafe { &*ip_header.cast::<[u8; raw::V4_LEN]>() };
+        if let Some(offer) = INTAKE.offer_v4_raw(header, seen) {
+            return result_of(offer);
+        }
+        if length >= raw::V6_LEN {
+            // SAFETY: as above, with at least `V6_LEN` bytes.
+            let header = unsafe { &*ip_header.cast::<[u8; raw::V6_LEN]>() };
+            if let Some(offer) = INTAKE.offer_v6_raw(header, seen) {
+                return result_of(offer);
+            }
+        }
+    }
+    capture_other(ip_header, length, seen)
+}
+
+/// [`nxsm_capture`] for every packet its fast path leaves, out of line.
+#[inline(never)]
+fn capture_other(ip_header: *const u8, length: usize, seen: Seen) -> nxsm_result {
+    match input_bytes(ip_header, length) {
+        Ok(bytes) => result_of(INTAKE.offer_other(bytes, seen)),
+        Err(error) => error,
+    }
+}
+
+/// The result code of an offer, waking the consumer when the ring reached its watermark.
+#[inline(always)]
+fn result_of(offer: Offer) -> nxsm_result {
+    match offer {
         Offer::Stored { at_watermark } => {
             if at_watermark {
                 wake_consumer();
