@@ -197,7 +197,8 @@ enum nxsm_result
    */
   NXSM_ERR_CLOCK_UNAVAILABLE = 7,
   /**
-   * The packet could not be parsed; it was counted in `malformed`.
+   * The packet could not be parsed; it was counted in `malformed`. (Packets stored as
+   * raw headers are counted when drained instead; see `nxsm_capture`.)
    */
   NXSM_ERR_MALFORMED = 8,
   /**
@@ -655,7 +656,11 @@ nxsm_result nxsm_get_interval(uint32_t priority_group, uint32_t *out_seconds);
  * `ip_header` points at the IP header and `length` is how many bytes are readable from
  * there (for NetX Duo: up to `nx_packet_append_ptr` of the first buffer). `direction` is an
  * `nxsm_direction`, `header_order` an `nxsm_header_order`. Returns `NXSM_OK` when the
- * packet was recorded; every other outcome is counted in the statistics.
+ * packet was stored for the consumer; every other outcome is counted in the statistics.
+ * IPv4 without options (40 bytes or more) and IPv6 whose next header is TCP, UDP or
+ * ICMPv6 (60 bytes or more) are stored as raw header words and parsed by the next drain,
+ * so for them `NXSM_ERR_MALFORMED` and `NXSM_ERR_NOT_RECORDED` become `malformed` and
+ * `ignored` counts then instead of return codes; other packets are parsed here.
  */
 nxsm_result nxsm_capture(const uint8_t *ip_header,
                          size_t length,
