@@ -564,9 +564,13 @@ mod loom_tests {
 
     /// Two producers race for the last free slots of a two-slot ring while the consumer
     /// drains: every interleaving keeps pushed + dropped == offered and no record is torn.
+    /// Interleavings with up to three preemptions are explored (loom's advice for bounded
+    /// run time; the races here need at most two).
     #[test]
     fn producers_and_consumer_never_lose_or_tear() {
-        loom::model(|| {
+        let mut model = loom::model::Builder::new();
+        model.preemption_bound = Some(3);
+        model.check(|| {
             let ring: Arc<Ring<2>> = Arc::new(Ring::new());
             let handles: Vec<_> = (1..=2u16)
                 .map(|p| {
