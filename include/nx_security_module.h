@@ -660,12 +660,34 @@ nxsm_result nxsm_get_interval(uint32_t priority_group, uint32_t *out_seconds);
  * IPv4 without options (40 bytes or more) and IPv6 whose next header is TCP, UDP or
  * ICMPv6 (60 bytes or more) are stored as raw header words and parsed by the next drain,
  * so for them `NXSM_ERR_MALFORMED` and `NXSM_ERR_NOT_RECORDED` become `malformed` and
- * `ignored` counts then instead of return codes; other packets are parsed here.
+ * `ignored` counts then instead of return codes; other packets are parsed here, and so is
+ * IPv4 sent with its header in host order (no hook sees that). The hooks call the fixed
+ * forms [`nxsm_capture_out`], [`nxsm_capture_in`] and [`nxsm_capture_in_host_order`],
+ * which skip the argument checks.
  */
 nxsm_result nxsm_capture(const uint8_t *ip_header,
                          size_t length,
                          uint32_t direction,
                          uint32_t header_order);
+
+/**
+ * [`nxsm_capture`] of a packet the IP sends, header in network order: what the IP packet
+ * filter sees for `NX_IP_PACKET_OUT`. The hooks call this form; with the direction and
+ * order fixed there is nothing to check or select per packet.
+ */
+nxsm_result nxsm_capture_out(const uint8_t *ip_header, size_t length);
+
+/**
+ * [`nxsm_capture`] of a received packet, header in network order: what the IP packet
+ * filter sees for `NX_IP_PACKET_IN`.
+ */
+nxsm_result nxsm_capture_in(const uint8_t *ip_header, size_t length);
+
+/**
+ * [`nxsm_capture`] of a received packet whose header NetX Duo has turned to host order:
+ * what a TCP, UDP or ICMP receive function sees.
+ */
+nxsm_result nxsm_capture_in_host_order(const uint8_t *ip_header, size_t length);
 
 /**
  * Sets the function called when the ring fill reaches `watermark` records (1..=ring

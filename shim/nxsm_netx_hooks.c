@@ -6,7 +6,9 @@
  * hands them to TCP, UDP, ICMPv4 (nx_ip_icmp_packet_receive) and ICMPv6
  * (nx_ip_icmpv6_packet_process: NetX Duo dispatches ICMPv6 there, not through the ICMP
  * receive routine). Each hook gives the header bytes of the first packet buffer to
- * nxsm_capture() and then calls whatever was installed before it on that IP.
+ * nxsm_capture_out(), nxsm_capture_in() or nxsm_capture_in_host_order() (nxsm_capture()
+ * with the direction and header order of that hook) and then calls whatever was installed
+ * before it on that IP.
  *
  * Unlike the original module (defects D1/D2, original-behaviour 3.1.7) nothing is
  * overwritten or left behind: the previous filter and receive routines are saved per
@@ -128,7 +130,9 @@ static nxsm_hook_slot *nxsm_slot_find(const NX_IP *ip_ptr)
 /* Gives the header bytes of the first buffer to the core. A header pointer that is not
    inside the buffer cannot be read: the core gets zero bytes and counts the packet as
    malformed rather than losing it silently. */
-static VOID nxsm_packet_capture(const NX_PACKET *packet_ptr, uint32_t direction, uint32_t order)
+typedef nxsm_result (*nxsm_capture_fn)(const uint8_t *ip_header, size_t length);
+
+static VOID nxsm_packet_capture(const NX_PACKET *packet_ptr, nxsm_capture_fn capture)
 {
     static const uint8_t nothing = 0u;
     const UCHAR *header = packet_ptr->nx_packet_ip_header;
@@ -136,10 +140,10 @@ static VOID nxsm_packet_capture(const NX_PACKET *packet_ptr, uint32_t direction,
 
     if (header == NX_NULL || end == NX_NULL || end < header)
     {
-        (void)nxsm_capture(&nothing, 0u, direction, order);
+        (void)capture(&nothing, 0u);
         return;
     }
-    (void)nxsm_capture((const uint8_t *)header, (size_t)(end - header), direction, order);
+    (void)capture((const uint8_t *)header, (size_t)(end - header));
 }
 
 /* nx_ip_packet_filter_extended: records, then returns the saved filter's verdict. */
@@ -163,11 +167,11 @@ static UINT nxsm_filter(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT direction)
     {
         if (direction == (UINT)NX_IP_PACKET_OUT)
         {
-            nxsm_packet_capture(packet_ptr, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER);
+            nxsm_packet_capture(packet_ptr, nxsm_capture_out);
         }
         else if (direction == (UINT)NX_IP_PACKET_IN && mode == (UINT)NXSM_CAPTURE_IP_INPUT)
         {
-            nxsm_packet_capture(packet_ptr, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER);
+            nxsm_packet_capture(packet_ptr, nxsm_capture_in);
         }
     }
     /* The application's filter decides; without one, the packet passes. */
@@ -206,7 +210,7 @@ static VOID nxsm_receive(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT which)
 
     if (packet_ptr != NX_NULL && mode == (UINT)NXSM_CAPTURE_UNICAST_ONLY)
     {
-        nxsm_packet_capture(packet_ptr, NXSM_DIRECTION_IN, NXSM_HEADER_HOST_ORDER);
+        nxsm_packet_capture(packet_ptr, nxsm_capture_in_host_order);
     }
     if (next != NX_NULL)
     {

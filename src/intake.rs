@@ -56,9 +56,10 @@ pub struct Intake {
     /// While capturing, the head-word bits every raw entry shares ([`raw::open_head`]: the
     /// protocols to record); 0 while closed.
     open_head: AtomicU32,
-    /// Ring fill reported as [`Offer::Stored`] `at_watermark`, minus one (what a producer
-    /// found waiting before its record; 0 - 1 for "never").
-    watermark_before: AtomicU32,
+    /// Ring fill reported as [`Offer::Stored`] `at_watermark`; 0 (a fill no record makes)
+    /// for never. Zero at rest like every other field, so the intake is all `.bss` and
+    /// takes no flash for an initial image.
+    watermark: AtomicU32,
     malformed: AtomicU32,
     ignored: AtomicU32,
     /// Raw entries the consumer found malformed (written by the consumer only).
@@ -74,7 +75,7 @@ impl Intake {
         Self {
             ring: Ring::new(),
             open_head: AtomicU32::new(0),
-            watermark_before: AtomicU32::new(u32::MAX),
+            watermark: AtomicU32::new(0),
             malformed: AtomicU32::new(0),
             ignored: AtomicU32::new(0),
             later_malformed: AtomicU32::new(0),
@@ -88,7 +89,7 @@ impl Intake {
         Self {
             ring: Ring::new(),
             open_head: AtomicU32::new(0),
-            watermark_before: AtomicU32::new(u32::MAX),
+            watermark: AtomicU32::new(0),
             malformed: AtomicU32::new(0),
             ignored: AtomicU32::new(0),
             later_malformed: AtomicU32::new(0),
@@ -107,10 +108,9 @@ impl Intake {
         self.open_head.store(0, Ordering::Release);
     }
 
-    /// Sets the ring fill at which an offer reports `at_watermark` (0: practically never).
+    /// Sets the ring fill at which an offer reports `at_watermark` (0: never).
     pub fn set_watermark(&self, fill: u32) {
-        self.watermark_before
-            .store(fill.wrapping_sub(1), Ordering::Relaxed);
+        self.watermark.store(fill, Ordering::Relaxed);
     }
 
     /// Handles one packet from a hook. Never waits.
@@ -227,7 +227,7 @@ impl Intake {
     fn stored(&self, push: Push) -> Offer {
         match push {
             Push::Stored { fill } => Offer::Stored {
-                at_watermark: fill.wrapping_sub(1) == self.watermark_before.load(Ordering::Relaxed),
+                at_watermark: fill == self.watermark.load(Ordering::Relaxed),
             },
             Push::Dropped => Offer::Dropped,
         }

@@ -41,25 +41,15 @@ pub fn is_raw(head: u32) -> bool {
 }
 
 /// How a hook saw a packet, as the head-word bits of its raw entry: sent at bit 1, header
-/// in host order at bit 4. Made once per packet straight from the C arguments.
+/// in host order at bit 4. A constant for each of the C API's fixed-form capture calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Seen(u32);
 
 impl Seen {
     /// A packet seen in `direction` with its header in `order`.
     #[inline(always)]
-    pub fn new(direction: Direction, order: HeaderOrder) -> Self {
+    pub const fn new(direction: Direction, order: HeaderOrder) -> Self {
         Self((direction as u32) << 1 | (order as u32) << 4)
-    }
-
-    /// From the C API's `nxsm_direction` and `nxsm_header_order` values (0 or 1 each; both
-    /// checked at once, since this runs for every packet).
-    #[inline(always)]
-    pub fn from_c(direction: u32, order: u32) -> Option<Self> {
-        if (direction | order) > 1 {
-            return None;
-        }
-        Some(Self(direction << 1 | order << 4))
     }
 
     /// Received or sent.

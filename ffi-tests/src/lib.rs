@@ -147,6 +147,9 @@ extern "C" {
     pub fn nxsm_set_interval(priority: u32, seconds: u32) -> u32;
     pub fn nxsm_get_interval(priority: u32, out_seconds: *mut u32) -> u32;
     pub fn nxsm_capture(ip_header: *const u8, length: usize, direction: u32, order: u32) -> u32;
+    pub fn nxsm_capture_out(ip_header: *const u8, length: usize) -> u32;
+    pub fn nxsm_capture_in(ip_header: *const u8, length: usize) -> u32;
+    pub fn nxsm_capture_in_host_order(ip_header: *const u8, length: usize) -> u32;
     pub fn nxsm_set_ring_callback(
         callback: RingCallback,
         context: *mut std::ffi::c_void,

@@ -142,6 +142,83 @@ fn every_outcome_has_its_code_and_counter() {
     assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
 }
 
+/// The flows one capture call makes of `packets` in a freshly started module.
+fn flows_of(packets: &[Vec<u8>], capture: impl Fn(&[u8]) -> u32) -> (Vec<u32>, Vec<Flow>) {
+    start();
+    let codes = packets.iter().map(|p| capture(p)).collect();
+    assert_eq!(unsafe { nxsm_drain(T0 + 1) }, NXSM_OK);
+    let flows = read_flows();
+    assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
+    (codes, flows)
+}
+
+/// The hooks' fixed forms record exactly what `nxsm_capture` records with their direction
+/// and header order, check their pointer, and refuse to record while stopped. A sent header
+/// in host order (no hook sees one) takes the general path and still makes the same flow.
+#[test]
+fn fixed_forms_record_as_nxsm_capture_does() {
+    let _serial = serial();
+    type Fixed = unsafe extern "C" fn(*const u8, usize) -> u32;
+    let host = syn_ack_host_order();
+    let mut igmp = SYN;
+    igmp[9] = 2;
+    let network = vec![SYN.to_vec(), igmp.to_vec(), SYN[..30].to_vec()];
+    let forms: [(Fixed, u32, u32, Vec<Vec<u8>>); 3] = [
+        (
+            nxsm_capture_out,
+            NXSM_DIRECTION_OUT,
+            NXSM_HEADER_NETWORK_ORDER,
+            network.clone(),
+        ),
+        (
+            nxsm_capture_in,
+            NXSM_DIRECTION_IN,
+            NXSM_HEADER_NETWORK_ORDER,
+            network,
+        ),
+        (
+            nxsm_capture_in_host_order,
+            NXSM_DIRECTION_IN,
+            NXSM_HEADER_HOST_ORDER,
+            vec![host.clone(), host[..30].to_vec()],
+        ),
+    ];
+    for (fixed, direction, order, packets) in forms {
+        // SAFETY: every packet is live and `len` bytes long.
+        let by_fixed = flows_of(&packets, |p| unsafe { fixed(p.as_ptr(), p.len()) });
+        let general = flows_of(&packets, |p| capture(p, direction, order));
+        assert_eq!(by_fixed, general);
+        assert_eq!(by_fixed.1.len(), 1, "{by_fixed:?}");
+        assert_eq!(
+            unsafe { fixed(SYN.as_ptr(), SYN.len()) },
+            NXSM_ERR_NOT_STARTED
+        );
+        start();
+        assert_eq!(unsafe { fixed(null(), 40) }, NXSM_ERR_NULL_ARGUMENT);
+        assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
+    }
+    let mut sent_host = SYN.to_vec();
+    for chunk in sent_host.chunks_exact_mut(4).take(5) {
+        let word = u32::from_be_bytes(chunk.try_into().unwrap());
+        chunk.copy_from_slice(&word.to_ne_bytes());
+    }
+    let sent = flows_of(&[SYN.to_vec()], |p| capture(p, NXSM_DIRECTION_OUT, 0));
+    let as_host = flows_of(&[sent_host], |p| {
+        capture(p, NXSM_DIRECTION_OUT, NXSM_HEADER_HOST_ORDER)
+    });
+    assert_eq!(sent, as_host);
+    start();
+    assert_eq!(
+        unsafe { nxsm_capture(null(), 40, NXSM_DIRECTION_OUT, NXSM_HEADER_HOST_ORDER) },
+        NXSM_ERR_NULL_ARGUMENT
+    );
+    assert_eq!(
+        capture(&SYN[..30], NXSM_DIRECTION_OUT, NXSM_HEADER_HOST_ORDER),
+        NXSM_ERR_MALFORMED
+    );
+    assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
+}
+
 static WAKES: AtomicU32 = AtomicU32::new(0);
 
 unsafe extern "C" fn wake(context: *mut std::ffi::c_void) {

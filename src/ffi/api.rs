@@ -6,12 +6,14 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 
 use super::guard::TryShared;
 use super::types::*;
+use crate::capture::Direction;
 use crate::config::{capacity, Priority, RawSettings, Settings};
 use crate::flows::{Address, Flow};
 use crate::intake::{Intake, Offer};
 use crate::module::{LifecycleError, Module, Platform, SetError, State};
 use crate::raw::{self, Seen};
 use crate::scheduler::Collector;
+use crate::wire::HeaderOrder;
 
 /// The device's one security module (static storage, no heap).
 static MODULE: TryShared<Module> = TryShared::new(Module::new());
@@ -476,7 +478,10 @@ pub extern "C" fn nxsm_get_interval(priority_group: u32, out_seconds: *mut u32) 
 /// IPv4 without options (40 bytes or more) and IPv6 whose next header is TCP, UDP or
 /// ICMPv6 (60 bytes or more) are stored as raw header words and parsed by the next drain,
 /// so for them `NXSM_ERR_MALFORMED` and `NXSM_ERR_NOT_RECORDED` become `malformed` and
-/// `ignored` counts then instead of return codes; other packets are parsed here.
+/// `ignored` counts then instead of return codes; other packets are parsed here, and so is
+/// IPv4 sent with its header in host order (no hook sees that). The hooks call the fixed
+/// forms [`nxsm_capture_out`], [`nxsm_capture_in`] and [`nxsm_capture_in_host_order`],
+/// which skip the argument checks.
 #[no_mangle]
 pub extern "C" fn nxsm_capture(
     ip_header: *const u8,
@@ -484,9 +489,54 @@ pub extern "C" fn nxsm_capture(
     direction: u32,
     header_order: u32,
 ) -> nxsm_result {
-    let Some(seen) = Seen::from_c(direction, header_order) else {
-        return nxsm_result::NXSM_ERR_INVALID_ARGUMENT;
-    };
+    const IN: u32 = nxsm_direction::NXSM_DIRECTION_IN as u32;
+    const OUT: u32 = nxsm_direction::NXSM_DIRECTION_OUT as u32;
+    const NETWORK: u32 = nxsm_header_order::NXSM_HEADER_NETWORK_ORDER as u32;
+    const HOST: u32 = nxsm_header_order::NXSM_HEADER_HOST_ORDER as u32;
+    match (direction, header_order) {
+        (OUT, NETWORK) => nxsm_capture_out(ip_header, length),
+        (IN, NETWORK) => nxsm_capture_in(ip_header, length),
+        (IN, HOST) => nxsm_capture_in_host_order(ip_header, length),
+        // No hook sees a sent header in host order: no fast path of its own.
+        (OUT, HOST) if ip_header.is_null() => nxsm_result::NXSM_ERR_NULL_ARGUMENT,
+        (OUT, HOST) => capture_other(
+            ip_header,
+            length,
+            Seen::new(Direction::Out, HeaderOrder::Host),
+        ),
+        _ => nxsm_result::NXSM_ERR_INVALID_ARGUMENT,
+    }
+}
+
+/// [`nxsm_capture`] of a packet the IP sends, header in network order: what the IP packet
+/// filter sees for `NX_IP_PACKET_OUT`. The hooks call this form; with the direction and
+/// order fixed there is nothing to check or select per packet.
+#[no_mangle]
+pub extern "C" fn nxsm_capture_out(ip_header: *const u8, length: usize) -> nxsm_result {
+    const SEEN: Seen = Seen::new(Direction::Out, HeaderOrder::Network);
+    capture_as(ip_header, length, SEEN)
+}
+
+/// [`nxsm_capture`] of a received packet, header in network order: what the IP packet
+/// filter sees for `NX_IP_PACKET_IN`.
+#[no_mangle]
+pub extern "C" fn nxsm_capture_in(ip_header: *const u8, length: usize) -> nxsm_result {
+    const SEEN: Seen = Seen::new(Direction::In, HeaderOrder::Network);
+    capture_as(ip_header, length, SEEN)
+}
+
+/// [`nxsm_capture`] of a received packet whose header NetX Duo has turned to host order:
+/// what a TCP, UDP or ICMP receive function sees.
+#[no_mangle]
+pub extern "C" fn nxsm_capture_in_host_order(ip_header: *const u8, length: usize) -> nxsm_result {
+    const SEEN: Seen = Seen::new(Direction::In, HeaderOrder::Host);
+    capture_as(ip_header, length, SEEN)
+}
+
+/// The capture entry points' shared body: the IPv4 fast path inline (one copy per entry
+/// point, each with its own constant `seen`), everything else out of line.
+#[inline(always)]
+fn capture_as(ip_header: *const u8, length: usize, seen: Seen) -> nxsm_result {
     if ip_header.is_null() {
         return nxsm_result::NXSM_ERR_NULL_ARGUMENT;
     }
@@ -498,20 +548,22 @@ pub extern "C" fn nxsm_capture(
         if let Some(offer) = INTAKE.offer_v4_raw(header, seen) {
             return result_of(offer);
         }
-        if length >= raw::V6_LEN {
-            // SAFETY: as above, with at least `V6_LEN` bytes.
-            let header = unsafe { &*ip_header.cast::<[u8; raw::V6_LEN]>() };
-            if let Some(offer) = INTAKE.offer_v6_raw(header, seen) {
-                return result_of(offer);
-            }
-        }
     }
     capture_other(ip_header, length, seen)
 }
 
-/// [`nxsm_capture`] for every packet its fast path leaves, out of line.
+/// [`capture_as`] for every packet the IPv4 fast path leaves: the IPv6 fast path, then the
+/// parse in the hook. Out of line, so the IPv4 path keeps its registers.
 #[inline(never)]
 fn capture_other(ip_header: *const u8, length: usize, seen: Seen) -> nxsm_result {
+    if length >= raw::V6_LEN {
+        // SAFETY: as in `capture_as` (not NULL, checked there), with at least `V6_LEN`
+        // readable bytes.
+        let header = unsafe { &*ip_header.cast::<[u8; raw::V6_LEN]>() };
+        if let Some(offer) = INTAKE.offer_v6_raw(header, seen) {
+            return result_of(offer);
+        }
+    }
     match input_bytes(ip_header, length) {
         Ok(bytes) => result_of(INTAKE.offer_other(bytes, seen)),
         Err(error) => error,
@@ -559,16 +611,17 @@ pub extern "C" fn nxsm_set_ring_callback(
         if module.is_running() {
             return Err(nxsm_result::NXSM_ERR_ALREADY_STARTED);
         }
-        let function = match callback {
+        let (function, fill) = match callback {
             Some(function) => {
                 if watermark == 0 || watermark as usize > capacity::RING_SLOTS {
                     return Err(nxsm_result::NXSM_ERR_INVALID_ARGUMENT);
                 }
-                function as *mut c_void
+                (function as *mut c_void, watermark)
             }
-            None => core::ptr::null_mut(),
+            // No callback: no offer reports the watermark.
+            None => (core::ptr::null_mut(), 0),
         };
-        INTAKE.set_watermark(watermark);
+        INTAKE.set_watermark(fill);
         RING_CONTEXT.store(context, Ordering::Relaxed);
         RING_CALLBACK.store(function, Ordering::Release);
         Ok(())
