@@ -979,11 +979,13 @@ mod tests {
         let mut module = started();
         run(&mut module, &intake, T0..T0 + 45, false, true);
         module.stop(&NO_INTAKE).unwrap();
+        // Two collections and the window collected at stop; more when a larger flow table
+        // (NXSM_MAX_FLOWS_V4) makes a window split over several messages.
         let built = module.messages().built;
-        assert_eq!(built, 3, "two collections and the window collected at stop");
+        assert!(built >= 3, "{built}");
         assert!(module.peek().is_none());
         module.start(&Settings::DEFAULT, T0 + 50, 0).unwrap();
         let sent = run(&mut module, &intake, T0 + 50..T0 + 51, true, true);
-        assert_eq!(sent, [0, 1, 2]);
+        assert_eq!(sent, (0..built).collect::<std::vec::Vec<_>>());
     }
 }

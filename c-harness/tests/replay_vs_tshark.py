@@ -574,6 +574,10 @@ def run_replay(replay, decode, path, locals_, mode, window):
     for name in ("messages_dropped", "outbox_messages", "messages_failed"):
         if summary[name] != 0:
             raise RuntimeError("summary %s = %d, expected 0" % (name, summary[name]))
+    # The replay's one IP is created, and hooked, at the first IP packet.
+    hooked = 1 if summary["ip_packets"] else 0
+    if summary["ip_hooked"] != hooked:
+        raise RuntimeError("the module hooked %d IPs, expected %d" % (summary["ip_hooked"], hooked))
     if summary["messages_sent"] != summary["messages_built"]:
         raise RuntimeError("messages sent %d of %d built" % (summary["messages_sent"], summary["messages_built"]))
     return flows, summary

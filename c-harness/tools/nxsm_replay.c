@@ -136,6 +136,7 @@ static struct
     uint64_t messages_printed;
     unsigned unsupported_files;
     unsigned damaged_files;
+    ULONG ip_hooked;        /* IPs the module hooked, read before the device is deleted */
 } run;
 
 static void usage(FILE *out)
@@ -928,14 +929,12 @@ static void print_summary(void)
     nxsm_capacities capacities;
     sim_ip_counters sim;
     sim_hub_counters hub;
-    nxsm_netx_hook_status hooks;
     unsigned i;
 
     capacities.struct_size = (uint32_t)sizeof(capacities);
     (void)nxsm_get_capacities(&capacities);
     sim_ip_counters_get(&sim);
     sim_hub_counters_get(&hub);
-    nxsm_netx_hook_status_get(&hooks);
 
     printf("{\"summary\": {\"files\": %u, \"unsupported_link_files\": %u, \"damaged_files\": %u, "
            "\"ip_packets\": %" PRIu64 ", \"non_ip_frames\": %" PRIu64 ", ",
@@ -974,7 +973,7 @@ static void print_summary(void)
            (unsigned long)sim.outcome[SIM_IP_NO_TRANSPORT]);
     printf("\"ip_hooked\": %lu, \"max_flows_v4\": %" PRIu32 ", \"max_flows_v6\": %" PRIu32
            ", \"ring_slots\": %" PRIu32 ", \"outbox_bytes\": %" PRIu32 ", \"max_message_bytes\": %" PRIu32 "}}\n",
-           (unsigned long)hooks.ip_hooked, capacities.max_flows_v4, capacities.max_flows_v6, capacities.ring_slots,
+           (unsigned long)run.ip_hooked, capacities.max_flows_v4, capacities.max_flows_v6, capacities.ring_slots,
            capacities.outbox_bytes, capacities.max_message_bytes);
 }
 
@@ -1060,6 +1059,12 @@ int main(int argc, char **argv)
         while (read_stats().outbox_messages != 0 && run.clock < deadline)
         {
             advance_to(run.clock + 1u);
+        }
+        {
+            nxsm_netx_hook_status hooks;
+
+            nxsm_netx_hook_status_get(&hooks);
+            run.ip_hooked = hooks.ip_hooked;
         }
         (void)sim_hub_client_detach(&replay_hub);
         (void)nx_azure_iot_delete(&replay_iot);
