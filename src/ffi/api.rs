@@ -2,6 +2,7 @@
 
 use core::ffi::{c_char, c_void};
 use core::mem::size_of;
+use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use super::guard::TryShared;
@@ -498,12 +499,12 @@ pub extern "C" fn nxsm_capture(
         (IN, NETWORK) => nxsm_capture_in(ip_header, length),
         (IN, HOST) => nxsm_capture_in_host_order(ip_header, length),
         // No hook sees a sent header in host order: no fast path of its own.
-        (OUT, HOST) if ip_header.is_null() => nxsm_result::NXSM_ERR_NULL_ARGUMENT,
-        (OUT, HOST) => capture_other(
-            ip_header,
-            length,
-            Seen::new(Direction::Out, HeaderOrder::Host),
-        ),
+        (OUT, HOST) => match NonNull::new(ip_header.cast_mut()) {
+            Some(header) => {
+                capture_other(header, length, Seen::new(Direction::Out, HeaderOrder::Host))
+            }
+            None => nxsm_result::NXSM_ERR_NULL_ARGUMENT,
+        },
         _ => nxsm_result::NXSM_ERR_INVALID_ARGUMENT,
     }
 }
@@ -537,14 +538,14 @@ pub extern "C" fn nxsm_capture_in_host_order(ip_header: *const u8, length: usize
 /// point, each with its own constant `seen`), everything else out of line.
 #[inline(always)]
 fn capture_as(ip_header: *const u8, length: usize, seen: Seen) -> nxsm_result {
-    if ip_header.is_null() {
+    let Some(ip_header) = NonNull::new(ip_header.cast_mut()) else {
         return nxsm_result::NXSM_ERR_NULL_ARGUMENT;
-    }
+    };
     if length >= raw::V4_LEN {
         // SAFETY: `ip_header` is not NULL and the caller passes `length` readable bytes
         // there, here at least `V4_LEN`, valid and unchanged for the call (for a hook: the
         // packet is not released meanwhile); `[u8; N]` needs no alignment.
-        let header = unsafe { &*ip_header.cast::<[u8; raw::V4_LEN]>() };
+        let header = unsafe { ip_header.cast::<[u8; raw::V4_LEN]>().as_ref() };
         if let Some(offer) = INTAKE.offer_v4_raw(header, seen) {
             return result_of(offer);
         }
@@ -555,16 +556,15 @@ fn capture_as(ip_header: *const u8, length: usize, seen: Seen) -> nxsm_result {
 /// [`capture_as`] for every packet the IPv4 fast path leaves: the IPv6 fast path, then the
 /// parse in the hook. Out of line, so the IPv4 path keeps its registers.
 #[inline(never)]
-fn capture_other(ip_header: *const u8, length: usize, seen: Seen) -> nxsm_result {
+fn capture_other(ip_header: NonNull<u8>, length: usize, seen: Seen) -> nxsm_result {
     if length >= raw::V6_LEN {
-        // SAFETY: as in `capture_as` (not NULL, checked there), with at least `V6_LEN`
-        // readable bytes.
-        let header = unsafe { &*ip_header.cast::<[u8; raw::V6_LEN]>() };
+        // SAFETY: as in `capture_as`, with at least `V6_LEN` readable bytes.
+        let header = unsafe { ip_header.cast::<[u8; raw::V6_LEN]>().as_ref() };
         if let Some(offer) = INTAKE.offer_v6_raw(header, seen) {
             return result_of(offer);
         }
     }
-    match input_bytes(ip_header, length) {
+    match input_bytes(ip_header.as_ptr(), length) {
         Ok(bytes) => result_of(INTAKE.offer_other(bytes, seen)),
         Err(error) => error,
     }
