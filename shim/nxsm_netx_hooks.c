@@ -127,11 +127,12 @@ static nxsm_hook_slot *nxsm_slot_find(const NX_IP *ip_ptr)
     return NX_NULL;
 }
 
+/* One of the core's fixed-form capture calls (nxsm_capture_out, ...). */
+typedef nxsm_result (*nxsm_capture_fn)(const uint8_t *ip_header, size_t length);
+
 /* Gives the header bytes of the first buffer to the core. A header pointer that is not
    inside the buffer cannot be read: the core gets zero bytes and counts the packet as
    malformed rather than losing it silently. */
-typedef nxsm_result (*nxsm_capture_fn)(const uint8_t *ip_header, size_t length);
-
 static VOID nxsm_packet_capture(const NX_PACKET *packet_ptr, nxsm_capture_fn capture)
 {
     static const uint8_t nothing = 0u;
