@@ -12,7 +12,7 @@
 use crate::capture::{self, Captured, Direction, IpVersion};
 use crate::config::{capacity, Protocols};
 use crate::raw::{self, Seen};
-use crate::ring::{Push, Ring};
+use crate::ring::{Entry, Push, Ring};
 use crate::sync::{fetch_add, AtomicU32, Ordering};
 use crate::wire::{self, HeaderOrder, Malformed, Parsed};
 
@@ -149,13 +149,9 @@ impl Intake {
         if !raw::is_fast_v4(first) {
             return None;
         }
-        let head = seen.head(open, IpVersion::V4);
-        Some(
-            self.stored(
-                self.ring
-                    .push_with(head, |entry| raw::copy_v4(entry, header)),
-            ),
-        )
+        Some(self.push_raw(seen.head(open, IpVersion::V4), |entry| {
+            raw::copy_v4(entry, header)
+        }))
     }
 
     /// The fast path for IPv6: a packet whose next header is TCP, UDP or ICMPv6 and whose
@@ -176,13 +172,15 @@ impl Intake {
         if word0 >> 28 != 6 || !raw::is_fast_v6(next) {
             return None;
         }
-        let head = seen.head(open, IpVersion::V6);
-        Some(
-            self.stored(
-                self.ring
-                    .push_with(head, |entry| raw::copy_v6(entry, header)),
-            ),
-        )
+        Some(self.push_raw(seen.head(open, IpVersion::V6), |entry| {
+            raw::copy_v6(entry, header)
+        }))
+    }
+
+    /// Pushes a raw entry with head word `head` whose words `copy` sets.
+    #[inline(always)]
+    fn push_raw(&self, head: u32, copy: impl FnOnce(Entry<'_>)) -> Offer {
+        self.stored(self.ring.push_with(head, copy))
     }
 
     /// Every packet the fast paths leave: parsed here. Out of line, so the fast paths keep
