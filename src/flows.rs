@@ -218,7 +218,11 @@ pub enum Update {
 /// otherwise `S` (a second byte per slot).
 #[derive(Debug)]
 pub struct FlowTable<A, const N: usize, const S: usize, const H: usize = 0> {
+    /// The closed window's flows waiting to be reported (`..closed`), then the open
+    /// window's (`closed..`).
     flows: Vec<Flow<A>, N>,
+    /// How many flows at the front belong to the closed window (see [`Self::close`]).
+    closed: usize,
     /// Index entries, low byte: 0 = empty, otherwise position in `flows` + 1.
     index: [u8; S],
     /// Their high bytes, when `N > 255`; empty otherwise (every read of it is then `None`,
@@ -253,6 +257,7 @@ impl<A: Address, const N: usize, const S: usize, const H: usize> FlowTable<A, N,
     pub const fn new() -> Self {
         Self {
             flows: Vec::new(),
+            closed: 0,
             index: [0; S],
             index_high: [0; H],
         }
@@ -306,26 +311,103 @@ impl<A: Address, const N: usize, const S: usize, const H: usize> FlowTable<A, N,
         Update::Counted
     }
 
-    /// The flows of the current window, in order of first appearance.
+    /// The flows of the open window, in order of first appearance.
     pub fn flows(&self) -> &[Flow<A>] {
-        &self.flows
+        self.flows.get(self.closed..).unwrap_or_default()
     }
 
-    /// Flows in the table.
+    /// Flows of the open window.
     pub fn len(&self) -> usize {
-        self.flows.len()
+        self.flows.len().saturating_sub(self.closed)
     }
 
-    /// Whether the table holds no flow.
+    /// Whether the open window has no flow.
     pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
+        self.len() == 0
     }
 
-    /// Starts a new window.
-    pub fn clear(&mut self) {
-        self.flows.clear();
+    /// The open window's flows, to set counters a test cannot reach by packets.
+    #[cfg(test)]
+    pub(crate) fn flows_mut(&mut self) -> &mut [Flow<A>] {
+        self.flows.get_mut(self.closed..).unwrap_or_default()
+    }
+
+    /// The closed window's flows, still to be reported.
+    pub fn closed(&self) -> &[Flow<A>] {
+        self.flows.get(..self.closed).unwrap_or_default()
+    }
+
+    /// Ends the open window without forgetting it: its flows stay, frozen, in
+    /// [`closed`](Self::closed) until [`release_closed`](Self::release_closed), and new
+    /// packets of the same keys start new flows. They share the table's capacity.
+    pub fn close(&mut self) {
+        self.closed = self.flows.len();
         self.index = [0; S];
         self.index_high = [0; H];
+    }
+
+    /// Forgets the closed window (once it is reported).
+    pub fn release_closed(&mut self) {
+        self.release_front(self.closed);
+    }
+
+    /// Forgets the first `count` flows of the closed window (those already reported): the
+    /// rest move to the front and the open window's flows are indexed again.
+    pub fn release_front(&mut self, count: usize) {
+        let count = count.min(self.closed);
+        if count == 0 {
+            return;
+        }
+        let kept = self.flows.len() - count;
+        for to in 0..kept {
+            if let Some(flow) = self.flows.get(to + count).copied() {
+                if let Some(slot) = self.flows.get_mut(to) {
+                    *slot = flow;
+                }
+            }
+        }
+        self.flows.truncate(kept);
+        self.closed -= count;
+        self.index = [0; S];
+        self.index_high = [0; H];
+        for position in self.closed..kept {
+            if let Some(flow) = self.flows.get(position) {
+                let slot = self.free_slot(&Probe::of_key(&flow.key));
+                self.set_entry(slot, position + 1);
+            }
+        }
+    }
+
+    /// Starts a new window, forgetting every flow.
+    pub fn clear(&mut self) {
+        self.flows.clear();
+        self.closed = 0;
+        self.index = [0; S];
+        self.index_high = [0; H];
+    }
+
+    /// The first empty index slot on `probe`'s probe sequence (there is one: `S >= 2N`).
+    fn free_slot(&self, probe: &Probe<A>) -> usize {
+        let mask = S - 1;
+        let mut slot = (probe.hash() >> Self::SHIFT) as usize;
+        for _ in 0..S {
+            if self.index.get(slot).is_some_and(|low| *low == 0)
+                && self.index_high.get(slot).is_none_or(|high| *high == 0)
+            {
+                break;
+            }
+            slot = (slot + 1) & mask;
+        }
+        slot
+    }
+
+    fn set_entry(&mut self, slot: usize, entry: usize) {
+        if let Some(low) = self.index.get_mut(slot) {
+            *low = entry as u8;
+        }
+        if let Some(high) = self.index_high.get_mut(slot) {
+            *high = (entry >> 8) as u8;
+        }
     }
 
     /// The flow of `key`, added when there is room.
@@ -429,6 +511,24 @@ impl Flows {
     pub fn clear(&mut self) {
         self.v4.clear();
         self.v6.clear();
+    }
+
+    /// Closes the open window in both tables (see [`FlowTable::close`]).
+    pub fn close(&mut self) {
+        self.v4.close();
+        self.v6.close();
+    }
+
+    /// Forgets the closed window in both tables.
+    pub fn release_closed(&mut self) {
+        self.v4.release_closed();
+        self.v6.release_closed();
+    }
+
+    /// Forgets the first `v4` and `v6` flows of the closed window in each table.
+    pub fn release_front(&mut self, v4: usize, v6: usize) {
+        self.v4.release_front(v4);
+        self.v6.release_front(v6);
     }
 }
 
@@ -591,11 +691,15 @@ mod tests {
         use core::mem::size_of;
         assert_eq!(size_of::<Flow<[u8; 4]>>(), 40);
         assert_eq!(size_of::<Flow<[u8; 16]>>(), 64);
-        // One byte per index slot up to 255 flows, two above.
+        // One byte per index slot up to 255 flows, two above, and the closed-window count.
+        let closed = size_of::<usize>();
         let vec = size_of::<Vec<Flow<[u8; 4]>, 64>>();
-        assert_eq!(size_of::<FlowTable<[u8; 4], 64, 128>>(), vec + 128);
+        assert_eq!(size_of::<FlowTable<[u8; 4], 64, 128>>(), vec + closed + 128);
         let vec = size_of::<Vec<Flow<[u8; 4]>, 300>>();
-        assert_eq!(size_of::<FlowTable<[u8; 4], 300, 1024, 1024>>(), vec + 2048);
+        assert_eq!(
+            size_of::<FlowTable<[u8; 4], 300, 1024, 1024>>(),
+            vec + closed + 2048
+        );
         assert_eq!(index_high_bytes(255, 512), 0);
         assert_eq!(index_high_bytes(256, 512), 512);
     }
@@ -647,5 +751,46 @@ mod tests {
             );
         }
         assert_eq!(table.len(), 16);
+    }
+
+    /// A closed window stays frozen while new packets of the same keys start new flows;
+    /// releasing it in steps keeps every open flow findable.
+    #[test]
+    fn a_closed_window_is_frozen_and_released_in_steps() {
+        let mut table: FlowTable<[u8; 4], 8, 16> = FlowTable::new();
+        for n in 0..5 {
+            table.update(key(n), Direction::Out, 10, TcpFlags(0), 1);
+        }
+        table.close();
+        assert_eq!((table.closed().len(), table.len()), (5, 0));
+        for n in 3..6 {
+            assert_eq!(
+                table.update(key(n), Direction::In, 7, TcpFlags(0), 2),
+                Update::Counted
+            );
+        }
+        // Capacity is shared: 5 closed + 3 open fill the 8 slots.
+        assert_eq!(
+            table.update(key(9), Direction::In, 7, TcpFlags(0), 2),
+            Update::Overflow
+        );
+        assert!(table
+            .closed()
+            .iter()
+            .all(|f| f.outbound.bytes == 10 && f.inbound.packets == 0));
+        table.release_front(2);
+        assert_eq!(table.closed().len(), 3);
+        assert_eq!(table.closed()[0].key, key(2));
+        table.release_closed();
+        assert!(table.closed().is_empty());
+        for n in 3..6 {
+            table.update(key(n), Direction::In, 7, TcpFlags(0), 3);
+        }
+        let open: std::vec::Vec<_> = table
+            .flows()
+            .iter()
+            .map(|f| (f.key, f.inbound.packets))
+            .collect();
+        assert_eq!(open, [(key(3), 2), (key(4), 2), (key(5), 2)]);
     }
 }

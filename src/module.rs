@@ -10,7 +10,7 @@ use crate::capture::{Captured, IpVersion};
 use crate::config::{capacity, Priority, RawSettings, Settings};
 use crate::flows::{Flows, Update};
 use crate::intake::{Intake, IntakeCounters};
-use crate::message::{Collection, Composer, Heartbeat, SystemInformation, Window};
+use crate::message::{Collection, Composer, Cursor, Heartbeat, SystemInformation, Window};
 use crate::outbox::Outbox;
 use crate::raw;
 use crate::scheduler::{Collector, Due, Scheduler};
@@ -86,7 +86,7 @@ pub struct Platform {
 /// Message counters and outbox use, as the heartbeat and the statistics report them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MessageCounters {
-    /// Messages stored in the outbox.
+    /// Messages made (stored in the outbox, or dropped at once when nothing could make room).
     pub built: u32,
     /// Messages the hub client took.
     pub sent: u32,
@@ -104,6 +104,35 @@ pub struct MessageCounters {
 
 /// The outbox with the build-time budget.
 pub type ModuleOutbox = Outbox<{ capacity::OUTBOX_BYTES }>;
+
+/// A collection whose messages are not all in the outbox yet: while a hub takes messages,
+/// a collection only adds what fits without dropping any, and the rest of its window waits,
+/// frozen, in the flow tables (see [`crate::flows::FlowTable::close`]) for room to free.
+/// All zero when nothing waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Closing {
+    /// The collectors of the collection (`Collector::bit` each); 0: nothing waits.
+    collectors: u8,
+    /// Its time, which every one of its messages carries.
+    time: UnixSeconds,
+    /// Length of its network-activity window.
+    duration_s: u32,
+    /// Where its messages go on.
+    at: Cursor,
+}
+
+impl Closing {
+    const NONE: Self = Self {
+        collectors: 0,
+        time: 0,
+        duration_s: 0,
+        at: Cursor::NONE,
+    };
+
+    fn has(&self, collector: Collector) -> bool {
+        self.collectors & collector.bit() != 0
+    }
+}
 
 /// One security module: settings, state, flows, outbox and counters, all in fixed-size
 /// storage and all zero bytes when stopped, so its `static` lands in `.bss`.
@@ -123,8 +152,9 @@ pub struct Module {
     platform: Platform,
     scheduler: Scheduler,
     flows: Flows,
+    closing: Closing,
     outbox: ModuleOutbox,
-    /// Latest time the caller passed in.
+    /// Time of the latest start or poll: the module's clock (a drain does not move it).
     now: UnixSeconds,
 }
 
@@ -165,6 +195,7 @@ impl Module {
             },
             scheduler: Scheduler::new(),
             flows: Flows::new(),
+            closing: Closing::NONE,
             outbox: Outbox::new(),
             now: 0,
         }
@@ -207,6 +238,8 @@ impl Module {
             return Err(LifecycleError::NotStarted);
         }
         self.flush_window(intake);
+        // Stopped, nothing takes messages: what still waits goes in now.
+        self.compose(intake, true);
         self.counters.stops = self.counters.stops.wrapping_add(1);
         let since = self.state_since;
         self.enter(State::NotInitialized, since);
@@ -246,6 +279,9 @@ impl Module {
         if next != self.state {
             self.enter(next, now);
         }
+        // A collection waiting for room: as much as fits while a hub takes messages, all
+        // of it (dropping the oldest if it must) once none does.
+        self.compose(intake, self.state != State::Active);
         let due = self.scheduler.due(now);
         if due.collectors != 0 {
             self.collect(due, intake);
@@ -268,9 +304,10 @@ impl Module {
     /// `now`; raw entries are parsed here (see [`crate::raw`]) and those with nothing to
     /// record are counted in the intake. Returns how many entries were taken. Works in
     /// every state, so packets captured before a stop are still counted.
+    ///
+    /// `now` only stamps the flows: the module's clock moves with polls alone, so a drain
+    /// from another context with another idea of the time changes no schedule.
     pub fn drain(&mut self, intake: &Intake, now: UnixSeconds) -> u32 {
-        self.now = self.now.max(now);
-        let now = self.now;
         let ring = intake.ring();
         // Entries taken are told by the ring's read position, and only the rarer outcomes
         // are counted in the loop; every counter is then updated once.
@@ -316,12 +353,13 @@ impl Module {
     }
 
     /// The oldest waiting message (sequence number and bytes) when one may be sent now:
-    /// in ACTIVE, and not before the retry time after a failed send.
-    pub fn peek(&self) -> Option<(u32, &[u8])> {
+    /// in ACTIVE, and not before the retry time after a failed send. It is lent: nothing
+    /// moves, changes or drops it until [`ack`](Self::ack).
+    pub fn peek(&mut self) -> Option<(u32, &[u8])> {
         if self.state != State::Active || self.now < self.retry_at {
             return None;
         }
-        self.outbox.front()
+        self.outbox.lend_front()
     }
 
     /// The hub client's verdict on message `sequence`: sent, it leaves the outbox; not
@@ -334,6 +372,7 @@ impl Module {
             self.outbox.pop_sent();
             self.retry_at = 0;
         } else {
+            self.outbox.returned();
             self.counters.messages_failed = self.counters.messages_failed.saturating_add(1);
             // Stored settings were validated by `start`.
             let retry = self.settings.retry_interval_s;
@@ -395,7 +434,8 @@ impl Module {
     pub fn messages(&self) -> MessageCounters {
         let outbox = self.outbox.counters();
         MessageCounters {
-            built: outbox.built,
+            // A message that found no room at all was built, and dropped at once.
+            built: outbox.built.saturating_add(self.counters.messages_unstored),
             sent: outbox.sent,
             failed: self.counters.messages_failed,
             dropped: outbox
@@ -506,51 +546,92 @@ impl Module {
     }
 
     /// Turns what is due into messages in the outbox; a network-activity collection ends
-    /// the window.
+    /// the window. While a hub takes messages (ACTIVE) only what fits without dropping
+    /// goes in now, and the rest follows at the next polls as room frees; otherwise the
+    /// oldest messages make room. A collection still waiting from before goes first, whole.
     fn collect(&mut self, due: Due, intake: &IntakeCounters) {
+        self.compose(intake, true);
         let now = self.now;
-        let system = due
+        let network = due.has(Collector::NetworkActivity);
+        if network {
+            self.flows.close();
+        }
+        self.closing = Closing {
+            collectors: due.collectors,
+            time: now,
+            duration_s: now.saturating_sub(self.window_start),
+            at: Cursor::start(self.next_sequence),
+        };
+        if network {
+            self.window_start = now;
+        }
+        self.counters.collections = self.counters.collections.saturating_add(1);
+        self.compose(intake, self.state != State::Active);
+    }
+
+    /// Writes the messages of the waiting collection into the outbox: all of them when
+    /// `make_room`, dropping the oldest messages if it must; otherwise those that fit.
+    fn compose(&mut self, intake: &IntakeCounters, make_room: bool) {
+        let closing = self.closing;
+        if closing.collectors == 0 {
+            return;
+        }
+        let system = closing
             .has(Collector::SystemInformation)
             .then(|| self.system_information());
-        let heartbeat = due
+        let heartbeat = closing
             .has(Collector::Heartbeat)
             .then(|| self.heartbeat(intake));
-        let network = due.has(Collector::NetworkActivity).then(|| Window {
-            duration_s: now.saturating_sub(self.window_start),
-            v4: self.flows.v4.flows(),
-            v6: self.flows.v6.flows(),
+        let network = closing.has(Collector::NetworkActivity).then(|| Window {
+            duration_s: closing.duration_s,
+            v4: self.flows.v4.closed(),
+            v6: self.flows.v6.closed(),
         });
         let collection = Collection {
-            time: now,
+            time: closing.time,
             network,
             system: system.as_ref(),
             heartbeat: heartbeat.as_ref(),
         };
-        let mut composer =
-            Composer::new(&collection, capacity::MAX_MESSAGE_BYTES, self.next_sequence);
+        let mut composer = Composer::resume(&collection, capacity::MAX_MESSAGE_BYTES, closing.at);
         let outbox = &mut self.outbox;
         let mut unstored = 0u32;
-        loop {
+        let waiting = loop {
+            let before = composer.cursor();
             // Borrowed where it was returned rather than moved out (a copy of the plan).
             let next = composer.next_message();
             let Some(plan) = next.as_ref() else {
-                break;
+                break None;
             };
+            if !make_room && !outbox.has_room(plan.len()) {
+                break Some(before);
+            }
             if !outbox.push(plan.sequence(), plan.len(), |room| plan.write(room).ok()) {
                 unstored = unstored.saturating_add(1);
             }
-        }
-        self.next_sequence = composer.next_sequence();
+        };
         self.counters.messages_unstored = self.counters.messages_unstored.saturating_add(unstored);
-        self.counters.collections = self.counters.collections.saturating_add(1);
-        if network.is_some() {
-            self.flows.clear();
-            self.window_start = now;
+        match waiting {
+            Some(mut at) => {
+                // The flows already in the outbox leave the table now: room for new ones.
+                let (v4, v6) = at.take_planned();
+                self.flows.release_front(v4, v6);
+                self.closing.at = at;
+                self.next_sequence = at.sequence;
+            }
+            None => {
+                self.next_sequence = composer.next_sequence();
+                self.closing = Closing::NONE;
+                self.flows.release_closed();
+            }
         }
     }
 
-    /// Collects the open window now (on stop, or when network activity is disabled).
+    /// Collects the open window now (on stop, or when network activity is disabled),
+    /// after whatever collection still waits.
     fn flush_window(&mut self, intake: &IntakeCounters) {
+        let make_room = self.state != State::Active;
+        self.compose(intake, make_room);
         if self.flows.v4.is_empty() && self.flows.v6.is_empty() {
             self.window_start = self.now;
             return;
@@ -987,5 +1068,154 @@ mod tests {
         module.start(&Settings::DEFAULT, T0 + 50, 0).unwrap();
         let sent = run(&mut module, &intake, T0 + 50..T0 + 51, true, true);
         assert_eq!(sent, (0..built).collect::<std::vec::Vec<_>>());
+    }
+
+    /// Fills both tables with `flows` flows each (up to their capacity), every flow with
+    /// its own device-side address when `distinct_locals`, and counters wide on the wire.
+    fn fill_wide_flows(module: &mut Module, first: u32, flows: u32, distinct_locals: bool) {
+        use crate::capture::Direction;
+        use crate::flows::{DirectionCounters, Key};
+        use crate::wire::{TcpFlags, TransportKind};
+        for n in first..first + flows {
+            let local = if distinct_locals { n } else { 0 };
+            let v4 = Key {
+                local: [10, 0, (local >> 8) as u8, local as u8],
+                remote: [198, 51, (n >> 8) as u8, n as u8],
+                local_port: 40_000,
+                remote_port: 443,
+                protocol: TransportKind::Tcp,
+            };
+            let mut v6_local = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+            v6_local[14..].copy_from_slice(&(local as u16).to_be_bytes());
+            let mut v6_remote = v6_local;
+            v6_remote[4] = 0xff;
+            v6_remote[12..14].copy_from_slice(&(n as u16).to_be_bytes());
+            let v6 = Key {
+                local: v6_local,
+                remote: v6_remote,
+                local_port: 5683,
+                remote_port: 5683,
+                protocol: TransportKind::Udp,
+            };
+            module
+                .flows
+                .v4
+                .update(v4, Direction::Out, 1, TcpFlags(0x12), T0);
+            module
+                .flows
+                .v6
+                .update(v6, Direction::Out, 1, TcpFlags(0), T0);
+        }
+        // Every counter at its widest on the wire (five-byte varints).
+        let wide = DirectionCounters {
+            bytes: u32::MAX - 1,
+            packets: u32::MAX / 2,
+        };
+        for flow in module.flows.v4.flows_mut() {
+            (flow.inbound, flow.outbound) = (wide, wide);
+        }
+        for flow in module.flows.v6.flows_mut() {
+            (flow.inbound, flow.outbound) = (wide, wide);
+        }
+    }
+
+    /// Hands out and acknowledges up to `limit` messages, as the shim does once a poll.
+    fn send_some(module: &mut Module, limit: usize) -> usize {
+        let mut sent = 0;
+        while sent < limit {
+            let Some((sequence, _)) = module.peek() else {
+                break;
+            };
+            module.ack(sequence, true).unwrap();
+            sent += 1;
+        }
+        sent
+    }
+
+    /// A message handed out stays put, byte for byte, until it is acknowledged, whatever
+    /// writes the outbox meanwhile (here: switching network activity off, which collects
+    /// the open window at once).
+    #[test]
+    fn a_peeked_message_is_left_alone_until_acknowledged() {
+        let intake = Intake::new();
+        let mut module = started();
+        module.poll(T0 + 1, true, &NO_INTAKE).unwrap();
+        fill_wide_flows(&mut module, 0, 64, true);
+        module.poll(T0 + 30, true, &NO_INTAKE).unwrap();
+        fill_wide_flows(&mut module, 1_000, 128, true);
+        let (sequence, bytes) = module.peek().unwrap();
+        let (lent, at) = (bytes.to_vec(), bytes.as_ptr());
+        module
+            .set_collector(
+                Collector::NetworkActivity,
+                false,
+                Priority::High,
+                &NO_INTAKE,
+            )
+            .unwrap();
+        module.drain(&intake, T0 + 31);
+        module.poll(T0 + 31, false, &NO_INTAKE).unwrap();
+        module.stop(&NO_INTAKE).unwrap();
+        let (front, bytes) = module.outbox.front().unwrap();
+        assert_eq!((front, bytes.as_ptr()), (sequence, at));
+        assert_eq!(bytes, &lent[..]);
+        assert_eq!(module.ack(sequence, true), Ok(()));
+        assert_accounted(&module);
+    }
+
+    /// A full window of wide flows is larger than the default outbox: while the hub takes
+    /// messages (four a poll, as the shim sends them), none is dropped, and the flows that
+    /// wait in the table do not mix with the next window's.
+    #[test]
+    fn a_window_larger_than_the_outbox_waits_for_room_while_a_hub_takes_messages() {
+        for distinct_locals in [false, true] {
+            let intake = Intake::new();
+            let mut module = started();
+            module.poll(T0 + 1, true, &NO_INTAKE).unwrap();
+            fill_wide_flows(&mut module, 0, 64, distinct_locals);
+            let mut sent = 0;
+            for now in T0 + 30..T0 + 60 {
+                module.drain(&intake, now);
+                module.poll(now, true, &NO_INTAKE).unwrap();
+                if now == T0 + 30 {
+                    // New packets of the same keys while the window waits: a new window.
+                    fill_wide_flows(&mut module, 0, 1, distinct_locals);
+                    assert_eq!(module.flows().v4.len(), 1);
+                }
+                sent += send_some(&mut module, 4);
+            }
+            let m = module.messages();
+            assert_eq!(m.dropped, 0, "distinct locals: {distinct_locals}, {m:?}");
+            assert_eq!(module.counters().messages_unstored, 0);
+            assert!(
+                m.built as usize * capacity::MAX_MESSAGE_BYTES > capacity::OUTBOX_BYTES
+                    || capacity::OUTBOX_BYTES > 4096,
+                "the window does not fit the outbox at once: {m:?}"
+            );
+            assert_eq!(m.sent as usize, sent);
+            assert_eq!(m.built, m.sent + m.waiting);
+            // The next window (collected at +40 and +50) held only the new flow.
+            assert!(module.flows.v4.closed().is_empty());
+            assert_accounted(&module);
+        }
+    }
+
+    /// A drain carrying another time (from the ring callback's context, say) moves
+    /// neither the clock nor the schedule.
+    #[test]
+    fn a_drain_does_not_move_the_clock() {
+        let intake = Intake::new();
+        let mut module = started();
+        for now in T0..=T0 + 10 {
+            module.poll(now, false, &NO_INTAKE).unwrap();
+        }
+        let first = module.next_collection();
+        module.drain(&intake, T0 + 1_000);
+        assert_eq!(module.now(), T0 + 10);
+        assert_eq!(module.poll(T0 + 11, false, &NO_INTAKE), Ok(State::Pending));
+        assert_eq!(module.counters().clock_steps_back, 0);
+        assert_eq!(module.state_since(), T0);
+        assert_eq!(module.next_collection(), first);
+        assert_eq!(module.messages().built, 0);
     }
 }

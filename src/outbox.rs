@@ -6,6 +6,11 @@
 //! ring: a message that does not fit before the end starts again at the front, and a
 //! length of `0xFFFF` marks the skipped tail. When a new message finds no room, the oldest
 //! ones are dropped and counted: the only way a message is lost.
+//!
+//! The oldest message can be lent out ([`Outbox::lend_front`]): its bytes then stay where
+//! they are, unchanged, until [`Outbox::returned`] or [`Outbox::pop_sent`], because the
+//! transport reads them without holding anything. Making room never drops a lent message;
+//! a message that finds no room without doing so is refused instead.
 
 /// Bytes in front of every stored message: length (u16) and sequence number (u32).
 pub const HEADER: usize = 6;
@@ -32,6 +37,8 @@ pub struct Outbox<const N: usize> {
     tail: usize,
     count: usize,
     peak: usize,
+    /// The oldest message is lent to the transport: nothing may move or drop it.
+    lent: bool,
     counters: OutboxCounters,
 }
 
@@ -50,6 +57,7 @@ impl<const N: usize> Outbox<N> {
             tail: 0,
             count: 0,
             peak: 0,
+            lent: false,
             counters: OutboxCounters {
                 built: 0,
                 sent: 0,
@@ -59,9 +67,9 @@ impl<const N: usize> Outbox<N> {
     }
 
     /// Stores a message of at most `len` bytes numbered `sequence`: makes room (dropping
-    /// the oldest messages if it must), lets `write` fill the room and keeps what it
-    /// reports written. Returns false, storing nothing, when `len` can never fit or
-    /// `write` fails.
+    /// the oldest messages if it must, never a lent one), lets `write` fill the room and
+    /// keeps what it reports written. Returns false, storing nothing, when `len` can never
+    /// fit, only a lent message stands in the way, or `write` fails.
     pub fn push(
         &mut self,
         sequence: u32,
@@ -72,7 +80,9 @@ impl<const N: usize> Outbox<N> {
         if len >= usize::from(WRAP) || need > N {
             return false;
         }
-        let at = self.make_room(need);
+        let Some(at) = self.make_room(need) else {
+            return false;
+        };
         let Some(room) = self.bytes.get_mut(at + HEADER..at + need) else {
             return false;
         };
@@ -87,6 +97,29 @@ impl<const N: usize> Outbox<N> {
         true
     }
 
+    /// Whether a message of `len` bytes fits now without dropping any other.
+    pub fn has_room(&self, len: usize) -> bool {
+        let need = HEADER + len;
+        len < usize::from(WRAP) && need <= N && self.free_at(need).is_some()
+    }
+
+    /// The oldest message, lent to the transport: it stays, unchanged, until it is
+    /// [`returned`](Self::returned) or [`pop_sent`](Self::pop_sent).
+    pub fn lend_front(&mut self) -> Option<(u32, &[u8])> {
+        self.lent = self.count != 0;
+        self.front()
+    }
+
+    /// The lent message came back unsent: it may be dropped again to make room.
+    pub fn returned(&mut self) {
+        self.lent = false;
+    }
+
+    /// Whether the oldest message is lent out.
+    pub fn is_lent(&self) -> bool {
+        self.lent
+    }
+
     /// The oldest message: its sequence number and bytes.
     pub fn front(&self) -> Option<(u32, &[u8])> {
         if self.count == 0 {
@@ -98,8 +131,9 @@ impl<const N: usize> Outbox<N> {
         Some((sequence, bytes))
     }
 
-    /// Removes the oldest message because it was sent.
+    /// Removes the oldest message because it was sent (lent or not).
     pub fn pop_sent(&mut self) -> bool {
+        self.lent = false;
         let popped = self.pop();
         if popped {
             self.counters.sent = self.counters.sent.saturating_add(1);
@@ -136,28 +170,45 @@ impl<const N: usize> Outbox<N> {
         self.counters
     }
 
+    /// Where `need` contiguous free bytes start, if there are (`need <= N` was checked).
+    fn free_at(&self, need: usize) -> Option<usize> {
+        if self.count == 0 {
+            return Some(0);
+        }
+        if self.tail > self.head {
+            if N - self.tail >= need {
+                return Some(self.tail);
+            }
+            if self.head >= need {
+                return Some(0);
+            }
+        } else if self.head - self.tail >= need {
+            return Some(self.tail);
+        }
+        None
+    }
+
     /// Returns where `need` contiguous bytes start, dropping the oldest messages until
-    /// there are (`need <= N` was checked).
-    fn make_room(&mut self, need: usize) -> usize {
+    /// there are (`need <= N` was checked); `None` when only a lent message is left to drop.
+    fn make_room(&mut self, need: usize) -> Option<usize> {
         loop {
             if self.count == 0 {
                 self.head = 0;
                 self.tail = 0;
-                return 0;
+                return Some(0);
             }
-            if self.tail > self.head {
-                if N - self.tail >= need {
-                    return self.tail;
-                }
-                if self.head >= need {
+            if let Some(at) = self.free_at(need) {
+                if at == 0 && self.tail > self.head {
+                    // Wrapping: mark the skipped tail so the reader jumps to the front.
                     if N - self.tail >= 2 {
                         self.put_len(self.tail, WRAP);
                     }
                     self.tail = 0;
-                    return 0;
                 }
-            } else if self.head - self.tail >= need {
-                return self.tail;
+                return Some(at);
+            }
+            if self.lent {
+                return None;
             }
             if self.pop() {
                 self.counters.dropped = self.counters.dropped.saturating_add(1);
@@ -323,5 +374,51 @@ mod tests {
             assert_eq!(c.built, c.sent + c.dropped + outbox.len() as u32);
         }
         assert!(outbox.counters().dropped > 0 && outbox.counters().sent > 0);
+    }
+
+    #[test]
+    fn a_lent_message_is_never_dropped_or_moved() {
+        let mut outbox = Outbox::<64>::new();
+        for sequence in 0..3 {
+            assert!(push(&mut outbox, sequence, 14)); // 20 bytes each
+        }
+        let (sequence, bytes) = outbox.lend_front().unwrap();
+        let at = bytes.as_ptr();
+        assert_eq!(sequence, 0);
+        // Making room would have to drop the lent message first: the new one is refused.
+        assert!(!outbox.has_room(14));
+        assert!(!push(&mut outbox, 3, 14));
+        assert_eq!(outbox.counters().dropped, 0);
+        assert_eq!(outbox.len(), 3);
+        let (front, bytes) = outbox.front().unwrap();
+        assert_eq!((front, bytes.as_ptr()), (0, at));
+        assert!(bytes.iter().all(|b| *b == 0));
+        // Returned unsent, it may go to make room again.
+        outbox.returned();
+        assert!(push(&mut outbox, 5, 50));
+        assert_eq!(outbox.front().map(|f| f.0), Some(5));
+        assert_eq!(outbox.counters().dropped, 3);
+        assert!(!outbox.is_lent());
+    }
+
+    /// `has_room` says exactly whether a push would drop nothing.
+    #[test]
+    fn has_room_predicts_a_push_without_drops() {
+        let mut outbox = Outbox::<200>::new();
+        let mut state = 0x9E37_79B9u32;
+        for sequence in 0..5_000 {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            if state % 4 == 0 {
+                outbox.pop_sent();
+                continue;
+            }
+            let len = (state >> 8) as usize % 90;
+            let room = outbox.has_room(len);
+            let dropped = outbox.counters().dropped;
+            assert!(push(&mut outbox, sequence, len));
+            assert_eq!(room, outbox.counters().dropped == dropped, "{sequence}");
+        }
     }
 }

@@ -205,3 +205,105 @@ fn collectors_and_platform_info_are_checked() {
     assert_eq!(&message[at + 2..at + 8], &[6, 4, 1, 6, 4, 2]);
     assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
 }
+
+/// An outbound UDP packet from `local` to `remote` with `payload` bytes, header only.
+fn udp_v4(local: [u8; 4], remote: [u8; 4], payload: u16) -> [u8; 40] {
+    let mut p = [0u8; 40];
+    let total = (28 + payload).to_be_bytes();
+    p[..12].copy_from_slice(&[0x45, 0, total[0], total[1], 0, 0, 0, 0, 64, 17, 0, 0]);
+    p[12..16].copy_from_slice(&local);
+    p[16..20].copy_from_slice(&remote);
+    p[20..24].copy_from_slice(&[0x14, 0xe9, 0, 53]);
+    p[24..26].copy_from_slice(&(8 + payload).to_be_bytes());
+    p
+}
+
+/// The same over IPv6.
+fn udp_v6(local: [u8; 16], remote: [u8; 16], payload: u16) -> [u8; 60] {
+    let mut p = [0u8; 60];
+    let length = (8 + payload).to_be_bytes();
+    p[..8].copy_from_slice(&[0x60, 0, 0, 0, length[0], length[1], 17, 64]);
+    p[8..24].copy_from_slice(&local);
+    p[24..40].copy_from_slice(&remote);
+    p[40..44].copy_from_slice(&[0x14, 0xe9, 0, 53]);
+    p[44..46].copy_from_slice(&length);
+    p
+}
+
+/// A window of 64 + 64 flows, each with its own device-side address, takes more than the
+/// default 4 KB outbox. While the hub takes messages (four a poll, as the shim sends them)
+/// the rest of the window waits for room: every flow arrives, exactly, and nothing drops.
+#[test]
+fn a_window_larger_than_the_outbox_arrives_whole_while_the_hub_takes_messages() {
+    let _serial = serial();
+    start(T0);
+    assert_eq!(unsafe { nxsm_poll(T0 + 1, true) }, NXSM_OK);
+    send_all();
+    let before = stats();
+    let flows = 64u8;
+    for round in 0..3 {
+        for n in 0..flows {
+            let v4 = udp_v4([10, 0, n, 1], [198, 51, 100, n], 1_000 + u16::from(n));
+            let mut local = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+            local[8] = n;
+            let mut remote = local;
+            remote[4] = 0xff;
+            let v6 = udp_v6(local, remote, 1_200);
+            assert_eq!(unsafe { nxsm_capture_out(v4.as_ptr(), v4.len()) }, NXSM_OK);
+            assert_eq!(unsafe { nxsm_capture_out(v6.as_ptr(), v6.len()) }, NXSM_OK);
+            if n % 16 == 15 {
+                assert_eq!(unsafe { nxsm_drain(T0 + 2 + round) }, NXSM_OK);
+            }
+        }
+    }
+    assert_eq!(unsafe { nxsm_poll(T0 + 30, true) }, NXSM_OK);
+    let at_collection = stats().messages_built - before.messages_built;
+    let mut sent = Vec::new();
+    for now in T0 + 30..T0 + 40 {
+        assert_eq!(unsafe { nxsm_poll(now, true) }, NXSM_OK);
+        for _ in 0..4 {
+            let Ok((sequence, bytes)) = peek() else { break };
+            assert_eq!(unsafe { nxsm_message_ack(sequence, true) }, NXSM_OK);
+            sent.push(bytes);
+        }
+    }
+    let after = stats();
+    assert_eq!(after.messages_dropped, before.messages_dropped);
+    let built = after.messages_built - before.messages_built;
+    assert!(at_collection < built, "{at_collection} of {built} at once");
+    assert_eq!(sent.len() as u32, built);
+    let (mut v4, mut v6) = (Vec::new(), Vec::new());
+    for bytes in &sent {
+        let message = nxsm_decode::decode(bytes).unwrap();
+        assert_eq!(message.time, T0 + 30);
+        for event in message.events {
+            if let nxsm_decode::Event::NetworkActivity(window) = event {
+                for flow in &window.v4_flows {
+                    let local = window.v4_locals[usize::from(flow.local)];
+                    v4.push((local, flow.remote, flow.packets_out, flow.bytes_out));
+                }
+                for flow in &window.v6_flows {
+                    let local = window.v6_locals[usize::from(flow.local)];
+                    v6.push((local[8], flow.remote[8], flow.packets_out, flow.bytes_out));
+                }
+            }
+        }
+    }
+    v4.sort();
+    v6.sort();
+    let expected_v4: Vec<_> = (0..flows)
+        .map(|n| {
+            (
+                [10, 0, n, 1],
+                [198, 51, 100, n],
+                3,
+                3 * (1_008 + u32::from(n)),
+            )
+        })
+        .collect();
+    let expected_v6: Vec<_> = (0..flows).map(|n| (n, n, 3, 3 * 1_208)).collect();
+    assert_eq!(v4, expected_v4);
+    assert_eq!(v6, expected_v6);
+    assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
+    send_all();
+}

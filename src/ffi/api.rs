@@ -264,6 +264,12 @@ pub extern "C" fn nxsm_stop() -> nxsm_result {
 /// due (their messages go to the outbox in every running state). Call it about once a
 /// second from one context, then hand out messages with `nxsm_message_peek`.
 ///
+/// In ACTIVE a collection puts into the outbox only the messages that fit without
+/// dropping any; the rest of its window waits in the flow table and follows at the next
+/// polls as sent messages free room (a new collection, or losing the hub, pushes it in
+/// whole, dropping the oldest messages if it must). So a hub that takes messages loses
+/// none, whatever the outbox size.
+///
 /// `hub_connected` tells whether any IoT Hub client is connected right now. With `now_s`
 /// = `NXSM_TIME_UNAVAILABLE` the ring is still drained (stamped with the last known time)
 /// and `clock_unavailable` counted; nothing else advances and the result is
@@ -290,8 +296,10 @@ pub extern "C" fn nxsm_poll(now_s: u32, hub_connected: bool) -> nxsm_result {
 /// bytes, `*out_sequence` is the number to acknowledge it with. Only in ACTIVE, and not
 /// before the retry delay after a failed send; otherwise `NXSM_ERR_NO_MESSAGE`.
 ///
-/// The bytes stay valid and unchanged until `nxsm_message_ack` or the next `nxsm_poll`
-/// or `nxsm_stop`: call it from the context that polls, send, then acknowledge.
+/// The message is lent: its bytes stay valid and unchanged until `nxsm_message_ack`,
+/// whatever runs meanwhile (polls, collections, settings, `nxsm_stop`, from any context).
+/// Acknowledge every message peeked: while one is out, no other message can drop it, so a
+/// new message that finds no other room is refused (counted in `messages_dropped`).
 #[no_mangle]
 pub extern "C" fn nxsm_message_peek(
     out_bytes: *mut *const u8,
@@ -629,7 +637,8 @@ pub extern "C" fn nxsm_set_ring_callback(
 }
 
 /// Moves the records waiting in the ring into the flow table (also done by `nxsm_poll`);
-/// call it from the consumer when the ring callback fired.
+/// call it from the consumer when the ring callback fired. `now_s` only stamps the flows'
+/// first and last packet times: the module's clock and schedule move with polls alone.
 #[no_mangle]
 pub extern "C" fn nxsm_drain(now_s: u32) -> nxsm_result {
     code((|| {

@@ -140,11 +140,50 @@ impl postcard::ser_flavors::Flavor for Bytes<'_> {
 pub struct Composer<'a> {
     collection: &'a Collection<'a>,
     max_len: usize,
-    sequence: u32,
+    at: Cursor,
+}
+
+/// How far a [`Composer`] got: enough to go on later with the same collection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    /// Sequence number of the next message.
+    pub sequence: u32,
     v4_next: usize,
     v6_next: usize,
     part: u16,
+    /// No message planned yet: the next one carries system information and heartbeat.
     first: bool,
+}
+
+impl Cursor {
+    /// All zero: no collection (what a stopped module keeps, in `.bss`).
+    pub const NONE: Self = Self {
+        sequence: 0,
+        v4_next: 0,
+        v6_next: 0,
+        part: 0,
+        first: false,
+    };
+
+    /// Takes out the flows planned so far (IPv4, IPv6), so the composer goes on at the
+    /// front of a window from which they were removed.
+    pub fn take_planned(&mut self) -> (usize, usize) {
+        (
+            core::mem::take(&mut self.v4_next),
+            core::mem::take(&mut self.v6_next),
+        )
+    }
+
+    /// The start of a collection whose first message gets `sequence`.
+    pub const fn start(sequence: u32) -> Self {
+        Self {
+            sequence,
+            v4_next: 0,
+            v6_next: 0,
+            part: 0,
+            first: true,
+        }
+    }
 }
 
 /// One planned message: its events, the flows it carries and its exact length.
@@ -173,35 +212,44 @@ impl<'a> Composer<'a> {
     /// A composer whose first message gets `first_sequence`. `max_len` is clamped into
     /// `MIN_MESSAGE_BYTES..=MAX_MESSAGE_BYTES`, the range in which every flow fits.
     pub fn new(collection: &'a Collection<'a>, max_len: usize, first_sequence: u32) -> Self {
+        Self::resume(collection, max_len, Cursor::start(first_sequence))
+    }
+
+    /// A composer that goes on from `at` (what [`cursor`](Self::cursor) returned for the
+    /// same collection).
+    pub fn resume(collection: &'a Collection<'a>, max_len: usize, at: Cursor) -> Self {
         Self {
             collection,
             max_len: max_len.clamp(MIN_MESSAGE_BYTES, MAX_MESSAGE_BYTES),
-            sequence: first_sequence,
-            v4_next: 0,
-            v6_next: 0,
-            part: 0,
-            first: true,
+            at,
         }
     }
 
     /// The sequence number the next message gets.
     pub fn next_sequence(&self) -> u32 {
-        self.sequence
+        self.at.sequence
+    }
+
+    /// How far it got.
+    pub fn cursor(&self) -> Cursor {
+        self.at
     }
 
     /// Plans the next message, or `None` when everything has been planned.
     pub fn next_message(&mut self) -> Option<Plan<'a>> {
         let collection = self.collection;
         let window = collection.network.filter(|window| !window.is_empty());
-        let extras = self.first && (collection.system.is_some() || collection.heartbeat.is_some());
-        let flows_left = window
-            .is_some_and(|window| self.v4_next < window.v4.len() || self.v6_next < window.v6.len());
+        let extras =
+            self.at.first && (collection.system.is_some() || collection.heartbeat.is_some());
+        let flows_left = window.is_some_and(|window| {
+            self.at.v4_next < window.v4.len() || self.at.v6_next < window.v6.len()
+        });
         if !extras && !flows_left {
             return None;
         }
         let mut plan = Plan {
             collection,
-            sequence: self.sequence,
+            sequence: self.at.sequence,
             extras,
             network: None,
             len: 0,
@@ -209,9 +257,9 @@ impl<'a> Composer<'a> {
         if let (Some(window), true) = (window, flows_left) {
             plan.network = Some(Part {
                 duration_s: window.duration_s,
-                number: self.part,
-                v4: self.v4_next..self.v4_next,
-                v6: self.v6_next..self.v6_next,
+                number: self.at.part,
+                v4: self.at.v4_next..self.at.v4_next,
+                v6: self.at.v6_next..self.at.v6_next,
                 ..Part::default()
             });
         }
@@ -228,14 +276,14 @@ impl<'a> Composer<'a> {
                 // rather than looping keeps a planning defect from hanging the device.
                 return None;
             }
-            self.v4_next = part.v4.end;
-            self.v6_next = part.v6.end;
-            part.more = self.v4_next < window.v4.len() || self.v6_next < window.v6.len();
-            self.part = self.part.wrapping_add(1);
+            self.at.v4_next = part.v4.end;
+            self.at.v6_next = part.v6.end;
+            part.more = self.at.v4_next < window.v4.len() || self.at.v6_next < window.v6.len();
+            self.at.part = self.at.part.wrapping_add(1);
             plan.len = self.max_len.saturating_sub(room);
         }
-        self.first = false;
-        self.sequence = self.sequence.wrapping_add(1);
+        self.at.first = false;
+        self.at.sequence = self.at.sequence.wrapping_add(1);
         Some(plan)
     }
 }

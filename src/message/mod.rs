@@ -9,7 +9,7 @@
 mod compose;
 mod model;
 
-pub use compose::{Composer, EncodeError, Plan};
+pub use compose::{Composer, Cursor, EncodeError, Plan};
 pub use model::{Collection, Heartbeat, SystemInformation, Window};
 
 /// Wire format version (the first byte of every message).
