@@ -35,6 +35,8 @@ pub mod scheduler;
 /// cbindgen:ignore
 mod sync;
 /// cbindgen:ignore
+pub mod time;
+/// cbindgen:ignore
 pub mod wire;
 
 #[cfg(not(loom))]

@@ -15,8 +15,8 @@ use crate::outbox::Outbox;
 use crate::raw;
 use crate::scheduler::{Collector, Due, Scheduler};
 
-/// Seconds since the Unix epoch, as the device's clock gives them.
-pub type UnixSeconds = u32;
+pub use crate::time::UnixSeconds;
+use crate::time::{elapsed, is_before};
 
 /// Life-cycle state; the values are those of the original `security_module_state_t`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,14 +219,14 @@ impl Module {
         // `base` is at most MAX_FIRST_COLLECTION_BASE_S, so `2 * base` cannot overflow or be 0.
         let jitter = random % base.saturating_mul(2).max(1);
         self.settings = settings.to_raw();
-        self.first_collection_at = now.saturating_add(base).saturating_add(jitter);
+        self.first_collection_at = now.wrapping_add(base).wrapping_add(jitter);
         self.scheduler
             .start(settings.collectors, self.first_collection_at);
         self.counters.starts = self.counters.starts.wrapping_add(1);
         self.now = now;
         self.started_at = now;
         self.window_start = now;
-        self.retry_at = 0;
+        self.retry_at = now;
         self.enter(State::Pending, now);
         Ok(())
     }
@@ -262,15 +262,15 @@ impl Module {
             return Err(LifecycleError::NotStarted);
         }
         self.counters.polls = self.counters.polls.wrapping_add(1);
-        if now < self.now {
-            self.step_back(self.now - now);
+        if is_before(now, self.now) {
+            self.step_back(self.now.wrapping_sub(now));
         }
         self.now = now;
         let next = match (self.state, hub_connected) {
             (State::Pending | State::Suspended, true) => State::Active,
             (State::Active, false) => State::Pending,
             (State::Pending, false)
-                if now.saturating_sub(self.state_since) > self.settings.pending_timeout_s =>
+                if elapsed(self.state_since, now) > self.settings.pending_timeout_s =>
             {
                 State::Suspended
             }
@@ -356,7 +356,7 @@ impl Module {
     /// in ACTIVE, and not before the retry time after a failed send. It is lent: nothing
     /// moves, changes or drops it until [`ack`](Self::ack).
     pub fn peek(&mut self) -> Option<(u32, &[u8])> {
-        if self.state != State::Active || self.now < self.retry_at {
+        if self.state != State::Active || is_before(self.now, self.retry_at) {
             return None;
         }
         self.outbox.lend_front()
@@ -370,13 +370,13 @@ impl Module {
         }
         if sent {
             self.outbox.pop_sent();
-            self.retry_at = 0;
+            self.retry_at = self.now;
         } else {
             self.outbox.returned();
             self.counters.messages_failed = self.counters.messages_failed.saturating_add(1);
             // Stored settings were validated by `start`.
             let retry = self.settings.retry_interval_s;
-            self.retry_at = self.now.saturating_add(retry);
+            self.retry_at = self.now.wrapping_add(retry);
         }
         Ok(())
     }
@@ -507,7 +507,7 @@ impl Module {
     pub fn heartbeat(&self, intake: &IntakeCounters) -> Heartbeat {
         let messages = self.messages();
         Heartbeat {
-            uptime_s: self.now.saturating_sub(self.started_at),
+            uptime_s: elapsed(self.started_at, self.now),
             packets_seen: intake.seen,
             packets_counted: self.counters.packets_counted,
             malformed: intake.malformed,
@@ -559,7 +559,7 @@ impl Module {
         self.closing = Closing {
             collectors: due.collectors,
             time: now,
-            duration_s: now.saturating_sub(self.window_start),
+            duration_s: elapsed(self.window_start, now),
             at: Cursor::start(self.next_sequence),
         };
         if network {
@@ -646,11 +646,11 @@ impl Module {
     /// Moves every stored time back by `seconds` (the clock was set back).
     fn step_back(&mut self, seconds: u32) {
         // Field by field: an array of references would be walked by an out-of-line iterator.
-        self.state_since = self.state_since.saturating_sub(seconds);
-        self.first_collection_at = self.first_collection_at.saturating_sub(seconds);
-        self.started_at = self.started_at.saturating_sub(seconds);
-        self.window_start = self.window_start.saturating_sub(seconds);
-        self.retry_at = self.retry_at.saturating_sub(seconds);
+        self.state_since = self.state_since.wrapping_sub(seconds);
+        self.first_collection_at = self.first_collection_at.wrapping_sub(seconds);
+        self.started_at = self.started_at.wrapping_sub(seconds);
+        self.window_start = self.window_start.wrapping_sub(seconds);
+        self.retry_at = self.retry_at.wrapping_sub(seconds);
         self.scheduler.step_back(seconds);
         self.counters.clock_steps_back = self.counters.clock_steps_back.saturating_add(1);
     }
@@ -1217,5 +1217,36 @@ mod tests {
         assert_eq!(module.state_since(), T0);
         assert_eq!(module.next_collection(), first);
         assert_eq!(module.messages().built, 0);
+    }
+
+    /// A 32-bit clock that wraps in 2106 is one second later, not 136 years earlier:
+    /// collections, the pending timeout and retries go on across the wrap.
+    #[test]
+    fn monitoring_goes_on_across_the_end_of_the_32_bit_clock() {
+        let intake = Intake::new();
+        let start = 0xFFFF_FF00u32;
+        let mut module = Module::new();
+        module.start(&Settings::DEFAULT, start, 0).unwrap();
+        let mut collected_at = std::vec::Vec::new();
+        for second in 0..400u32 {
+            let now = start.wrapping_add(second);
+            module.drain(&intake, now);
+            let built = module.messages().built;
+            if now == u32::MAX {
+                continue; // NXSM_TIME_UNAVAILABLE: a poll without a clock
+            }
+            module.poll(now, false, &NO_INTAKE).unwrap();
+            if module.counters().collections as usize > collected_at.len() {
+                collected_at.push(second);
+            }
+            assert!(module.messages().built >= built);
+        }
+        let expected: std::vec::Vec<u32> = (30..400).step_by(10).collect();
+        assert_eq!(collected_at, expected);
+        assert_eq!(module.counters().clock_steps_back, 0);
+        // PENDING for more than 300 s: suspended, even though the clock wrapped meanwhile.
+        assert_eq!(module.state(), State::Suspended);
+        assert_eq!(module.state_since(), start.wrapping_add(301));
+        assert_eq!(module.heartbeat(&NO_INTAKE).uptime_s, 399);
     }
 }

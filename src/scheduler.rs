@@ -7,6 +7,7 @@
 //! a clock jump shifts later windows: after a jump the group is due at its next grid point.
 
 use crate::config::Priority;
+use crate::time::{earlier, elapsed, is_before};
 
 /// The built-in collectors; the values are the C `nxsm_collector` values and the bit
 /// positions of `nxsm_config.collectors`.
@@ -140,14 +141,14 @@ impl Scheduler {
     /// A group's interval changed: it falls due no later than one new interval from now.
     pub fn interval_changed(&mut self, priority: Priority, interval_s: u32, now: u32) {
         if let Some(due) = self.due.get_mut(priority as usize) {
-            *due = (*due).min(now.saturating_add(interval_s));
+            *due = earlier(*due, now.wrapping_add(interval_s));
         }
     }
 
     /// Moves every due time back by `seconds` (the clock was set back).
     pub fn step_back(&mut self, seconds: u32) {
         for due in &mut self.due {
-            *due = due.saturating_sub(seconds);
+            *due = due.wrapping_sub(seconds);
         }
     }
 
@@ -168,7 +169,7 @@ impl Scheduler {
         (0..3)
             .filter(|g| active & 1 << g != 0)
             .filter_map(|g| self.due.get(g).copied())
-            .min()
+            .reduce(earlier)
     }
 
     /// The collectors due at `now` (bits), and the groups they came from.
@@ -177,7 +178,7 @@ impl Scheduler {
         let mut due = Due::default();
         for group in 0..self.members.len() {
             let members = self.members(group) & self.enabled;
-            if members != 0 && self.due.get(group).is_some_and(|at| *at <= now) {
+            if members != 0 && self.due.get(group).is_some_and(|at| !is_before(now, *at)) {
                 due.collectors |= members;
                 due.groups |= 1 << group;
             }
@@ -196,8 +197,9 @@ impl Scheduler {
                 continue;
             }
             let interval = (*interval).max(1);
-            let steps = now.saturating_sub(*at) / interval + 1;
-            *at = at.saturating_add(steps.saturating_mul(interval));
+            // At most 2^31 s late and 86,400 s a step: the product cannot overflow.
+            let steps = elapsed(*at, now) / interval + 1;
+            *at = at.wrapping_add(steps.wrapping_mul(interval));
         }
     }
 }

@@ -231,6 +231,9 @@ pub extern "C" fn nxsm_get_capacities(out: *mut nxsm_capacities) -> nxsm_result 
 ///
 /// `now_s` is Unix time (`NXSM_TIME_UNAVAILABLE` is refused, as the original refused to
 /// start without a clock); `random` spreads the first collection (pass `NX_RAND()`).
+/// Every time argument is compared modulo 2^32: a clock truncated to 32 bits goes on
+/// working when it wraps in 2106 (0xFFFFFFFE, then 0, 1, ...), and times up to 68 years
+/// apart compare correctly.
 #[no_mangle]
 pub extern "C" fn nxsm_start(config: *const nxsm_config, now_s: u32, random: u32) -> nxsm_result {
     code((|| {
