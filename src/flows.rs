@@ -230,6 +230,23 @@ pub struct FlowTable<A, const N: usize, const S: usize, const H: usize = 0> {
     index_high: [u8; H],
 }
 
+/// Moves every index entry (low bytes, and high bytes when there are) `count` positions
+/// down; empty entries stay empty. One copy for every table, whatever its types.
+fn shift_entries(low: &mut [u8], high: &mut [u8], count: usize) {
+    for (slot, low) in low.iter_mut().enumerate() {
+        let high = high.get_mut(slot);
+        let entry = high.as_deref().map_or(0, |h| usize::from(*h) << 8) | usize::from(*low);
+        if entry == 0 {
+            continue;
+        }
+        let entry = entry.saturating_sub(count);
+        *low = entry as u8;
+        if let Some(high) = high {
+            *high = (entry >> 8) as u8;
+        }
+    }
+}
+
 /// Bytes of a table's second index array: none while every entry (at most `flows`) fits
 /// one byte, one per index slot above.
 pub const fn index_high_bytes(flows: usize, slots: usize) -> usize {
@@ -368,14 +385,8 @@ impl<A: Address, const N: usize, const S: usize, const H: usize> FlowTable<A, N,
         }
         self.flows.truncate(kept);
         self.closed -= count;
-        self.index = [0; S];
-        self.index_high = [0; H];
-        for position in self.closed..kept {
-            if let Some(flow) = self.flows.get(position) {
-                let slot = self.free_slot(&Probe::of_key(&flow.key));
-                self.set_entry(slot, position + 1);
-            }
-        }
+        // Since `close` the index holds open flows only, each `count` places further on.
+        shift_entries(&mut self.index, &mut self.index_high, count);
     }
 
     /// Starts a new window, forgetting every flow.
@@ -384,30 +395,6 @@ impl<A: Address, const N: usize, const S: usize, const H: usize> FlowTable<A, N,
         self.closed = 0;
         self.index = [0; S];
         self.index_high = [0; H];
-    }
-
-    /// The first empty index slot on `probe`'s probe sequence (there is one: `S >= 2N`).
-    fn free_slot(&self, probe: &Probe<A>) -> usize {
-        let mask = S - 1;
-        let mut slot = (probe.hash() >> Self::SHIFT) as usize;
-        for _ in 0..S {
-            if self.index.get(slot).is_some_and(|low| *low == 0)
-                && self.index_high.get(slot).is_none_or(|high| *high == 0)
-            {
-                break;
-            }
-            slot = (slot + 1) & mask;
-        }
-        slot
-    }
-
-    fn set_entry(&mut self, slot: usize, entry: usize) {
-        if let Some(low) = self.index.get_mut(slot) {
-            *low = entry as u8;
-        }
-        if let Some(high) = self.index_high.get_mut(slot) {
-            *high = (entry >> 8) as u8;
-        }
     }
 
     /// The flow of `key`, added when there is room.
