@@ -78,17 +78,35 @@ __attribute__((format(printf, 3, 4))) static void check_u32(uint32_t got, uint32
     report(got == want, name, detail);
 }
 
-/* The same for the 64-bit packet counters of nxsm_stats. */
+/* Decimal text of a 64-bit value into `buffer` (this C library's printf has no 64-bit
+ * conversions). */
+static const char *u64_text(char buffer[21], uint64_t value)
+{
+    char *end = buffer + 20;
+
+    *end = '\0';
+    do
+    {
+        *--end = (char)('0' + (int)(value % 10u));
+        value /= 10u;
+    } while (value != 0u);
+    return end;
+}
+
+/* The same as check_u32, for the 64-bit packet counters of nxsm_stats. */
 __attribute__((format(printf, 3, 4))) static void check_u64(uint64_t got, uint64_t want,
                                                            const char *format, ...)
 {
     char name[128];
     char detail[64];
+    char got_text[21];
+    char want_text[21];
     va_list args;
     va_start(args, format);
     name_of(name, sizeof name, format, args);
     va_end(args);
-    (void)snprintf(detail, sizeof detail, "got %" PRIu64 ", expected %" PRIu64, got, want);
+    (void)snprintf(detail, sizeof detail, "got %s, expected %s", u64_text(got_text, got),
+                   u64_text(want_text, want));
     report(got == want, name, detail);
 }
 
