@@ -346,6 +346,12 @@ typedef struct {
 
 /**
  * Counters and state, read with `nxsm_get_stats`. Counters survive `nxsm_stop`.
+ *
+ * The packet counters are 64-bit totals since boot: they do not wrap in the life of a
+ * device. A snapshot always satisfies, exactly, `packets_seen = packets_counted +
+ * table_full_dropped + ring_dropped + malformed + ignored + ring_waiting`, also while
+ * hooks capture on other contexts (see `nxsm_get_stats`). The other counters are 32-bit
+ * and saturate.
  */
 typedef struct {
   /**
@@ -383,29 +389,30 @@ typedef struct {
   /**
    * Packets handed to `nxsm_capture` while capturing.
    */
-  uint32_t packets_seen;
+  uint64_t packets_seen;
   /**
    * Packets added to a flow.
    */
-  uint32_t packets_counted;
+  uint64_t packets_counted;
   /**
    * Packets that could not be parsed.
    */
-  uint32_t malformed;
+  uint64_t malformed;
   /**
    * Well-formed packets with nothing to record (fragment tails, other protocols).
    */
-  uint32_t ignored;
+  uint64_t ignored;
   /**
    * Records dropped because the capture ring was full.
    */
-  uint32_t ring_dropped;
+  uint64_t ring_dropped;
   /**
    * Packets of new flows that found the flow table full.
    */
-  uint32_t table_full_dropped;
+  uint64_t table_full_dropped;
   /**
-   * Records waiting in the ring.
+   * Records stored in the ring and not yet drained (counted in `packets_seen`, not yet
+   * in `packets_counted`, `table_full_dropped`, `malformed` or `ignored`).
    */
   uint32_t ring_waiting;
   /**
@@ -636,7 +643,22 @@ nxsm_result nxsm_get_collector(uint32_t collector_id,
 nxsm_result nxsm_get_state(uint32_t *out_state);
 
 /**
- * Copies state and counters to `out` (whose `struct_size` the caller sets).
+ * Copies state and counters to `out` (whose `struct_size` the caller sets). Callable from
+ * any thread, also while hooks capture; `NXSM_ERR_BUSY` while another context is inside
+ * the module.
+ *
+ * What a snapshot guarantees:
+ * - `packets_seen = packets_counted + table_full_dropped + ring_dropped + malformed +
+ *   ignored + ring_waiting`, exactly, in every snapshot. Each counter the hooks keep is
+ *   read once, and `packets_seen` and `ring_waiting` are both derived from the same read
+ *   of the ring's write position; the consumer's counters cannot move during the call.
+ * - A packet whose hook runs during the call is either wholly in the snapshot (in
+ *   `packets_seen` and in one of the other terms) or wholly absent; no total ever
+ *   decreases from one snapshot to the next.
+ * - The 64-bit totals are exact as long as the module is drained, polled or asked for its
+ *   statistics at least once per 2^32 packets (about 50 days at 1,000 packets a second).
+ * - Every other field is read in the same critical section of the module, which hooks
+ *   never enter, so those fields agree with each other.
  */
 nxsm_result nxsm_get_stats(nxsm_stats *out);
 

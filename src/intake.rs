@@ -8,6 +8,10 @@
 //! them so. `seen` is what the producers saw (`stored + ring drops + malformed + ignored` at
 //! the hook), so it holds by construction and a stored packet costs no atomic beyond the
 //! ring's one compare-and-swap.
+//!
+//! The producers' counters are 32-bit and wrap (a hook pays for no wider atomic); the
+//! consumer folds them into the 64-bit totals of [`IntakeTotals`] at every drain and
+//! whenever it reads them, so the totals never wrap in the life of a device.
 
 use crate::capture::{self, Captured, Direction, IpVersion};
 use crate::config::{capacity, Protocols};
@@ -37,17 +41,100 @@ pub enum Offer {
     Closed,
 }
 
-/// Producer-side counters since the library started.
+/// The producers' counters as they keep them: 32-bit, wrapping. Only their differences
+/// from one fold to the next mean something (see [`IntakeTotals`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RawCounters {
+    /// Entries stored: the ring's write position.
+    pub stored: u32,
+    /// Records dropped because the ring was full.
+    pub ring_dropped: u32,
+    /// Packets the hooks could not parse.
+    pub malformed: u32,
+    /// Well-formed packets the hooks found nothing to record in.
+    pub ignored: u32,
+}
+
+/// Producer-side totals since the library started, as of one fold of [`IntakeTotals`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IntakeCounters {
     /// Packets offered while capture was on.
-    pub seen: u32,
-    /// Packets that could not be parsed.
-    pub malformed: u32,
-    /// Well-formed packets with nothing to record.
-    pub ignored: u32,
+    pub seen: u64,
+    /// Packets that could not be parsed, by the hook or by the consumer.
+    pub malformed: u64,
+    /// Well-formed packets with nothing to record, found by the hook or by the consumer.
+    pub ignored: u64,
     /// Records dropped because the ring was full.
-    pub ring_dropped: u32,
+    pub ring_dropped: u64,
+    /// Entries stored and not yet taken by the consumer, from the same read of the write
+    /// position as `seen`: `seen - ring_dropped - malformed - ignored - ring_waiting` is
+    /// exactly what the consumer has added to a flow or found the flow table full for.
+    pub ring_waiting: u32,
+}
+
+/// The consumer's 64-bit totals of the producers' wrapping counters.
+///
+/// Each [`fold`](Self::fold) reads every raw counter once and adds its wrapping difference
+/// from the previous fold, so the totals are exact as long as no raw counter advances by
+/// 2^32 or more between two folds (about 50 days at 1,000 packets a second; the module
+/// folds at every drain). Consumer only: it lives in the module, behind its lock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IntakeTotals {
+    /// The raw counters as of the last fold.
+    last: RawCounters,
+    seen: u64,
+    malformed: u64,
+    ignored: u64,
+    ring_dropped: u64,
+}
+
+impl IntakeTotals {
+    /// Totals of nothing (all zero bytes, so a `static` holding them stays in `.bss`).
+    pub const fn new() -> Self {
+        Self {
+            last: RawCounters {
+                stored: 0,
+                ring_dropped: 0,
+                malformed: 0,
+                ignored: 0,
+            },
+            seen: 0,
+            malformed: 0,
+            ignored: 0,
+            ring_dropped: 0,
+        }
+    }
+
+    /// Adds what the producers counted since the last fold and returns the totals.
+    pub fn fold(&mut self, intake: &Intake) -> IntakeCounters {
+        let raw = intake.raw_counters();
+        let last = core::mem::replace(&mut self.last, raw);
+        let stored = u64::from(raw.stored.wrapping_sub(last.stored));
+        let ring_dropped = u64::from(raw.ring_dropped.wrapping_sub(last.ring_dropped));
+        let malformed = u64::from(raw.malformed.wrapping_sub(last.malformed));
+        let ignored = u64::from(raw.ignored.wrapping_sub(last.ignored));
+        // Plain adds: a 64-bit total takes 584 years to fill at 10^9 packets a second.
+        self.seen = self
+            .seen
+            .wrapping_add(stored + ring_dropped + malformed + ignored);
+        self.ring_dropped = self.ring_dropped.wrapping_add(ring_dropped);
+        self.malformed = self.malformed.wrapping_add(malformed);
+        self.ignored = self.ignored.wrapping_add(ignored);
+        IntakeCounters {
+            seen: self.seen,
+            malformed: self.malformed,
+            ignored: self.ignored,
+            ring_dropped: self.ring_dropped,
+            // The consumer's read position cannot move during this call.
+            ring_waiting: raw.stored.wrapping_sub(intake.ring().popped()),
+        }
+    }
+
+    /// Counts raw entries that the consumer found malformed or with nothing to record.
+    pub fn count_later(&mut self, malformed: u32, ignored: u32) {
+        self.malformed = self.malformed.wrapping_add(u64::from(malformed));
+        self.ignored = self.ignored.wrapping_add(u64::from(ignored));
+    }
 }
 
 /// Ring, switch, protocol filter and counters, shared by all producers and the consumer.
@@ -62,10 +149,6 @@ pub struct Intake {
     watermark: AtomicU32,
     malformed: AtomicU32,
     ignored: AtomicU32,
-    /// Raw entries the consumer found malformed (written by the consumer only).
-    later_malformed: AtomicU32,
-    /// Raw entries the consumer found with nothing to record (consumer only).
-    later_ignored: AtomicU32,
 }
 
 impl Intake {
@@ -78,8 +161,6 @@ impl Intake {
             watermark: AtomicU32::new(0),
             malformed: AtomicU32::new(0),
             ignored: AtomicU32::new(0),
-            later_malformed: AtomicU32::new(0),
-            later_ignored: AtomicU32::new(0),
         }
     }
 
@@ -92,8 +173,6 @@ impl Intake {
             watermark: AtomicU32::new(0),
             malformed: AtomicU32::new(0),
             ignored: AtomicU32::new(0),
-            later_malformed: AtomicU32::new(0),
-            later_ignored: AtomicU32::new(0),
         }
     }
 
@@ -255,17 +334,6 @@ impl Intake {
         Offer::Malformed(reason)
     }
 
-    /// Counts raw entries that the consumer found malformed or with nothing to record.
-    /// Consumer only.
-    pub fn count_later(&self, malformed: u32, ignored: u32) {
-        if malformed != 0 {
-            fetch_add(&self.later_malformed, malformed, Ordering::Relaxed);
-        }
-        if ignored != 0 {
-            fetch_add(&self.later_ignored, ignored, Ordering::Relaxed);
-        }
-    }
-
     /// The ring, for the consumer.
     pub fn ring(&self) -> &Ring<{ capacity::RING_SLOTS }> {
         &self.ring
@@ -276,23 +344,28 @@ impl Intake {
         self.open_head.load(Ordering::Relaxed) != 0
     }
 
-    /// A snapshot of the counters. Malformed and ignored include what the consumer found
-    /// in raw entries so far; entries still waiting in the ring are in none of them yet.
-    pub fn counters(&self) -> IntakeCounters {
-        let malformed = self.malformed.load(Ordering::Relaxed);
-        let ignored = self.ignored.load(Ordering::Relaxed);
-        let ring_dropped = self.ring.dropped();
-        IntakeCounters {
-            seen: self
-                .ring
-                .pushed()
-                .wrapping_add(ring_dropped)
-                .wrapping_add(malformed)
-                .wrapping_add(ignored),
-            malformed: malformed.wrapping_add(self.later_malformed.load(Ordering::Relaxed)),
-            ignored: ignored.wrapping_add(self.later_ignored.load(Ordering::Relaxed)),
-            ring_dropped,
+    /// The producers' counters, each read once.
+    pub fn raw_counters(&self) -> RawCounters {
+        RawCounters {
+            stored: self.ring.pushed(),
+            ring_dropped: self.ring.dropped(),
+            malformed: self.malformed.load(Ordering::Relaxed),
+            ignored: self.ignored.load(Ordering::Relaxed),
         }
+    }
+
+    /// An open intake whose counters start at `raw`, as if that many packets had passed
+    /// (and every stored one had been taken).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn starting_at(raw: RawCounters) -> Self {
+        let intake = Self {
+            ring: Ring::starting_at(raw.stored, raw.ring_dropped),
+            ..Self::new()
+        };
+        intake.malformed.store(raw.malformed, Ordering::Relaxed);
+        intake.ignored.store(raw.ignored, Ordering::Relaxed);
+        intake.open(Protocols::ALL);
+        intake
     }
 }
 
@@ -319,7 +392,8 @@ mod tests {
             intake.offer(&UDP_OUT, Direction::Out, HeaderOrder::Network),
             Offer::Closed
         );
-        assert_eq!(intake.counters(), IntakeCounters::default());
+        assert_eq!(intake.raw_counters(), RawCounters::default());
+        assert_eq!(IntakeTotals::new().fold(&intake), IntakeCounters::default());
     }
 
     #[test]
@@ -344,20 +418,138 @@ mod tests {
         for _ in 0..capacity::RING_SLOTS + 3 {
             intake.offer(&UDP_OUT, Direction::Out, HeaderOrder::Network);
         }
-        let c = intake.counters();
+        let mut totals = IntakeTotals::new();
+        let c = totals.fold(&intake);
         assert_eq!(
             (c.seen, c.ignored, c.malformed, c.ring_dropped),
-            (capacity::RING_SLOTS as u32 + 6, 1, 1, 4)
+            (capacity::RING_SLOTS as u64 + 6, 1, 1, 4)
         );
+        assert_eq!(c.ring_waiting, capacity::RING_SLOTS as u32);
         let mut stored = 0;
         while intake.ring().pop().is_some() {
             stored += 1;
         }
         assert_eq!(stored + c.ignored + c.malformed + c.ring_dropped, c.seen);
+        assert_eq!(totals.fold(&intake).ring_waiting, 0);
         intake.close();
         assert_eq!(
             intake.offer(&UDP_OUT, Direction::Out, HeaderOrder::Network),
             Offer::Closed
         );
+    }
+
+    /// A raw-copied UDP packet (the fast path) sent to `remote`: 40 bytes, length 40.
+    fn raw_udp(remote: u32) -> [u8; 40] {
+        let mut packet = [0u8; 40];
+        packet[..28].copy_from_slice(&UDP_OUT);
+        packet[3] = 40;
+        packet[16..20].copy_from_slice(&remote.to_be_bytes());
+        packet[25] = 20;
+        packet
+    }
+
+    /// Every producer counter starts a few packets before its 32-bit wrap; packets of every
+    /// outcome go through the intake and a module drains them. The totals go on past 2^32
+    /// and `seen = counted + table full + ring drops + malformed + ignored + waiting` holds
+    /// exactly before and after every drain.
+    #[test]
+    fn totals_stay_exact_across_the_wrap_of_every_producer_counter() {
+        use crate::module::Module;
+        const SLOTS: u32 = capacity::RING_SLOTS as u32;
+        let start = RawCounters {
+            stored: u32::MAX - 2 * SLOTS,
+            ring_dropped: u32::MAX - 1,
+            malformed: u32::MAX - 2,
+            ignored: u32::MAX,
+        };
+        let intake = Intake::starting_at(start);
+        let mut module = Module::new();
+        // The entries stored before were taken before this module existed, so it never
+        // counted them: they are the identity's one constant term.
+        let before = u64::from(start.stored);
+        let identity = |module: &mut Module| {
+            let c = module.intake_counters(&intake);
+            let l = module.counters();
+            let right = before
+                + l.packets_counted
+                + l.table_full_dropped
+                + c.ring_dropped
+                + c.malformed
+                + c.ignored
+                + u64::from(c.ring_waiting);
+            assert_eq!(c.seen, right, "{c:?} {l:?}");
+            c
+        };
+        let first = identity(&mut module);
+        let all_before = u64::from(start.stored)
+            + u64::from(start.ring_dropped)
+            + u64::from(start.malformed)
+            + u64::from(start.ignored);
+        assert_eq!(first.seen, all_before);
+        // Expected totals: (offered, recorded, dropped, malformed, ignored).
+        let mut want = (0u64, 0u64, 0u64, 0u64, 0u64);
+        let mut hook_udp = UDP_OUT;
+        let mut hook_igmp = UDP_OUT;
+        hook_igmp[9] = 2;
+        for round in 0..6u32 {
+            for i in 0..2 * SLOTS {
+                let n = round * 1000 + i;
+                let mut packet = raw_udp(0x0a00_0000 + n);
+                // What the consumer will find in a stored entry of this packet.
+                let mut later = None;
+                let buf: &[u8] = match i % 6 {
+                    0 => &packet,
+                    1 => {
+                        packet[9] = 2; // IGMP: ignored by the drain
+                        later = Some(false);
+                        &packet
+                    }
+                    2 => {
+                        packet[3] = 12; // total length below the header's: malformed
+                        later = Some(true);
+                        &packet
+                    }
+                    3 => {
+                        hook_udp[16..20].copy_from_slice(&(0x0b00_0000 + n).to_be_bytes());
+                        &hook_udp
+                    }
+                    4 => &hook_igmp,
+                    _ => &UDP_OUT[..10],
+                };
+                want.0 += 1;
+                match intake.offer(buf, Direction::Out, HeaderOrder::Network) {
+                    Offer::Stored { .. } => match later {
+                        None => want.1 += 1,
+                        Some(true) => want.3 += 1,
+                        Some(false) => want.4 += 1,
+                    },
+                    Offer::Dropped => want.2 += 1,
+                    Offer::Malformed(_) => want.3 += 1,
+                    Offer::Ignored => want.4 += 1,
+                    Offer::Closed => panic!("the intake is open"),
+                }
+            }
+            let waiting = identity(&mut module);
+            assert!(waiting.ring_waiting > 0);
+            module.drain(&intake, 1_700_000_000 + round);
+            assert_eq!(identity(&mut module).ring_waiting, 0);
+        }
+        let raw = intake.raw_counters();
+        assert!(
+            raw.stored < start.stored
+                && raw.ring_dropped < start.ring_dropped
+                && raw.malformed < start.malformed
+                && raw.ignored < start.ignored,
+            "every producer counter wrapped: {raw:?}"
+        );
+        let c = module.intake_counters(&intake);
+        let l = module.counters();
+        assert_eq!(c.seen, all_before + want.0);
+        assert!(c.seen > u64::from(u32::MAX));
+        assert_eq!(l.packets_counted + l.table_full_dropped, want.1);
+        assert_eq!(c.ring_dropped, u64::from(start.ring_dropped) + want.2);
+        assert_eq!(c.malformed, u64::from(start.malformed) + want.3);
+        assert_eq!(c.ignored, u64::from(start.ignored) + want.4);
+        assert!(want.1 > 0 && want.2 > 0 && want.3 > 0 && want.4 > 0);
     }
 }

@@ -9,7 +9,7 @@
 use crate::capture::{Captured, IpVersion};
 use crate::config::{capacity, Priority, RawSettings, Settings};
 use crate::flows::{Flows, Update};
-use crate::intake::{Intake, IntakeCounters};
+use crate::intake::{Intake, IntakeCounters, IntakeTotals};
 use crate::message::{Collection, Composer, Cursor, Heartbeat, SystemInformation, Window};
 use crate::outbox::Outbox;
 use crate::raw;
@@ -58,10 +58,10 @@ pub struct LifecycleCounters {
     pub polls: u32,
     /// State transitions, start and stop included.
     pub state_changes: u32,
-    /// Records added to a flow.
-    pub packets_counted: u32,
-    /// Records of new flows that found the table full.
-    pub table_full_dropped: u32,
+    /// Records added to a flow (64-bit: never wraps in the life of a device).
+    pub packets_counted: u64,
+    /// Records of new flows that found the table full (64-bit).
+    pub table_full_dropped: u64,
     /// Collections made (times at which at least one collector was due).
     pub collections: u32,
     /// Send attempts the hub client reported as failed.
@@ -149,6 +149,8 @@ pub struct Module {
     retry_at: UnixSeconds,
     next_sequence: u32,
     counters: LifecycleCounters,
+    /// 64-bit totals of the capture counters, folded at every drain.
+    intake: IntakeTotals,
     platform: Platform,
     scheduler: Scheduler,
     flows: Flows,
@@ -189,6 +191,7 @@ impl Module {
                 clock_unavailable: 0,
                 clock_steps_back: 0,
             },
+            intake: IntakeTotals::new(),
             platform: Platform {
                 threadx: [0; 3],
                 netx: [0; 3],
@@ -302,7 +305,7 @@ impl Module {
 
     /// Moves every published entry of the intake's ring into the flow tables, stamping them
     /// `now`; raw entries are parsed here (see [`crate::raw`]) and those with nothing to
-    /// record are counted in the intake. Returns how many entries were taken. Works in
+    /// record are counted with the intake's totals. Returns how many entries were taken. Works in
     /// every state, so packets captured before a stop are still counted.
     ///
     /// `now` only stamps the flows: the module's clock moves with polls alone, so a drain
@@ -341,15 +344,26 @@ impl Module {
             }
         }
         let taken = ring.popped().wrapping_sub(first);
-        intake.count_later(malformed, ignored);
+        self.intake.count_later(malformed, ignored);
+        // Folded at every drain, so no 32-bit producer counter laps between two folds.
+        self.intake.fold(intake);
         let counters = &mut self.counters;
         let counted = taken
             .wrapping_sub(overflow)
             .wrapping_sub(malformed)
             .wrapping_sub(ignored);
-        counters.packets_counted = counters.packets_counted.saturating_add(counted);
-        counters.table_full_dropped = counters.table_full_dropped.saturating_add(overflow);
+        counters.packets_counted = counters.packets_counted.saturating_add(u64::from(counted));
+        counters.table_full_dropped = counters
+            .table_full_dropped
+            .saturating_add(u64::from(overflow));
         taken
+    }
+
+    /// The capture counters as 64-bit totals, folded now (see [`IntakeTotals`]): what
+    /// `poll`, `stop` and `set_collector` take for the heartbeat, and what the statistics
+    /// report.
+    pub fn intake_counters(&mut self, intake: &Intake) -> IntakeCounters {
+        self.intake.fold(intake)
     }
 
     /// The oldest waiting message (sequence number and bytes) when one may be sent now:
@@ -681,6 +695,7 @@ mod tests {
         malformed: 0,
         ignored: 0,
         ring_dropped: 0,
+        ring_waiting: 0,
     };
 
     fn started() -> Module {
@@ -808,7 +823,7 @@ mod tests {
         }
         let mut module = started();
         assert_eq!(module.drain(&intake, T0 + 1), 4);
-        let seen = intake.counters();
+        let seen = module.intake_counters(&intake);
         assert_eq!((seen.seen, seen.malformed, seen.ignored), (4, 1, 1));
         assert_eq!(module.counters().packets_counted, 2);
         let [flow] = module.flows().v4.flows() else {

@@ -252,6 +252,26 @@ impl<const N: usize> Ring<N> {
     }
 }
 
+#[cfg(all(test, not(loom)))]
+impl<const N: usize> Ring<N> {
+    /// A ring whose positions start at `start`, as if `start` records had been pushed and
+    /// taken, and `dropped` dropped.
+    pub(crate) fn starting_at(start: u32, dropped: u32) -> Self {
+        let ring = Self::new();
+        for i in 0..N as u32 {
+            let position = start.wrapping_add(i);
+            let index = (position & Self::MASK) as usize;
+            ring.slots[index]
+                .sequence
+                .store(position.wrapping_sub(index as u32), Ordering::Relaxed);
+        }
+        ring.write.store(start, Ordering::Relaxed);
+        ring.read.store(start, Ordering::Relaxed);
+        ring.dropped.store(dropped, Ordering::Relaxed);
+        ring
+    }
+}
+
 /// The oldest published record of a ring, in its slot; taking or dropping this frees the
 /// slot.
 pub struct Oldest<'a, const N: usize> {
@@ -427,19 +447,8 @@ mod tests {
         assert!(ring.is_empty());
     }
 
-    /// A ring whose positions start at `start`, as if `start` records had passed.
     fn ring_at<const N: usize>(start: u32) -> Ring<N> {
-        let ring = Ring::<N>::new();
-        for i in 0..N as u32 {
-            let position = start.wrapping_add(i);
-            let index = (position & Ring::<N>::MASK) as usize;
-            ring.slots[index]
-                .sequence
-                .store(position.wrapping_sub(index as u32), Ordering::Relaxed);
-        }
-        ring.write.store(start, Ordering::Relaxed);
-        ring.read.store(start, Ordering::Relaxed);
-        ring
+        Ring::starting_at(start, 0)
     }
 
     #[test]

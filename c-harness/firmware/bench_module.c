@@ -524,8 +524,8 @@ static void bench_hooks(void)
                 per_operation(r.drain_ticks, base.drain_ticks, CALLS);
 
             const uint32_t overflow = expected_overflow(flows, slots);
-            const uint32_t counted = after.packets_counted - before.packets_counted;
-            const uint32_t dropped = after.table_full_dropped - before.table_full_dropped;
+            const uint64_t counted = after.packets_counted - before.packets_counted;
+            const uint64_t dropped = after.table_full_dropped - before.table_full_dropped;
             const uint32_t in_table = flows < slots ? flows : slots;
             const uint32_t flows_now = ipv6 ? after.flows_v6 : after.flows_v4;
             if (r.stored != CALLS || after.packets_seen - before.packets_seen != CALLS)

@@ -78,6 +78,48 @@ __attribute__((format(printf, 3, 4))) static void check_u32(uint32_t got, uint32
     report(got == want, name, detail);
 }
 
+/* Decimal text of a 64-bit value into `buffer` (this C library's printf has no 64-bit
+ * conversions). */
+static const char *u64_text(char buffer[21], uint64_t value)
+{
+    char *end = buffer + 20;
+
+    *end = '\0';
+    do
+    {
+        *--end = (char)('0' + (int)(value % 10u));
+        value /= 10u;
+    } while (value != 0u);
+    return end;
+}
+
+/* The same as check_u32, for the 64-bit packet counters of nxsm_stats. */
+__attribute__((format(printf, 3, 4))) static void check_u64(uint64_t got, uint64_t want,
+                                                           const char *format, ...)
+{
+    char name[128];
+    char detail[64];
+    char got_text[21];
+    char want_text[21];
+    va_list args;
+    va_start(args, format);
+    name_of(name, sizeof name, format, args);
+    va_end(args);
+    (void)snprintf(detail, sizeof detail, "got %s, expected %s", u64_text(got_text, got),
+                   u64_text(want_text, want));
+    report(got == want, name, detail);
+}
+
+/* Whether a snapshot adds up: every packet seen is counted, dropped, malformed, ignored or
+ * still waiting in the ring. */
+static void check_identity(const nxsm_stats *s, const char *when)
+{
+    check_u64(s->packets_seen,
+              s->packets_counted + s->table_full_dropped + s->ring_dropped + s->malformed + s->ignored +
+                  s->ring_waiting,
+              "packets_seen adds up %s", when);
+}
+
 __attribute__((format(printf, 3, 4))) static void check_result(nxsm_result got, nxsm_result want,
                                                               const char *format, ...)
 {
@@ -752,17 +794,19 @@ static void test_capture(void)
                  "capture a truncated IPv4 header -> MALFORMED");
 
     nxsm_stats stats = read_stats();
-    check_u32(stats.packets_seen - before.packets_seen, 5, "five packets seen");
-    check_u32(stats.malformed - before.malformed, 1, "one malformed packet");
-    check_u32(stats.ignored - before.ignored, 1, "one packet ignored");
+    check_u64(stats.packets_seen - before.packets_seen, 5, "five packets seen");
+    check_u64(stats.malformed - before.malformed, 1, "one malformed packet");
+    check_u64(stats.ignored - before.ignored, 1, "one packet ignored");
     check_u32(stats.ring_waiting, 3, "three records wait in the ring");
+    check_identity(&stats, "with records waiting");
 
     check_result(nxsm_drain(NXSM_TIME_UNAVAILABLE), NXSM_ERR_CLOCK_UNAVAILABLE,
                  "nxsm_drain without a clock -> CLOCK_UNAVAILABLE");
     check_result(nxsm_drain(T0 + 1), NXSM_OK, "nxsm_drain(T0+1)");
     stats = read_stats();
     check_u32(stats.ring_waiting, 0, "the ring is empty after the drain");
-    check_u32(stats.packets_counted - before.packets_counted, 3, "three packets counted in flows");
+    check_u64(stats.packets_counted - before.packets_counted, 3, "three packets counted in flows");
+    check_identity(&stats, "after the drain");
     check_u32(stats.flows_v4, 2, "two IPv4 flows");
     check_u32(stats.flows_v6, 0, "no IPv6 flow");
 
@@ -828,12 +872,13 @@ static void test_capture(void)
     stats = read_stats();
     check_result(capture_dns_reply(), NXSM_ERR_RING_FULL, "capture into a full ring -> RING_FULL");
     const nxsm_stats full = read_stats();
-    check_u32(full.ring_dropped - stats.ring_dropped, 1, "the dropped record is counted");
+    check_u64(full.ring_dropped - stats.ring_dropped, 1, "the dropped record is counted");
+    check_identity(&full, "with the ring full");
     check_u32(full.ring_waiting, NXSM_FW_EXPECT_RING_SLOTS, "the ring holds its capacity");
     check_result(nxsm_poll(T0 + 2, false), NXSM_OK, "a poll drains the ring");
     stats = read_stats();
     check_u32(stats.ring_waiting, 0, "the ring is empty after the poll");
-    check_u32(stats.packets_counted - full.packets_counted, NXSM_FW_EXPECT_RING_SLOTS,
+    check_u64(stats.packets_counted - full.packets_counted, NXSM_FW_EXPECT_RING_SLOTS,
               "every stored record was counted");
 
     /* Capture from an interrupt while the module is busy: never turned away. */
@@ -846,7 +891,7 @@ static void test_capture(void)
     check_u32(isr_runs, 1, "the capturing handler ran during the drain");
     check_result(isr_result, NXSM_OK, "a capture from an interrupt during a module call is recorded");
     check_result(nxsm_drain(T0 + 3), NXSM_OK, "drain again");
-    check_u32(read_stats().packets_counted - quiet.packets_counted, 1, "the interrupt's packet was counted");
+    check_u64(read_stats().packets_counted - quiet.packets_counted, 1, "the interrupt's packet was counted");
 
     check_result(nxsm_stop(), NXSM_OK, "stop after the capture test");
     check_result(capture_dns_reply(), NXSM_ERR_NOT_STARTED, "no capture after stop");

@@ -84,8 +84,8 @@ static void rd_bytes(reader *r, uint8_t *out, size_t n)
     }
 }
 
-/* Unsigned LEB128 of at most bits bits; anything longer or larger is an error. */
-static uint32_t rd_varint(reader *r, unsigned bits)
+/* Unsigned LEB128 of at most bits bits (up to 64); anything longer or larger is an error. */
+static uint64_t rd_varint64(reader *r, unsigned bits)
 {
     uint64_t value = 0;
     unsigned shift = 0;
@@ -93,29 +93,31 @@ static uint32_t rd_varint(reader *r, unsigned bits)
     for (;;)
     {
         uint8_t b = rd_u8(r);
+        uint64_t group = (uint64_t)(b & 0x7Fu);
 
         if (!r->ok)
         {
             return 0;
         }
-        value |= (uint64_t)(b & 0x7Fu) << shift;
-        if ((b & 0x80u) == 0u)
-        {
-            break;
-        }
-        shift += 7u;
-        if (shift >= 35u)
+        /* No bit of this group may land at or above `bits`. */
+        if (shift >= bits || (bits - shift < 7u && (group >> (bits - shift)) != 0u))
         {
             r->ok = 0;
             return 0;
         }
+        value |= group << shift;
+        if ((b & 0x80u) == 0u)
+        {
+            return value;
+        }
+        shift += 7u;
     }
-    if (value >> bits != 0u)
-    {
-        r->ok = 0;
-        return 0;
-    }
-    return (uint32_t)value;
+}
+
+/* The same for a field of at most 32 bits. */
+static uint32_t rd_varint(reader *r, unsigned bits)
+{
+    return (uint32_t)rd_varint64(r, bits);
 }
 
 static int rd_bool(reader *r)
@@ -161,8 +163,18 @@ enum
 
 typedef struct
 {
-    uint32_t heartbeat[HB_FIELDS]; /* wire order: uptime_s ... clock_steps_back */
+    uint64_t heartbeat[HB_FIELDS]; /* wire order: uptime_s ... clock_steps_back */
 } heartbeat_event;
+
+/* Width of each heartbeat field on the wire: the packet counters are 64-bit. */
+static unsigned heartbeat_bits(unsigned field)
+{
+    if (field == (unsigned)HB_OUTBOX_MESSAGES)
+    {
+        return 16u;
+    }
+    return (field >= (unsigned)HB_PACKETS_SEEN && field <= (unsigned)HB_TABLE_FULL_DROPPED) ? 64u : 32u;
+}
 
 typedef struct
 {
@@ -335,7 +347,7 @@ static message decode(const uint8_t *bytes, size_t length)
             m.has_heartbeat = 1;
             for (k = 0; k < (uint32_t)HB_FIELDS; k++)
             {
-                m.heartbeat.heartbeat[k] = rd_varint(&r, (k == HB_OUTBOX_MESSAGES) ? 16u : 32u);
+                m.heartbeat.heartbeat[k] = rd_varint64(&r, heartbeat_bits(k));
             }
         }
         else
@@ -555,6 +567,43 @@ static ULONG first_collection(void)
    given back, double deletes, a packet sent through another client, sends while
    disconnected. (Runs without the module sending: no hub is connected to the module's
    NX_AZURE_IOT while packets are out.) */
+/* The reader's varints: a heartbeat packet counter takes 64-bit values (ten bytes at most,
+ * the tenth 0 or 1), a 32-bit field refuses 2^32, and a longer varint is an error. */
+static void test_reader_varint_widths(void **state)
+{
+    static const uint8_t past_2_32[] = {0x80, 0x85, 0x80, 0x80, 0x10}; /* 2^32 + 640 */
+    static const uint8_t widest[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    static const uint8_t too_large[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+    static const uint8_t too_long[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x81, 0x00};
+    static const uint8_t u32_max[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
+    reader r;
+
+    (void)state;
+    r = (reader){past_2_32, sizeof past_2_32, 1};
+    assert_true(rd_varint64(&r, 64) == UINT64_C(4294967936) && r.ok && r.left == 0u);
+    r = (reader){past_2_32, sizeof past_2_32, 1};
+    (void)rd_varint(&r, 32);
+    assert_false(r.ok);
+    r = (reader){widest, sizeof widest, 1};
+    assert_true(rd_varint64(&r, 64) == UINT64_MAX && r.ok && r.left == 0u);
+    r = (reader){too_large, sizeof too_large, 1};
+    (void)rd_varint64(&r, 64);
+    assert_false(r.ok);
+    r = (reader){too_long, sizeof too_long, 1};
+    (void)rd_varint64(&r, 64);
+    assert_false(r.ok);
+    r = (reader){u32_max, sizeof u32_max, 1};
+    assert_true(rd_varint(&r, 32) == UINT32_MAX && r.ok);
+    r = (reader){u32_max, sizeof u32_max, 1};
+    (void)rd_varint(&r, 16);
+    assert_false(r.ok);
+    assert_int_equal(heartbeat_bits(HB_UPTIME), 32);
+    assert_int_equal(heartbeat_bits(HB_PACKETS_SEEN), 64);
+    assert_int_equal(heartbeat_bits(HB_TABLE_FULL_DROPPED), 64);
+    assert_int_equal(heartbeat_bits(HB_MESSAGES_SENT), 32);
+    assert_int_equal(heartbeat_bits(HB_OUTBOX_MESSAGES), 16);
+}
+
 static void test_simulated_hub_client_catches_misuse(void **state)
 {
     NX_AZURE_IOT_HUB_CLIENT *a;
@@ -1304,6 +1353,7 @@ static void test_enable_disable_racing_sends(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reader_varint_widths),
         cmocka_unit_test_setup_teardown(test_simulated_hub_client_catches_misuse, setup, teardown_after_misuse),
         cmocka_unit_test_setup_teardown(test_topic_properties_and_first_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_late_sends_backlog_oldest_first, setup, teardown),

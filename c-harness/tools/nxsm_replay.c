@@ -939,8 +939,8 @@ static void print_summary(void)
     printf("{\"summary\": {\"files\": %u, \"unsupported_link_files\": %u, \"damaged_files\": %u, "
            "\"ip_packets\": %" PRIu64 ", \"non_ip_frames\": %" PRIu64 ", ",
            options.file_count, run.unsupported_files, run.damaged_files, run.ip_packets, run.non_ip_frames);
-    printf("\"packets_seen\": %" PRIu32 ", \"packets_counted\": %" PRIu32 ", \"malformed\": %" PRIu32
-           ", \"ignored\": %" PRIu32 ", \"ring_dropped\": %" PRIu32 ", \"table_full_dropped\": %" PRIu32
+    printf("\"packets_seen\": %" PRIu64 ", \"packets_counted\": %" PRIu64 ", \"malformed\": %" PRIu64
+           ", \"ignored\": %" PRIu64 ", \"ring_dropped\": %" PRIu64 ", \"table_full_dropped\": %" PRIu64
            ", \"ring_waiting\": %" PRIu32 ", \"state\": %" PRIu32 ", \"polls\": %" PRIu32 ", ",
            stats.packets_seen, stats.packets_counted, stats.malformed, stats.ignored, stats.ring_dropped,
            stats.table_full_dropped, stats.ring_waiting, stats.state, stats.polls);

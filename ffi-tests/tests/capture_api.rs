@@ -110,14 +110,14 @@ fn every_outcome_has_its_code_and_counter() {
         unsafe { nxsm_capture(null(), 40, 0, 0) },
         NXSM_ERR_NULL_ARGUMENT
     );
-    let mut full = 0;
+    let mut full = 0u64;
     for _ in 0..10_000 {
         if capture(&SYN, NXSM_DIRECTION_OUT, 0) == NXSM_ERR_RING_FULL {
             full += 1;
         }
     }
     let after = stats();
-    assert_eq!(full, 10_000 - (after.ring_waiting - 2));
+    assert_eq!(full, 10_000 - u64::from(after.ring_waiting - 2));
     assert_eq!(after.malformed - before.malformed, 1);
     assert_eq!(after.ignored - before.ignored, 1);
     assert_eq!(after.ring_dropped - before.ring_dropped, full);
@@ -325,7 +325,10 @@ fn producers_on_many_threads_are_counted_exactly() {
         assert!(code == NXSM_OK || code == NXSM_ERR_BUSY);
         now += 1;
     }
-    let recorded: u32 = producers.into_iter().map(|p| p.join().unwrap()).sum();
+    let recorded: u64 = producers
+        .into_iter()
+        .map(|p| u64::from(p.join().unwrap()))
+        .sum();
     assert_eq!(unsafe { nxsm_drain(now) }, NXSM_OK);
     let after = stats();
     assert_eq!(after.packets_seen - before.packets_seen, 200_000);
@@ -334,7 +337,125 @@ fn producers_on_many_threads_are_counted_exactly() {
         recorded + (after.ring_dropped - before.ring_dropped),
         200_000
     );
-    let packets: u32 = read_flows().iter().map(|f| f.packets_out).sum();
+    let packets: u64 = read_flows().iter().map(|f| u64::from(f.packets_out)).sum();
     assert_eq!(packets, recorded);
     assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
+}
+
+/// `nxsm_get_stats` while hooks capture on other threads and a consumer drains: every
+/// snapshot adds up exactly (`packets_seen` is everything else plus `ring_waiting`) and no
+/// total goes back.
+#[test]
+fn every_stats_snapshot_adds_up_while_producers_run() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    const READS: u32 = 300_000;
+    let _serial = serial();
+    start();
+    let running = Arc::new(AtomicBool::new(true));
+    let producers: Vec<_> = (0..2u8)
+        .map(|t| {
+            let running = Arc::clone(&running);
+            std::thread::spawn(move || {
+                let mut igmp = SYN;
+                igmp[9] = 2;
+                let mut n = 0u32;
+                while running.load(Ordering::Relaxed) {
+                    let mut packet = SYN;
+                    packet[18] = t;
+                    // A few hundred flows, so some find the table full.
+                    packet[19] = n as u8;
+                    // Stored, stored and ignored by the drain, malformed and ignored by the
+                    // hook.
+                    let (bytes, len) = match n % 8 {
+                        5 => (&igmp, 40),
+                        6 => (&SYN, 30),
+                        7 => (&igmp, 24),
+                        _ => (&packet, 40),
+                    };
+                    capture(&bytes[..len], NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER);
+                    n = n.wrapping_add(1);
+                }
+            })
+        })
+        .collect();
+    let drainer = {
+        let running = Arc::clone(&running);
+        std::thread::spawn(move || {
+            while running.load(Ordering::Relaxed) {
+                let code = unsafe { nxsm_drain(T0 + 1) };
+                assert!(code == NXSM_OK || code == NXSM_ERR_BUSY);
+                std::thread::yield_now();
+            }
+        })
+    };
+    let (mut reads, mut busy, mut with_waiting) = (0u32, 0u64, 0u32);
+    let mut previous: Option<Stats> = None;
+    let first = stats_when_free();
+    while reads < READS {
+        let mut s = Stats {
+            struct_size: std::mem::size_of::<Stats>() as u32,
+            ..Stats::default()
+        };
+        // SAFETY: `s` is a live, writable `Stats`.
+        match unsafe { nxsm_get_stats(&mut s) } {
+            NXSM_OK => {}
+            NXSM_ERR_BUSY => {
+                busy += 1;
+                continue;
+            }
+            code => panic!("nxsm_get_stats: {code}"),
+        }
+        reads += 1;
+        let parts = s.packets_counted
+            + s.table_full_dropped
+            + s.ring_dropped
+            + s.malformed
+            + s.ignored
+            + u64::from(s.ring_waiting);
+        assert_eq!(s.packets_seen, parts, "read {reads}: {s:?}");
+        if let Some(p) = previous {
+            for (name, now, before) in [
+                ("packets_seen", s.packets_seen, p.packets_seen),
+                ("packets_counted", s.packets_counted, p.packets_counted),
+                ("table_full", s.table_full_dropped, p.table_full_dropped),
+                ("ring_dropped", s.ring_dropped, p.ring_dropped),
+                ("malformed", s.malformed, p.malformed),
+                ("ignored", s.ignored, p.ignored),
+            ] {
+                assert!(now >= before, "read {reads}: {name} went back");
+            }
+        }
+        if s.ring_waiting > 0 {
+            with_waiting += 1;
+        }
+        previous = Some(s);
+    }
+    running.store(false, Ordering::Relaxed);
+    for producer in producers {
+        producer.join().unwrap();
+    }
+    drainer.join().unwrap();
+    let last = previous.unwrap();
+    // The reads did overlap the capture: packets of every outcome arrived meanwhile.
+    assert!(last.packets_seen > first.packets_seen);
+    assert!(last.malformed > first.malformed && last.ignored > first.ignored);
+    assert!(with_waiting > 0, "{busy} busy");
+    assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
+}
+
+/// `stats()`, retried while another context is inside the module.
+fn stats_when_free() -> Stats {
+    loop {
+        let mut s = Stats {
+            struct_size: std::mem::size_of::<Stats>() as u32,
+            ..Stats::default()
+        };
+        // SAFETY: `s` is a live, writable `Stats`.
+        match unsafe { nxsm_get_stats(&mut s) } {
+            NXSM_OK => return s,
+            NXSM_ERR_BUSY => std::thread::yield_now(),
+            code => panic!("nxsm_get_stats: {code}"),
+        }
+    }
 }

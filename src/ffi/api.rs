@@ -258,7 +258,8 @@ pub extern "C" fn nxsm_stop() -> nxsm_result {
             return Err(nxsm_result::NXSM_ERR_NOT_STARTED);
         }
         close_intake(module);
-        module.stop(&INTAKE.counters())?;
+        let intake = module.intake_counters(&INTAKE);
+        module.stop(&intake)?;
         Ok(())
     }))
 }
@@ -290,7 +291,8 @@ pub extern "C" fn nxsm_poll(now_s: u32, hub_connected: bool) -> nxsm_result {
             module.poll_without_clock()?;
             return Err(nxsm_result::NXSM_ERR_CLOCK_UNAVAILABLE);
         };
-        module.poll(now, hub_connected, &INTAKE.counters())?;
+        let intake = module.intake_counters(&INTAKE);
+        module.poll(now, hub_connected, &intake)?;
         Ok(())
     }))
 }
@@ -384,7 +386,8 @@ pub extern "C" fn nxsm_set_collector(
                     close_intake(module);
                 }
             }
-            module.set_collector(which, enabled, group, &INTAKE.counters())?;
+            let intake = module.intake_counters(&INTAKE);
+            module.set_collector(which, enabled, group, &intake)?;
             Ok(())
         })
     })())
@@ -417,15 +420,30 @@ pub extern "C" fn nxsm_get_state(out_state: *mut u32) -> nxsm_result {
     }))
 }
 
-/// Copies state and counters to `out` (whose `struct_size` the caller sets).
+/// Copies state and counters to `out` (whose `struct_size` the caller sets). Callable from
+/// any thread, also while hooks capture; `NXSM_ERR_BUSY` while another context is inside
+/// the module.
+///
+/// What a snapshot guarantees:
+/// - `packets_seen = packets_counted + table_full_dropped + ring_dropped + malformed +
+///   ignored + ring_waiting`, exactly, in every snapshot. Each counter the hooks keep is
+///   read once, and `packets_seen` and `ring_waiting` are both derived from the same read
+///   of the ring's write position; the consumer's counters cannot move during the call.
+/// - A packet whose hook runs during the call is either wholly in the snapshot (in
+///   `packets_seen` and in one of the other terms) or wholly absent; no total ever
+///   decreases from one snapshot to the next.
+/// - The 64-bit totals are exact as long as the module is drained, polled or asked for its
+///   statistics at least once per 2^32 packets (about 50 days at 1,000 packets a second).
+/// - Every other field is read in the same critical section of the module, which hooks
+///   never enter, so those fields agree with each other.
 #[no_mangle]
 pub extern "C" fn nxsm_get_stats(out: *mut nxsm_stats) -> nxsm_result {
     code(output(out).and_then(|out| {
         check_size::<nxsm_stats>(out.struct_size)?;
         *out = with_module(|module| {
+            let intake = module.intake_counters(&INTAKE);
             let counters = module.counters();
             let messages = module.messages();
-            let intake = INTAKE.counters();
             Ok(nxsm_stats {
                 struct_size: out.struct_size,
                 state: nxsm_state::from(module.state()) as u32,
@@ -441,7 +459,7 @@ pub extern "C" fn nxsm_get_stats(out: *mut nxsm_stats) -> nxsm_result {
                 ignored: intake.ignored,
                 ring_dropped: intake.ring_dropped,
                 table_full_dropped: counters.table_full_dropped,
-                ring_waiting: INTAKE.ring().len(),
+                ring_waiting: intake.ring_waiting,
                 flows_v4: module.flows().v4.len() as u32,
                 flows_v6: module.flows().v6.len() as u32,
                 collections: counters.collections,

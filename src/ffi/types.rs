@@ -194,6 +194,12 @@ pub struct nxsm_platform_info {
 }
 
 /// Counters and state, read with `nxsm_get_stats`. Counters survive `nxsm_stop`.
+///
+/// The packet counters are 64-bit totals since boot: they do not wrap in the life of a
+/// device. A snapshot always satisfies, exactly, `packets_seen = packets_counted +
+/// table_full_dropped + ring_dropped + malformed + ignored + ring_waiting`, also while
+/// hooks capture on other contexts (see `nxsm_get_stats`). The other counters are 32-bit
+/// and saturate.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct nxsm_stats {
@@ -213,19 +219,23 @@ pub struct nxsm_stats {
     pub polls: u32,
     /// State transitions, start and stop included.
     pub state_changes: u32,
+    // The 64-bit fields start at offset 32 and an even number of 32-bit fields follows
+    // them, so the struct has no padding on any target, whatever a 64-bit integer's
+    // alignment (checked below).
     /// Packets handed to `nxsm_capture` while capturing.
-    pub packets_seen: u32,
+    pub packets_seen: u64,
     /// Packets added to a flow.
-    pub packets_counted: u32,
+    pub packets_counted: u64,
     /// Packets that could not be parsed.
-    pub malformed: u32,
+    pub malformed: u64,
     /// Well-formed packets with nothing to record (fragment tails, other protocols).
-    pub ignored: u32,
+    pub ignored: u64,
     /// Records dropped because the capture ring was full.
-    pub ring_dropped: u32,
+    pub ring_dropped: u64,
     /// Packets of new flows that found the flow table full.
-    pub table_full_dropped: u32,
-    /// Records waiting in the ring.
+    pub table_full_dropped: u64,
+    /// Records stored in the ring and not yet drained (counted in `packets_seen`, not yet
+    /// in `packets_counted`, `table_full_dropped`, `malformed` or `ignored`).
     pub ring_waiting: u32,
     /// IPv4 flows in the current window.
     pub flows_v4: u32,
@@ -255,6 +265,13 @@ pub struct nxsm_stats {
     /// every deadline moves back with it).
     pub clock_steps_back: u32,
 }
+
+// The layout C sees: no padding anywhere (see the comment on `packets_seen`).
+const _: () = assert!(
+    core::mem::size_of::<nxsm_stats>() == 22 * 4 + 6 * 8
+        && core::mem::offset_of!(nxsm_stats, packets_seen) == 32
+        && core::mem::offset_of!(nxsm_stats, ring_waiting) == 80
+);
 
 /// Capacities this library was built with (`NXSM_*` build variables).
 #[repr(C)]

@@ -31,5 +31,12 @@ pub const fn varint_len(value: u32) -> usize {
     ((38 - (value | 1).leading_zeros()) / 7) as usize
 }
 
+/// Bytes a postcard varint of a `u64` `value` takes (1 to 10; the same as [`varint_len`]
+/// below 2^32).
+#[inline]
+pub const fn varint64_len(value: u64) -> usize {
+    ((70 - (value | 1).leading_zeros()) / 7) as usize
+}
+
 #[cfg(test)]
 mod tests;

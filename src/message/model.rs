@@ -1,6 +1,6 @@
 //! What a message says: the event payloads and the inputs of one collection.
 
-use super::varint_len;
+use super::varint64_len;
 use crate::flows::Flow;
 use serde::ser::{Serialize, SerializeTuple, Serializer};
 
@@ -38,21 +38,22 @@ impl SystemInformation {
         8 + varints_len(&self.varints())
     }
 
-    /// The varint fields in wire order (16-bit ones widened: postcard's varint of a
-    /// `u16` is the same bytes as that of the `u32` of the same value).
+    /// The varint fields in wire order, widened to `u64` for the encoder both events share
+    /// (postcard's varint of a `u16` or `u32` is the same bytes as that of the `u64` of the
+    /// same value).
     #[inline(never)] // shared by the length and the encoder
-    fn varints(&self) -> [u32; 9] {
+    fn varints(&self) -> [u64; 9] {
         let [high, medium, low] = self.intervals_s;
         [
-            self.module_version,
-            u32::from(self.max_flows_v4),
-            u32::from(self.max_flows_v6),
-            u32::from(self.ring_slots),
-            self.outbox_bytes,
-            self.max_message_bytes,
-            high,
-            medium,
-            low,
+            u64::from(self.module_version),
+            u64::from(self.max_flows_v4),
+            u64::from(self.max_flows_v6),
+            u64::from(self.ring_slots),
+            u64::from(self.outbox_bytes),
+            u64::from(self.max_message_bytes),
+            u64::from(high),
+            u64::from(medium),
+            u64::from(low),
         ]
     }
 }
@@ -73,23 +74,24 @@ impl Serialize for SystemInformation {
     }
 }
 
-/// The heartbeat event (`docs/wire-format.md` 3.3): every health counter since boot.
+/// The heartbeat event (`docs/wire-format.md` 3.3): every health counter since boot. The
+/// packet counters are 64-bit so that they never wrap in the life of a device.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Heartbeat {
     /// Seconds since the module was last started.
     pub uptime_s: u32,
     /// Packets handed to the module while it captured.
-    pub packets_seen: u32,
+    pub packets_seen: u64,
     /// Packets added to a flow.
-    pub packets_counted: u32,
+    pub packets_counted: u64,
     /// Packets that could not be parsed.
-    pub malformed: u32,
+    pub malformed: u64,
     /// Well-formed packets with nothing to record.
-    pub ignored: u32,
+    pub ignored: u64,
     /// Packets dropped because the capture ring was full.
-    pub ring_dropped: u32,
+    pub ring_dropped: u64,
     /// Packets of new flows that found the flow table full.
-    pub table_full_dropped: u32,
+    pub table_full_dropped: u64,
     /// Messages the hub client accepted.
     pub messages_sent: u32,
     /// Failed send attempts (each message stays queued and is retried).
@@ -114,26 +116,26 @@ impl Heartbeat {
         varints_len(&self.varints())
     }
 
-    /// Every field in wire order, all varints (`outbox_messages` widened, see
+    /// Every field in wire order, all varints (the narrower ones widened, see
     /// `SystemInformation::varints`).
     #[inline(never)] // shared by the length and the encoder
-    fn varints(&self) -> [u32; 15] {
+    fn varints(&self) -> [u64; 15] {
         [
-            self.uptime_s,
+            u64::from(self.uptime_s),
             self.packets_seen,
             self.packets_counted,
             self.malformed,
             self.ignored,
             self.ring_dropped,
             self.table_full_dropped,
-            self.messages_sent,
-            self.messages_failed,
-            self.messages_dropped,
-            u32::from(self.outbox_messages),
-            self.outbox_used_bytes,
-            self.outbox_peak_bytes,
-            self.clock_unavailable,
-            self.clock_steps_back,
+            u64::from(self.messages_sent),
+            u64::from(self.messages_failed),
+            u64::from(self.messages_dropped),
+            u64::from(self.outbox_messages),
+            u64::from(self.outbox_used_bytes),
+            u64::from(self.outbox_peak_bytes),
+            u64::from(self.clock_unavailable),
+            u64::from(self.clock_steps_back),
         ]
     }
 }
@@ -148,24 +150,24 @@ impl Serialize for Heartbeat {
 
 /// Bytes `values` take as postcard varints.
 #[inline(never)]
-fn varints_len(values: &[u32]) -> usize {
+fn varints_len(values: &[u64]) -> usize {
     let mut len = 0;
     let mut index = 0;
     while let Some(value) = values.get(index) {
-        len += varint_len(*value);
+        len += varint64_len(*value);
         index += 1;
     }
     len
 }
 
-/// Serializes `head` (bytes), `varints` (`u32`s) and `tail` (bytes) as one tuple. Out of
+/// Serializes `head` (bytes), `varints` (`u64`s) and `tail` (bytes) as one tuple. Out of
 /// line and shared, so the firmware holds one copy of the element encoders (plain loops:
 /// slice iterators can stay out-of-line calls at `opt-level = "s"`).
 #[inline(never)]
 fn flat<S: Serializer>(
     serializer: S,
     head: &[u8],
-    varints: &[u32],
+    varints: &[u64],
     tail: &[u8],
 ) -> Result<S::Ok, S::Error> {
     let mut tuple = serializer.serialize_tuple(head.len() + varints.len() + tail.len())?;
@@ -241,12 +243,12 @@ mod tests {
     #[derive(serde::Serialize)]
     struct DerivedHeartbeat {
         uptime_s: u32,
-        packets_seen: u32,
-        packets_counted: u32,
-        malformed: u32,
-        ignored: u32,
-        ring_dropped: u32,
-        table_full_dropped: u32,
+        packets_seen: u64,
+        packets_counted: u64,
+        malformed: u64,
+        ignored: u64,
+        ring_dropped: u64,
+        table_full_dropped: u64,
         messages_sent: u32,
         messages_failed: u32,
         messages_dropped: u32,
@@ -316,18 +318,39 @@ mod tests {
         }
     }
 
+    /// Values at every varint width boundary past 32 bits.
+    const WIDE: [u64; 10] = [
+        0,
+        u32::MAX as u64,
+        1 << 32,
+        (1 << 35) - 1,
+        1 << 35,
+        1 << 49,
+        (1 << 56) - 1,
+        1 << 63,
+        u64::MAX - 1,
+        u64::MAX,
+    ];
+
     #[test]
     fn heartbeat_encodes_as_the_derived_struct() {
-        for i in 0..VALUES.len() {
+        for i in 0..VALUES.len() + WIDE.len() {
             let at = |k: usize| VALUES[(i + k) % VALUES.len()];
+            // The 64-bit counters: the 32-bit values, then the wider ones.
+            let wide = |k: usize| {
+                let k = (i + k) % (VALUES.len() + WIDE.len());
+                VALUES
+                    .get(k)
+                    .map_or_else(|| WIDE[k - VALUES.len()], |&v| u64::from(v))
+            };
             let heartbeat = Heartbeat {
                 uptime_s: at(0),
-                packets_seen: at(1),
-                packets_counted: at(2),
-                malformed: at(3),
-                ignored: at(4),
-                ring_dropped: at(5),
-                table_full_dropped: at(6),
+                packets_seen: wide(1),
+                packets_counted: wide(2),
+                malformed: wide(3),
+                ignored: wide(4),
+                ring_dropped: wide(5),
+                table_full_dropped: wide(6),
                 messages_sent: at(7),
                 messages_failed: at(8),
                 messages_dropped: at(9),

@@ -153,6 +153,82 @@ fn varint_len_matches_postcard() {
 }
 
 #[test]
+fn varint64_len_matches_postcard() {
+    for bits in 0..=64u32 {
+        for value in [
+            (1u128 << bits) - 1,
+            1u128 << bits.min(63),
+            (1u128 << bits.min(63)) + 1,
+        ] {
+            let value = value.min(u128::from(u64::MAX)) as u64;
+            let mut buf = [0u8; 16];
+            let used = postcard::to_slice(&value, &mut buf).unwrap().len();
+            assert_eq!(varint64_len(value), used, "{value}");
+            if let Ok(narrow) = u32::try_from(value) {
+                assert_eq!(varint_len(narrow), used, "{value}");
+            }
+        }
+    }
+}
+
+/// MIN_MESSAGE_BYTES holds the first message of a collection with every varint at its
+/// widest: header, an IPv6 flow with a new local address, system information and a
+/// heartbeat whose 64-bit counters take ten bytes each.
+#[test]
+fn the_widest_first_message_fits_the_smallest_maximum() {
+    let mut flow = example_v6();
+    flow.inbound = DirectionCounters {
+        bytes: u32::MAX,
+        packets: u32::MAX,
+    };
+    flow.outbound = flow.inbound;
+    let system = SystemInformation {
+        threadx: [u8::MAX; 3],
+        netx: [u8::MAX; 3],
+        module_version: u32::MAX,
+        max_flows_v4: u16::MAX,
+        max_flows_v6: u16::MAX,
+        ring_slots: u16::MAX,
+        outbox_bytes: u32::MAX,
+        max_message_bytes: u32::MAX,
+        intervals_s: [u32::MAX; 3],
+        collectors: u8::MAX,
+        capture_mode: u8::MAX,
+    };
+    let heartbeat = Heartbeat {
+        uptime_s: u32::MAX,
+        packets_seen: u64::MAX,
+        packets_counted: u64::MAX,
+        malformed: u64::MAX,
+        ignored: u64::MAX,
+        ring_dropped: u64::MAX,
+        table_full_dropped: u64::MAX,
+        messages_sent: u32::MAX,
+        messages_failed: u32::MAX,
+        messages_dropped: u32::MAX,
+        outbox_messages: u16::MAX,
+        outbox_used_bytes: u32::MAX,
+        outbox_peak_bytes: u32::MAX,
+        clock_unavailable: u32::MAX,
+        clock_steps_back: u32::MAX,
+    };
+    let flows = [flow];
+    let collection = Collection {
+        time: u32::MAX,
+        network: Some(Window {
+            duration_s: u32::MAX,
+            v4: &[],
+            v6: &flows,
+        }),
+        system: Some(&system),
+        heartbeat: Some(&heartbeat),
+    };
+    let messages = write_all(&collection, MIN_MESSAGE_BYTES, u32::MAX);
+    assert_eq!(messages.len(), 1, "everything in one message");
+    assert!(messages[0].len() <= MIN_MESSAGE_BYTES);
+}
+
+#[test]
 fn kind_packs_protocol_and_syn_fin_rst() {
     let mut flow = example_v4();
     assert_eq!(compose::kind(&flow), 0b0010_0100);

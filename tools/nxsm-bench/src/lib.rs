@@ -374,7 +374,7 @@ impl Outcome {
     /// malformed or ignored, no message dropped.
     pub fn check(&self) -> Result<(), String> {
         let (b, a) = (&self.before, &self.after);
-        let delta = |f: fn(&Stats) -> u32| u64::from(f(a).wrapping_sub(f(b)));
+        let delta = |f: fn(&Stats) -> u64| f(a).wrapping_sub(f(b));
         let mut problems = Vec::new();
         if self.failures != 0 {
             problems.push(format!("{} library calls failed", self.failures));
@@ -397,7 +397,7 @@ impl Outcome {
             ("ring_dropped", delta(|s| s.ring_dropped)),
             ("malformed", delta(|s| s.malformed)),
             ("ignored", delta(|s| s.ignored)),
-            ("messages_dropped", delta(|s| s.messages_dropped)),
+            ("messages_dropped", delta(|s| u64::from(s.messages_dropped))),
         ] {
             if value != 0 {
                 problems.push(format!("{name} +{value}"));

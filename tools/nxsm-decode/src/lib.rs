@@ -307,23 +307,23 @@ pub struct SystemInformation {
     pub capture_mode: u8,
 }
 
-/// The module's health counters (since boot, saturating).
+/// The module's health counters (since boot, saturating; the packet counters are 64-bit).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Heartbeat {
     /// Seconds since the module was last started.
     pub uptime_s: u32,
     /// Packets the hooks handed to the module while it captured.
-    pub packets_seen: u32,
+    pub packets_seen: u64,
     /// Packets added to a flow.
-    pub packets_counted: u32,
+    pub packets_counted: u64,
     /// Packets that could not be parsed.
-    pub malformed: u32,
+    pub malformed: u64,
     /// Well-formed packets with nothing to record.
-    pub ignored: u32,
+    pub ignored: u64,
     /// Packets dropped because the capture ring was full.
-    pub ring_dropped: u32,
+    pub ring_dropped: u64,
     /// Packets of new flows that found the flow table full.
-    pub table_full_dropped: u32,
+    pub table_full_dropped: u64,
     /// Messages the hub client accepted.
     pub messages_sent: u32,
     /// Send attempts that failed.

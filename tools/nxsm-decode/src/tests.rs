@@ -4,7 +4,12 @@ use super::*;
 use serde_json::json;
 
 /// Unsigned LEB128, as section 1 of the wire format describes it.
-fn varint(mut value: u32) -> Vec<u8> {
+fn varint(value: u32) -> Vec<u8> {
+    varint64(u64::from(value))
+}
+
+/// The same for a `u64` (the same bytes for a value that fits a `u32`).
+fn varint64(mut value: u64) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
         let low = (value & 0x7f) as u8;
@@ -467,6 +472,59 @@ fn flow_keys_unique_in_a_message() {
     );
     // Same addresses and ports, other protocol: another flow.
     assert!(decode(&message(&[v4_window(&[a], &[(0, 5, 1), (0, 5, 2)])])).is_ok());
+}
+
+/// The heartbeat's packet counters are `u64` varints: values past 2^32 up to 2^64 - 1
+/// decode exactly, a longer or larger varint is refused, and the 32-bit fields still refuse
+/// what does not fit them.
+#[test]
+fn heartbeat_packet_counters_are_64_bit() {
+    let heartbeat = |seen: &[u8], uptime: &[u8]| {
+        let mut b = vec![0x02];
+        b.extend(uptime);
+        b.extend(seen); // packets_seen
+        b.extend(varint64(u64::MAX)); // packets_counted
+        b.extend(varint64((1 << 32) - 1)); // malformed
+        b.extend([0x00; 3]); // ignored, ring_dropped, table_full_dropped
+        b.extend([0x00; 8]); // the 32-bit and 16-bit fields after them
+        message(&[b])
+    };
+    assert_eq!(varint64(u64::MAX).len(), 10);
+    assert_eq!(varint64(1_500), varint(1_500));
+    let past = (1u64 << 32) + 640;
+    let m = decode(&heartbeat(&varint64(past), &[0x01])).unwrap();
+    let hb = m.heartbeat().unwrap();
+    assert_eq!(
+        (
+            hb.uptime_s,
+            hb.packets_seen,
+            hb.packets_counted,
+            hb.malformed
+        ),
+        (1, past, u64::MAX, u64::from(u32::MAX))
+    );
+    let v = to_json(&m);
+    assert_eq!(v["events"][0]["packets_seen"], past);
+    assert_eq!(v["events"][0]["packets_counted"], u64::MAX);
+    // Ten bytes at most, the tenth 0 or 1.
+    let mut too_large = varint64(u64::MAX);
+    too_large[9] = 0x02;
+    assert_eq!(
+        decode(&heartbeat(&too_large, &[0x01])),
+        Err(DecodeError::BadVarint)
+    );
+    let mut too_long = varint64(u64::MAX);
+    too_long[9] = 0x81;
+    too_long.push(0x00);
+    assert_eq!(
+        decode(&heartbeat(&too_long, &[0x01])),
+        Err(DecodeError::BadVarint)
+    );
+    // uptime_s stays a u32.
+    assert_eq!(
+        decode(&heartbeat(&[0x00], &varint64(1 << 32))),
+        Err(DecodeError::BadVarint)
+    );
 }
 
 #[test]

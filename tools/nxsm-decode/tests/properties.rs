@@ -14,6 +14,16 @@ fn counter() -> impl Strategy<Value = u32> {
     prop_oneof![0u32..128, 128u32..16_384, any::<u32>(), Just(u32::MAX)]
 }
 
+/// A 64-bit heartbeat counter: small, any 32-bit value, past 2^32, or the widest.
+fn total() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        counter().prop_map(u64::from),
+        (1u64 << 32)..(1u64 << 40),
+        any::<u64>(),
+        Just(u64::MAX)
+    ]
+}
+
 fn protocol() -> impl Strategy<Value = TransportKind> {
     prop_oneof![
         Just(TransportKind::Tcp),
@@ -128,8 +138,8 @@ fn system() -> impl Strategy<Value = SystemInformation> {
 
 fn heartbeat() -> impl Strategy<Value = Heartbeat> {
     (
-        (counter(), counter(), counter(), counter(), counter()),
-        (counter(), counter(), counter(), counter(), counter()),
+        (counter(), total(), total(), total(), total()),
+        (total(), total(), counter(), counter(), counter()),
         (any::<u16>(), counter(), counter(), counter(), counter()),
     )
         .prop_map(
