@@ -465,7 +465,8 @@ typedef struct {
 
 /**
  * Called from the capturing context (possibly an ISR) when the ring fill reaches the
- * watermark: it must only wake the consumer (e.g. set a ThreadX event flag).
+ * watermark, with the context it was set with: it must only wake the consumer (e.g. set a
+ * ThreadX event flag). While it runs, `nxsm_set_ring_callback` returns `NXSM_ERR_BUSY`.
  */
 typedef void (*nxsm_ring_callback)(void *context);
 
@@ -691,8 +692,15 @@ nxsm_result nxsm_capture_in_host_order(const uint8_t *ip_header, size_t length);
 
 /**
  * Sets the function called when the ring fill reaches `watermark` records (1..=ring
- * slots), or removes it when `callback` is NULL. Only while the module is stopped, so a
- * hook never sees half of a change.
+ * slots), or removes it when `callback` is NULL. Only while the module is stopped
+ * (`NXSM_ERR_ALREADY_STARTED` otherwise).
+ *
+ * The change is atomic for every capture: a call always gets the `context` given with its
+ * `callback`, and once this function has returned `NXSM_OK` the previous pair is never
+ * called again (its context may be freed). A capture made just before `nxsm_stop` may
+ * still be running the current callback: then nothing is changed and the result is
+ * `NXSM_ERR_BUSY`; try again, but not from inside the callback. A capture that reaches
+ * the watermark while the change is being made does not call either pair.
  */
 nxsm_result nxsm_set_ring_callback(nxsm_ring_callback callback, void *context, uint32_t watermark);
 

@@ -3,7 +3,7 @@
 
 use nxsm_ffi_tests::*;
 use std::ptr::{null, null_mut};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 const T0: u32 = 1_700_000_000;
 
@@ -262,6 +262,48 @@ fn the_watermark_wakes_the_consumer_once_per_fill() {
     }
     assert_eq!(WAKES.load(Ordering::SeqCst), 2);
     assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
+    assert_eq!(
+        unsafe { nxsm_set_ring_callback(None, null_mut(), 0) },
+        NXSM_OK
+    );
+}
+
+static SLOW_WAKE_ENTERED: AtomicBool = AtomicBool::new(false);
+static SLOW_WAKE_RELEASED: AtomicBool = AtomicBool::new(false);
+
+unsafe extern "C" fn slow_wake(_context: *mut std::ffi::c_void) {
+    SLOW_WAKE_ENTERED.store(true, Ordering::SeqCst);
+    while !SLOW_WAKE_RELEASED.load(Ordering::SeqCst) {
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn the_callback_is_not_changed_while_a_capture_runs_it() {
+    let _serial = serial();
+    SLOW_WAKE_ENTERED.store(false, Ordering::SeqCst);
+    SLOW_WAKE_RELEASED.store(false, Ordering::SeqCst);
+    assert_eq!(
+        unsafe { nxsm_set_ring_callback(Some(slow_wake), null_mut(), 1) },
+        NXSM_OK
+    );
+    start();
+    let producer = std::thread::spawn(|| capture(&SYN, NXSM_DIRECTION_OUT, 0));
+    while !SLOW_WAKE_ENTERED.load(Ordering::SeqCst) {
+        std::thread::yield_now();
+    }
+    assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
+    // The capture is still inside the callback: the setter must not return as if done.
+    assert_eq!(
+        unsafe { nxsm_set_ring_callback(None, null_mut(), 0) },
+        NXSM_ERR_BUSY
+    );
+    assert_eq!(
+        unsafe { nxsm_set_ring_callback(Some(wake), 0x1234 as *mut _, 1) },
+        NXSM_ERR_BUSY
+    );
+    SLOW_WAKE_RELEASED.store(true, Ordering::SeqCst);
+    assert_eq!(producer.join().unwrap(), NXSM_OK);
     assert_eq!(
         unsafe { nxsm_set_ring_callback(None, null_mut(), 0) },
         NXSM_OK

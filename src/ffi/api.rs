@@ -3,7 +3,7 @@
 use core::ffi::{c_char, c_void};
 use core::mem::size_of;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::AtomicPtr;
 
 use super::guard::TryShared;
 use super::types::*;
@@ -14,6 +14,7 @@ use crate::intake::{Intake, Offer};
 use crate::module::{LifecycleError, Module, Platform, SetError, State};
 use crate::raw::{self, Seen};
 use crate::scheduler::Collector;
+use crate::sync::{compare_exchange, fetch_add, fetch_sub, AtomicU32, Ordering};
 use crate::wire::HeaderOrder;
 
 /// The device's one security module (static storage, no heap).
@@ -21,9 +22,13 @@ static MODULE: TryShared<Module> = TryShared::new(Module::new());
 /// What the capture hooks share with the module.
 static INTAKE: Intake = Intake::new();
 /// Ring watermark callback: function and its context (the fill that triggers it is kept by
-/// the intake, see `Intake::set_watermark`).
+/// the intake, see `Intake::set_watermark`). Changed only under `RING_LOCKED`.
 static RING_CALLBACK: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
 static RING_CONTEXT: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
+/// Captures inside `wake_consumer`, plus `RING_LOCKED` while `nxsm_set_ring_callback`
+/// changes the pair: the two never overlap, so a call never sees half of a change.
+static RING_CALLERS: AtomicU32 = AtomicU32::new(0);
+const RING_LOCKED: u32 = 1 << 31;
 
 type FfiResult<T> = Result<T, nxsm_result>;
 
@@ -587,20 +592,59 @@ fn result_of(offer: Offer) -> nxsm_result {
     }
 }
 
+/// Calls the ring callback, unless `nxsm_set_ring_callback` is changing it right now. Out of
+/// line and cold: only a capture that reaches the watermark comes here.
+#[cold]
+#[inline(never)]
 fn wake_consumer() {
-    let function = RING_CALLBACK.load(Ordering::Acquire);
-    if function.is_null() {
-        return;
+    // Registered before the pair is read: a setter that sees a caller refuses, and the
+    // Acquire pairs with the setter's unlock, so the pair read is the one it stored.
+    let callers = fetch_add(&RING_CALLERS, 1, Ordering::Acquire);
+    if callers & RING_LOCKED == 0 {
+        let function = RING_CALLBACK.load(Ordering::Relaxed);
+        let context = RING_CONTEXT.load(Ordering::Relaxed);
+        if !function.is_null() {
+            // SAFETY: only `nxsm_set_ring_callback` stores here, and only a non-NULL
+            // `unsafe extern "C" fn(*mut c_void)` or NULL; the context is the caller's,
+            // set with this function.
+            let function: unsafe extern "C" fn(*mut c_void) =
+                unsafe { core::mem::transmute(function) };
+            unsafe { function(context) };
+        }
     }
-    // SAFETY: only `nxsm_set_ring_callback` stores here, and only a non-NULL
-    // `unsafe extern "C" fn(*mut c_void)` or NULL; the context is the caller's.
-    let function: unsafe extern "C" fn(*mut c_void) = unsafe { core::mem::transmute(function) };
-    unsafe { function(RING_CONTEXT.load(Ordering::Relaxed)) };
+    // Release: the call is over before a setter can lock.
+    fetch_sub(&RING_CALLERS, 1, Ordering::Release);
+}
+
+/// Takes `RING_LOCKED` when no capture is inside `wake_consumer`.
+fn lock_ring_callback() -> FfiResult<()> {
+    loop {
+        // Acquire: every call that ended before this sees the old pair is over.
+        match compare_exchange(
+            &RING_CALLERS,
+            0,
+            RING_LOCKED,
+            Ordering::Acquire,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return Ok(()),
+            // A spurious failure of the weak exchange: nobody is inside, try again.
+            Err(0) => continue,
+            Err(_) => return Err(nxsm_result::NXSM_ERR_BUSY),
+        }
+    }
 }
 
 /// Sets the function called when the ring fill reaches `watermark` records (1..=ring
-/// slots), or removes it when `callback` is NULL. Only while the module is stopped, so a
-/// hook never sees half of a change.
+/// slots), or removes it when `callback` is NULL. Only while the module is stopped
+/// (`NXSM_ERR_ALREADY_STARTED` otherwise).
+///
+/// The change is atomic for every capture: a call always gets the `context` given with its
+/// `callback`, and once this function has returned `NXSM_OK` the previous pair is never
+/// called again (its context may be freed). A capture made just before `nxsm_stop` may
+/// still be running the current callback: then nothing is changed and the result is
+/// `NXSM_ERR_BUSY`; try again, but not from inside the callback. A capture that reaches
+/// the watermark while the change is being made does not call either pair.
 #[no_mangle]
 pub extern "C" fn nxsm_set_ring_callback(
     callback: nxsm_ring_callback,
@@ -621,9 +665,12 @@ pub extern "C" fn nxsm_set_ring_callback(
             // No callback: no offer reports the watermark.
             None => (core::ptr::null_mut(), 0),
         };
+        lock_ring_callback()?;
         INTAKE.set_watermark(fill);
+        RING_CALLBACK.store(function, Ordering::Relaxed);
         RING_CONTEXT.store(context, Ordering::Relaxed);
-        RING_CALLBACK.store(function, Ordering::Release);
+        // Release: a capture that registers after this reads the new pair.
+        fetch_sub(&RING_CALLERS, RING_LOCKED, Ordering::Release);
         Ok(())
     }))
 }

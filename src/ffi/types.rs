@@ -65,7 +65,8 @@ pub enum nxsm_header_order {
 }
 
 /// Called from the capturing context (possibly an ISR) when the ring fill reaches the
-/// watermark: it must only wake the consumer (e.g. set a ThreadX event flag).
+/// watermark, with the context it was set with: it must only wake the consumer (e.g. set a
+/// ThreadX event flag). While it runs, `nxsm_set_ring_callback` returns `NXSM_ERR_BUSY`.
 pub type nxsm_ring_callback = Option<unsafe extern "C" fn(context: *mut core::ffi::c_void)>;
 
 /// One flow of the current window, as `nxsm_read_flows` reports it.
