@@ -215,6 +215,11 @@ enum nxsm_result
    * retry delay after a failed send has not passed.
    */
   NXSM_ERR_NO_MESSAGE = 11,
+  /**
+   * A packet handed to `nxsm_capture` while the module runs with its network-activity
+   * collector off; not counted. (While it is stopped: `NXSM_ERR_NOT_STARTED`.)
+   */
+  NXSM_ERR_CAPTURE_OFF = 12,
 };
 #ifndef __cplusplus
 typedef uint32_t nxsm_result;
@@ -655,16 +660,22 @@ nxsm_result nxsm_get_interval(uint32_t priority_group, uint32_t *out_seconds);
  * Records one packet from a NetX Duo hook. Never blocks; safe from ISRs and any thread.
  *
  * `ip_header` points at the IP header and `length` is how many bytes are readable from
- * there (for NetX Duo: up to `nx_packet_append_ptr` of the first buffer). `direction` is an
- * `nxsm_direction`, `header_order` an `nxsm_header_order`. Returns `NXSM_OK` when the
- * packet was stored for the consumer; every other outcome is counted in the statistics.
- * IPv4 without options (40 bytes or more) and IPv6 whose next header is TCP, UDP or
- * ICMPv6 (60 bytes or more) are stored as raw header words and parsed by the next drain,
- * so for them `NXSM_ERR_MALFORMED` and `NXSM_ERR_NOT_RECORDED` become `malformed` and
- * `ignored` counts then instead of return codes; other packets are parsed here, and so is
- * IPv4 sent with its header in host order (no hook sees that). The hooks call the fixed
- * forms [`nxsm_capture_out`], [`nxsm_capture_in`] and [`nxsm_capture_in_host_order`],
- * which skip the argument checks.
+ * there (for NetX Duo: up to `nx_packet_append_ptr` of the first buffer). Only the IP and
+ * transport headers are read, never past `length`. Every packet shape takes any `length`:
+ * one above `PTRDIFF_MAX`, more than any buffer holds, is read as `PTRDIFF_MAX` (or as
+ * reaching the end of the address space), not refused. `direction` is an
+ * `nxsm_direction`, `header_order` an `nxsm_header_order`.
+ *
+ * Returns `NXSM_OK` when the packet was stored for the consumer. `NXSM_ERR_MALFORMED`,
+ * `NXSM_ERR_NOT_RECORDED` and `NXSM_ERR_RING_FULL` are counted in the statistics;
+ * `NXSM_ERR_NOT_STARTED` (module stopped), `NXSM_ERR_CAPTURE_OFF` (network-activity
+ * collector off) and argument errors are not. IPv4 without options (40 bytes or more)
+ * and IPv6 whose next header is TCP, UDP or ICMPv6 (60 bytes or more) are stored as raw
+ * header words and parsed by the next drain, so for them `NXSM_ERR_MALFORMED` and
+ * `NXSM_ERR_NOT_RECORDED` become `malformed` and `ignored` counts then instead of return
+ * codes; other packets are parsed here, and so is IPv4 sent with its header in host order
+ * (no hook sees that). The hooks call the fixed forms [`nxsm_capture_out`],
+ * [`nxsm_capture_in`] and [`nxsm_capture_in_host_order`], which skip the argument checks.
  */
 nxsm_result nxsm_capture(const uint8_t *ip_header,
                          size_t length,

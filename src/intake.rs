@@ -33,7 +33,8 @@ pub enum Offer {
     Malformed(Malformed),
     /// The ring was full.
     Dropped,
-    /// Capture is off (module stopped): nothing counted.
+    /// Capture is off (module stopped, or its network-activity collector off; see
+    /// [`Intake::is_started`]): nothing counted.
     Closed,
 }
 
@@ -60,6 +61,8 @@ pub struct Intake {
     /// for never. Zero at rest like every other field, so the intake is all `.bss` and
     /// takes no flash for an initial image.
     watermark: AtomicU32,
+    /// 1 while the module runs, whether or not it captures: tells a closed offer's cause.
+    started: AtomicU32,
     malformed: AtomicU32,
     ignored: AtomicU32,
     /// Raw entries the consumer found malformed (written by the consumer only).
@@ -76,6 +79,7 @@ impl Intake {
             ring: Ring::new(),
             open_head: AtomicU32::new(0),
             watermark: AtomicU32::new(0),
+            started: AtomicU32::new(0),
             malformed: AtomicU32::new(0),
             ignored: AtomicU32::new(0),
             later_malformed: AtomicU32::new(0),
@@ -90,6 +94,7 @@ impl Intake {
             ring: Ring::new(),
             open_head: AtomicU32::new(0),
             watermark: AtomicU32::new(0),
+            started: AtomicU32::new(0),
             malformed: AtomicU32::new(0),
             ignored: AtomicU32::new(0),
             later_malformed: AtomicU32::new(0),
@@ -106,6 +111,17 @@ impl Intake {
     /// Stops accepting packets; records already in the ring stay for the consumer.
     pub fn close(&self) {
         self.open_head.store(0, Ordering::Release);
+    }
+
+    /// Records whether the module runs (capture may still be closed, see [`Self::open`]).
+    pub fn set_started(&self, started: bool) {
+        self.started.store(u32::from(started), Ordering::Relaxed);
+    }
+
+    /// Whether the module runs: an [`Offer::Closed`] then means that network activity is
+    /// not collected, rather than that the module is stopped.
+    pub fn is_started(&self) -> bool {
+        self.started.load(Ordering::Relaxed) != 0
     }
 
     /// Sets the ring fill at which an offer reports `at_watermark` (0: never).
@@ -359,5 +375,29 @@ mod tests {
             intake.offer(&UDP_OUT, Direction::Out, HeaderOrder::Network),
             Offer::Closed
         );
+    }
+
+    #[test]
+    fn nine_extension_headers_are_ignored_not_malformed() {
+        let intake = Intake::new();
+        intake.open(Protocols::ALL);
+        // Also in a build without IPv6 flows, which parses IPv6 all the same.
+        let packet = crate::wire::ipv6::tests::extension_chain(9);
+        assert_eq!(
+            intake.offer(&packet, Direction::In, HeaderOrder::Network),
+            Offer::Ignored
+        );
+        let c = intake.counters();
+        assert_eq!((c.seen, c.ignored, c.malformed), (1, 1, 0));
+    }
+
+    #[test]
+    fn a_closed_intake_tells_whether_the_module_runs() {
+        let intake = Intake::new();
+        assert!(!intake.is_started());
+        intake.set_started(true);
+        assert!(intake.is_started() && !intake.is_open());
+        intake.set_started(false);
+        assert!(!intake.is_started());
     }
 }

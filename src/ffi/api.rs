@@ -53,17 +53,17 @@ fn output<'a, T>(ptr: *mut T) -> FfiResult<&'a mut T> {
     unsafe { ptr.as_mut() }.ok_or(nxsm_result::NXSM_ERR_NULL_ARGUMENT)
 }
 
-/// Borrows `len` C input bytes, refusing NULL and impossible lengths.
-fn input_bytes<'a>(ptr: *const u8, len: usize) -> FfiResult<&'a [u8]> {
-    if ptr.is_null() {
-        return Err(nxsm_result::NXSM_ERR_NULL_ARGUMENT);
-    }
-    if len > isize::MAX as usize {
-        return Err(nxsm_result::NXSM_ERR_INVALID_ARGUMENT);
-    }
+/// Borrows the `len` bytes of a captured packet at `ptr`. A `len` that no buffer can have
+/// is cut to the most a slice at `ptr` may span (not refused: the fast paths never look
+/// at it, and only headers are read).
+fn packet_bytes<'a>(ptr: NonNull<u8>, len: usize) -> &'a [u8] {
+    let len = len
+        .min(isize::MAX as usize)
+        .min(usize::MAX - ptr.as_ptr().addr());
     // SAFETY: the caller passes `len` readable bytes at `ptr` that stay valid and unchanged
-    // for the duration of the call (for a hook: the packet is not released meanwhile).
-    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+    // for the duration of the call (for a hook: the packet is not released meanwhile); the
+    // cut keeps the slice inside the address space and `isize::MAX`.
+    unsafe { core::slice::from_raw_parts(ptr.as_ptr(), len) }
 }
 
 /// Borrows `len` C output elements, refusing NULL and impossible lengths.
@@ -201,6 +201,7 @@ pub extern "C" fn nxsm_result_text(code: u32) -> *const c_char {
         9 => c"the capture ring was full (counted as ring_dropped)",
         10 => c"nothing to record in this packet (counted as ignored)",
         11 => c"no message to hand out now (outbox empty, not ACTIVE, or retry delay)",
+        12 => c"capture is off: the network-activity collector is disabled",
         _ => c"unknown result",
     };
     text.as_ptr()
@@ -246,6 +247,7 @@ pub extern "C" fn nxsm_start(config: *const nxsm_config, now_s: u32, random: u32
             if settings.collectors & Collector::NetworkActivity.bit() != 0 {
                 INTAKE.open(settings.protocols);
             }
+            INTAKE.set_started(true);
             Ok(())
         })
     })())
@@ -259,6 +261,7 @@ pub extern "C" fn nxsm_stop() -> nxsm_result {
         if !module.is_running() {
             return Err(nxsm_result::NXSM_ERR_NOT_STARTED);
         }
+        INTAKE.set_started(false);
         close_intake(module);
         module.stop(&INTAKE.counters())?;
         Ok(())
@@ -478,16 +481,22 @@ pub extern "C" fn nxsm_get_interval(priority_group: u32, out_seconds: *mut u32) 
 /// Records one packet from a NetX Duo hook. Never blocks; safe from ISRs and any thread.
 ///
 /// `ip_header` points at the IP header and `length` is how many bytes are readable from
-/// there (for NetX Duo: up to `nx_packet_append_ptr` of the first buffer). `direction` is an
-/// `nxsm_direction`, `header_order` an `nxsm_header_order`. Returns `NXSM_OK` when the
-/// packet was stored for the consumer; every other outcome is counted in the statistics.
-/// IPv4 without options (40 bytes or more) and IPv6 whose next header is TCP, UDP or
-/// ICMPv6 (60 bytes or more) are stored as raw header words and parsed by the next drain,
-/// so for them `NXSM_ERR_MALFORMED` and `NXSM_ERR_NOT_RECORDED` become `malformed` and
-/// `ignored` counts then instead of return codes; other packets are parsed here, and so is
-/// IPv4 sent with its header in host order (no hook sees that). The hooks call the fixed
-/// forms [`nxsm_capture_out`], [`nxsm_capture_in`] and [`nxsm_capture_in_host_order`],
-/// which skip the argument checks.
+/// there (for NetX Duo: up to `nx_packet_append_ptr` of the first buffer). Only the IP and
+/// transport headers are read, never past `length`. Every packet shape takes any `length`:
+/// one above `PTRDIFF_MAX`, more than any buffer holds, is read as `PTRDIFF_MAX` (or as
+/// reaching the end of the address space), not refused. `direction` is an
+/// `nxsm_direction`, `header_order` an `nxsm_header_order`.
+///
+/// Returns `NXSM_OK` when the packet was stored for the consumer. `NXSM_ERR_MALFORMED`,
+/// `NXSM_ERR_NOT_RECORDED` and `NXSM_ERR_RING_FULL` are counted in the statistics;
+/// `NXSM_ERR_NOT_STARTED` (module stopped), `NXSM_ERR_CAPTURE_OFF` (network-activity
+/// collector off) and argument errors are not. IPv4 without options (40 bytes or more)
+/// and IPv6 whose next header is TCP, UDP or ICMPv6 (60 bytes or more) are stored as raw
+/// header words and parsed by the next drain, so for them `NXSM_ERR_MALFORMED` and
+/// `NXSM_ERR_NOT_RECORDED` become `malformed` and `ignored` counts then instead of return
+/// codes; other packets are parsed here, and so is IPv4 sent with its header in host order
+/// (no hook sees that). The hooks call the fixed forms [`nxsm_capture_out`],
+/// [`nxsm_capture_in`] and [`nxsm_capture_in_host_order`], which skip the argument checks.
 #[no_mangle]
 pub extern "C" fn nxsm_capture(
     ip_header: *const u8,
@@ -569,10 +578,7 @@ fn capture_other(ip_header: NonNull<u8>, length: usize, seen: Seen) -> nxsm_resu
             return result_of(offer);
         }
     }
-    match input_bytes(ip_header.as_ptr(), length) {
-        Ok(bytes) => result_of(INTAKE.offer_other(bytes, seen)),
-        Err(error) => error,
-    }
+    result_of(INTAKE.offer_other(packet_bytes(ip_header, length), seen))
 }
 
 /// The result code of an offer, waking the consumer when the ring reached its watermark.
@@ -588,7 +594,18 @@ fn result_of(offer: Offer) -> nxsm_result {
         Offer::Ignored => nxsm_result::NXSM_ERR_NOT_RECORDED,
         Offer::Malformed(_) => nxsm_result::NXSM_ERR_MALFORMED,
         Offer::Dropped => nxsm_result::NXSM_ERR_RING_FULL,
-        Offer::Closed => nxsm_result::NXSM_ERR_NOT_STARTED,
+        Offer::Closed => closed(),
+    }
+}
+
+/// Why capture is off. Decided only here, so a stored packet pays nothing for it.
+#[cold]
+#[inline(never)]
+fn closed() -> nxsm_result {
+    if INTAKE.is_started() {
+        nxsm_result::NXSM_ERR_CAPTURE_OFF
+    } else {
+        nxsm_result::NXSM_ERR_NOT_STARTED
     }
 }
 

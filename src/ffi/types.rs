@@ -41,6 +41,9 @@ pub enum nxsm_result {
     /// No message to hand out now: the outbox is empty, the module is not ACTIVE, or the
     /// retry delay after a failed send has not passed.
     NXSM_ERR_NO_MESSAGE = 11,
+    /// A packet handed to `nxsm_capture` while the module runs with its network-activity
+    /// collector off; not counted. (While it is stopped: `NXSM_ERR_NOT_STARTED`.)
+    NXSM_ERR_CAPTURE_OFF = 12,
 }
 
 /// Whether the device received or sent a packet (NetX Duo `NX_IP_PACKET_IN` / `_OUT`).
