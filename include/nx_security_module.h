@@ -711,7 +711,7 @@ nxsm_result nxsm_capture_in_host_order(const uint8_t *ip_header, size_t length);
  * called again (its context may be freed). A capture made just before `nxsm_stop` may
  * still be running the current callback: then nothing is changed and the result is
  * `NXSM_ERR_BUSY`; try again, but not from inside the callback. A capture that reaches
- * the watermark while the change is being made does not call either pair.
+ * the watermark while the change is being made may call neither pair.
  */
 nxsm_result nxsm_set_ring_callback(nxsm_ring_callback callback, void *context, uint32_t watermark);
 

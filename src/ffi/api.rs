@@ -25,7 +25,7 @@ static INTAKE: Intake = Intake::new();
 /// the intake, see `Intake::set_watermark`). Changed only under `RING_LOCKED`.
 static RING_CALLBACK: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
 static RING_CONTEXT: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
-/// Captures inside `wake_consumer`, plus `RING_LOCKED` while `nxsm_set_ring_callback`
+/// Captures inside `call_ring_callback`, plus `RING_LOCKED` while `nxsm_set_ring_callback`
 /// changes the pair: the two never overlap, so a call never sees half of a change.
 static RING_CALLERS: AtomicU32 = AtomicU32::new(0);
 const RING_LOCKED: u32 = 1 << 31;
@@ -598,8 +598,8 @@ fn result_of(offer: Offer) -> nxsm_result {
     }
 }
 
-/// Why capture is off. Decided only here, so a stored packet pays nothing for it.
-#[cold]
+/// Why capture is off. Decided only here, so a stored packet pays nothing for it. (Not
+/// `#[cold]`: that moves the branch here out of a short `cbz`'s reach in the hooks.)
 #[inline(never)]
 fn closed() -> nxsm_result {
     if INTAKE.is_started() {
@@ -609,11 +609,23 @@ fn closed() -> nxsm_result {
     }
 }
 
+/// Calls the ring callback, if one is set, at the watermark.
+#[inline(always)]
+fn wake_consumer() {
+    // Only a hint (`call_ring_callback` reads the pair again, registered): skipping a call
+    // is always allowed. Inline, it also keeps the hooks branching over the watermark
+    // code; a lone call there would be made conditional, an instruction on every packet.
+    if RING_CALLBACK.load(Ordering::Relaxed).is_null() {
+        return;
+    }
+    call_ring_callback();
+}
+
 /// Calls the ring callback, unless `nxsm_set_ring_callback` is changing it right now. Out of
 /// line and cold: only a capture that reaches the watermark comes here.
 #[cold]
 #[inline(never)]
-fn wake_consumer() {
+fn call_ring_callback() {
     // Registered before the pair is read: a setter that sees a caller refuses, and the
     // Acquire pairs with the setter's unlock, so the pair read is the one it stored.
     let callers = fetch_add(&RING_CALLERS, 1, Ordering::Acquire);
@@ -633,7 +645,7 @@ fn wake_consumer() {
     fetch_sub(&RING_CALLERS, 1, Ordering::Release);
 }
 
-/// Takes `RING_LOCKED` when no capture is inside `wake_consumer`.
+/// Takes `RING_LOCKED` when no capture is inside `call_ring_callback`.
 fn lock_ring_callback() -> FfiResult<()> {
     loop {
         // Acquire: every call that ended before this sees the old pair is over.
@@ -661,7 +673,7 @@ fn lock_ring_callback() -> FfiResult<()> {
 /// called again (its context may be freed). A capture made just before `nxsm_stop` may
 /// still be running the current callback: then nothing is changed and the result is
 /// `NXSM_ERR_BUSY`; try again, but not from inside the callback. A capture that reaches
-/// the watermark while the change is being made does not call either pair.
+/// the watermark while the change is being made may call neither pair.
 #[no_mangle]
 pub extern "C" fn nxsm_set_ring_callback(
     callback: nxsm_ring_callback,
