@@ -2,11 +2,13 @@
 #
 # Host builds use the cargo on PATH (rustup). Cross builds for Cortex-M use Debian's
 # rustc/cargo pair with -Zbuild-std, because rustup cannot add targets on this machine kind
-# and Debian ships the matching library sources (see docs/building.md).
+# and Debian ships the matching library sources (see docs/building.md). So do host builds
+# under ThreadSanitizer (NXSM_TSAN), which need an instrumented `core`.
 
 include(${CMAKE_CURRENT_LIST_DIR}/NxsmCpu.cmake)   # NXSM_CPU and nxsm_cpu_target()
 set(NXSM_CROSS_CARGO "/usr/bin/cargo" CACHE FILEPATH "cargo used for Cortex-M builds (Debian cargo-web)")
 set(NXSM_CROSS_RUSTC "/usr/bin/rustc" CACHE FILEPATH "rustc used for Cortex-M builds (Debian rustc-web)")
+set(NXSM_TSAN OFF CACHE BOOL "Host test build under ThreadSanitizer: the Rust core instrumented too (-Zsanitizer=thread)")
 
 set(_nxsm_root ${CMAKE_CURRENT_LIST_DIR}/..)
 set(_nxsm_target_dir ${CMAKE_BINARY_DIR}/cargo)
@@ -45,6 +47,23 @@ if(CMAKE_CROSSCOMPILING)
       ${NXSM_CROSS_CARGO} build --release --locked -p nx-security-module
       --target ${NXSM_RUST_TARGET}
       -Zbuild-std=core,compiler_builtins -Zbuild-std-features=compiler-builtins-mem)
+elseif(NXSM_TSAN)
+  # ThreadSanitizer must see the library's own accesses: the core and everything it uses
+  # (core itself, hence -Zbuild-std) instrumented, with the Debian pair as for Cortex-M.
+  execute_process(COMMAND ${NXSM_CROSS_RUSTC} -vV OUTPUT_VARIABLE _nxsm_rustc_info
+                  RESULT_VARIABLE _nxsm_rustc_status)
+  string(REGEX MATCH "host: ([^\n]+)" _nxsm_host_line "${_nxsm_rustc_info}")
+  if(NOT _nxsm_rustc_status EQUAL 0 OR NOT CMAKE_MATCH_1)
+    message(FATAL_ERROR "NXSM_TSAN needs ${NXSM_CROSS_RUSTC} (Debian rustc-web, see scripts/setup)")
+  endif()
+  set(_nxsm_host_target ${CMAKE_MATCH_1})
+  set(_nxsm_archive ${_nxsm_target_dir}/${_nxsm_host_target}/release/libnx_security_module.a)
+  # Line tables and the legacy mangling, which the GCC runtime's symbolizer can read.
+  set(_nxsm_cargo ${CMAKE_COMMAND} -E env ${_nxsm_env}
+      RUSTC=${NXSM_CROSS_RUSTC} RUSTC_BOOTSTRAP=1 CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
+      "RUSTFLAGS=-Zsanitizer=thread -Cforce-frame-pointers=yes -Zunstable-options -Csymbol-mangling-version=legacy"
+      ${NXSM_CROSS_CARGO} build --release --locked -p nx-security-module
+      --target ${_nxsm_host_target} -Zbuild-std=core,compiler_builtins)
 else()
   find_program(NXSM_CARGO cargo HINTS $ENV{HOME}/.cargo/bin REQUIRED)
   set(_nxsm_archive ${_nxsm_target_dir}/release/libnx_security_module.a)

@@ -215,6 +215,11 @@ enum nxsm_result
    * retry delay after a failed send has not passed.
    */
   NXSM_ERR_NO_MESSAGE = 11,
+  /**
+   * A packet handed to `nxsm_capture` while the module runs with its network-activity
+   * collector off; not counted. (While it is stopped: `NXSM_ERR_NOT_STARTED`.)
+   */
+  NXSM_ERR_CAPTURE_OFF = 12,
 };
 #ifndef __cplusplus
 typedef uint32_t nxsm_result;
@@ -472,7 +477,8 @@ typedef struct {
 
 /**
  * Called from the capturing context (possibly an ISR) when the ring fill reaches the
- * watermark: it must only wake the consumer (e.g. set a ThreadX event flag).
+ * watermark, with the context it was set with: it must only wake the consumer (e.g. set a
+ * ThreadX event flag). While it runs, `nxsm_set_ring_callback` returns `NXSM_ERR_BUSY`.
  */
 typedef void (*nxsm_ring_callback)(void *context);
 
@@ -577,6 +583,9 @@ nxsm_result nxsm_get_capacities(nxsm_capacities *out);
  *
  * `now_s` is Unix time (`NXSM_TIME_UNAVAILABLE` is refused, as the original refused to
  * start without a clock); `random` spreads the first collection (pass `NX_RAND()`).
+ * Every time argument is compared modulo 2^32: a clock truncated to 32 bits goes on
+ * working when it wraps in 2106 (0xFFFFFFFE, then 0, 1, ...), and times up to 68 years
+ * apart compare correctly.
  */
 nxsm_result nxsm_start(const nxsm_config *config, uint32_t now_s, uint32_t random);
 
@@ -591,6 +600,12 @@ nxsm_result nxsm_stop(void);
  * due (their messages go to the outbox in every running state). Call it about once a
  * second from one context, then hand out messages with `nxsm_message_peek`.
  *
+ * In ACTIVE a collection puts into the outbox only the messages that fit without
+ * dropping any; the rest of its window waits in the flow table and follows at the next
+ * polls as sent messages free room (a new collection, or losing the hub, pushes it in
+ * whole, dropping the oldest messages if it must). So a hub that takes messages loses
+ * none, whatever the outbox size.
+ *
  * `hub_connected` tells whether any IoT Hub client is connected right now. With `now_s`
  * = `NXSM_TIME_UNAVAILABLE` the ring is still drained (stamped with the last known time)
  * and `clock_unavailable` counted; nothing else advances and the result is
@@ -603,8 +618,10 @@ nxsm_result nxsm_poll(uint32_t now_s, bool hub_connected);
  * bytes, `*out_sequence` is the number to acknowledge it with. Only in ACTIVE, and not
  * before the retry delay after a failed send; otherwise `NXSM_ERR_NO_MESSAGE`.
  *
- * The bytes stay valid and unchanged until `nxsm_message_ack` or the next `nxsm_poll`
- * or `nxsm_stop`: call it from the context that polls, send, then acknowledge.
+ * The message is lent: its bytes stay valid and unchanged until `nxsm_message_ack`,
+ * whatever runs meanwhile (polls, collections, settings, `nxsm_stop`, from any context).
+ * Acknowledge every message peeked: while one is out, no other message can drop it, so a
+ * new message that finds no other room is refused (counted in `messages_dropped`).
  */
 nxsm_result nxsm_message_peek(const uint8_t **out_bytes,
                               size_t *out_length,
@@ -676,16 +693,22 @@ nxsm_result nxsm_get_interval(uint32_t priority_group, uint32_t *out_seconds);
  * Records one packet from a NetX Duo hook. Never blocks; safe from ISRs and any thread.
  *
  * `ip_header` points at the IP header and `length` is how many bytes are readable from
- * there (for NetX Duo: up to `nx_packet_append_ptr` of the first buffer). `direction` is an
- * `nxsm_direction`, `header_order` an `nxsm_header_order`. Returns `NXSM_OK` when the
- * packet was stored for the consumer; every other outcome is counted in the statistics.
- * IPv4 without options (40 bytes or more) and IPv6 whose next header is TCP, UDP or
- * ICMPv6 (60 bytes or more) are stored as raw header words and parsed by the next drain,
- * so for them `NXSM_ERR_MALFORMED` and `NXSM_ERR_NOT_RECORDED` become `malformed` and
- * `ignored` counts then instead of return codes; other packets are parsed here, and so is
- * IPv4 sent with its header in host order (no hook sees that). The hooks call the fixed
- * forms [`nxsm_capture_out`], [`nxsm_capture_in`] and [`nxsm_capture_in_host_order`],
- * which skip the argument checks.
+ * there (for NetX Duo: up to `nx_packet_append_ptr` of the first buffer). Only the IP and
+ * transport headers are read, never past `length`. Every packet shape takes any `length`:
+ * one above `PTRDIFF_MAX`, more than any buffer holds, is read as `PTRDIFF_MAX` (or as
+ * reaching the end of the address space), not refused. `direction` is an
+ * `nxsm_direction`, `header_order` an `nxsm_header_order`.
+ *
+ * Returns `NXSM_OK` when the packet was stored for the consumer. `NXSM_ERR_MALFORMED`,
+ * `NXSM_ERR_NOT_RECORDED` and `NXSM_ERR_RING_FULL` are counted in the statistics;
+ * `NXSM_ERR_NOT_STARTED` (module stopped), `NXSM_ERR_CAPTURE_OFF` (network-activity
+ * collector off) and argument errors are not. IPv4 without options (40 bytes or more)
+ * and IPv6 whose next header is TCP, UDP or ICMPv6 (60 bytes or more) are stored as raw
+ * header words and parsed by the next drain, so for them `NXSM_ERR_MALFORMED` and
+ * `NXSM_ERR_NOT_RECORDED` become `malformed` and `ignored` counts then instead of return
+ * codes; other packets are parsed here, and so is IPv4 sent with its header in host order
+ * (no hook sees that). The hooks call the fixed forms [`nxsm_capture_out`],
+ * [`nxsm_capture_in`] and [`nxsm_capture_in_host_order`], which skip the argument checks.
  */
 nxsm_result nxsm_capture(const uint8_t *ip_header,
                          size_t length,
@@ -713,14 +736,22 @@ nxsm_result nxsm_capture_in_host_order(const uint8_t *ip_header, size_t length);
 
 /**
  * Sets the function called when the ring fill reaches `watermark` records (1..=ring
- * slots), or removes it when `callback` is NULL. Only while the module is stopped, so a
- * hook never sees half of a change.
+ * slots), or removes it when `callback` is NULL. Only while the module is stopped
+ * (`NXSM_ERR_ALREADY_STARTED` otherwise).
+ *
+ * The change is atomic for every capture: a call always gets the `context` given with its
+ * `callback`, and once this function has returned `NXSM_OK` the previous pair is never
+ * called again (its context may be freed). A capture made just before `nxsm_stop` may
+ * still be running the current callback: then nothing is changed and the result is
+ * `NXSM_ERR_BUSY`; try again, but not from inside the callback. A capture that reaches
+ * the watermark while the change is being made may call neither pair.
  */
 nxsm_result nxsm_set_ring_callback(nxsm_ring_callback callback, void *context, uint32_t watermark);
 
 /**
  * Moves the records waiting in the ring into the flow table (also done by `nxsm_poll`);
- * call it from the consumer when the ring callback fired.
+ * call it from the consumer when the ring callback fired. `now_s` only stamps the flows'
+ * first and last packet times: the module's clock and schedule move with polls alone.
  */
 nxsm_result nxsm_drain(uint32_t now_s);
 

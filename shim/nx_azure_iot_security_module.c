@@ -62,17 +62,18 @@
 #define NXSM_SHIM_RUNNING  2u
 #define NXSM_SHIM_STOPPING 3u
 
-/* The one instance. phase, owner, polls_in_progress and the configuration are only read
-   or written with interrupts disabled (TX_DISABLE), so enable/disable, the cloud thread and
-   nxsm_netx_config_set() agree on them. wake_enabled is one word the ring callback reads
-   from any context (ISR included). */
+/* The one instance. phase, owner, the two counts in progress, wake_enabled and the
+   configuration are only read or written with interrupts disabled (TX_DISABLE), so
+   enable/disable, the cloud thread, the ring callback (any context, ISR included) and
+   nxsm_netx_config_set() agree on them. */
 static struct
 {
     UINT phase;
     NX_AZURE_IOT *owner;        /* the NX_AZURE_IOT it runs for (STARTING..STOPPING) */
     UINT polls_in_progress;     /* cloud-thread passes currently inside the core */
     NX_CLOUD_MODULE cloud_module;
-    volatile UINT wake_enabled; /* cloud_module is registered: its event may be set */
+    UINT wake_enabled;          /* cloud_module is registered: its event may be set */
+    UINT wakes_in_progress;     /* ring callbacks that saw wake_enabled and set the event */
     UINT config_set;            /* config below replaces the defaults */
     nxsm_config config;         /* from nxsm_netx_config_set() */
     nxsm_netx_send_status send; /* hand-off counters (cloud thread writes, TX_DISABLE) */
@@ -164,13 +165,28 @@ static UINT nxsm_shim_config(nxsm_config *config)
 /* Ring watermark callback: runs in the capturing context (ISR, IP thread, application
    thread), so it only wakes the cloud helper. nx_cloud_module_event_set() disables
    interrupts and sets an event flag, both allowed from ISRs; it is only called while the
-   module is registered (its cloud pointer is valid then). */
+   module is registered (its cloud pointer is valid then): disable clears wake_enabled,
+   then waits for the wakes in progress before it deregisters. */
 static VOID nxsm_shim_ring_wake(VOID *context)
 {
+    TX_INTERRUPT_SAVE_AREA
+    UINT enabled;
+
     (void)context;
-    if (nxsm_shim.wake_enabled)
+    TX_DISABLE
+    enabled = nxsm_shim.wake_enabled;
+    if (enabled)
     {
+        nxsm_shim.wakes_in_progress++;
+    }
+    TX_RESTORE
+    if (enabled)
+    {
+        /* Outside the lock: ThreadX services are not called with interrupts disabled. */
         (void)nx_cloud_module_event_set(&nxsm_shim.cloud_module, NX_CLOUD_MODULE_AZURE_ISM_EVENT);
+        TX_DISABLE
+        nxsm_shim.wakes_in_progress--;
+        TX_RESTORE
     }
 }
 
@@ -520,9 +536,10 @@ static void nxsm_shim_core_stop(void)
     }
 }
 
-/* Waits until no cloud-thread pass is inside the core. New passes are already refused
-   (phase is not RUNNING), so this ends after at most one poll. */
-static void nxsm_shim_wait_for_polls(void)
+/* Waits until a count in progress (cloud-thread passes inside the core, ring callbacks
+   setting the event) is 0. New ones are already refused (phase is not RUNNING, wake_enabled
+   is clear), so this ends once those under way are done. */
+static void nxsm_shim_wait_for_zero(const UINT *in_progress)
 {
     TX_INTERRUPT_SAVE_AREA
     UINT busy;
@@ -530,7 +547,7 @@ static void nxsm_shim_wait_for_polls(void)
     for (;;)
     {
         TX_DISABLE
-        busy = nxsm_shim.polls_in_progress;
+        busy = *in_progress;
         TX_RESTORE
         if (busy == 0u)
         {
@@ -740,11 +757,12 @@ UINT nx_azure_iot_security_module_disable(NX_AZURE_IOT *nx_azure_iot_ptr)
     TX_DISABLE
     nxsm_shim.wake_enabled = NX_FALSE;
     TX_RESTORE
+    nxsm_shim_wait_for_zero(&nxsm_shim.wakes_in_progress);
 
     /* As in the original, a failing deregistration does not fail disable: the routine is
        inert once the phase is not RUNNING, and the instance is stopped either way. */
     (void)nx_cloud_module_deregister(&owner->nx_azure_iot_cloud, &nxsm_shim.cloud_module);
-    nxsm_shim_wait_for_polls();
+    nxsm_shim_wait_for_zero(&nxsm_shim.polls_in_progress);
     nxsm_shim_core_stop();
     (void)nxsm_shim_ring_callback(NX_NULL, 0u);
 

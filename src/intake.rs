@@ -37,7 +37,8 @@ pub enum Offer {
     Malformed(Malformed),
     /// The ring was full.
     Dropped,
-    /// Capture is off (module stopped): nothing counted.
+    /// Capture is off (module stopped, or its network-activity collector off; see
+    /// [`Intake::is_started`]): nothing counted.
     Closed,
 }
 
@@ -147,6 +148,8 @@ pub struct Intake {
     /// for never. Zero at rest like every other field, so the intake is all `.bss` and
     /// takes no flash for an initial image.
     watermark: AtomicU32,
+    /// 1 while the module runs, whether or not it captures: tells a closed offer's cause.
+    started: AtomicU32,
     malformed: AtomicU32,
     ignored: AtomicU32,
 }
@@ -159,6 +162,7 @@ impl Intake {
             ring: Ring::new(),
             open_head: AtomicU32::new(0),
             watermark: AtomicU32::new(0),
+            started: AtomicU32::new(0),
             malformed: AtomicU32::new(0),
             ignored: AtomicU32::new(0),
         }
@@ -171,6 +175,7 @@ impl Intake {
             ring: Ring::new(),
             open_head: AtomicU32::new(0),
             watermark: AtomicU32::new(0),
+            started: AtomicU32::new(0),
             malformed: AtomicU32::new(0),
             ignored: AtomicU32::new(0),
         }
@@ -185,6 +190,17 @@ impl Intake {
     /// Stops accepting packets; records already in the ring stay for the consumer.
     pub fn close(&self) {
         self.open_head.store(0, Ordering::Release);
+    }
+
+    /// Records whether the module runs (capture may still be closed, see [`Self::open`]).
+    pub fn set_started(&self, started: bool) {
+        self.started.store(u32::from(started), Ordering::Relaxed);
+    }
+
+    /// Whether the module runs: an [`Offer::Closed`] then means that network activity is
+    /// not collected, rather than that the module is stopped.
+    pub fn is_started(&self) -> bool {
+        self.started.load(Ordering::Relaxed) != 0
     }
 
     /// Sets the ring fill at which an offer reports `at_watermark` (0: never).
@@ -551,5 +567,29 @@ mod tests {
         assert_eq!(c.malformed, u64::from(start.malformed) + want.3);
         assert_eq!(c.ignored, u64::from(start.ignored) + want.4);
         assert!(want.1 > 0 && want.2 > 0 && want.3 > 0 && want.4 > 0);
+    }
+
+    #[test]
+    fn nine_extension_headers_are_ignored_not_malformed() {
+        let intake = Intake::new();
+        intake.open(Protocols::ALL);
+        // Also in a build without IPv6 flows, which parses IPv6 all the same.
+        let packet = crate::wire::ipv6::tests::extension_chain(9);
+        assert_eq!(
+            intake.offer(&packet, Direction::In, HeaderOrder::Network),
+            Offer::Ignored
+        );
+        let c = intake.raw_counters();
+        assert_eq!((c.stored, c.ignored, c.malformed), (0, 1, 0));
+    }
+
+    #[test]
+    fn a_closed_intake_tells_whether_the_module_runs() {
+        let intake = Intake::new();
+        assert!(!intake.is_started());
+        intake.set_started(true);
+        assert!(intake.is_started() && !intake.is_open());
+        intake.set_started(false);
+        assert!(!intake.is_started());
     }
 }

@@ -2,7 +2,7 @@
 //! cores without compare-and-swap.
 //!
 //! Under `--cfg loom` the types come from `loom`, which explores every interleaving. On
-//! targets without atomic read-modify-write (Cortex-M0+), [`fetch_add`] and
+//! targets without atomic read-modify-write (Cortex-M0+), [`fetch_add`], [`fetch_sub`] and
 //! [`compare_exchange`] run inside a critical section: a few instructions with interrupts
 //! masked, which on a single core is as good as the hardware instruction.
 
@@ -30,7 +30,15 @@ pub fn fetch_add(atomic: &AtomicU32, value: u32, order: Ordering) -> u32 {
     }
 }
 
-/// Replaces `current` with `new` if it still holds `current`.
+/// Subtracts `value` (wrapping) and returns the previous value.
+#[inline]
+#[cfg_attr(loom, allow(dead_code))] // only the C ABI uses it, and it is not built under loom
+pub fn fetch_sub(atomic: &AtomicU32, value: u32, order: Ordering) -> u32 {
+    fetch_add(atomic, value.wrapping_neg(), order)
+}
+
+/// Replaces `current` with `new` if it still holds `current`. May fail spuriously (the
+/// weak form: an exclusive load-store pair can be interrupted), so callers loop on it.
 #[inline]
 pub fn compare_exchange(
     atomic: &AtomicU32,

@@ -62,7 +62,7 @@ static void test_version_number_matches_string(void **state)
 static void test_result_text_for_every_code(void **state)
 {
     /* One past the last code in nx_security_module.h. */
-    enum { RESULT_END = NXSM_ERR_NO_MESSAGE + 1 };
+    enum { RESULT_END = NXSM_ERR_CAPTURE_OFF + 1 };
     const char *texts[RESULT_END];
     uint32_t code;
     uint32_t other;

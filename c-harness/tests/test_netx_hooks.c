@@ -564,8 +564,10 @@ static void test_replaced_hook_is_left_in_place(void **state)
 
 /* ---- enable/disable under traffic ---------------------------------------------------------- */
 
-static volatile int traffic_stop;
-static volatile unsigned long traffic_rounds;
+/* Shared with the traffic thread: atomics, so a race report under TSan is about the code
+   under test. */
+static int traffic_stop;
+static unsigned long traffic_rounds;
 
 static void *traffic_thread(void *arg)
 {
@@ -577,12 +579,12 @@ static void *traffic_thread(void *arg)
     ULONG in6_length = ipv6(in6, peer_v6, dev_v6, NX_PROTOCOL_ICMPV6, 0, 0, 8, 0);
 
     (void)arg;
-    while (!traffic_stop)
+    while (!__atomic_load_n(&traffic_stop, __ATOMIC_ACQUIRE))
     {
         (void)sim_ip_send(&ips[0], out, out_length, 24);
         (void)sim_ip_receive(&ips[0], in, in_length, 0);
         (void)sim_ip_receive(&ips[0], in6, in6_length, 0);
-        traffic_rounds = traffic_rounds + 1u;
+        (void)__atomic_fetch_add(&traffic_rounds, 1ul, __ATOMIC_RELEASE);
     }
     return NULL;
 }
@@ -603,16 +605,16 @@ static void test_thousand_cycles_under_traffic(void **state)
     make_ip(0, 1, 1, 1);
     ips[0].nx_ip_packet_filter_extended = user_filter;
     original = pointers_of(&ips[0]);
-    traffic_stop = 0;
-    traffic_rounds = 0;
+    __atomic_store_n(&traffic_stop, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&traffic_rounds, 0ul, __ATOMIC_RELEASE);
     assert_int_equal(pthread_create(&thread, NULL, traffic_thread, NULL), 0);
     for (i = 0; i < 1000u; i++)
     {
-        unsigned long rounds = traffic_rounds;
+        unsigned long rounds = __atomic_load_n(&traffic_rounds, __ATOMIC_ACQUIRE);
 
         enable();
         /* Let traffic run while hooked (each cycle waits for the next round of it). */
-        while (traffic_rounds == rounds)
+        while (__atomic_load_n(&traffic_rounds, __ATOMIC_ACQUIRE) == rounds)
         {
             sched_yield();
         }
@@ -623,9 +625,9 @@ static void test_thousand_cycles_under_traffic(void **state)
         disable();
         assert_pointers_equal(pointers_of(&ips[0]), original);
     }
-    traffic_stop = 1;
+    __atomic_store_n(&traffic_stop, 1, __ATOMIC_RELEASE);
     assert_int_equal(pthread_join(thread, NULL), 0);
-    assert_true(traffic_rounds > 0u);
+    assert_true(__atomic_load_n(&traffic_rounds, __ATOMIC_ACQUIRE) > 0u);
     assert_pointers_equal(pointers_of(&ips[0]), original);
     assert_int_equal(stats_now().ring_waiting, 0);
 

@@ -3,7 +3,7 @@
 
 use nxsm_ffi_tests::*;
 use std::ptr::{null, null_mut};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 const T0: u32 = 1_700_000_000;
 
@@ -219,6 +219,151 @@ fn fixed_forms_record_as_nxsm_capture_does() {
     assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
 }
 
+/// `SYN` with a 4-byte IP option (router alert): 44 bytes, parsed in the hook.
+fn syn_with_option() -> Vec<u8> {
+    let mut p = vec![0x46, 0, 0, 44];
+    p.extend_from_slice(&SYN[4..20]);
+    p.extend_from_slice(&[0x94, 0x04, 0, 0]);
+    p.extend_from_slice(&SYN[20..]);
+    p
+}
+
+/// 2001:db8::1 -> 2001:db8::2, first next header `next`, then `rest`.
+fn ipv6(next: u8, rest: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x60, 0, 0, 0];
+    p.extend_from_slice(&(rest.len() as u16).to_be_bytes());
+    p.extend_from_slice(&[next, 64]);
+    for last in [1, 2] {
+        p.extend_from_slice(&[
+            0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last,
+        ]);
+    }
+    p.extend_from_slice(rest);
+    p
+}
+
+/// IPv6 with `count` hop-by-hop headers of 8 bytes, then UDP 5000 -> 53.
+fn ipv6_extension_chain(count: usize) -> Vec<u8> {
+    let mut rest = Vec::new();
+    for i in 0..count {
+        let next = if i + 1 == count { 17 } else { 0 };
+        rest.extend_from_slice(&[next, 0, 0, 0, 0, 0, 0, 0]);
+    }
+    rest.extend_from_slice(&[0x13, 0x88, 0, 53, 0, 8, 0, 0]);
+    ipv6(0, &rest)
+}
+
+/// `length` is never compared with anything but the bytes the headers need: a value no
+/// buffer has is accepted by every packet shape, the fast paths' and the parsed ones.
+#[test]
+fn every_packet_shape_takes_any_length() {
+    let _serial = serial();
+    let packets = vec![
+        SYN.to_vec(),
+        syn_with_option(),
+        ipv6(6, &SYN[20..]),
+        ipv6_extension_chain(1),
+    ];
+    let exact = flows_of(&packets, |p| {
+        capture(p, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER)
+    });
+    assert_eq!(exact.0, vec![NXSM_OK; 4]);
+    // The two IPv4 packets are one connection.
+    assert_eq!(exact.1.len(), 3, "{:?}", exact.1);
+    assert_eq!(exact.1[0].packets_out, 2);
+    for length in [usize::MAX, isize::MAX as usize + 1, isize::MAX as usize] {
+        // SAFETY: every packet is live and holds the headers the library reads.
+        let general = flows_of(&packets, |p| unsafe {
+            nxsm_capture(
+                p.as_ptr(),
+                length,
+                NXSM_DIRECTION_OUT,
+                NXSM_HEADER_NETWORK_ORDER,
+            )
+        });
+        let fixed = flows_of(&packets, |p| unsafe {
+            nxsm_capture_out(p.as_ptr(), length)
+        });
+        assert_eq!(general, exact, "{length}");
+        assert_eq!(fixed, exact, "{length}");
+    }
+}
+
+/// A running module whose network-activity collector is off says so, for every entry point
+/// and packet shape, and counts nothing; a stopped one says that it is stopped.
+#[test]
+fn capture_off_has_its_own_code() {
+    let _serial = serial();
+    type Fixed = unsafe extern "C" fn(*const u8, usize) -> u32;
+    let mut config = default_config();
+    config.collectors = NXSM_COLLECTORS_ALL & !(1 << NXSM_COLLECTOR_NETWORK_ACTIVITY);
+    assert_eq!(unsafe { nxsm_start(&config, T0, 0) }, NXSM_OK);
+    let before = stats();
+    let packets = [
+        SYN.to_vec(),
+        syn_with_option(),
+        ipv6(6, &SYN[20..]),
+        SYN[..30].to_vec(),
+    ];
+    let fixed: [Fixed; 3] = [
+        nxsm_capture_out,
+        nxsm_capture_in,
+        nxsm_capture_in_host_order,
+    ];
+    for p in &packets {
+        for form in fixed {
+            // SAFETY: `p` is live and `len` bytes long.
+            assert_eq!(unsafe { form(p.as_ptr(), p.len()) }, NXSM_ERR_CAPTURE_OFF);
+        }
+        for direction in [NXSM_DIRECTION_IN, NXSM_DIRECTION_OUT] {
+            for order in [NXSM_HEADER_NETWORK_ORDER, NXSM_HEADER_HOST_ORDER] {
+                assert_eq!(capture(p, direction, order), NXSM_ERR_CAPTURE_OFF);
+            }
+        }
+    }
+    assert_eq!(stats().packets_seen, before.packets_seen);
+    let set = |enabled| unsafe {
+        nxsm_set_collector(NXSM_COLLECTOR_NETWORK_ACTIVITY, enabled, NXSM_PRIORITY_HIGH)
+    };
+    assert_eq!(set(true), NXSM_OK);
+    assert_eq!(capture(&SYN, NXSM_DIRECTION_OUT, 0), NXSM_OK);
+    assert_eq!(set(false), NXSM_OK);
+    assert_eq!(capture(&SYN, NXSM_DIRECTION_OUT, 0), NXSM_ERR_CAPTURE_OFF);
+    assert_eq!(stats().packets_seen, before.packets_seen + 1);
+    assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
+    assert_eq!(capture(&SYN, NXSM_DIRECTION_OUT, 0), NXSM_ERR_NOT_STARTED);
+    assert_eq!(
+        unsafe { nxsm_capture_out(SYN.as_ptr(), SYN.len()) },
+        NXSM_ERR_NOT_STARTED
+    );
+    assert_eq!(
+        unsafe { text(nxsm_result_text(NXSM_ERR_CAPTURE_OFF)) },
+        "capture is off: the network-activity collector is disabled"
+    );
+}
+
+/// More IPv6 extension headers than the parser follows make a well-formed packet with
+/// nothing to record, not a malformed one.
+#[test]
+fn nine_extension_headers_are_ignored_not_malformed() {
+    let _serial = serial();
+    start();
+    let before = stats();
+    assert_eq!(
+        capture(&ipv6_extension_chain(8), NXSM_DIRECTION_IN, 0),
+        NXSM_OK
+    );
+    assert_eq!(
+        capture(&ipv6_extension_chain(9), NXSM_DIRECTION_IN, 0),
+        NXSM_ERR_NOT_RECORDED
+    );
+    let after = stats();
+    assert_eq!(after.ignored - before.ignored, 1);
+    assert_eq!(after.malformed - before.malformed, 0);
+    assert_eq!(after.packets_seen - before.packets_seen, 2);
+    assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
+}
+
 static WAKES: AtomicU32 = AtomicU32::new(0);
 
 unsafe extern "C" fn wake(context: *mut std::ffi::c_void) {
@@ -262,6 +407,48 @@ fn the_watermark_wakes_the_consumer_once_per_fill() {
     }
     assert_eq!(WAKES.load(Ordering::SeqCst), 2);
     assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
+    assert_eq!(
+        unsafe { nxsm_set_ring_callback(None, null_mut(), 0) },
+        NXSM_OK
+    );
+}
+
+static SLOW_WAKE_ENTERED: AtomicBool = AtomicBool::new(false);
+static SLOW_WAKE_RELEASED: AtomicBool = AtomicBool::new(false);
+
+unsafe extern "C" fn slow_wake(_context: *mut std::ffi::c_void) {
+    SLOW_WAKE_ENTERED.store(true, Ordering::SeqCst);
+    while !SLOW_WAKE_RELEASED.load(Ordering::SeqCst) {
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn the_callback_is_not_changed_while_a_capture_runs_it() {
+    let _serial = serial();
+    SLOW_WAKE_ENTERED.store(false, Ordering::SeqCst);
+    SLOW_WAKE_RELEASED.store(false, Ordering::SeqCst);
+    assert_eq!(
+        unsafe { nxsm_set_ring_callback(Some(slow_wake), null_mut(), 1) },
+        NXSM_OK
+    );
+    start();
+    let producer = std::thread::spawn(|| capture(&SYN, NXSM_DIRECTION_OUT, 0));
+    while !SLOW_WAKE_ENTERED.load(Ordering::SeqCst) {
+        std::thread::yield_now();
+    }
+    assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
+    // The capture is still inside the callback: the setter must not return as if done.
+    assert_eq!(
+        unsafe { nxsm_set_ring_callback(None, null_mut(), 0) },
+        NXSM_ERR_BUSY
+    );
+    assert_eq!(
+        unsafe { nxsm_set_ring_callback(Some(wake), 0x1234 as *mut _, 1) },
+        NXSM_ERR_BUSY
+    );
+    SLOW_WAKE_RELEASED.store(true, Ordering::SeqCst);
+    assert_eq!(producer.join().unwrap(), NXSM_OK);
     assert_eq!(
         unsafe { nxsm_set_ring_callback(None, null_mut(), 0) },
         NXSM_OK

@@ -3,7 +3,7 @@
 use core::ffi::{c_char, c_void};
 use core::mem::size_of;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::AtomicPtr;
 
 use super::guard::TryShared;
 use super::types::*;
@@ -14,6 +14,7 @@ use crate::intake::{Intake, Offer};
 use crate::module::{LifecycleError, Module, Platform, SetError, State};
 use crate::raw::{self, Seen};
 use crate::scheduler::Collector;
+use crate::sync::{compare_exchange, fetch_add, fetch_sub, AtomicU32, Ordering};
 use crate::wire::HeaderOrder;
 
 /// The device's one security module (static storage, no heap).
@@ -21,9 +22,13 @@ static MODULE: TryShared<Module> = TryShared::new(Module::new());
 /// What the capture hooks share with the module.
 static INTAKE: Intake = Intake::new();
 /// Ring watermark callback: function and its context (the fill that triggers it is kept by
-/// the intake, see `Intake::set_watermark`).
+/// the intake, see `Intake::set_watermark`). Changed only under `RING_LOCKED`.
 static RING_CALLBACK: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
 static RING_CONTEXT: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
+/// Captures inside `call_ring_callback`, plus `RING_LOCKED` while `nxsm_set_ring_callback`
+/// changes the pair: the two never overlap, so a call never sees half of a change.
+static RING_CALLERS: AtomicU32 = AtomicU32::new(0);
+const RING_LOCKED: u32 = 1 << 31;
 
 type FfiResult<T> = Result<T, nxsm_result>;
 
@@ -48,17 +53,17 @@ fn output<'a, T>(ptr: *mut T) -> FfiResult<&'a mut T> {
     unsafe { ptr.as_mut() }.ok_or(nxsm_result::NXSM_ERR_NULL_ARGUMENT)
 }
 
-/// Borrows `len` C input bytes, refusing NULL and impossible lengths.
-fn input_bytes<'a>(ptr: *const u8, len: usize) -> FfiResult<&'a [u8]> {
-    if ptr.is_null() {
-        return Err(nxsm_result::NXSM_ERR_NULL_ARGUMENT);
-    }
-    if len > isize::MAX as usize {
-        return Err(nxsm_result::NXSM_ERR_INVALID_ARGUMENT);
-    }
+/// Borrows the `len` bytes of a captured packet at `ptr`. A `len` that no buffer can have
+/// is cut to the most a slice at `ptr` may span (not refused: the fast paths never look
+/// at it, and only headers are read).
+fn packet_bytes<'a>(ptr: NonNull<u8>, len: usize) -> &'a [u8] {
+    let len = len
+        .min(isize::MAX as usize)
+        .min(usize::MAX - ptr.as_ptr().addr());
     // SAFETY: the caller passes `len` readable bytes at `ptr` that stay valid and unchanged
-    // for the duration of the call (for a hook: the packet is not released meanwhile).
-    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+    // for the duration of the call (for a hook: the packet is not released meanwhile); the
+    // cut keeps the slice inside the address space and `isize::MAX`.
+    unsafe { core::slice::from_raw_parts(ptr.as_ptr(), len) }
 }
 
 /// Borrows `len` C output elements, refusing NULL and impossible lengths.
@@ -196,6 +201,7 @@ pub extern "C" fn nxsm_result_text(code: u32) -> *const c_char {
         9 => c"the capture ring was full (counted as ring_dropped)",
         10 => c"nothing to record in this packet (counted as ignored)",
         11 => c"no message to hand out now (outbox empty, not ACTIVE, or retry delay)",
+        12 => c"capture is off: the network-activity collector is disabled",
         _ => c"unknown result",
     };
     text.as_ptr()
@@ -244,6 +250,7 @@ pub extern "C" fn nxsm_start(config: *const nxsm_config, now_s: u32, random: u32
             if settings.collectors & Collector::NetworkActivity.bit() != 0 {
                 INTAKE.open(settings.protocols);
             }
+            INTAKE.set_started(true);
             Ok(())
         })
     })())
@@ -257,6 +264,7 @@ pub extern "C" fn nxsm_stop() -> nxsm_result {
         if !module.is_running() {
             return Err(nxsm_result::NXSM_ERR_NOT_STARTED);
         }
+        INTAKE.set_started(false);
         close_intake(module);
         let intake = module.intake_counters(&INTAKE);
         module.stop(&intake)?;
@@ -502,16 +510,22 @@ pub extern "C" fn nxsm_get_interval(priority_group: u32, out_seconds: *mut u32) 
 /// Records one packet from a NetX Duo hook. Never blocks; safe from ISRs and any thread.
 ///
 /// `ip_header` points at the IP header and `length` is how many bytes are readable from
-/// there (for NetX Duo: up to `nx_packet_append_ptr` of the first buffer). `direction` is an
-/// `nxsm_direction`, `header_order` an `nxsm_header_order`. Returns `NXSM_OK` when the
-/// packet was stored for the consumer; every other outcome is counted in the statistics.
-/// IPv4 without options (40 bytes or more) and IPv6 whose next header is TCP, UDP or
-/// ICMPv6 (60 bytes or more) are stored as raw header words and parsed by the next drain,
-/// so for them `NXSM_ERR_MALFORMED` and `NXSM_ERR_NOT_RECORDED` become `malformed` and
-/// `ignored` counts then instead of return codes; other packets are parsed here, and so is
-/// IPv4 sent with its header in host order (no hook sees that). The hooks call the fixed
-/// forms [`nxsm_capture_out`], [`nxsm_capture_in`] and [`nxsm_capture_in_host_order`],
-/// which skip the argument checks.
+/// there (for NetX Duo: up to `nx_packet_append_ptr` of the first buffer). Only the IP and
+/// transport headers are read, never past `length`. Every packet shape takes any `length`:
+/// one above `PTRDIFF_MAX`, more than any buffer holds, is read as `PTRDIFF_MAX` (or as
+/// reaching the end of the address space), not refused. `direction` is an
+/// `nxsm_direction`, `header_order` an `nxsm_header_order`.
+///
+/// Returns `NXSM_OK` when the packet was stored for the consumer. `NXSM_ERR_MALFORMED`,
+/// `NXSM_ERR_NOT_RECORDED` and `NXSM_ERR_RING_FULL` are counted in the statistics;
+/// `NXSM_ERR_NOT_STARTED` (module stopped), `NXSM_ERR_CAPTURE_OFF` (network-activity
+/// collector off) and argument errors are not. IPv4 without options (40 bytes or more)
+/// and IPv6 whose next header is TCP, UDP or ICMPv6 (60 bytes or more) are stored as raw
+/// header words and parsed by the next drain, so for them `NXSM_ERR_MALFORMED` and
+/// `NXSM_ERR_NOT_RECORDED` become `malformed` and `ignored` counts then instead of return
+/// codes; other packets are parsed here, and so is IPv4 sent with its header in host order
+/// (no hook sees that). The hooks call the fixed forms [`nxsm_capture_out`],
+/// [`nxsm_capture_in`] and [`nxsm_capture_in_host_order`], which skip the argument checks.
 #[no_mangle]
 pub extern "C" fn nxsm_capture(
     ip_header: *const u8,
@@ -593,10 +607,7 @@ fn capture_other(ip_header: NonNull<u8>, length: usize, seen: Seen) -> nxsm_resu
             return result_of(offer);
         }
     }
-    match input_bytes(ip_header.as_ptr(), length) {
-        Ok(bytes) => result_of(INTAKE.offer_other(bytes, seen)),
-        Err(error) => error,
-    }
+    result_of(INTAKE.offer_other(packet_bytes(ip_header, length), seen))
 }
 
 /// The result code of an offer, waking the consumer when the ring reached its watermark.
@@ -612,24 +623,86 @@ fn result_of(offer: Offer) -> nxsm_result {
         Offer::Ignored => nxsm_result::NXSM_ERR_NOT_RECORDED,
         Offer::Malformed(_) => nxsm_result::NXSM_ERR_MALFORMED,
         Offer::Dropped => nxsm_result::NXSM_ERR_RING_FULL,
-        Offer::Closed => nxsm_result::NXSM_ERR_NOT_STARTED,
+        Offer::Closed => closed(),
     }
 }
 
+/// Why capture is off. Decided only here, so a stored packet pays nothing for it. (Not
+/// `#[cold]`: that moves the branch here out of a short `cbz`'s reach in the hooks.)
+#[inline(never)]
+fn closed() -> nxsm_result {
+    if INTAKE.is_started() {
+        nxsm_result::NXSM_ERR_CAPTURE_OFF
+    } else {
+        nxsm_result::NXSM_ERR_NOT_STARTED
+    }
+}
+
+/// Calls the ring callback, if one is set, at the watermark.
+#[inline(always)]
 fn wake_consumer() {
-    let function = RING_CALLBACK.load(Ordering::Acquire);
-    if function.is_null() {
+    // Only a hint (`call_ring_callback` reads the pair again, registered): skipping a call
+    // is always allowed. Inline, it also keeps the hooks branching over the watermark
+    // code; a lone call there would be made conditional, an instruction on every packet.
+    if RING_CALLBACK.load(Ordering::Relaxed).is_null() {
         return;
     }
-    // SAFETY: only `nxsm_set_ring_callback` stores here, and only a non-NULL
-    // `unsafe extern "C" fn(*mut c_void)` or NULL; the context is the caller's.
-    let function: unsafe extern "C" fn(*mut c_void) = unsafe { core::mem::transmute(function) };
-    unsafe { function(RING_CONTEXT.load(Ordering::Relaxed)) };
+    call_ring_callback();
+}
+
+/// Calls the ring callback, unless `nxsm_set_ring_callback` is changing it right now. Out of
+/// line and cold: only a capture that reaches the watermark comes here.
+#[cold]
+#[inline(never)]
+fn call_ring_callback() {
+    // Registered before the pair is read: a setter that sees a caller refuses, and the
+    // Acquire pairs with the setter's unlock, so the pair read is the one it stored.
+    let callers = fetch_add(&RING_CALLERS, 1, Ordering::Acquire);
+    if callers & RING_LOCKED == 0 {
+        let function = RING_CALLBACK.load(Ordering::Relaxed);
+        let context = RING_CONTEXT.load(Ordering::Relaxed);
+        if !function.is_null() {
+            // SAFETY: only `nxsm_set_ring_callback` stores here, and only a non-NULL
+            // `unsafe extern "C" fn(*mut c_void)` or NULL; the context is the caller's,
+            // set with this function.
+            let function: unsafe extern "C" fn(*mut c_void) =
+                unsafe { core::mem::transmute(function) };
+            unsafe { function(context) };
+        }
+    }
+    // Release: the call is over before a setter can lock.
+    fetch_sub(&RING_CALLERS, 1, Ordering::Release);
+}
+
+/// Takes `RING_LOCKED` when no capture is inside `call_ring_callback`.
+fn lock_ring_callback() -> FfiResult<()> {
+    loop {
+        // Acquire: every call that ended before this sees the old pair is over.
+        match compare_exchange(
+            &RING_CALLERS,
+            0,
+            RING_LOCKED,
+            Ordering::Acquire,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return Ok(()),
+            // A spurious failure of the weak exchange: nobody is inside, try again.
+            Err(0) => continue,
+            Err(_) => return Err(nxsm_result::NXSM_ERR_BUSY),
+        }
+    }
 }
 
 /// Sets the function called when the ring fill reaches `watermark` records (1..=ring
-/// slots), or removes it when `callback` is NULL. Only while the module is stopped, so a
-/// hook never sees half of a change.
+/// slots), or removes it when `callback` is NULL. Only while the module is stopped
+/// (`NXSM_ERR_ALREADY_STARTED` otherwise).
+///
+/// The change is atomic for every capture: a call always gets the `context` given with its
+/// `callback`, and once this function has returned `NXSM_OK` the previous pair is never
+/// called again (its context may be freed). A capture made just before `nxsm_stop` may
+/// still be running the current callback: then nothing is changed and the result is
+/// `NXSM_ERR_BUSY`; try again, but not from inside the callback. A capture that reaches
+/// the watermark while the change is being made may call neither pair.
 #[no_mangle]
 pub extern "C" fn nxsm_set_ring_callback(
     callback: nxsm_ring_callback,
@@ -650,9 +723,12 @@ pub extern "C" fn nxsm_set_ring_callback(
             // No callback: no offer reports the watermark.
             None => (core::ptr::null_mut(), 0),
         };
+        lock_ring_callback()?;
         INTAKE.set_watermark(fill);
+        RING_CALLBACK.store(function, Ordering::Relaxed);
         RING_CONTEXT.store(context, Ordering::Relaxed);
-        RING_CALLBACK.store(function, Ordering::Release);
+        // Release: a capture that registers after this reads the new pair.
+        fetch_sub(&RING_CALLERS, RING_LOCKED, Ordering::Release);
         Ok(())
     }))
 }

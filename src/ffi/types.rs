@@ -41,6 +41,9 @@ pub enum nxsm_result {
     /// No message to hand out now: the outbox is empty, the module is not ACTIVE, or the
     /// retry delay after a failed send has not passed.
     NXSM_ERR_NO_MESSAGE = 11,
+    /// A packet handed to `nxsm_capture` while the module runs with its network-activity
+    /// collector off; not counted. (While it is stopped: `NXSM_ERR_NOT_STARTED`.)
+    NXSM_ERR_CAPTURE_OFF = 12,
 }
 
 /// Whether the device received or sent a packet (NetX Duo `NX_IP_PACKET_IN` / `_OUT`).
@@ -65,7 +68,8 @@ pub enum nxsm_header_order {
 }
 
 /// Called from the capturing context (possibly an ISR) when the ring fill reaches the
-/// watermark: it must only wake the consumer (e.g. set a ThreadX event flag).
+/// watermark, with the context it was set with: it must only wake the consumer (e.g. set a
+/// ThreadX event flag). While it runs, `nxsm_set_ring_callback` returns `NXSM_ERR_BUSY`.
 pub type nxsm_ring_callback = Option<unsafe extern "C" fn(context: *mut core::ffi::c_void)>;
 
 /// One flow of the current window, as `nxsm_read_flows` reports it.

@@ -2,7 +2,9 @@
 
 use super::{address_word, be16, fixed_word, protocol, AddressWords, HeaderOrder, Malformed};
 
-/// Most extension headers the walk follows; real traffic carries two or three.
+/// Most extension headers the walk follows; real traffic carries two or three. A packet
+/// with more is not malformed for it: its upper layer is just not looked for (see
+/// [`UpperLayer::protocol`]).
 const MAX_EXTENSION_HEADERS: usize = 8;
 
 /// Length of the fixed header.
@@ -33,7 +35,8 @@ pub struct Ipv6Header<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UpperLayer {
     /// Protocol of the header found at `offset` (TCP, UDP, ICMPv6, or one that ends the
-    /// walk without ports such as ESP or "no next header").
+    /// walk without ports such as ESP or "no next header"). An extension header when the
+    /// walk stopped at its limit: like those, a protocol without ports, so no flow.
     pub protocol: u8,
     /// Offset of that header from the start of the IPv6 header.
     pub offset: usize,
@@ -111,8 +114,8 @@ impl<'a> Ipv6Header<'a> {
     }
 
     /// Follows Hop-by-Hop, Routing, Destination Options, Fragment and Authentication
-    /// headers to the upper layer. Every header must lie inside both the buffer and the
-    /// payload length.
+    /// headers to the upper layer, at most [`MAX_EXTENSION_HEADERS`] of them. Every header
+    /// followed must lie inside both the buffer and the payload length.
     #[inline(always)]
     pub fn upper_layer(&self) -> Result<UpperLayer, Malformed> {
         let next = self.next_header();
@@ -135,7 +138,7 @@ impl<'a> Ipv6Header<'a> {
         let mut offset = Self::LEN;
         let mut remaining = self.payload_len();
         let mut fragment_offset = None;
-        for _ in 0..=MAX_EXTENSION_HEADERS {
+        for _ in 0..MAX_EXTENSION_HEADERS {
             let len = match next {
                 protocol::HOP_BY_HOP | protocol::ROUTING | protocol::DESTINATION_OPTIONS => {
                     (usize::from(self.byte(offset + 1)?) + 1) * 8
@@ -172,7 +175,13 @@ impl<'a> Ipv6Header<'a> {
                 });
             }
         }
-        Err(Malformed::TooManyExtensionHeaders)
+        // The limit: what follows is the upper layer, or an extension header not followed.
+        Ok(UpperLayer {
+            protocol: next,
+            offset,
+            len: remaining,
+            fragment_offset,
+        })
     }
 
     /// The buffer from the start of the IPv6 header.
@@ -331,11 +340,49 @@ pub(crate) mod tests {
             )),
             Err(Malformed::BadExtensionHeader)
         );
-        // A chain of hop-by-hop headers longer than the walk follows.
-        let chain: Vec<u8> = (0..12).flat_map(|_| [0u8, 0, 0, 0, 0, 0, 0, 0]).collect();
+    }
+
+    /// `count` hop-by-hop headers of 8 bytes, then a UDP header.
+    pub(crate) fn extension_chain(count: usize) -> Vec<u8> {
+        let mut rest: Vec<u8> = (0..count)
+            .flat_map(|i| {
+                let next = if i + 1 == count { protocol::UDP } else { 0 };
+                [next, 0, 0, 0, 0, 0, 0, 0]
+            })
+            .collect();
+        rest.extend_from_slice(&[0x13, 0x88, 0, 53, 0, 8, 0, 0]);
+        packet(protocol::HOP_BY_HOP, rest.len() as u16, &rest)
+    }
+
+    #[test]
+    fn more_extension_headers_than_followed_are_not_malformed() {
+        let net = HeaderOrder::Network;
+        let upper = |count| {
+            Ipv6Header::new_checked(&extension_chain(count), net)
+                .unwrap()
+                .upper_layer()
+        };
+        // Up to the limit, the walk reaches UDP.
+        let at_limit = upper(MAX_EXTENSION_HEADERS).unwrap();
+        assert_eq!(at_limit.protocol, protocol::UDP);
+        assert_eq!(at_limit.offset, 40 + 8 * MAX_EXTENSION_HEADERS);
+        assert_eq!(at_limit.len, 8);
+        // Beyond it, the walk stops at the first header it does not follow.
+        for count in [MAX_EXTENSION_HEADERS + 1, 12, 200] {
+            let stopped = upper(count).unwrap();
+            assert_eq!(stopped.protocol, protocol::HOP_BY_HOP, "{count}");
+            assert_eq!(stopped.offset, 40 + 8 * MAX_EXTENSION_HEADERS);
+            assert_eq!(
+                usize::from(stopped.len),
+                8 * (count - MAX_EXTENSION_HEADERS) + 8
+            );
+        }
+        // A chain cut by the buffer inside the headers followed is still malformed.
+        let mut cut = extension_chain(12);
+        cut.truncate(40 + 8 * 3 + 4);
         assert_eq!(
-            walk(&packet(protocol::HOP_BY_HOP, 96, &chain)),
-            Err(Malformed::TooManyExtensionHeaders)
+            Ipv6Header::new_checked(&cut, net).unwrap().upper_layer(),
+            Err(Malformed::BadExtensionHeader)
         );
     }
 }

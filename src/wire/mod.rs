@@ -80,10 +80,9 @@ pub enum Malformed {
     BadHeaderLength,
     /// IPv4 total length shorter than its header.
     BadTotalLength,
-    /// An IPv6 extension header runs past the buffer or past the payload length.
+    /// An IPv6 extension header the walk follows runs past the buffer or past the payload
+    /// length.
     BadExtensionHeader,
-    /// More IPv6 extension headers than any sane packet carries.
-    TooManyExtensionHeaders,
     /// IPv6 payload length 0 (jumbogram) is not supported.
     Jumbogram,
     /// The transport header is not (wholly) in the buffer.
@@ -293,6 +292,22 @@ mod tests {
             parse(&p, HeaderOrder::Network),
             Ok(Parsed::NonFirstFragment)
         );
+    }
+
+    #[test]
+    fn ipv6_beyond_the_extension_header_limit_is_well_formed_and_untracked() {
+        let net = HeaderOrder::Network;
+        let Ok(Parsed::Flow(d)) = parse(&ipv6::tests::extension_chain(8), net) else {
+            panic!()
+        };
+        assert_eq!((d.transport.src_port(), d.transport.dst_port()), (5000, 53));
+        for count in [9, 30] {
+            assert_eq!(
+                parse(&ipv6::tests::extension_chain(count), net),
+                Ok(Parsed::Untracked),
+                "{count}"
+            );
+        }
     }
 
     #[test]

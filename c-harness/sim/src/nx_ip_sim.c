@@ -508,12 +508,22 @@ static VOID sim_chain_trim(NX_PACKET *head, ULONG new_length)
     head->nx_packet_last = (last != head) ? last : NX_NULL;
 }
 
+/* Hook pointers are read under the simulated interrupt lock, under which they are
+   written: on the device they are single words, which a reader never sees half-changed
+   and NetX reads without a lock; here the lock is what makes that so for the threads. */
+
 /* Legacy filter, then the extended one, as both NetX paths call them. */
 static UINT sim_filters_pass(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT direction)
 {
 #ifdef NX_ENABLE_IP_PACKET_FILTER
-    UINT (*legacy)(VOID *, UINT) = ip_ptr->nx_ip_packet_filter;
-    UINT (*extended)(NX_IP *, NX_PACKET *, UINT) = ip_ptr->nx_ip_packet_filter_extended;
+    TX_INTERRUPT_SAVE_AREA
+    UINT (*legacy)(VOID *, UINT);
+    UINT (*extended)(NX_IP *, NX_PACKET *, UINT);
+
+    TX_DISABLE
+    legacy = ip_ptr->nx_ip_packet_filter;
+    extended = ip_ptr->nx_ip_packet_filter_extended;
+    TX_RESTORE
 
     if (legacy != NX_NULL && legacy(packet_ptr->nx_packet_prepend_ptr, direction) != NX_SUCCESS)
     {
@@ -531,11 +541,17 @@ static UINT sim_filters_pass(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT directio
     return NX_TRUE;
 }
 
-/* Hands a packet whose prepend pointer is at the transport header to the routine NetX
-   would call; a NULL routine means the protocol is not enabled. */
+/* Hands a packet whose prepend pointer is at the transport header to the routine in
+   `hook`, the one NetX would call; a NULL routine means the protocol is not enabled. */
 static sim_ip_outcome sim_dispatch(NX_IP *ip_ptr, NX_PACKET *packet_ptr,
-                                   void (*receive)(NX_IP *, NX_PACKET *))
+                                   void (*const *hook)(NX_IP *, NX_PACKET *))
 {
+    TX_INTERRUPT_SAVE_AREA
+    void (*receive)(NX_IP *, NX_PACKET *);
+
+    TX_DISABLE
+    receive = *hook;
+    TX_RESTORE
     if (receive == NX_NULL)
     {
         return SIM_IP_NO_TRANSPORT;
@@ -639,11 +655,11 @@ static sim_ip_outcome sim_ipv4_receive(NX_IP *ip_ptr, NX_PACKET *packet_ptr)
     switch (protocol)
     {
     case NX_PROTOCOL_TCP:
-        return sim_dispatch(ip_ptr, packet_ptr, ip_ptr->nx_ip_tcp_packet_receive);
+        return sim_dispatch(ip_ptr, packet_ptr, &ip_ptr->nx_ip_tcp_packet_receive);
     case NX_PROTOCOL_UDP:
-        return sim_dispatch(ip_ptr, packet_ptr, ip_ptr->nx_ip_udp_packet_receive);
+        return sim_dispatch(ip_ptr, packet_ptr, &ip_ptr->nx_ip_udp_packet_receive);
     case NX_PROTOCOL_ICMP:
-        return sim_dispatch(ip_ptr, packet_ptr, ip_ptr->nx_ip_icmp_packet_receive);
+        return sim_dispatch(ip_ptr, packet_ptr, &ip_ptr->nx_ip_icmp_packet_receive);
     default:
         return SIM_IP_NO_TRANSPORT; /* IGMP and others: not simulated */
     }
@@ -721,11 +737,11 @@ static sim_ip_outcome sim_ipv6_receive(NX_IP *ip_ptr, NX_PACKET *packet_ptr)
         switch (next_header)
         {
         case NX_PROTOCOL_TCP:
-            return sim_dispatch(ip_ptr, packet_ptr, ip_ptr->nx_ip_tcp_packet_receive);
+            return sim_dispatch(ip_ptr, packet_ptr, &ip_ptr->nx_ip_tcp_packet_receive);
         case NX_PROTOCOL_UDP:
-            return sim_dispatch(ip_ptr, packet_ptr, ip_ptr->nx_ip_udp_packet_receive);
+            return sim_dispatch(ip_ptr, packet_ptr, &ip_ptr->nx_ip_udp_packet_receive);
         case NX_PROTOCOL_ICMPV6:
-            return sim_dispatch(ip_ptr, packet_ptr, ip_ptr->nx_ip_icmpv6_packet_process);
+            return sim_dispatch(ip_ptr, packet_ptr, &ip_ptr->nx_ip_icmpv6_packet_process);
         case NX_PROTOCOL_NEXT_HEADER_HOP_BY_HOP:
         case NX_PROTOCOL_NEXT_HEADER_DESTINATION:
         case NX_PROTOCOL_NEXT_HEADER_ROUTING:
