@@ -1189,9 +1189,11 @@ mod tests {
             module.poll(T0 + 1, true, &NO_INTAKE).unwrap();
             fill_wide_flows(&mut module, 0, 64, distinct_locals);
             let mut sent = 0;
+            let mut waited = false;
             for now in T0 + 30..T0 + 60 {
                 module.drain(&intake, now);
                 module.poll(now, true, &NO_INTAKE).unwrap();
+                waited |= module.closing.collectors != 0;
                 if now == T0 + 30 {
                     // New packets of the same keys while the window waits: a new window.
                     fill_wide_flows(&mut module, 0, 1, distinct_locals);
@@ -1202,11 +1204,11 @@ mod tests {
             let m = module.messages();
             assert_eq!(m.dropped, 0, "distinct locals: {distinct_locals}, {m:?}");
             assert_eq!(module.counters().messages_unstored, 0);
-            assert!(
-                m.built as usize * capacity::MAX_MESSAGE_BYTES > capacity::OUTBOX_BYTES
-                    || capacity::OUTBOX_BYTES > 4096,
-                "the window does not fit the outbox at once: {m:?}"
-            );
+            // With the default capacities the window is larger than the outbox (smaller
+            // test builds may fit it at once).
+            if capacity::MAX_FLOWS_V6 >= 64 && capacity::OUTBOX_BYTES <= 4096 {
+                assert!(waited, "the window fitted the outbox at once: {m:?}");
+            }
             assert_eq!(m.sent as usize, sent);
             assert_eq!(m.built, m.sent + m.waiting);
             // The next window (collected at +40 and +50) held only the new flow.
