@@ -355,8 +355,8 @@ typedef struct {
  * The packet counters are 64-bit totals since boot: they do not wrap in the life of a
  * device. A snapshot always satisfies, exactly, `packets_seen = packets_counted +
  * table_full_dropped + ring_dropped + malformed + ignored + ring_waiting`, also while
- * hooks capture on other contexts (see `nxsm_get_stats`). The other counters are 32-bit
- * and saturate.
+ * hooks capture on other contexts (see `nxsm_get_stats`). The other counters are
+ * 32-bit.
  */
 typedef struct {
   /**

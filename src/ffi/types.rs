@@ -202,8 +202,8 @@ pub struct nxsm_platform_info {
 /// The packet counters are 64-bit totals since boot: they do not wrap in the life of a
 /// device. A snapshot always satisfies, exactly, `packets_seen = packets_counted +
 /// table_full_dropped + ring_dropped + malformed + ignored + ring_waiting`, also while
-/// hooks capture on other contexts (see `nxsm_get_stats`). The other counters are 32-bit
-/// and saturate.
+/// hooks capture on other contexts (see `nxsm_get_stats`). The other counters are
+/// 32-bit.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct nxsm_stats {
