@@ -3,13 +3,12 @@
 #   cmake -DSIZE=<arm-none-eabi-size> -DARCHIVE=<libnx_security_module.a> [-DMAP=<fw.map>]
 #         -P size-report.cmake
 #
-# 1. `size -t` of the archive: every object, before --gc-sections (core and
-#    compiler_builtins come whole; a firmware keeps only the few functions it calls).
+# 1. `size -t` of the archive: every object, before --gc-sections (core comes whole; a
+#    firmware keeps only the few functions it calls).
 # 2. With MAP (the firmware's link map): the input sections the link kept from the archive,
 #    summed as text (code, constants, unwind tables), data and bss, split into the crate
-#    with its dependencies and core + compiler_builtins. The latter also resolves the C
-#    side's memcpy/memset and soft-float calls (the archive precedes libc and libgcc on the
-#    link line), so it is shared runtime rather than the module's own cost.
+#    with its dependencies and Rust's `core`. The archive has no compiler_builtins: memcpy,
+#    memset and the libgcc helpers come from the firmware's own C library and libgcc.
 foreach(_var SIZE ARCHIVE)
   if(NOT DEFINED ${_var})
     message(FATAL_ERROR "size-report.cmake: -D${_var}=... is required")
@@ -105,7 +104,7 @@ foreach(_group crate runtime)
   if(_group STREQUAL "crate")
     set(_label "nx-security-module and its dependencies")
   else()
-    set(_label "core + compiler_builtins (memcpy, float helpers: also used by the C side)")
+    set(_label "core (the Rust core library)")
   endif()
   _row(_line "${_label}" ${_${_group}_text} ${_${_group}_data} ${_${_group}_bss} ${_total})
   string(APPEND _report "${_line}\n")
