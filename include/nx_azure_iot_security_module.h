@@ -1,8 +1,10 @@
 /*
  * nx-security-module: drop-in replacement for the NetX Duo Azure IoT security module API.
  *
- * Applications and the NetX Duo Azure IoT middleware keep calling
- * nx_azure_iot_security_module_enable()/_disable() exactly as before; the work is done by
+ * Applications keep calling nx_azure_iot_security_module_enable()/_disable() exactly as
+ * before. NetX Duo v6.4.0 and later no longer call them from nx_azure_iot_create() /
+ * nx_azure_iot_delete(): the application calls enable after nx_azure_iot_create() and
+ * disable before nx_azure_iot_delete(). The work is done by
  * the nx-security-module core (native API: nx_security_module.h). Compile this header and
  * the shim against your own NetX Duo / ThreadX / Azure IoT headers and nx_user.h.
  *
@@ -47,9 +49,9 @@ typedef enum security_module_state
 } security_module_state_t;
 
 /*
- * Starts the security module for nx_azure_iot_ptr (there is one module per device).
- * Called for you by nx_azure_iot_create() unless NX_AZURE_DISABLE_IOT_SECURITY_MODULE is
- * defined. Threads only.
+ * Starts the security module for nx_azure_iot_ptr (there is one module per device). Call
+ * it after nx_azure_iot_create() (which, since NetX Duo v6.4.0, does not call it).
+ * Threads only.
  *
  * Returns NX_AZURE_IOT_SUCCESS when it is running for this instance, also if it already was;
  * NX_AZURE_IOT_INVALID_PARAMETER for NULL or while it runs for another instance (which keeps
@@ -60,8 +62,8 @@ typedef enum security_module_state
 UINT nx_azure_iot_security_module_enable(NX_AZURE_IOT *nx_azure_iot_ptr);
 
 /*
- * Stops the security module. NULL means "whichever instance it runs for". Called for you by
- * nx_azure_iot_delete(). Threads only.
+ * Stops the security module. NULL means "whichever instance it runs for". Call it before
+ * nx_azure_iot_delete() (which, since NetX Duo v6.4.0, does not call it). Threads only.
  *
  * Returns NX_AZURE_IOT_SUCCESS when it is stopped afterwards (also when it was not running);
  * NX_AZURE_IOT_INVALID_PARAMETER for a non-NULL instance other than the one it runs for

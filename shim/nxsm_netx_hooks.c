@@ -33,7 +33,7 @@
 
 /* The filter fields exist only in a NetX Duo built with this option (nx_user.h). */
 #ifndef NX_ENABLE_IP_PACKET_FILTER
-#error "nx-security-module needs NetX Duo built with NX_ENABLE_IP_PACKET_FILTER (see nx_azure_iot_security_module.h)."
+#error "nx-security-module needs NetX Duo built with NX_ENABLE_IP_PACKET_FILTER: define it in nx_user.h."
 #endif
 
 typedef VOID (*nxsm_receive_fn)(NX_IP *ip_ptr, NX_PACKET *packet_ptr);

@@ -3,7 +3,8 @@
  * application does, built three times from this one source to measure what the library
  * adds to an image (CMakeLists.txt: nxsm_size_with, nxsm_size_without, nxsm_size_native).
  *
- *   with     the drop-in API: nx_azure_iot_create() enables the module (shim + Rust core),
+ *   with     the drop-in API: the simulator's nx_azure_iot_create() enables the module, as
+ *            NetX Duo did before v6.4.0 (shim + Rust core),
  *            which hooks the IP instance's packet filter and receive routines; one cloud
  *            tick makes it poll once; nx_azure_iot_delete() disables it.
  *   without  the same application and simulator built with NX_AZURE_DISABLE_IOT_SECURITY_MODULE,

@@ -1,7 +1,8 @@
 /*
  * Drop-in API (nx_azure_iot_security_module.h) against the ThreadX / NetX Duo / Azure IoT
  * simulator: the original's enable/disable rules, the automatic enable/disable inside
- * nx_azure_iot_create()/_delete(), clean-up after every failure, enable/disable cycles,
+ * nx_azure_iot_create()/_delete() of NetX Duo before v6.4.0 (as simulated), clean-up
+ * after every failure, enable/disable cycles,
  * the cloud-thread tick driving the state machine from the hub connection state (also
  * without a clock), the ThreadX critical-section port, and enable/disable racing the
  * cloud thread.

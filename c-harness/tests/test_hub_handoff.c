@@ -1,7 +1,7 @@
 /*
  * Hand-off of the core's messages to the IoT Hub clients by the shim, against the simulated
- * middleware: timelines in simulated time through the drop-in API (nx_azure_iot_create,
- * one cloud tick per simulated second) with real packets through the simulated NetX send
+ * middleware: timelines in simulated time through the drop-in API (the simulator's
+ * nx_azure_iot_create, which enables the module as NetX Duo did before v6.4.0, one cloud tick per simulated second) with real packets through the simulated NetX send
  * path, every message decoded by a reader written here from docs/wire-format.md alone.
  *
  * Covered: the simulated client's own checks (pool, leaks, misuse); topic and properties

@@ -8,7 +8,8 @@
  *
  * What happens:
  *  - nx_azure_iot_create() on a simulated NX_IP (TCP, UDP, ICMPv4/v6 enabled, one
- *    interface per IPv4 --local address, every IPv6 --local address) enables the module,
+ *    interface per IPv4 --local address, every IPv6 --local address) enables the module
+ *    (the simulator does, as NetX Duo before v6.4.0; newer ones leave it to the application),
  *    which hooks the IP; a hub client is attached and reported CONNECTED (except during
  *    the --hub-outage, FROM seconds after the first IP packet, for SECONDS seconds).
  *  - every IPv4/IPv6 packet of the files (Ethernet with 802.1Q/QinQ tags, Linux cooked v1

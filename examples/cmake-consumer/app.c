@@ -1,7 +1,8 @@
 /*
- * Example application: the NetX Duo Azure IoT middleware starts and stops the security
- * module exactly as before (nx_azure_iot_create / _delete call _enable / _disable), and
- * the native API reads its state. Results go over semihosting; the last line is
+ * Example application: the firmware starts the security module with
+ * nx_azure_iot_security_module_enable() after nx_azure_iot_create() and stops it with
+ * _disable() before nx_azure_iot_delete() (NetX Duo v6.4.0 and later do not call them
+ * from create/delete), and the native API reads its state. Results go over semihosting; the last line is
  * "<N> passed, <M> failed".
  */
 #include <stdio.h>
@@ -59,23 +60,26 @@ int main(void)
     /* Network bring-up of the firmware (nx_ip_create, nx_packet_pool_create, nxd_dns_create). */
     expect("IP instance created", sim_ip_create(&ip, "app ip"), NX_SUCCESS);
 
-    /* Creating the middleware enables the security module. */
     expect("nx_azure_iot_create",
            nx_azure_iot_create(&iot, (const UCHAR *)"app", &ip, &pool, &dns, iot_stack, sizeof iot_stack, 3,
                                unix_time_get),
            NX_AZURE_IOT_SUCCESS);
-    expect("the module runs after nx_azure_iot_create (PENDING)", module_state(), NXSM_STATE_PENDING);
+    /* The application starts the module itself once the middleware exists. */
+    expect("nx_azure_iot_security_module_enable", nx_azure_iot_security_module_enable(&iot),
+           NX_AZURE_IOT_SUCCESS);
+    expect("the module runs after enable (PENDING)", module_state(), NXSM_STATE_PENDING);
 
     expect("enable again for the same instance", nx_azure_iot_security_module_enable(&iot),
            NX_AZURE_IOT_SUCCESS);
     expect("nx_azure_iot_security_module_disable", nx_azure_iot_security_module_disable(&iot),
            NX_AZURE_IOT_SUCCESS);
     expect("stopped after disable", module_state(), NXSM_STATE_NOT_INITIALIZED);
-    expect("nx_azure_iot_security_module_enable", nx_azure_iot_security_module_enable(&iot),
-           NX_AZURE_IOT_SUCCESS);
+    expect("enable again", nx_azure_iot_security_module_enable(&iot), NX_AZURE_IOT_SUCCESS);
     expect("running again after enable (PENDING)", module_state(), NXSM_STATE_PENDING);
 
-    /* Deleting the middleware disables it. */
+    /* ... and stops it before deleting the middleware. */
+    expect("disable before nx_azure_iot_delete", nx_azure_iot_security_module_disable(&iot),
+           NX_AZURE_IOT_SUCCESS);
     expect("nx_azure_iot_delete", nx_azure_iot_delete(&iot), NX_AZURE_IOT_SUCCESS);
     expect("stopped after nx_azure_iot_delete", module_state(), NXSM_STATE_NOT_INITIALIZED);
 

@@ -2,10 +2,11 @@
  * Simulator of the NetX Duo Azure IoT middleware core (nx-security-module C harness).
  *
  * Same header name, type names, field names, function signatures and return values as the
- * documented middleware, reduced to what the security module uses. Like the real
- * middleware, nx_azure_iot_create() enables the security module and nx_azure_iot_delete()
- * disables it, unless NX_AZURE_DISABLE_IOT_SECURITY_MODULE is defined when the simulator
- * is compiled.
+ * documented middleware, reduced to what the security module uses. Like the middleware
+ * before NetX Duo v6.4.0, nx_azure_iot_create() enables the security module and
+ * nx_azure_iot_delete() disables it, unless NX_AZURE_DISABLE_IOT_SECURITY_MODULE is
+ * defined when the simulator is compiled (v6.4.0 and later never call them: define it to
+ * simulate those).
  */
 #ifndef NX_AZURE_IOT_H
 #define NX_AZURE_IOT_H

@@ -2,9 +2,9 @@
  * Simulated NetX Duo Azure IoT middleware core and hub client set-up
  * (nx-security-module C harness).
  *
- * nx_azure_iot_create()/nx_azure_iot_delete() follow the documented middleware sequence,
- * including the automatic security-module enable/disable and the opt-out macro, so the
- * drop-in API is tested through the same entry points applications use.
+ * nx_azure_iot_create()/nx_azure_iot_delete() follow the middleware sequence of NetX Duo
+ * before v6.4.0, including the automatic security-module enable/disable and the opt-out
+ * macro (v6.4.0 and later behave as with the opt-out: the application calls them).
  */
 #include <string.h>
 
