@@ -641,11 +641,9 @@ impl Module {
         }
     }
 
-    /// Collects the open window now (on stop, or when network activity is disabled),
-    /// after whatever collection still waits.
+    /// Collects the open window now (on stop, or when network activity is disabled); a
+    /// collection still waiting goes first (see [`collect`](Self::collect)).
     fn flush_window(&mut self, intake: &IntakeCounters) {
-        let make_room = self.state != State::Active;
-        self.compose(intake, make_room);
         if self.flows.v4.is_empty() && self.flows.v6.is_empty() {
             self.window_start = self.now;
             return;
