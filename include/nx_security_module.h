@@ -19,7 +19,22 @@
 /**
  * A `now_s` value that means "the clock is not available".
  */
-#define NXSM_TIME_UNAVAILABLE 4294967295
+#define NXSM_TIME_UNAVAILABLE UINT32_MAX
+
+/**
+ * Major version of this library (the header's and the archive's; Cargo.toml is the source).
+ */
+#define NXSM_VERSION_MAJOR 0
+
+/**
+ * Minor version of this library.
+ */
+#define NXSM_VERSION_MINOR 1
+
+/**
+ * Patch version of this library.
+ */
+#define NXSM_VERSION_PATCH 0
 
 /**
  * `nxsm_config.protocols` bit: record TCP.

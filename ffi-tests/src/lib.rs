@@ -22,8 +22,6 @@ pub const NXSM_ERR_RING_FULL: u32 = 9;
 pub const NXSM_ERR_NOT_RECORDED: u32 = 10;
 pub const NXSM_ERR_NO_MESSAGE: u32 = 11;
 pub const NXSM_ERR_CAPTURE_OFF: u32 = 12;
-/// One past the last result code.
-pub const NXSM_RESULT_END: u32 = 13;
 
 pub const NXSM_COLLECTOR_NETWORK_ACTIVITY: u32 = 0;
 pub const NXSM_COLLECTOR_SYSTEM_INFORMATION: u32 = 1;

@@ -20,30 +20,74 @@ fn state() -> u32 {
     state
 }
 
+/// The committed C header, which cbindgen generates from the Rust sources.
+const HEADER: &str = include_str!("../../include/nx_security_module.h");
+
+/// `(name, value)` of every `#define NAME <integer>` in the header.
+fn header_define(name: &str) -> u32 {
+    HEADER
+        .lines()
+        .find_map(|line| {
+            let rest = line.strip_prefix("#define ")?.strip_prefix(name)?;
+            rest.strip_prefix(' ')?.trim().parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no #define {name} in the header"))
+}
+
+/// `(name, code)` of every enumerator of `enum nxsm_result` in the header.
+fn header_results() -> Vec<(String, u32)> {
+    let body = HEADER
+        .split("enum nxsm_result\n")
+        .nth(1)
+        .and_then(|rest| rest.split("};").next())
+        .expect("enum nxsm_result in the header");
+    body.lines()
+        .filter_map(|line| {
+            let (name, value) = line.trim().trim_end_matches(',').split_once(" = ")?;
+            Some((name.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
 #[test]
-fn version_matches_the_package() {
+fn version_matches_the_package_and_the_header() {
     let _serial = serial();
     let version = unsafe { nxsm_version() };
     let text = unsafe { text(nxsm_version_string()) };
     let parts: Vec<u32> = text.split('.').map(|p| p.parse().unwrap()).collect();
-    assert_eq!(version, parts[0] << 24 | parts[1] << 16 | parts[2]);
     assert_eq!(parts.len(), 3, "{text}");
+    assert_eq!(version, parts[0] << 24 | parts[1] << 16 | parts[2]);
+    let header = [
+        header_define("NXSM_VERSION_MAJOR"),
+        header_define("NXSM_VERSION_MINOR"),
+        header_define("NXSM_VERSION_PATCH"),
+    ];
+    assert_eq!(header.to_vec(), parts);
 }
 
 #[test]
-fn every_result_code_has_its_own_text() {
-    let texts: Vec<String> = (0..=7)
-        .map(|c| unsafe { text(nxsm_result_text(c)) })
+fn every_result_code_in_the_header_has_its_own_text() {
+    let results = header_results();
+    assert!(results.len() >= 13, "{results:?}");
+    for (code, (name, value)) in results.iter().enumerate() {
+        assert_eq!(
+            *value as usize, code,
+            "{name}: codes are numbered from 0 without gaps"
+        );
+    }
+    let texts: Vec<String> = results
+        .iter()
+        .map(|(_, code)| unsafe { text(nxsm_result_text(*code)) })
         .collect();
     for (i, a) in texts.iter().enumerate() {
-        assert!(!a.is_empty() && a != "unknown result", "code {i}");
+        assert!(!a.is_empty() && a != "unknown result", "{}", results[i].0);
         assert!(
             texts.iter().skip(i + 1).all(|b| b != a),
             "duplicate text {a}"
         );
     }
     assert_eq!(
-        unsafe { text(nxsm_result_text(NXSM_RESULT_END)) },
+        unsafe { text(nxsm_result_text(results.len() as u32)) },
         "unknown result"
     );
     assert_eq!(

@@ -188,23 +188,10 @@ pub extern "C" fn nxsm_version_string() -> *const c_char {
 /// Static NUL-terminated text for a result code; `"unknown result"` for an unknown code.
 #[no_mangle]
 pub extern "C" fn nxsm_result_text(code: u32) -> *const c_char {
-    let text: &core::ffi::CStr = match code {
-        0 => c"success",
-        1 => c"a required pointer argument was NULL",
-        2 => c"a value is outside its documented range",
-        3 => c"the module is already started",
-        4 => c"the module is not started",
-        5 => c"another context is inside the module; try again",
-        6 => c"struct_size does not match this library (header and library differ)",
-        7 => c"the clock is not available",
-        8 => c"the packet could not be parsed (counted as malformed)",
-        9 => c"the capture ring was full (counted as ring_dropped)",
-        10 => c"nothing to record in this packet (counted as ignored)",
-        11 => c"no message to hand out now (outbox empty, not ACTIVE, or retry delay)",
-        12 => c"capture is off: the network-activity collector is disabled",
-        _ => c"unknown result",
-    };
-    text.as_ptr()
+    match nxsm_result::from_code(code) {
+        Some(result) => result.text().as_ptr(),
+        None => c"unknown result".as_ptr(),
+    }
 }
 
 /// Fills `out` with the defaults (those of the original module) and its `struct_size`.

@@ -1,7 +1,23 @@
 //! `#[repr(C)]` types of the C API; cbindgen turns them into `include/nx_security_module.h`.
 
+use core::ffi::CStr;
+
 /// A `now_s` value that means "the clock is not available".
-pub const NXSM_TIME_UNAVAILABLE: u32 = 0xFFFF_FFFF;
+pub const NXSM_TIME_UNAVAILABLE: u32 = u32::MAX;
+
+/// Major version of this library (the header's and the archive's; Cargo.toml is the source).
+pub const NXSM_VERSION_MAJOR: u32 = 0;
+/// Minor version of this library.
+pub const NXSM_VERSION_MINOR: u32 = 1;
+/// Patch version of this library.
+pub const NXSM_VERSION_PATCH: u32 = 0;
+
+// The header's version macros come from the constants above; the build stops if Cargo.toml's
+// version moved without them.
+const _: () = assert!(
+    crate::VERSION == (NXSM_VERSION_MAJOR << 24) | (NXSM_VERSION_MINOR << 16) | NXSM_VERSION_PATCH,
+    "NXSM_VERSION_MAJOR/MINOR/PATCH differ from the version in Cargo.toml"
+);
 
 /// `nxsm_config.protocols` bit: record TCP.
 pub const NXSM_PROTOCOL_TCP: u32 = 1;
@@ -45,6 +61,72 @@ pub enum nxsm_result {
     /// collector off; not counted. (While it is stopped: `NXSM_ERR_NOT_STARTED`.)
     NXSM_ERR_CAPTURE_OFF = 12,
 }
+
+impl nxsm_result {
+    /// Every result in code order: `ALL[code]` is the result numbered `code`.
+    pub const ALL: [nxsm_result; 13] = [
+        Self::NXSM_OK,
+        Self::NXSM_ERR_NULL_ARGUMENT,
+        Self::NXSM_ERR_INVALID_ARGUMENT,
+        Self::NXSM_ERR_ALREADY_STARTED,
+        Self::NXSM_ERR_NOT_STARTED,
+        Self::NXSM_ERR_BUSY,
+        Self::NXSM_ERR_ABI_MISMATCH,
+        Self::NXSM_ERR_CLOCK_UNAVAILABLE,
+        Self::NXSM_ERR_MALFORMED,
+        Self::NXSM_ERR_RING_FULL,
+        Self::NXSM_ERR_NOT_RECORDED,
+        Self::NXSM_ERR_NO_MESSAGE,
+        Self::NXSM_ERR_CAPTURE_OFF,
+    ];
+
+    /// The result numbered `code`, if there is one.
+    pub const fn from_code(code: u32) -> Option<Self> {
+        if (code as usize) < Self::ALL.len() {
+            Some(Self::ALL[code as usize])
+        } else {
+            None
+        }
+    }
+
+    /// What the result means, for logs (`nxsm_result_text`).
+    pub const fn text(self) -> &'static CStr {
+        match self {
+            Self::NXSM_OK => c"success",
+            Self::NXSM_ERR_NULL_ARGUMENT => c"a required pointer argument was NULL",
+            Self::NXSM_ERR_INVALID_ARGUMENT => c"a value is outside its documented range",
+            Self::NXSM_ERR_ALREADY_STARTED => c"the module is already started",
+            Self::NXSM_ERR_NOT_STARTED => c"the module is not started",
+            Self::NXSM_ERR_BUSY => c"another context is inside the module; try again",
+            Self::NXSM_ERR_ABI_MISMATCH => {
+                c"struct_size does not match this library (header and library differ)"
+            }
+            Self::NXSM_ERR_CLOCK_UNAVAILABLE => c"the clock is not available",
+            Self::NXSM_ERR_MALFORMED => c"the packet could not be parsed (counted as malformed)",
+            Self::NXSM_ERR_RING_FULL => c"the capture ring was full (counted as ring_dropped)",
+            Self::NXSM_ERR_NOT_RECORDED => c"nothing to record in this packet (counted as ignored)",
+            Self::NXSM_ERR_NO_MESSAGE => {
+                c"no message to hand out now (outbox empty, not ACTIVE, or retry delay)"
+            }
+            Self::NXSM_ERR_CAPTURE_OFF => {
+                c"capture is off: the network-activity collector is disabled"
+            }
+        }
+    }
+}
+
+// `ALL` is in code order (checked here at build time); that it lists every variant is checked
+// against the generated header by a test.
+const _: () = {
+    let mut code = 0;
+    while code < nxsm_result::ALL.len() {
+        assert!(
+            nxsm_result::ALL[code] as usize == code,
+            "nxsm_result::ALL out of code order"
+        );
+        code += 1;
+    }
+};
 
 /// Whether the device received or sent a packet (NetX Duo `NX_IP_PACKET_IN` / `_OUT`).
 #[repr(u32)]
