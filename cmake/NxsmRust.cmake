@@ -21,12 +21,10 @@ set(NXSM_TSAN OFF CACHE BOOL "Host test build under ThreadSanitizer: the Rust co
 
 set(_nxsm_root ${CMAKE_CURRENT_LIST_DIR}/..)
 set(_nxsm_target_dir ${CMAKE_BINARY_DIR}/cargo)
-set(_nxsm_env
-    NXSM_MAX_FLOWS_V4=${NXSM_MAX_FLOWS_V4}
-    NXSM_MAX_FLOWS_V6=${NXSM_MAX_FLOWS_V6}
-    NXSM_RING_SLOTS=${NXSM_RING_SLOTS}
-    NXSM_OUTBOX_BYTES=${NXSM_OUTBOX_BYTES}
-    NXSM_MAX_MESSAGE_BYTES=${NXSM_MAX_MESSAGE_BYTES})
+set(_nxsm_env)
+foreach(_nxsm_capacity IN LISTS NXSM_CAPACITY_NAMES)   # NxsmCapacities.cmake
+  list(APPEND _nxsm_env ${_nxsm_capacity}=${${_nxsm_capacity}})
+endforeach()
 
 if(CMAKE_CROSSCOMPILING)
   nxsm_cpu_target(${NXSM_CPU} NXSM_RUST_TARGET NXSM_CPU_FLAGS)
@@ -121,7 +119,7 @@ add_custom_command(
   OUTPUT ${_nxsm_archive}
   COMMAND ${_nxsm_cargo} --manifest-path ${_nxsm_root}/Cargo.toml --target-dir ${_nxsm_target_dir}
   ${_nxsm_finish}
-  DEPENDS ${_nxsm_sources} ${_nxsm_root}/Cargo.toml ${_nxsm_root}/Cargo.lock ${_nxsm_root}/build.rs
+  DEPENDS ${_nxsm_sources} ${_nxsm_root}/Cargo.toml ${_nxsm_root}/Cargo.lock ${_nxsm_root}/build.rs ${_nxsm_root}/config/capacities.txt
           ${CMAKE_CURRENT_LIST_DIR}/NxsmUseFirmwareLibc.cmake
   WORKING_DIRECTORY ${_nxsm_root}
   COMMENT "cargo: nx-security-module"
