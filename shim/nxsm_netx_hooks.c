@@ -10,7 +10,8 @@
  * with the direction and header order of that hook) and then calls whatever was installed
  * before it on that IP.
  *
- * Unlike the original module (defects D1/D2, original-behaviour 3.1.7) nothing is
+ * Unlike the original module, which overwrote a user's extended packet filter, wiped a
+ * user's packet filter on stop and left its extended filter installed after it, nothing is
  * overwritten or left behind: the previous filter and receive routines are saved per
  * NX_IP and chained to, and disable restores them where ours is still installed.
  *

@@ -17,7 +17,7 @@ The expected values follow the contracts the replay documents:
     multicast; length checks; no non-first fragment; IPv6 header order rules) and hands to
     TCP/UDP/ICMP/ICMPv6, with NetX's IPv4 option removal (the total length is kept, so
     the options count as payload);
-  * what the core records (architecture 4.3): bytes = IP payload (transport header + data,
+  * what the core records: bytes = IP payload (transport header + data,
     after IPv6 extension headers); non-first fragments and other protocols are ignored;
     truncated or inconsistent headers are malformed; ICMPv6 is reported as ICMP;
   * windows of --window-s seconds from the first IP packet, timestamps never going back,

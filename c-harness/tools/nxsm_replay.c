@@ -1,7 +1,7 @@
 /*
  * nxsm_replay: replays pcap/pcapng captures through the real nx-security-module library
  * and C shim running on the NetX Duo / ThreadX / Azure IoT host simulator, and prints the
- * flows the module recorded per window (architecture 4.5; run it with scripts/replay).
+ * flows the module recorded per window (run it with scripts/replay).
  *
  *   nxsm_replay [--local ADDR[/PREFIX]]... [--capture unicast-only|ip-input]
  *               [--window-s N] [--hub-outage FROM:SECONDS] [--repeat N] FILE.pcap...
