@@ -2,7 +2,7 @@
 //!
 //! Direction decides which side is local, as in the original module: a received packet's
 //! destination is local, a sent packet's source is. The record keeps the packet's own
-//! source and destination and applies that rule when it is read ([`FlowRecord::local`]),
+//! source and destination and applies that rule when it is read ([`FlowRecord::local`](crate::capture::FlowRecord::local)),
 //! so the hook does no shuffling and the consumer does it once per record.
 
 use crate::config::Protocols;

@@ -1,10 +1,12 @@
 //! Build-time capacities and run-time settings.
 //!
 //! Capacities size static storage, so they are constants chosen when the library is built
-//! (environment variables read by `build.rs`). Settings (intervals, capture mode, protocols)
+//! (`config/capacities.txt` lists them; `build.rs` reads the environment variables of the
+//! same names). Settings (intervals, capture mode, protocols)
 //! may change at run time and are validated before anything uses them.
 
-/// Capacities fixed at build time (`NXSM_MAX_FLOWS_V4`, `NXSM_MAX_FLOWS_V6`, `NXSM_RING_SLOTS`).
+/// Capacities fixed at build time, one constant per row of `config/capacities.txt` (named
+/// without the `NXSM_` prefix), plus the flow-table index sizes derived from them.
 pub mod capacity {
     include!(concat!(env!("OUT_DIR"), "/capacities.rs"));
 }

@@ -1,6 +1,6 @@
 //! The producer side: what every hook shares with the consumer.
 //!
-//! Hooks call [`Intake::offer`] from ISRs and threads at once. Packets of the common shapes
+//! Hooks call [`Intake::offer`](crate::intake::Intake::offer) from ISRs and threads at once. Packets of the common shapes
 //! are copied into the ring as raw header words and parsed by the consumer (see
 //! [`crate::raw`]); others are parsed here and pushed as flow records. Every outcome is
 //! counted once, where it happens: entries stored by the ring's write position, ring drops
@@ -10,7 +10,7 @@
 //! ring's one compare-and-swap.
 //!
 //! The producers' counters are 32-bit and wrap (a hook pays for no wider atomic); the
-//! consumer folds them into the 64-bit totals of [`IntakeTotals`] at every drain and
+//! consumer folds them into the 64-bit totals of [`IntakeTotals`](crate::intake::IntakeTotals) at every drain and
 //! whenever it reads them, so the totals never wrap in the life of a device.
 
 use crate::capture::{self, Captured, Direction, IpVersion};

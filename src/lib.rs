@@ -4,9 +4,21 @@
 //! is fixed by the build-time capacities in [`config::capacity`]. Time is always passed in
 //! by the caller: the core never reads a clock.
 //!
-//! Layout:
+//! Layout, in the order a packet travels:
+//! - [`wire`]: checked, zero-copy views of IPv4, IPv6 and transport headers.
+//! - [`capture`]: from header bytes to a compact flow record; [`raw`]: the hook's fast path
+//!   that copies header words for the consumer to parse.
+//! - [`ring`]: the lock-free multi-producer, single-consumer ring between hooks and consumer;
+//!   [`intake`]: what every hook shares with the consumer (ring, switches, counters).
+//! - [`flows`]: the fixed-capacity flow tables of the current window.
+//! - [`scheduler`]: the three priority groups and when collectors run; [`time`]: serial
+//!   (modulo 2^32) device time.
+//! - [`message`]: the postcard envelope and its splitting; [`outbox`]: finished messages
+//!   waiting for the hub.
+//! - [`module`]: the security-module life cycle (state machine), collections and counters.
 //! - [`config`]: build-time capacities and the run-time settings a firmware may change.
-//! - [`module`]: the security-module life cycle (state machine) and its counters.
+//! - `sync`: atomics, with switches for the model checker and for cores without
+//!   compare-and-swap.
 //! - `ffi`: every `extern "C"` item, the only place with `unsafe` code.
 #![cfg_attr(not(any(feature = "std", test)), no_std)]
 #![deny(unsafe_code)]

@@ -1,7 +1,7 @@
 //! The security-module life cycle: states, collections, the outbox and its counters.
 //!
 //! The state machine follows the original module's (NOT_INITIALIZED, PENDING, ACTIVE,
-//! SUSPENDED) with its timings, but it is driven by [`Module::poll`] with the time and the
+//! SUSPENDED) with its timings, but it is driven by [`Module::poll`](crate::module::Module::poll) with the time and the
 //! hub connectivity passed in, so it runs the same on a device, in the host simulator and
 //! in tests. Unlike the original, collections go on in every running state: their messages
 //! wait in the outbox until a hub takes them, and whatever cannot wait is counted.

@@ -7,8 +7,8 @@
 //! length of `0xFFFF` marks the skipped tail. When a new message finds no room, the oldest
 //! ones are dropped and counted: the only way a message is lost.
 //!
-//! The oldest message can be lent out ([`Outbox::lend_front`]): its bytes then stay where
-//! they are, unchanged, until [`Outbox::returned`] or [`Outbox::pop_sent`], because the
+//! The oldest message can be lent out ([`Outbox::lend_front`](crate::outbox::Outbox::lend_front)): its bytes then stay where
+//! they are, unchanged, until [`Outbox::returned`](crate::outbox::Outbox::returned) or [`Outbox::pop_sent`](crate::outbox::Outbox::pop_sent), because the
 //! transport reads them without holding anything. Making room never drops a lent message;
 //! a message that finds no room without doing so is refused instead.
 

@@ -1,10 +1,10 @@
 //! Raw header entries: the hook's fast path.
 //!
 //! Nearly every packet has one of two shapes: IPv4 without options, or IPv6 whose next
-//! header is TCP, UDP or ICMPv6. For those, when the buffer holds at least [`V4_LEN`] or
-//! [`V6_LEN`] bytes, the hook does not parse: it copies the header words the parser reads
+//! header is TCP, UDP or ICMPv6. For those, when the buffer holds at least [`V4_LEN`](crate::raw::V4_LEN) or
+//! [`V6_LEN`](crate::raw::V6_LEN) bytes, the hook does not parse: it copies the header words the parser reads
 //! into a ring entry, and the consumer makes the same checks on those words when it drains
-//! the ring ([`parse_v4`], [`parse_v6`]). The outcome (record, ignored or malformed) is the
+//! the ring ([`parse_v4`](crate::raw::parse_v4), [`parse_v6`](crate::raw::parse_v6)). The outcome (record, ignored or malformed) is the
 //! one the hook's parser would have found, only counted later; the tests compare the two
 //! on every single-byte change of real-shaped packets, and the fuzz target on arbitrary
 //! ones. Packets of any other shape are parsed in the hook as before.

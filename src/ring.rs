@@ -12,6 +12,12 @@
 //! room from the read position rather than from each slot's sequence number lets the
 //! producer reuse it for the watermark: one load serves both.
 //!
+//! Progress: producers are lock-free (a failed compare-and-swap means another producer
+//! claimed a slot) and never wait for the consumer: a full ring drops. The consumer never
+//! waits either, but it takes entries in order, so a producer preempted between its claim
+//! and its publish holds back the entries claimed after it until it runs again; the drain
+//! stops there and finds them at its next call. Nothing is lost meanwhile, only delayed.
+//!
 //! Records are stored as words in atomics rather than behind `UnsafeCell`, so the ring needs
 //! no `unsafe` and is data-race free by construction; on Cortex-M each relaxed atomic store
 //! is a plain `str`.
@@ -21,7 +27,7 @@ use crate::sync::{compare_exchange, fetch_add, AtomicU32, Ordering};
 use crate::wire::AddressWords;
 
 /// Words of an entry after its head word: a flow record's ports word and both four-word
-/// addresses, or the raw header words a hook copies (see [`crate::capture::raw`]).
+/// addresses, or the raw header words a hook copies (see [`crate::raw`]).
 pub const ENTRY_WORDS: usize = 11;
 
 /// One entry: a head word (see [`FlowRecord`]; it also tells a record from raw header

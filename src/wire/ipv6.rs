@@ -114,7 +114,7 @@ impl<'a> Ipv6Header<'a> {
     }
 
     /// Follows Hop-by-Hop, Routing, Destination Options, Fragment and Authentication
-    /// headers to the upper layer, at most [`MAX_EXTENSION_HEADERS`] of them. Every header
+    /// headers to the upper layer, at most `MAX_EXTENSION_HEADERS` (8) of them. Every header
     /// followed must lie inside both the buffer and the payload length.
     #[inline(always)]
     pub fn upper_layer(&self) -> Result<UpperLayer, Malformed> {

@@ -1,17 +1,17 @@
 //! Checked, zero-copy views of the headers NetX Duo hands to the hooks.
 //!
 //! Every read is bounds-checked against the bytes actually given; anything that cannot be
-//! parsed is a [`Malformed`] with its reason, never a guess. A transport header is read only
+//! parsed is a [`Malformed`](crate::wire::Malformed) with its reason, never a guess. A transport header is read only
 //! from a first fragment and only where the buffer holds it.
 //!
-//! NetX Duo shows the IP header in two byte orders (see [`HeaderOrder`]): the views read the
+//! NetX Duo shows the IP header in two byte orders (see [`HeaderOrder`](crate::wire::HeaderOrder)): the views read the
 //! fixed-header words through one accessor that knows which, and everything else (options,
 //! extension headers, transport headers) is always in network order.
 //!
 //! The hook runs this for every packet, so the fast path is written for the Cortex-M code it
 //! becomes: fixed headers are taken as fixed-size arrays (one length check, then constant
 //! indices), fields are read as whole words, and addresses stay words all the way to the
-//! ring and the flow table (see [`AddressWords`]).
+//! ring and the flow table (see [`AddressWords`](crate::wire::AddressWords)).
 
 mod ipv4;
 pub(crate) mod ipv6;
