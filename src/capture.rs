@@ -6,6 +6,8 @@
 //! so the hook does no shuffling and the consumer does it once per record.
 
 use crate::config::Protocols;
+use crate::entry::{self, head, record};
+use crate::ring::{Entry, Oldest, Push, Ring};
 use crate::wire::{
     self, AddressWords, Datagram, HeaderOrder, Malformed, Parsed, TcpFlags, Transport,
     TransportKind,
@@ -23,10 +25,11 @@ pub enum Direction {
 }
 
 /// One packet, reduced to what aggregation needs and packed into the words the ring
-/// stores, so that pushing it is a copy of four words (IPv4) or ten (IPv6).
+/// stores, so that pushing it is a copy of four words (IPv4) or ten (IPv6). Its bits and
+/// words are laid out in [`crate::entry`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlowRecord {
-    /// Bit 0: IPv6; bit 1: sent; bits 2-3: protocol; bits 8-15: TCP flags; bits 16-31:
+    /// The entry's head word ([`entry::head`]): version, direction, protocol, TCP flags and
     /// IP payload length.
     pub(crate) head: u32,
     /// Source port << 16 | destination port, as in the packet.
@@ -51,11 +54,11 @@ impl FlowRecord {
     pub fn new(direction: Direction, packet: &Datagram) -> Self {
         let transport = &packet.transport;
         Self {
-            head: packet.version as u32
-                | (direction as u32) << 1
-                | (transport.kind as u32) << 2
-                | u32::from(transport.flags.0) << 8
-                | u32::from(packet.len) << 16,
+            head: (packet.version as u32 * head::V6)
+                | (direction as u32 * head::OUT)
+                | (transport.kind as u32) << head::KIND_SHIFT
+                | u32::from(transport.flags.0) << head::FLAGS_SHIFT
+                | u32::from(packet.len) << head::PAYLOAD_SHIFT,
             ports: transport.ports,
             src: packet.src,
             dst: packet.dst,
@@ -65,13 +68,13 @@ impl FlowRecord {
     /// IP version.
     #[inline(always)]
     pub fn version(&self) -> IpVersion {
-        version_of(self.head)
+        entry::version(self.head)
     }
 
     /// Received or sent.
     #[inline(always)]
     pub fn direction(&self) -> Direction {
-        if self.head & 2 == 0 {
+        if self.head & head::OUT == 0 {
             Direction::In
         } else {
             Direction::Out
@@ -87,19 +90,19 @@ impl FlowRecord {
     /// The protocol as its bits (`TransportKind as u32`), for lookups that only compare it.
     #[inline(always)]
     pub fn protocol_bits(&self) -> u32 {
-        (self.head >> 2) & 3
+        (self.head >> head::KIND_SHIFT) & head::KIND_MASK
     }
 
     /// TCP flags (0 for UDP and ICMP).
     #[inline(always)]
     pub fn flags(&self) -> TcpFlags {
-        TcpFlags((self.head >> 8) as u8)
+        TcpFlags((self.head >> head::FLAGS_SHIFT) as u8)
     }
 
     /// IP payload bytes (transport header and data).
     #[inline(always)]
     pub fn payload_len(&self) -> u16 {
-        (self.head >> 16) as u16
+        (self.head >> head::PAYLOAD_SHIFT) as u16
     }
 
     /// The device-side address.
@@ -129,6 +132,35 @@ impl FlowRecord {
         }
     }
 
+    /// Offers the record to `ring`; never waits.
+    #[inline]
+    pub fn push_to<const N: usize>(&self, ring: &Ring<N>) -> Push {
+        ring.push(self.head, |entry| self.store(entry))
+    }
+
+    /// Stores the record's words in a claimed entry (the push stores its head word).
+    #[inline(always)]
+    fn store(&self, entry: Entry<'_>) {
+        entry.set(record::PORTS, self.ports);
+        let wide = self.version() == IpVersion::V6;
+        store_address(entry, record::SRC, &self.src, wide);
+        store_address(entry, record::DST, &self.dst, wide);
+    }
+
+    /// The record in the oldest entry. `version` must be its head word's: pass it as a
+    /// constant in a `match` on it, so that each arm reads only what its version needs (no
+    /// IPv6 words carried through the IPv4 path).
+    #[inline(always)]
+    pub fn load<const N: usize>(oldest: &Oldest<'_, N>, version: IpVersion) -> Self {
+        let wide = version == IpVersion::V6;
+        Self {
+            head: oldest.head(),
+            ports: oldest.word(record::PORTS),
+            src: load_address(oldest, record::SRC, wide),
+            dst: load_address(oldest, record::DST, wide),
+        }
+    }
+
     /// The packet as parsed.
     pub fn packet(&self) -> Datagram {
         Datagram {
@@ -145,13 +177,31 @@ impl FlowRecord {
     }
 }
 
-/// The IP version of a record's head word.
+/// Stores an address at `at`: one word, or all four when `wide` (IPv6).
 #[inline(always)]
-pub(crate) fn version_of(head: u32) -> IpVersion {
-    if head & 1 == 0 {
-        IpVersion::V4
+fn store_address(entry: Entry<'_>, at: usize, words: &AddressWords, wide: bool) {
+    let [a, b, c, d] = *words;
+    entry.set(at, a);
+    if wide {
+        entry.set(at + 1, b);
+        entry.set(at + 2, c);
+        entry.set(at + 3, d);
+    }
+}
+
+/// The address at `at`; the words an IPv4 address does not use are 0.
+#[inline(always)]
+fn load_address<const N: usize>(oldest: &Oldest<'_, N>, at: usize, wide: bool) -> AddressWords {
+    let first = oldest.word(at);
+    if wide {
+        [
+            first,
+            oldest.word(at + 1),
+            oldest.word(at + 2),
+            oldest.word(at + 3),
+        ]
     } else {
-        IpVersion::V6
+        [first, 0, 0, 0]
     }
 }
 

@@ -275,7 +275,7 @@ impl Intake {
     /// Pushes a raw entry with head word `head` whose words `copy` sets.
     #[inline(always)]
     fn push_raw(&self, head: u32, copy: impl FnOnce(Entry<'_>)) -> Offer {
-        self.stored(self.ring.push_with(head, copy))
+        self.stored(self.ring.push(head, copy))
     }
 
     /// Every packet the fast paths leave: parsed here. Out of line, so the fast paths keep
@@ -334,7 +334,7 @@ impl Intake {
         protocols: Protocols,
     ) -> Offer {
         match capture::record(parsed, direction, protocols) {
-            Ok(Captured::Record(record)) => self.stored(self.ring.push(&record)),
+            Ok(Captured::Record(record)) => self.stored(record.push_to(&self.ring)),
             Ok(Captured::Ignored) => self.ignored(),
             Err(reason) => self.malformed(reason),
         }
@@ -442,7 +442,7 @@ mod tests {
         );
         assert_eq!(c.ring_waiting, capacity::RING_SLOTS as u32);
         let mut stored = 0;
-        while intake.ring().pop().is_some() {
+        while intake.ring().oldest().is_some() {
             stored += 1;
         }
         assert_eq!(stored + c.ignored + c.malformed + c.ring_dropped, c.seen);

@@ -8,8 +8,9 @@
 //! - [`wire`]: checked, zero-copy views of IPv4, IPv6 and transport headers.
 //! - [`capture`]: from header bytes to a compact flow record; [`raw`]: the hook's fast path
 //!   that copies header words for the consumer to parse.
-//! - [`ring`]: the lock-free multi-producer, single-consumer ring between hooks and consumer;
-//!   [`intake`]: what every hook shares with the consumer (ring, switches, counters).
+//! - [`ring`]: the lock-free multi-producer, single-consumer ring between hooks and consumer,
+//!   whose entries [`entry`] defines; [`intake`]: what every hook shares with the consumer
+//!   (ring, switches, counters).
 //! - [`flows`]: the fixed-capacity flow tables of the current window.
 //! - [`scheduler`]: the three priority groups and when collectors run; [`time`]: serial
 //!   (modulo 2^32) device time.
@@ -28,6 +29,8 @@
 pub mod capture;
 /// cbindgen:ignore
 pub mod config;
+/// cbindgen:ignore
+pub mod entry;
 /// cbindgen:ignore
 pub mod flows;
 /// cbindgen:ignore

@@ -6,13 +6,13 @@
 //! in tests. Unlike the original, collections go on in every running state: their messages
 //! wait in the outbox until a hub takes them, and whatever cannot wait is counted.
 
-use crate::capture::{Captured, IpVersion};
+use crate::capture::Captured;
 use crate::config::{capacity, Priority, RawSettings, Settings};
+use crate::entry;
 use crate::flows::{Flows, Update};
 use crate::intake::{Intake, IntakeCounters, IntakeTotals};
 use crate::message::{Collection, Composer, Cursor, Heartbeat, SystemInformation, Window};
 use crate::outbox::Outbox;
-use crate::raw;
 use crate::scheduler::{Collector, Due, Scheduler};
 
 pub use crate::time::UnixSeconds;
@@ -320,15 +320,7 @@ impl Module {
         let mut ignored = 0u32;
         while let Some(oldest) = ring.oldest() {
             let flows = &mut self.flows;
-            // One arm per kind of entry and version, each reading only its own words (see
-            // `Ring::oldest`).
-            let parsed = match (raw::is_raw(oldest.head()), oldest.version()) {
-                (false, IpVersion::V4) => Ok(Captured::Record(oldest.take(IpVersion::V4))),
-                (false, IpVersion::V6) => Ok(Captured::Record(oldest.take(IpVersion::V6))),
-                (true, IpVersion::V4) => raw::parse_v4(&oldest),
-                (true, IpVersion::V6) => raw::parse_v6(&oldest),
-            };
-            let update = match parsed {
+            let update = match entry::classify(oldest) {
                 Ok(Captured::Record(record)) => flows.apply(&record, now),
                 Ok(Captured::Ignored) => {
                     ignored = ignored.wrapping_add(1);
@@ -833,7 +825,7 @@ mod tests {
     #[test]
     fn drain_moves_ring_records_into_flows() {
         use crate::capture::{Direction, FlowRecord};
-        use crate::wire::{Datagram, TcpFlags, Transport, TransportKind};
+        use crate::wire::{Datagram, IpVersion, TcpFlags, Transport, TransportKind};
         let intake = Intake::new();
         let packet = Datagram {
             version: IpVersion::V6,
@@ -847,8 +839,8 @@ mod tests {
             len: 64,
         };
         let record = FlowRecord::new(Direction::Out, &packet);
-        intake.ring().push(&record);
-        intake.ring().push(&record);
+        record.push_to(intake.ring());
+        record.push_to(intake.ring());
         let mut module = started();
         assert_eq!(module.drain(&intake, T0 + 5), 2);
         if capacity::MAX_FLOWS_V6 == 0 {
@@ -893,7 +885,7 @@ mod tests {
     /// A ring holding one outbound TCP packet per `(remote, port)` given.
     fn traffic(intake: &Intake, peers: impl Iterator<Item = (u32, u16)>) {
         use crate::capture::{Direction, FlowRecord};
-        use crate::wire::{Datagram, TcpFlags, Transport, TransportKind};
+        use crate::wire::{Datagram, IpVersion, TcpFlags, Transport, TransportKind};
         for (remote, port) in peers {
             let packet = Datagram {
                 version: IpVersion::V4,
@@ -906,9 +898,7 @@ mod tests {
                 },
                 len: 100,
             };
-            intake
-                .ring()
-                .push(&FlowRecord::new(Direction::Out, &packet));
+            FlowRecord::new(Direction::Out, &packet).push_to(intake.ring());
         }
     }
 

@@ -14,17 +14,11 @@
 
 use crate::capture::{Captured, Direction, FlowRecord, IpVersion};
 use crate::config::Protocols;
+use crate::entry::{head, raw_v4, raw_v6};
 use crate::ring::{Entry, Oldest};
 use crate::wire::{
     self, protocol, Datagram, HeaderOrder, Malformed, TcpFlags, Transport, TransportKind,
 };
-
-/// Head-word bits 2-3 of a raw entry: both set, which no flow record's protocol has.
-const TAG: u32 = 3 << 2;
-/// Head-word bit of a header in host order.
-const HOST_ORDER: u32 = 1 << 4;
-/// Head-word position of the protocol bits in force when the packet was offered.
-const PROTOCOLS_SHIFT: u32 = 8;
 
 /// Bytes an IPv4 packet must have for the fast path: the 20-byte header and the 20 bytes
 /// of a TCP header the parser checks.
@@ -34,14 +28,8 @@ pub const V4_LEN: usize = 40;
 /// of TCP header.
 pub const V6_LEN: usize = 60;
 
-/// Whether an entry's head word is a raw entry's (not a flow record's).
-#[inline(always)]
-pub fn is_raw(head: u32) -> bool {
-    head & TAG == TAG
-}
-
-/// How a hook saw a packet, as the head-word bits of its raw entry: sent at bit 1, header
-/// in host order at bit 4. A constant for each of the C API's fixed-form capture calls.
+/// How a hook saw a packet, as the head-word bits of its raw entry ([`head::OUT`],
+/// [`head::HOST_ORDER`]). A constant for each of the C API's fixed-form capture calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Seen(u32);
 
@@ -49,13 +37,13 @@ impl Seen {
     /// A packet seen in `direction` with its header in `order`.
     #[inline(always)]
     pub const fn new(direction: Direction, order: HeaderOrder) -> Self {
-        Self((direction as u32) << 1 | (order as u32) << 4)
+        Self((direction as u32 * head::OUT) | (order as u32 * head::HOST_ORDER))
     }
 
     /// Received or sent.
     #[inline(always)]
     pub fn direction(self) -> Direction {
-        if self.0 & 2 == 0 {
+        if self.0 & head::OUT == 0 {
             Direction::In
         } else {
             Direction::Out
@@ -65,7 +53,7 @@ impl Seen {
     /// Byte order of the fixed header.
     #[inline(always)]
     pub fn order(self) -> HeaderOrder {
-        if self.0 & HOST_ORDER == 0 {
+        if self.0 & head::HOST_ORDER == 0 {
             HeaderOrder::Network
         } else {
             HeaderOrder::Host
@@ -83,13 +71,13 @@ impl Seen {
 /// The head-word bits shared by every raw entry while capturing `protocols`: the tag and
 /// the protocol bits. Never 0, so the intake keeps it as its "open" switch as well.
 pub fn open_head(protocols: Protocols) -> u32 {
-    TAG | protocols.bits() << PROTOCOLS_SHIFT
+    head::RAW | protocols.bits() << head::PROTOCOLS_SHIFT
 }
 
 /// The protocols of an open head word (see [`open_head`]); `None` for 0 (closed).
 #[inline(always)]
 pub fn protocols_of(open: u32) -> Option<Protocols> {
-    Protocols::from_checked_bits(open >> PROTOCOLS_SHIFT & 0xFF)
+    Protocols::from_checked_bits(open >> head::PROTOCOLS_SHIFT & 0xFF)
 }
 
 /// Whether an IPv4 header (version and header-length byte `first`) takes the fast path.
@@ -110,36 +98,34 @@ fn word<const N: usize>(header: &[u8; N], index: usize) -> u32 {
     u32::from_ne_bytes(wire::quad(header, index * 4))
 }
 
-/// Copies an IPv4 header's words into an entry: the fixed header (words 0-4), the ports
-/// (5) and the TCP data offset and flags (8).
+/// Copies an IPv4 header's words into an entry ([`raw_v4`]: the packet's word numbers are
+/// in the calls).
 #[inline(always)]
 pub fn copy_v4(entry: Entry<'_>, header: &[u8; V4_LEN]) {
-    // Written out: a loop over `V4_WORDS` stays a loop at `opt-level = "s"`.
-    entry.set(0, word(header, 0));
-    entry.set(1, word(header, 1));
-    entry.set(2, word(header, 2));
-    entry.set(3, word(header, 3));
-    entry.set(4, word(header, 4));
-    entry.set(5, word(header, 5));
-    entry.set(6, word(header, 8));
+    // Written out: a loop stays a loop at `opt-level = "s"`.
+    entry.set(raw_v4::TOTAL_LENGTH, word(header, 0));
+    entry.set(raw_v4::FRAGMENT, word(header, 1));
+    entry.set(raw_v4::PROTOCOL, word(header, 2));
+    entry.set(raw_v4::SRC, word(header, 3));
+    entry.set(raw_v4::DST, word(header, 4));
+    entry.set(raw_v4::PORTS, word(header, 5));
+    entry.set(raw_v4::TCP_OFFSET_FLAGS, word(header, 8));
 }
 
-/// Copies an IPv6 header's words into an entry: payload length and next header (word 1),
-/// both addresses (2-9), the ports (10) and the TCP data offset and flags (13). Word 0
-/// holds nothing the parser reads once the version is known.
+/// Copies an IPv6 header's words into an entry ([`raw_v6`]).
 #[inline(always)]
 pub fn copy_v6(entry: Entry<'_>, header: &[u8; V6_LEN]) {
-    entry.set(0, word(header, 1));
-    entry.set(1, word(header, 2));
-    entry.set(2, word(header, 3));
-    entry.set(3, word(header, 4));
-    entry.set(4, word(header, 5));
-    entry.set(5, word(header, 6));
-    entry.set(6, word(header, 7));
-    entry.set(7, word(header, 8));
-    entry.set(8, word(header, 9));
-    entry.set(9, word(header, 10));
-    entry.set(10, word(header, 13));
+    entry.set(raw_v6::PAYLOAD_NEXT, word(header, 1));
+    entry.set(raw_v6::SRC, word(header, 2));
+    entry.set(raw_v6::SRC + 1, word(header, 3));
+    entry.set(raw_v6::SRC + 2, word(header, 4));
+    entry.set(raw_v6::SRC + 3, word(header, 5));
+    entry.set(raw_v6::DST, word(header, 6));
+    entry.set(raw_v6::DST + 1, word(header, 7));
+    entry.set(raw_v6::DST + 2, word(header, 8));
+    entry.set(raw_v6::DST + 3, word(header, 9));
+    entry.set(raw_v6::PORTS, word(header, 10));
+    entry.set(raw_v6::TCP_OFFSET_FLAGS, word(header, 13));
 }
 
 /// What the consumer needs from a raw entry's head word.
@@ -152,15 +138,15 @@ struct Head {
 
 impl Head {
     #[inline(always)]
-    fn of(head: u32) -> Self {
+    fn of(word: u32) -> Self {
         Self {
-            direction: if head & 2 == 0 {
+            direction: if word & head::OUT == 0 {
                 Direction::In
             } else {
                 Direction::Out
             },
-            host: head & HOST_ORDER != 0,
-            protocols: protocols_of(head),
+            host: word & head::HOST_ORDER != 0,
+            protocols: protocols_of(word),
         }
     }
 
@@ -192,19 +178,19 @@ impl Head {
 pub fn parse_v4<const N: usize>(entry: &Oldest<'_, N>) -> Result<Captured, Malformed> {
     let head = Head::of(entry.head());
     // The hook checked version 4 and a 20-byte header.
-    let total_len = head.value(entry.word(0)) as u16;
+    let total_len = head.value(entry.word(raw_v4::TOTAL_LENGTH)) as u16;
     let Some(len) = total_len.checked_sub(20) else {
         return Err(Malformed::BadTotalLength);
     };
-    if head.value(entry.word(1)) & 0x1FFF != 0 {
+    if head.value(entry.word(raw_v4::FRAGMENT)) & 0x1FFF != 0 {
         return Ok(Captured::Ignored); // not the first fragment
     }
-    let ip_protocol = (head.value(entry.word(2)) >> 16) as u8;
+    let ip_protocol = (head.value(entry.word(raw_v4::PROTOCOL)) >> 16) as u8;
     if ip_protocol == protocol::ICMPV6 {
         return Ok(Captured::Ignored);
     }
-    let src = [head.address(entry.word(3)), 0, 0, 0];
-    let dst = [head.address(entry.word(4)), 0, 0, 0];
+    let src = [head.address(entry.word(raw_v4::SRC)), 0, 0, 0];
+    let dst = [head.address(entry.word(raw_v4::DST)), 0, 0, 0];
     let datagram = |transport| Datagram {
         version: IpVersion::V4,
         src,
@@ -216,8 +202,8 @@ pub fn parse_v4<const N: usize>(entry: &Oldest<'_, N>) -> Result<Captured, Malfo
         &head,
         ip_protocol,
         len,
-        entry.word(5),
-        entry.word(6),
+        entry.word(raw_v4::PORTS),
+        entry.word(raw_v4::TCP_OFFSET_FLAGS),
         datagram,
     )
 }
@@ -226,7 +212,7 @@ pub fn parse_v4<const N: usize>(entry: &Oldest<'_, N>) -> Result<Captured, Malfo
 #[inline(always)]
 pub fn parse_v6<const N: usize>(entry: &Oldest<'_, N>) -> Result<Captured, Malformed> {
     let head = Head::of(entry.head());
-    let word1 = head.value(entry.word(0));
+    let word1 = head.value(entry.word(raw_v6::PAYLOAD_NEXT));
     let len = (word1 >> 16) as u16;
     if len == 0 {
         return Err(Malformed::Jumbogram);
@@ -244,7 +230,7 @@ pub fn parse_v6<const N: usize>(entry: &Oldest<'_, N>) -> Result<Captured, Malfo
             head.address(entry.word(at + 3)),
         ]
     };
-    let (src, dst) = (address(1), address(5));
+    let (src, dst) = (address(raw_v6::SRC), address(raw_v6::DST));
     let datagram = |transport| Datagram {
         version: IpVersion::V6,
         src,
@@ -256,8 +242,8 @@ pub fn parse_v6<const N: usize>(entry: &Oldest<'_, N>) -> Result<Captured, Malfo
         &head,
         ip_protocol,
         len,
-        entry.word(9),
-        entry.word(10),
+        entry.word(raw_v6::PORTS),
+        entry.word(raw_v6::TCP_OFFSET_FLAGS),
         datagram,
     )
 }
@@ -274,13 +260,10 @@ fn finish(
     tcp: u32,
     datagram: impl FnOnce(Transport) -> Datagram,
 ) -> Result<Captured, Malformed> {
-    let (kind, min_len) = match ip_protocol {
-        protocol::TCP => (TransportKind::Tcp, 20),
-        protocol::UDP => (TransportKind::Udp, 8),
-        protocol::ICMP | protocol::ICMPV6 => (TransportKind::Icmp, 4),
-        _ => return Ok(Captured::Ignored),
+    let Some(kind) = TransportKind::of(ip_protocol) else {
+        return Ok(Captured::Ignored);
     };
-    if len < min_len {
+    if usize::from(len) < kind.min_len() {
         return Err(Malformed::BadTransportLength);
     }
     let mut transport = Transport {
@@ -294,7 +277,7 @@ fn finish(
     if kind == TransportKind::Tcp {
         let [offset, flags, ..] = tcp.to_ne_bytes();
         let data_offset = u16::from(offset >> 4) * 4;
-        if data_offset < 20 || data_offset > len {
+        if usize::from(data_offset) < TransportKind::Tcp.min_len() || data_offset > len {
             return Err(Malformed::BadTransportLength);
         }
         transport.flags = TcpFlags(flags);
@@ -394,16 +377,8 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let oldest = intake.ring().oldest().expect("stored");
-        if is_raw(oldest.head()) {
-            let parsed = match oldest.version() {
-                IpVersion::V4 => parse_v4(&oldest),
-                IpVersion::V6 => parse_v6(&oldest),
-            };
-            (parsed, true)
-        } else {
-            let version = oldest.version();
-            (Ok(Captured::Record(oldest.take(version))), false)
-        }
+        let raw = crate::entry::is_raw(oldest.head());
+        (crate::entry::classify(oldest), raw)
     }
 
     /// Every single-byte change of real-shaped packets, in both orders and directions and

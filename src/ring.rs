@@ -1,10 +1,12 @@
-//! Bounded lock-free multi-producer, single-consumer ring of flow records.
+//! Bounded lock-free multi-producer, single-consumer ring of entries: a head word and
+//! [`WORDS`] words each. What the words mean is [`crate::entry`]'s business; the ring only
+//! moves them.
 //!
 //! Producers are NetX Duo hooks running in ISRs and in several threads at once. They never
 //! wait and never take a lock: a producer checks that the ring has room against the
 //! consumer's read position, claims a slot by advancing the shared write position with one
 //! compare-and-swap, fills the slot, then publishes it through the slot's sequence number
-//! (after the bounded-queue scheme of D. Vyukov). When the ring is full the record is
+//! (after the bounded-queue scheme of D. Vyukov). When the ring is full the entry is
 //! dropped and counted, so `pushed + dropped` always equals what was offered.
 //!
 //! The consumer releases its read position only after it has read a slot, and producers
@@ -18,28 +20,22 @@
 //! and its publish holds back the entries claimed after it until it runs again; the drain
 //! stops there and finds them at its next call. Nothing is lost meanwhile, only delayed.
 //!
-//! Records are stored as words in atomics rather than behind `UnsafeCell`, so the ring needs
+//! Entries are stored as words in atomics rather than behind `UnsafeCell`, so the ring needs
 //! no `unsafe` and is data-race free by construction; on Cortex-M each relaxed atomic store
 //! is a plain `str`.
 
-use crate::capture::{version_of, FlowRecord, IpVersion};
+use crate::entry::WORDS;
 use crate::sync::{compare_exchange, fetch_add, AtomicU32, Ordering};
-use crate::wire::AddressWords;
 
-/// Words of an entry after its head word: a flow record's ports word and both four-word
-/// addresses, or the raw header words a hook copies (see [`crate::raw`]).
-pub const ENTRY_WORDS: usize = 11;
-
-/// One entry: a head word (see [`FlowRecord`]; it also tells a record from raw header
-/// words) and [`ENTRY_WORDS`] words. A record of IPv4 leaves the six address words it does
-/// not use neither written nor read.
+/// One entry: a head word and [`WORDS`] words. An entry that needs fewer words (a record of
+/// IPv4) leaves the others neither written nor read.
 struct Slot {
     /// The sequence number minus the slot's index: the entry of `position` is published
     /// when `sequence + index == position + 1`. Storing it relative to the index makes a new
     /// ring all zero bytes, so a `static` ring lands in `.bss` and costs no flash.
     sequence: AtomicU32,
     head: AtomicU32,
-    words: [AtomicU32; ENTRY_WORDS],
+    words: [AtomicU32; WORDS],
 }
 
 impl Slot {
@@ -48,7 +44,7 @@ impl Slot {
         Self {
             sequence: AtomicU32::new(0),
             head: AtomicU32::new(0),
-            words: [const { AtomicU32::new(0) }; ENTRY_WORDS],
+            words: [const { AtomicU32::new(0) }; WORDS],
         }
     }
 
@@ -62,17 +58,12 @@ impl Slot {
     }
 }
 
-/// Where a record's parts go among an entry's words.
-const PORTS: usize = 0;
-const SRC: usize = 1;
-const DST: usize = 5;
-
 /// The words of a claimed slot, for its producer to fill before the slot is published.
 #[derive(Clone, Copy)]
-pub struct Entry<'a>(&'a [AtomicU32; ENTRY_WORDS]);
+pub struct Entry<'a>(&'a [AtomicU32; WORDS]);
 
 impl Entry<'_> {
-    /// Sets word `index`. Callers pass constant indices below [`ENTRY_WORDS`], so the check
+    /// Sets word `index`. Callers pass constant indices below [`WORDS`], so the check
     /// folds away; an index beyond is ignored, never a panic.
     #[inline(always)]
     pub fn set(self, index: usize, word: u32) {
@@ -80,38 +71,17 @@ impl Entry<'_> {
             slot.store(word, Ordering::Relaxed);
         }
     }
-
-    /// Stores a record's words (its head word is stored by the push).
-    #[inline(always)]
-    fn set_record(self, record: &FlowRecord) {
-        self.set(PORTS, record.ports);
-        let wide = record.version() == IpVersion::V6;
-        self.set_address(SRC, &record.src, wide);
-        self.set_address(DST, &record.dst, wide);
-    }
-
-    /// Stores an address at `at`: one word, or all four when `wide` (IPv6).
-    #[inline(always)]
-    fn set_address(self, at: usize, words: &AddressWords, wide: bool) {
-        let [a, b, c, d] = *words;
-        self.set(at, a);
-        if wide {
-            self.set(at + 1, b);
-            self.set(at + 2, c);
-            self.set(at + 3, d);
-        }
-    }
 }
 
-/// What happened to an offered record.
+/// What happened to an offered entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Push {
-    /// Stored; `fill` records are now waiting (this one included).
+    /// Stored; `fill` entries are now waiting (this one included).
     Stored {
-        /// Records waiting after this push, as seen by this producer.
+        /// Entries waiting after this push, as seen by this producer.
         fill: u32,
     },
-    /// The ring was full: the record was dropped and counted.
+    /// The ring was full: the entry was dropped and counted.
     Dropped,
 }
 
@@ -151,16 +121,10 @@ impl<const N: usize> Ring<N> {
         }
     }
 
-    /// Offers a record; never waits. Safe from any number of producers at once.
-    #[inline]
-    pub fn push(&self, record: &FlowRecord) -> Push {
-        self.push_with(record.head, |entry| entry.set_record(record))
-    }
-
     /// Offers an entry with head word `head` whose other words `fill` sets; never waits.
     /// Safe from any number of producers at once.
     #[inline(always)]
-    pub fn push_with(&self, head: u32, fill: impl FnOnce(Entry<'_>)) -> Push {
+    pub fn push(&self, head: u32, fill: impl FnOnce(Entry<'_>)) -> Push {
         loop {
             // Read first, then write: the write position is never behind a read position
             // loaded before it, so `waiting` is 0..=N. Acquire pairs with the consumer's
@@ -197,18 +161,8 @@ impl<const N: usize> Ring<N> {
         }
     }
 
-    /// Takes the oldest published record. Only one consumer may call this at a time (the
-    /// module's own context guarantees it).
-    pub fn pop(&self) -> Option<FlowRecord> {
-        let oldest = self.oldest()?;
-        let version = oldest.version();
-        Some(oldest.take(version))
-    }
-
-    /// The oldest published record, left in its slot until the returned handle is taken
-    /// or dropped. The consumer reads the version first and then takes the record for that
-    /// version, so that its code for each version is compiled apart (no IPv6 words carried
-    /// through the IPv4 path). Same rules as [`pop`](Self::pop).
+    /// The oldest published entry, left in its slot until the returned handle is dropped.
+    /// Only one consumer may call this at a time (the module's own context guarantees it).
     #[inline(always)]
     pub fn oldest(&self) -> Option<Oldest<'_, N>> {
         let position = self.read.load(Ordering::Relaxed);
@@ -227,24 +181,24 @@ impl<const N: usize> Ring<N> {
         })
     }
 
-    /// Records stored since the ring was made (wrapping): every successful push advances
+    /// Entries stored since the ring was made (wrapping): every successful push advances
     /// the write position by one, so this needs no counter of its own.
     pub fn pushed(&self) -> u32 {
         self.write.load(Ordering::Relaxed)
     }
 
-    /// Records taken since the ring was made (wrapping): the read position. Only the
+    /// Entries taken since the ring was made (wrapping): the read position. Only the
     /// consumer changes it.
     pub fn popped(&self) -> u32 {
         self.read.load(Ordering::Relaxed)
     }
 
-    /// Records dropped because the ring was full, since it was made.
+    /// Entries dropped because the ring was full, since it was made.
     pub fn dropped(&self) -> u32 {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Records waiting (an estimate while producers run).
+    /// Entries waiting (an estimate while producers run).
     pub fn len(&self) -> u32 {
         self.write
             .load(Ordering::Relaxed)
@@ -252,7 +206,7 @@ impl<const N: usize> Ring<N> {
             .min(N as u32)
     }
 
-    /// Whether no record is waiting (an estimate while producers run).
+    /// Whether no entry is waiting (an estimate while producers run).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -260,7 +214,7 @@ impl<const N: usize> Ring<N> {
 
 #[cfg(all(test, not(loom)))]
 impl<const N: usize> Ring<N> {
-    /// A ring whose positions start at `start`, as if `start` records had been pushed and
+    /// A ring whose positions start at `start`, as if `start` entries had been pushed and
     /// taken, and `dropped` dropped.
     pub(crate) fn starting_at(start: u32, dropped: u32) -> Self {
         let ring = Self::new();
@@ -278,13 +232,12 @@ impl<const N: usize> Ring<N> {
     }
 }
 
-/// The oldest published record of a ring, in its slot; taking or dropping this frees the
-/// slot.
+/// The oldest published entry of a ring, in its slot; dropping this frees the slot.
 pub struct Oldest<'a, const N: usize> {
     ring: &'a Ring<N>,
     slot: &'a Slot,
     position: u32,
-    /// The record's head word (see [`FlowRecord`]), read once.
+    /// The entry's head word, read once.
     head: u32,
 }
 
@@ -295,49 +248,13 @@ impl<const N: usize> Oldest<'_, N> {
         self.head
     }
 
-    /// The record's IP version.
-    #[inline(always)]
-    pub fn version(&self) -> IpVersion {
-        version_of(self.head)
-    }
-
-    /// Word `index` of the entry (0 beyond [`ENTRY_WORDS`]).
+    /// Word `index` of the entry (0 beyond [`WORDS`]).
     #[inline(always)]
     pub fn word(&self, index: usize) -> u32 {
         self.slot
             .words
             .get(index)
             .map_or(0, |word| word.load(Ordering::Relaxed))
-    }
-
-    /// Reads the entry as a flow record and frees its slot. `version` must be
-    /// [`version`](Self::version)'s answer: pass it as a constant in a `match` on it, so that
-    /// each arm reads only what its version needs.
-    #[inline(always)]
-    pub fn take(self, version: IpVersion) -> FlowRecord {
-        let wide = version == IpVersion::V6;
-        FlowRecord {
-            head: self.head,
-            ports: self.word(PORTS),
-            src: self.address(SRC, wide),
-            dst: self.address(DST, wide),
-        }
-    }
-
-    /// The address at `at`; the words an IPv4 address does not use are 0.
-    #[inline(always)]
-    fn address(&self, at: usize, wide: bool) -> AddressWords {
-        let first = self.word(at);
-        if wide {
-            [
-                first,
-                self.word(at + 1),
-                self.word(at + 2),
-                self.word(at + 3),
-            ]
-        } else {
-            [first, 0, 0, 0]
-        }
     }
 }
 
@@ -359,12 +276,32 @@ impl<const N: usize> Default for Ring<N> {
     }
 }
 
+/// Flow records through a ring, as the intake stores them and the drain takes them.
+#[cfg(test)]
+pub(crate) trait Records {
+    fn push_record(&self, record: &crate::capture::FlowRecord) -> Push;
+    fn pop_record(&self) -> Option<crate::capture::FlowRecord>;
+}
+
+#[cfg(test)]
+impl<const N: usize> Records for Ring<N> {
+    fn push_record(&self, record: &crate::capture::FlowRecord) -> Push {
+        record.push_to(self)
+    }
+
+    fn pop_record(&self) -> Option<crate::capture::FlowRecord> {
+        let oldest = self.oldest()?;
+        let version = crate::entry::version(oldest.head());
+        Some(crate::capture::FlowRecord::load(&oldest, version))
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
-    use crate::capture::Direction;
-    use crate::wire::{Datagram, TcpFlags, Transport, TransportKind};
+    use crate::capture::{Direction, FlowRecord};
+    use crate::wire::{Datagram, IpVersion, TcpFlags, Transport, TransportKind};
 
     /// A record whose addresses, protocol, flags and direction depend on `n`, with the
     /// ports and length given, so that a torn or misplaced record shows.
@@ -416,7 +353,10 @@ mod tests {
             } else {
                 IpVersion::V6
             };
-            assert_eq!(ring.push(&record(n, version)), Push::Stored { fill: n + 1 });
+            assert_eq!(
+                ring.push_record(&record(n, version)),
+                Push::Stored { fill: n + 1 }
+            );
         }
         for n in 0..5 {
             let version = if n % 2 == 0 {
@@ -424,9 +364,9 @@ mod tests {
             } else {
                 IpVersion::V6
             };
-            assert_eq!(ring.pop(), Some(record(n, version)));
+            assert_eq!(ring.pop_record(), Some(record(n, version)));
         }
-        assert_eq!(ring.pop(), None);
+        assert_eq!(ring.pop_record(), None);
     }
 
     #[test]
@@ -434,21 +374,21 @@ mod tests {
         let ring: Ring<4> = Ring::new();
         for n in 0..4 {
             assert!(matches!(
-                ring.push(&record(n, IpVersion::V4)),
+                ring.push_record(&record(n, IpVersion::V4)),
                 Push::Stored { .. }
             ));
         }
-        assert_eq!(ring.push(&record(9, IpVersion::V4)), Push::Dropped);
-        assert_eq!(ring.push(&record(9, IpVersion::V4)), Push::Dropped);
+        assert_eq!(ring.push_record(&record(9, IpVersion::V4)), Push::Dropped);
+        assert_eq!(ring.push_record(&record(9, IpVersion::V4)), Push::Dropped);
         assert_eq!(ring.dropped(), 2);
         assert_eq!(ring.len(), 4);
-        assert_eq!(ring.pop(), Some(record(0, IpVersion::V4)));
+        assert_eq!(ring.pop_record(), Some(record(0, IpVersion::V4)));
         assert!(matches!(
-            ring.push(&record(4, IpVersion::V4)),
+            ring.push_record(&record(4, IpVersion::V4)),
             Push::Stored { fill: 4 }
         ));
         for n in 1..=4 {
-            assert_eq!(ring.pop(), Some(record(n, IpVersion::V4)));
+            assert_eq!(ring.pop_record(), Some(record(n, IpVersion::V4)));
         }
         assert!(ring.is_empty());
     }
@@ -462,21 +402,21 @@ mod tests {
         let ring: Ring<4> = ring_at(u32::MAX - 2);
         for n in 0..4 {
             assert!(matches!(
-                ring.push(&record(n, IpVersion::V4)),
+                ring.push_record(&record(n, IpVersion::V4)),
                 Push::Stored { .. }
             ));
         }
-        assert_eq!(ring.push(&record(99, IpVersion::V4)), Push::Dropped);
+        assert_eq!(ring.push_record(&record(99, IpVersion::V4)), Push::Dropped);
         assert_eq!(ring.len(), 4);
         for n in 0..4 {
-            assert_eq!(ring.pop(), Some(record(n, IpVersion::V4)));
+            assert_eq!(ring.pop_record(), Some(record(n, IpVersion::V4)));
         }
-        assert_eq!(ring.pop(), None);
+        assert_eq!(ring.pop_record(), None);
         assert!(matches!(
-            ring.push(&record(4, IpVersion::V4)),
+            ring.push_record(&record(4, IpVersion::V4)),
             Push::Stored { fill: 1 }
         ));
-        assert_eq!(ring.pop(), Some(record(4, IpVersion::V4)));
+        assert_eq!(ring.pop_record(), Some(record(4, IpVersion::V4)));
     }
 
     #[test]
@@ -484,10 +424,10 @@ mod tests {
         let ring: Ring<4> = Ring::new();
         for n in 0..10_000 {
             assert!(matches!(
-                ring.push(&record(n, IpVersion::V6)),
+                ring.push_record(&record(n, IpVersion::V6)),
                 Push::Stored { .. }
             ));
-            assert_eq!(ring.pop(), Some(record(n, IpVersion::V6)));
+            assert_eq!(ring.pop_record(), Some(record(n, IpVersion::V6)));
         }
     }
 
@@ -508,7 +448,7 @@ mod tests {
                     for i in 0..PER_PRODUCER {
                         // Producer id in the low port, sequence in the high port + len.
                         let r = record_with(i, IpVersion::V4, i << 16 | p, (i >> 16) as u16);
-                        if let Push::Stored { .. } = ring.push(&r) {
+                        if let Push::Stored { .. } = ring.push_record(&r) {
                             stored += 1;
                         }
                     }
@@ -524,7 +464,7 @@ mod tests {
                 let mut popped = 0u32;
                 loop {
                     let finished = done.load(std::sync::atomic::Ordering::Acquire);
-                    while let Some(r) = ring.pop() {
+                    while let Some(r) = ring.pop_record() {
                         let producer = r.ports as u16;
                         let seq = u32::from(r.payload_len()) << 16 | r.ports >> 16;
                         // Each producer's records arrive in the order it pushed them.
@@ -545,17 +485,18 @@ mod tests {
         let popped = consumer.join().unwrap();
         assert_eq!(popped, stored);
         assert_eq!(stored + ring.dropped(), PRODUCERS * PER_PRODUCER);
-        assert!(ring.pop().is_none());
+        assert!(ring.pop_record().is_none());
     }
 }
 
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
+
     use loom::sync::Arc;
 
-    use crate::capture::Direction;
-    use crate::wire::{Datagram, TcpFlags, Transport, TransportKind};
+    use crate::capture::{Direction, FlowRecord};
+    use crate::wire::{Datagram, IpVersion, TcpFlags, Transport, TransportKind};
 
     fn record(n: u16) -> FlowRecord {
         let packet = Datagram {
@@ -593,7 +534,7 @@ mod loom_tests {
                     loom::thread::spawn(move || {
                         let mut stored = 0;
                         for i in 0..2u16 {
-                            if let Push::Stored { .. } = ring.push(&record(p * 10 + i)) {
+                            if let Push::Stored { .. } = ring.push_record(&record(p * 10 + i)) {
                                 stored += 1;
                             }
                         }
@@ -603,13 +544,13 @@ mod loom_tests {
                 .collect();
             let mut popped = 0u32;
             for _ in 0..2 {
-                if let Some(r) = ring.pop() {
+                if let Some(r) = ring.pop_record() {
                     assert!(whole(&r), "torn record");
                     popped += 1;
                 }
             }
             let stored: u32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
-            while let Some(r) = ring.pop() {
+            while let Some(r) = ring.pop_record() {
                 assert!(whole(&r), "torn record");
                 popped += 1;
             }

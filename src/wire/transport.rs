@@ -13,6 +13,31 @@ pub enum TransportKind {
     Icmp = 2,
 }
 
+impl TransportKind {
+    /// The kind of IP protocol number `ip_protocol`, or `None` for protocols the module
+    /// does not record. The one place protocol numbers become kinds.
+    #[inline(always)]
+    pub fn of(ip_protocol: u8) -> Option<Self> {
+        match ip_protocol {
+            protocol::TCP => Some(Self::Tcp),
+            protocol::UDP => Some(Self::Udp),
+            protocol::ICMP | protocol::ICMPV6 => Some(Self::Icmp),
+            _ => None,
+        }
+    }
+
+    /// Fewest bytes a header of this kind has (TCP without options, ICMP's type, code
+    /// and checksum with the first word after them).
+    #[inline(always)]
+    pub const fn min_len(self) -> usize {
+        match self {
+            Self::Tcp => TCP_MIN_LEN,
+            Self::Udp => UDP_LEN,
+            Self::Icmp => ICMP_MIN_LEN,
+        }
+    }
+}
+
 /// TCP flags as in the header's flag byte (FIN 0x01 ... CWR 0x80).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TcpFlags(pub u8);
@@ -39,26 +64,18 @@ const UDP_LEN: usize = 8;
 const ICMP_MIN_LEN: usize = 4;
 
 impl Transport {
-    /// The minimum header size of a protocol the module records, or `None` for others.
-    pub fn min_len(ip_protocol: u8) -> Option<usize> {
-        match ip_protocol {
-            protocol::TCP => Some(TCP_MIN_LEN),
-            protocol::UDP => Some(UDP_LEN),
-            protocol::ICMP | protocol::ICMPV6 => Some(ICMP_MIN_LEN),
-            _ => None,
-        }
-    }
-
     /// Parses the header of `ip_protocol` at the start of `buf`; `payload_len` is what the
     /// IP header says follows it. `Ok(None)` for protocols the module does not record.
     #[inline(always)]
     pub fn parse(ip_protocol: u8, buf: &[u8], payload_len: u16) -> Result<Option<Self>, Malformed> {
         let payload_len = usize::from(payload_len);
-        let transport = match ip_protocol {
-            protocol::TCP => Self::tcp(buf, payload_len)?,
-            protocol::UDP => Self::udp(buf, payload_len)?,
-            protocol::ICMP | protocol::ICMPV6 => Self::icmp(buf, payload_len)?,
-            _ => return Ok(None),
+        let Some(kind) = TransportKind::of(ip_protocol) else {
+            return Ok(None);
+        };
+        let transport = match kind {
+            TransportKind::Tcp => Self::tcp(buf, payload_len)?,
+            TransportKind::Udp => Self::udp(buf, payload_len)?,
+            TransportKind::Icmp => Self::icmp(buf, payload_len)?,
         };
         Ok(Some(transport))
     }
