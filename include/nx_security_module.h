@@ -346,6 +346,75 @@ typedef struct {
 } nxsm_capacities;
 
 /**
+ * Called from the capturing context (possibly an ISR) when the ring fill reaches the
+ * watermark, with the context it was set with: it must only wake the consumer (e.g. set a
+ * ThreadX event flag). While it runs, `nxsm_set_ring_callback` returns `NXSM_ERR_BUSY`.
+ */
+typedef void (*nxsm_ring_callback)(void *context);
+
+/**
+ * One flow of the current window, as `nxsm_read_flows` reports it.
+ */
+typedef struct {
+  /**
+   * 4 or 6.
+   */
+  uint8_t ip_version;
+  /**
+   * 0 TCP, 1 UDP, 2 ICMP/ICMPv6 (the original's protocol values).
+   */
+  uint8_t protocol;
+  /**
+   * Union of TCP flags received.
+   */
+  uint8_t tcp_flags_in;
+  /**
+   * Union of TCP flags sent.
+   */
+  uint8_t tcp_flags_out;
+  /**
+   * Device-side address, wire octet order (IPv4 in the first 4 bytes).
+   */
+  uint8_t local_address[16];
+  /**
+   * Peer address, wire octet order (IPv4 in the first 4 bytes).
+   */
+  uint8_t remote_address[16];
+  /**
+   * Device-side port (0 for ICMP).
+   */
+  uint16_t local_port;
+  /**
+   * Peer port (0 for ICMP).
+   */
+  uint16_t remote_port;
+  /**
+   * IP payload bytes received (saturating).
+   */
+  uint32_t bytes_in;
+  /**
+   * IP payload bytes sent (saturating).
+   */
+  uint32_t bytes_out;
+  /**
+   * Packets received (saturating).
+   */
+  uint32_t packets_in;
+  /**
+   * Packets sent (saturating).
+   */
+  uint32_t packets_out;
+  /**
+   * Unix time of the first packet in the window.
+   */
+  uint32_t first_seen_s;
+  /**
+   * Unix time of the last packet in the window.
+   */
+  uint32_t last_seen_s;
+} nxsm_flow;
+
+/**
  * Versions of the platform, reported in system information. The shim fills it from
  * `tx_api.h` and `nx_api.h`.
  */
@@ -490,75 +559,6 @@ typedef struct {
   uint32_t clock_steps_back;
 } nxsm_stats;
 
-/**
- * Called from the capturing context (possibly an ISR) when the ring fill reaches the
- * watermark, with the context it was set with: it must only wake the consumer (e.g. set a
- * ThreadX event flag). While it runs, `nxsm_set_ring_callback` returns `NXSM_ERR_BUSY`.
- */
-typedef void (*nxsm_ring_callback)(void *context);
-
-/**
- * One flow of the current window, as `nxsm_read_flows` reports it.
- */
-typedef struct {
-  /**
-   * 4 or 6.
-   */
-  uint8_t ip_version;
-  /**
-   * 0 TCP, 1 UDP, 2 ICMP/ICMPv6 (the original's protocol values).
-   */
-  uint8_t protocol;
-  /**
-   * Union of TCP flags received.
-   */
-  uint8_t tcp_flags_in;
-  /**
-   * Union of TCP flags sent.
-   */
-  uint8_t tcp_flags_out;
-  /**
-   * Device-side address, wire octet order (IPv4 in the first 4 bytes).
-   */
-  uint8_t local_address[16];
-  /**
-   * Peer address, wire octet order (IPv4 in the first 4 bytes).
-   */
-  uint8_t remote_address[16];
-  /**
-   * Device-side port (0 for ICMP).
-   */
-  uint16_t local_port;
-  /**
-   * Peer port (0 for ICMP).
-   */
-  uint16_t remote_port;
-  /**
-   * IP payload bytes received (saturating).
-   */
-  uint32_t bytes_in;
-  /**
-   * IP payload bytes sent (saturating).
-   */
-  uint32_t bytes_out;
-  /**
-   * Packets received (saturating).
-   */
-  uint32_t packets_in;
-  /**
-   * Packets sent (saturating).
-   */
-  uint32_t packets_out;
-  /**
-   * Unix time of the first packet in the window.
-   */
-  uint32_t first_seen_s;
-  /**
-   * Unix time of the last packet in the window.
-   */
-  uint32_t last_seen_s;
-} nxsm_flow;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -629,80 +629,16 @@ nxsm_result nxsm_stop(void);
 nxsm_result nxsm_poll(uint32_t now_s, bool hub_connected);
 
 /**
- * Hands out the oldest waiting message: `*out_bytes` and `*out_length` describe its
- * bytes, `*out_sequence` is the number to acknowledge it with. Only in ACTIVE, and not
- * before the retry delay after a failed send; otherwise `NXSM_ERR_NO_MESSAGE`.
- *
- * The message is lent: its bytes stay valid and unchanged until `nxsm_message_ack`,
- * whatever runs meanwhile (polls, collections, settings, `nxsm_stop`, from any context).
- * Acknowledge every message peeked: while one is out, no other message can drop it, so a
- * new message that finds no other room is refused (counted in `messages_dropped`).
+ * Moves the records waiting in the ring into the flow table (also done by `nxsm_poll`);
+ * call it from the consumer when the ring callback fired. `now_s` only stamps the flows'
+ * first and last packet times: the module's clock and schedule move with polls alone.
  */
-nxsm_result nxsm_message_peek(const uint8_t **out_bytes,
-                              size_t *out_length,
-                              uint32_t *out_sequence);
-
-/**
- * Reports what became of message `sequence` (the oldest, from `nxsm_message_peek`):
- * `sent` removes it (`messages_sent`); otherwise it stays, `messages_failed` is counted
- * and it is handed out again after `retry_interval_s`. Any other sequence number gets
- * `NXSM_ERR_INVALID_ARGUMENT` (the message may have been dropped meanwhile).
- */
-nxsm_result nxsm_message_ack(uint32_t sequence, bool sent);
-
-/**
- * Sets the platform versions reported in system information (any time, any state).
- */
-nxsm_result nxsm_set_platform_info(const nxsm_platform_info *info);
-
-/**
- * Enables or disables one `nxsm_collector` and puts it in an `nxsm_priority` group, on a
- * running module. Disabling network activity collects the open window at once and stops
- * capture; enabling it starts a new window.
- */
-nxsm_result nxsm_set_collector(uint32_t collector_id, bool enabled, uint32_t priority_group);
-
-/**
- * Writes whether one `nxsm_collector` is enabled and its `nxsm_priority` group.
- */
-nxsm_result nxsm_get_collector(uint32_t collector_id,
-                               bool *out_enabled,
-                               uint32_t *out_priority_group);
+nxsm_result nxsm_drain(uint32_t now_s);
 
 /**
  * Writes the current `nxsm_state` value to `out_state` (0 when stopped).
  */
 nxsm_result nxsm_get_state(uint32_t *out_state);
-
-/**
- * Copies state and counters to `out` (whose `struct_size` the caller sets). Callable from
- * any thread, also while hooks capture; `NXSM_ERR_BUSY` while another context is inside
- * the module.
- *
- * What a snapshot guarantees:
- * - `packets_seen = packets_counted + table_full_dropped + ring_dropped + malformed +
- *   ignored + ring_waiting`, exactly, in every snapshot. Each counter the hooks keep is
- *   read once, and `packets_seen` and `ring_waiting` are both derived from the same read
- *   of the ring's write position; the consumer's counters cannot move during the call.
- * - A packet whose hook runs during the call is either wholly in the snapshot (in
- *   `packets_seen` and in one of the other terms) or wholly absent; no total ever
- *   decreases from one snapshot to the next.
- * - The 64-bit totals are exact as long as the module is drained, polled or asked for its
- *   statistics at least once per 2^32 packets (about 50 days at 1,000 packets a second).
- * - Every other field is read in the same critical section of the module, which hooks
- *   never enter, so those fields agree with each other.
- */
-nxsm_result nxsm_get_stats(nxsm_stats *out);
-
-/**
- * Changes the interval of one `nxsm_priority` group on a running module (1..=86400 s).
- */
-nxsm_result nxsm_set_interval(uint32_t priority_group, uint32_t seconds);
-
-/**
- * Writes the interval of one `nxsm_priority` group to `out_seconds`.
- */
-nxsm_result nxsm_get_interval(uint32_t priority_group, uint32_t *out_seconds);
 
 /**
  * Records one packet from a NetX Duo hook. Never blocks; safe from ISRs and any thread.
@@ -764,17 +700,81 @@ nxsm_result nxsm_capture_in_host_order(const uint8_t *ip_header, size_t length);
 nxsm_result nxsm_set_ring_callback(nxsm_ring_callback callback, void *context, uint32_t watermark);
 
 /**
- * Moves the records waiting in the ring into the flow table (also done by `nxsm_poll`);
- * call it from the consumer when the ring callback fired. `now_s` only stamps the flows'
- * first and last packet times: the module's clock and schedule move with polls alone.
+ * Hands out the oldest waiting message: `*out_bytes` and `*out_length` describe its
+ * bytes, `*out_sequence` is the number to acknowledge it with. Only in ACTIVE, and not
+ * before the retry delay after a failed send; otherwise `NXSM_ERR_NO_MESSAGE`.
+ *
+ * The message is lent: its bytes stay valid and unchanged until `nxsm_message_ack`,
+ * whatever runs meanwhile (polls, collections, settings, `nxsm_stop`, from any context).
+ * Acknowledge every message peeked: while one is out, no other message can drop it, so a
+ * new message that finds no other room is refused (counted in `messages_dropped`).
  */
-nxsm_result nxsm_drain(uint32_t now_s);
+nxsm_result nxsm_message_peek(const uint8_t **out_bytes,
+                              size_t *out_length,
+                              uint32_t *out_sequence);
+
+/**
+ * Reports what became of message `sequence` (the oldest, from `nxsm_message_peek`):
+ * `sent` removes it (`messages_sent`); otherwise it stays, `messages_failed` is counted
+ * and it is handed out again after `retry_interval_s`. Any other sequence number gets
+ * `NXSM_ERR_INVALID_ARGUMENT` (the message may have been dropped meanwhile).
+ */
+nxsm_result nxsm_message_ack(uint32_t sequence, bool sent);
 
 /**
  * Copies flows `first..` of the current window (IPv4 flows, then IPv6 flows) into `out`,
  * at most `capacity` of them, and writes how many to `written` (0 past the end).
  */
 nxsm_result nxsm_read_flows(size_t first, nxsm_flow *out, size_t capacity, size_t *written);
+
+/**
+ * Sets the platform versions reported in system information (any time, any state).
+ */
+nxsm_result nxsm_set_platform_info(const nxsm_platform_info *info);
+
+/**
+ * Enables or disables one `nxsm_collector` and puts it in an `nxsm_priority` group, on a
+ * running module. Disabling network activity collects the open window at once and stops
+ * capture; enabling it starts a new window.
+ */
+nxsm_result nxsm_set_collector(uint32_t collector_id, bool enabled, uint32_t priority_group);
+
+/**
+ * Writes whether one `nxsm_collector` is enabled and its `nxsm_priority` group.
+ */
+nxsm_result nxsm_get_collector(uint32_t collector_id,
+                               bool *out_enabled,
+                               uint32_t *out_priority_group);
+
+/**
+ * Copies state and counters to `out` (whose `struct_size` the caller sets). Callable from
+ * any thread, also while hooks capture; `NXSM_ERR_BUSY` while another context is inside
+ * the module.
+ *
+ * What a snapshot guarantees:
+ * - `packets_seen = packets_counted + table_full_dropped + ring_dropped + malformed +
+ *   ignored + ring_waiting`, exactly, in every snapshot. Each counter the hooks keep is
+ *   read once, and `packets_seen` and `ring_waiting` are both derived from the same read
+ *   of the ring's write position; the consumer's counters cannot move during the call.
+ * - A packet whose hook runs during the call is either wholly in the snapshot (in
+ *   `packets_seen` and in one of the other terms) or wholly absent; no total ever
+ *   decreases from one snapshot to the next.
+ * - The 64-bit totals are exact as long as the module is drained, polled or asked for its
+ *   statistics at least once per 2^32 packets (about 50 days at 1,000 packets a second).
+ * - Every other field is read in the same critical section of the module, which hooks
+ *   never enter, so those fields agree with each other.
+ */
+nxsm_result nxsm_get_stats(nxsm_stats *out);
+
+/**
+ * Changes the interval of one `nxsm_priority` group on a running module (1..=86400 s).
+ */
+nxsm_result nxsm_set_interval(uint32_t priority_group, uint32_t seconds);
+
+/**
+ * Writes the interval of one `nxsm_priority` group to `out_seconds`.
+ */
+nxsm_result nxsm_get_interval(uint32_t priority_group, uint32_t *out_seconds);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,9 +1,9 @@
-//! A ring entry, defined once: a head word and [`WORDS`] words, and what each bit and word
+//! A ring entry, defined once: a head word and [`WORDS`](crate::entry::WORDS) words, and what each bit and word
 //! holds.
 //!
 //! Two kinds of entry share the ring. A flow record is a packet a hook parsed
-//! ([`FlowRecord`]); a raw entry holds header words a hook copied for the consumer to parse
-//! ([`crate::raw`]). The head word tells them apart ([`head::RAW`]), and [`classify`] turns
+//! ([`FlowRecord`](crate::capture::FlowRecord)); a raw entry holds header words a hook copied for the consumer to parse
+//! ([`crate::raw`]). The head word tells them apart ([`head::RAW`](crate::entry::head::RAW)), and [`classify`](crate::entry::classify) turns
 //! either into what its packet was. The ring itself only moves words.
 
 use crate::capture::{Captured, FlowRecord};

@@ -138,6 +138,35 @@ impl IntakeTotals {
     }
 }
 
+/// The bytes of a packet a hook hands over, from its IP header on. The fast paths need
+/// only a fixed-size prefix, so a caller that holds a pointer and a length can give those
+/// without first making a slice of the whole buffer.
+pub trait Packet {
+    /// The first [`raw::V4_LEN`] bytes, if there are that many.
+    fn v4_header(&self) -> Option<&[u8; raw::V4_LEN]>;
+    /// The first [`raw::V6_LEN`] bytes, if there are that many.
+    fn v6_header(&self) -> Option<&[u8; raw::V6_LEN]>;
+    /// Every byte.
+    fn bytes(&self) -> &[u8];
+}
+
+impl Packet for [u8] {
+    #[inline(always)]
+    fn v4_header(&self) -> Option<&[u8; raw::V4_LEN]> {
+        self.first_chunk()
+    }
+
+    #[inline(always)]
+    fn v6_header(&self) -> Option<&[u8; raw::V6_LEN]> {
+        self.first_chunk()
+    }
+
+    #[inline(always)]
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+}
+
 /// Ring, switch, protocol filter and counters, shared by all producers and the consumer.
 pub struct Intake {
     ring: Ring<{ capacity::RING_SLOTS }>,
@@ -208,28 +237,43 @@ impl Intake {
         self.watermark.store(fill, Ordering::Relaxed);
     }
 
-    /// Handles one packet from a hook. Never waits.
+    /// Handles one packet from a hook, seen in `direction` with its header in `order`.
+    /// Never waits.
     #[inline]
     pub fn offer(&self, buf: &[u8], direction: Direction, order: HeaderOrder) -> Offer {
-        let seen = Seen::new(direction, order);
-        if let Some(header) = buf.first_chunk::<{ raw::V4_LEN }>() {
+        self.offer_packet(buf, Seen::new(direction, order))
+    }
+
+    /// Handles one packet from a hook; `seen` tells its direction and header order. The
+    /// order of the paths: the IPv4 fast path inline, then (out of line) the IPv6 fast
+    /// path, then the parse in the hook. Never waits.
+    #[inline(always)]
+    pub fn offer_packet<P: Packet + ?Sized>(&self, packet: &P, seen: Seen) -> Offer {
+        if let Some(header) = packet.v4_header() {
             if let Some(offer) = self.offer_v4_raw(header, seen) {
                 return offer;
             }
-            if let Some(header) = buf.first_chunk::<{ raw::V6_LEN }>() {
-                if let Some(offer) = self.offer_v6_raw(header, seen) {
-                    return offer;
-                }
+        }
+        self.offer_other_shapes(packet, seen)
+    }
+
+    /// Every packet the IPv4 fast path leaves. Out of line, so that path keeps its
+    /// registers.
+    #[inline(never)]
+    fn offer_other_shapes<P: Packet + ?Sized>(&self, packet: &P, seen: Seen) -> Offer {
+        if let Some(header) = packet.v6_header() {
+            if let Some(offer) = self.offer_v6_raw(header, seen) {
+                return offer;
             }
         }
-        self.offer_other(buf, seen)
+        self.offer_other(packet.bytes(), seen)
     }
 
     /// The fast path: an IPv4 packet without options whose first [`raw::V4_LEN`] bytes are
     /// `header` is copied into the ring as it is (see [`crate::raw`]). `None` when the
     /// packet has another shape: [`offer_other`](Self::offer_other) takes it then.
     #[inline(always)]
-    pub fn offer_v4_raw(&self, header: &[u8; raw::V4_LEN], seen: Seen) -> Option<Offer> {
+    fn offer_v4_raw(&self, header: &[u8; raw::V4_LEN], seen: Seen) -> Option<Offer> {
         // Relaxed: the bits are all the hook needs from `open`; the ring is always valid.
         let open = self.open_head.load(Ordering::Relaxed);
         if open == 0 {
@@ -253,7 +297,7 @@ impl Intake {
     /// first [`raw::V6_LEN`] bytes are `header` is copied into the ring as it is. `None`
     /// when the packet has another shape, or the build keeps no IPv6 flows.
     #[inline(always)]
-    pub fn offer_v6_raw(&self, header: &[u8; raw::V6_LEN], seen: Seen) -> Option<Offer> {
+    fn offer_v6_raw(&self, header: &[u8; raw::V6_LEN], seen: Seen) -> Option<Offer> {
         if capacity::MAX_FLOWS_V6 == 0 {
             return None;
         }
@@ -278,10 +322,9 @@ impl Intake {
         self.stored(self.ring.push(head, copy))
     }
 
-    /// Every packet the fast paths leave: parsed here. Out of line, so the fast paths keep
-    /// their registers.
-    #[inline(never)]
-    pub fn offer_other(&self, buf: &[u8], seen: Seen) -> Offer {
+    /// Every packet the fast paths leave: parsed here.
+    #[inline(always)]
+    fn offer_other(&self, buf: &[u8], seen: Seen) -> Offer {
         let open = self.open_head.load(Ordering::Relaxed);
         let Some(protocols) = raw::protocols_of(open) else {
             return Offer::Closed;

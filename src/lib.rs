@@ -16,7 +16,9 @@
 //!   (modulo 2^32) device time.
 //! - [`message`]: the postcard envelope and its splitting; [`outbox`]: finished messages
 //!   waiting for the hub.
-//! - [`module`]: the security-module life cycle (state machine), collections and counters.
+//! - [`module`]: the security-module life cycle (state machine), collections and counters;
+//!   [`monitor`]: the intake, the module and the wake-up together, and the order every
+//!   operation follows (what the C API wraps).
 //! - [`config`]: build-time capacities and the run-time settings a firmware may change.
 //! - `sync`: atomics, with switches for the model checker and for cores without
 //!   compare-and-swap.
@@ -39,6 +41,9 @@ pub mod intake;
 pub mod message;
 /// cbindgen:ignore
 pub mod module;
+/// cbindgen:ignore
+#[cfg(not(loom))]
+pub mod monitor;
 /// cbindgen:ignore
 pub mod outbox;
 /// cbindgen:ignore

@@ -1,5 +1,5 @@
 //! Bounded lock-free multi-producer, single-consumer ring of entries: a head word and
-//! [`WORDS`] words each. What the words mean is [`crate::entry`]'s business; the ring only
+//! [`WORDS`](crate::entry::WORDS) words each. What the words mean is [`crate::entry`]'s business; the ring only
 //! moves them.
 //!
 //! Producers are NetX Duo hooks running in ISRs and in several threads at once. They never

@@ -1,21 +1,22 @@
-//! The whole capture path on arbitrary packets: intake (parse or raw copy, ring), drain
-//! into the flow tables, read-out. Every offered packet is accounted for exactly once, the
+//! The whole capture path on arbitrary packets, through the monitor the C API wraps:
+//! capture (parse or raw copy, ring), drain into the flow tables, read-out. Every offered packet is accounted for exactly once, the
 //! tables never count more packets than were stored, and the outcome of each packet is the
 //! one a direct parse gives, whether the hook parsed it or copied it for the consumer.
 #![no_main]
 
+use std::cell::RefCell;
+
 use libfuzzer_sys::fuzz_target;
 use nx_security_module::capture::{self, Captured, Direction};
 use nx_security_module::config::Settings;
-use nx_security_module::intake::{Intake, Offer};
 use nx_security_module::module::Module;
+use nx_security_module::monitor::{Capture, Monitor};
+use nx_security_module::raw::Seen;
 use nx_security_module::wire::HeaderOrder;
 
 fuzz_target!(|data: &[u8]| {
-    let intake = Intake::new();
-    let mut module = Module::new();
-    module.start(&Settings::DEFAULT, 1_700_000_000, 0).unwrap();
-    intake.open(Settings::DEFAULT.protocols);
+    let monitor = Monitor::new(RefCell::new(Module::new()), ());
+    monitor.start(&Settings::DEFAULT, 1_700_000_000, 0).unwrap();
     let (mut stored, mut other) = (0u32, 0u32);
     // What a direct parse says of each packet: flow records, ignored, malformed.
     let (mut records, mut ignored, mut malformed) = (0u32, 0u32, 0u32);
@@ -41,20 +42,38 @@ fuzz_target!(|data: &[u8]| {
             Ok(Captured::Ignored) => ignored += 1,
             Err(_) => malformed += 1,
         }
-        match intake.offer(packet, direction, order) {
-            Offer::Stored { .. } => stored += 1,
-            Offer::Closed => unreachable!("intake is open"),
+        match monitor.capture(packet, Seen::new(direction, order)) {
+            Capture::Stored => stored += 1,
+            Capture::NotStarted | Capture::CaptureOff => unreachable!("capture is on"),
             _ => other += 1,
         }
         if control & 4 != 0 {
             now += 1;
-            module.drain(&intake, now);
+            monitor.drain(now).unwrap();
         }
         rest = next;
     }
-    module.drain(&intake, now + 1);
-    let counters = module.intake_counters(&intake);
-    assert_eq!(counters.seen, u64::from(stored + other));
+    monitor.drain(now + 1).unwrap();
+    monitor
+        .snapshot(|module, counters| {
+            check(
+                module,
+                counters,
+                stored + other,
+                (records, ignored, malformed),
+            )
+        })
+        .unwrap();
+});
+
+/// Every packet accounted for once; without ring drops, each outcome is a direct parse's.
+fn check(
+    module: &Module,
+    counters: &nx_security_module::intake::IntakeCounters,
+    offered: u32,
+    (records, ignored, malformed): (u32, u32, u32),
+) {
+    assert_eq!(counters.seen, u64::from(offered));
     assert_eq!(counters.ring_waiting, 0);
     let lifecycle = module.counters();
     assert_eq!(
@@ -90,4 +109,4 @@ fuzz_target!(|data: &[u8]| {
         )
         .sum();
     assert_eq!(packets, lifecycle.packets_counted);
-});
+}

@@ -1,5 +1,7 @@
 //! The C ABI: every `extern "C"` item of the library, and the only module with `unsafe`.
 //!
+//! Each function wraps one [`Monitor`] operation: it checks its C
+//! arguments, calls the monitor and turns the outcome into a numbered [`nxsm_result`].
 //! Conventions (checked by `ffi-tests` and the C harness):
 //! - every function that can fail returns a numbered [`nxsm_result`]; `NXSM_OK` is 0 and
 //!   means success only;
@@ -7,12 +9,124 @@
 //!   header/library mismatch is an error code, not memory corruption;
 //! - nothing blocks: a call that finds another context inside the module returns
 //!   `NXSM_ERR_BUSY` at once.
+//!
+//! By area: `lifecycle` (version, configuration, start, stop, poll, drain, state),
+//! `capture` (the hooks' entry points and the ring callback), `messages` (peek, ack, flows),
+//! `settings` (collectors, intervals, platform, statistics).
 #![allow(non_camel_case_types)]
 
-mod api;
-mod guard;
-mod panic;
+// In the order the generated header lists them.
+// In the order the generated header lists them (one group each, so rustfmt keeps it).
 mod types;
 
-pub use api::*;
+mod lifecycle;
+
+mod capture;
+
+mod messages;
+
+mod settings;
+
+mod guard;
+mod panic;
+
+pub use capture::*;
+pub use lifecycle::*;
+pub use messages::*;
+pub use settings::*;
 pub use types::*;
+
+use core::mem::size_of;
+
+use crate::config::Priority;
+use crate::module::Module;
+use crate::monitor::{Error, Exclusive, Monitor};
+use crate::scheduler::Collector;
+use guard::TryShared;
+
+/// The device's one monitor (static storage, no heap).
+static MONITOR: Monitor<TryShared<Module>, capture::RingCallback> =
+    Monitor::new(TryShared::new(Module::new()), capture::RingCallback::new());
+
+impl Exclusive<Module> for TryShared<Module> {
+    #[inline(always)]
+    fn try_with<R>(&self, f: impl FnOnce(&mut Module) -> R) -> Option<R> {
+        TryShared::try_with(self, f).ok()
+    }
+}
+
+type FfiResult<T> = Result<T, nxsm_result>;
+
+impl From<Error> for nxsm_result {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Busy => Self::NXSM_ERR_BUSY,
+            Error::AlreadyStarted => Self::NXSM_ERR_ALREADY_STARTED,
+            Error::NotStarted => Self::NXSM_ERR_NOT_STARTED,
+            Error::InvalidArgument => Self::NXSM_ERR_INVALID_ARGUMENT,
+            Error::ClockUnavailable => Self::NXSM_ERR_CLOCK_UNAVAILABLE,
+            Error::NoMessage => Self::NXSM_ERR_NO_MESSAGE,
+        }
+    }
+}
+
+/// Turns a `FfiResult<()>` into the code C sees.
+fn code(result: FfiResult<()>) -> nxsm_result {
+    match result {
+        Ok(()) => nxsm_result::NXSM_OK,
+        Err(error) => error,
+    }
+}
+
+/// Borrows a C input pointer, refusing NULL.
+fn input<'a, T>(ptr: *const T) -> FfiResult<&'a T> {
+    // SAFETY: C callers pass either NULL or a pointer to a live, aligned `T` that stays
+    // valid for the duration of the call (the documented contract of every entry point).
+    unsafe { ptr.as_ref() }.ok_or(nxsm_result::NXSM_ERR_NULL_ARGUMENT)
+}
+
+/// Borrows a C output pointer, refusing NULL.
+fn output<'a, T>(ptr: *mut T) -> FfiResult<&'a mut T> {
+    // SAFETY: as `input`, and the caller does not touch the object during the call.
+    unsafe { ptr.as_mut() }.ok_or(nxsm_result::NXSM_ERR_NULL_ARGUMENT)
+}
+
+/// Borrows `len` C output elements, refusing NULL and impossible lengths.
+fn output_slice<'a, T>(ptr: *mut T, len: usize) -> FfiResult<&'a mut [T]> {
+    if ptr.is_null() {
+        return Err(nxsm_result::NXSM_ERR_NULL_ARGUMENT);
+    }
+    if len > isize::MAX as usize / size_of::<T>().max(1) {
+        return Err(nxsm_result::NXSM_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: the caller provides `len` writable, aligned `T`s at `ptr`, untouched by
+    // anyone else during the call.
+    Ok(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
+}
+
+/// Checks the `struct_size` a caller put in a struct against ours.
+fn check_size<T>(struct_size: u32) -> FfiResult<()> {
+    if struct_size as usize == size_of::<T>() {
+        Ok(())
+    } else {
+        Err(nxsm_result::NXSM_ERR_ABI_MISMATCH)
+    }
+}
+
+/// A C time argument: `None` for `NXSM_TIME_UNAVAILABLE`.
+fn clock(now_s: u32) -> Option<u32> {
+    (now_s != NXSM_TIME_UNAVAILABLE).then_some(now_s)
+}
+
+/// A C time argument that must be a time.
+fn check_clock(now_s: u32) -> FfiResult<u32> {
+    clock(now_s).ok_or(nxsm_result::NXSM_ERR_CLOCK_UNAVAILABLE)
+}
+
+fn priority(raw: u32) -> FfiResult<Priority> {
+    Priority::from_raw(raw).ok_or(nxsm_result::NXSM_ERR_INVALID_ARGUMENT)
+}
+
+fn collector(raw: u32) -> FfiResult<Collector> {
+    Collector::from_raw(raw).ok_or(nxsm_result::NXSM_ERR_INVALID_ARGUMENT)
+}
