@@ -4,7 +4,7 @@ use core::ffi::c_char;
 use core::mem::size_of;
 
 use super::types::*;
-use super::{check_clock, check_size, clock, code, input, output, FfiResult, MONITOR};
+use super::{check_clock, check_size, checked, clock, code, input, output, FfiResult, MONITOR};
 use crate::config::{capacity, RawSettings, Settings};
 use crate::module::State;
 
@@ -113,11 +113,11 @@ pub extern "C" fn nxsm_get_capacities(out: *mut nxsm_capacities) -> nxsm_result 
 /// apart compare correctly.
 #[no_mangle]
 pub extern "C" fn nxsm_start(config: *const nxsm_config, now_s: u32, random: u32) -> nxsm_result {
-    code((|| {
+    checked!({
         let settings = input(config)?.settings()?;
         let now = check_clock(now_s)?;
         Ok(MONITOR.start(&settings, now, random)?)
-    })())
+    })
 }
 
 /// Stops the module: any state -> NOT_INITIALIZED. The open window is collected into the

@@ -1,7 +1,7 @@
 //! Messages (peek, acknowledge) and the flows of the current window.
 
 use super::types::*;
-use super::{code, output, output_slice, MONITOR};
+use super::{checked, code, output, output_slice, MONITOR};
 use crate::flows::{Address, Flow};
 
 /// Hands out the oldest waiting message: `*out_bytes` and `*out_length` describe its
@@ -18,7 +18,7 @@ pub extern "C" fn nxsm_message_peek(
     out_length: *mut usize,
     out_sequence: *mut u32,
 ) -> nxsm_result {
-    code((|| {
+    checked!({
         let out_bytes = output(out_bytes)?;
         let out_length = output(out_length)?;
         let out_sequence = output(out_sequence)?;
@@ -27,7 +27,7 @@ pub extern "C" fn nxsm_message_peek(
             *out_length = bytes.len();
             *out_sequence = sequence;
         })?)
-    })())
+    })
 }
 
 /// Reports what became of message `sequence` (the oldest, from `nxsm_message_peek`):
@@ -48,7 +48,7 @@ pub extern "C" fn nxsm_read_flows(
     capacity: usize,
     written: *mut usize,
 ) -> nxsm_result {
-    code((|| {
+    checked!({
         let written = output(written)?;
         *written = 0;
         if capacity == 0 {
@@ -67,7 +67,7 @@ pub extern "C" fn nxsm_read_flows(
             count
         })?;
         Ok(())
-    })())
+    })
 }
 
 fn flow_out<A: Address>(ip_version: u8, flow: &Flow<A>) -> nxsm_flow {

@@ -70,6 +70,15 @@ impl From<Error> for nxsm_result {
     }
 }
 
+/// An entry point's body in which `?` ends the call with that error's code; its value is
+/// the code C sees (`NXSM_OK` when the body returns `Ok(())`).
+macro_rules! checked {
+    ($body:block) => {
+        $crate::ffi::code((|| -> $crate::ffi::FfiResult<()> { $body })())
+    };
+}
+use checked;
+
 /// Turns a `FfiResult<()>` into the code C sees.
 fn code(result: FfiResult<()>) -> nxsm_result {
     match result {

@@ -1,7 +1,7 @@
 //! Settings and statistics: collectors, intervals, platform versions, counters.
 
 use super::types::*;
-use super::{check_size, code, collector, input, output, priority, MONITOR};
+use super::{check_size, checked, code, collector, input, output, priority, MONITOR};
 use crate::module::Platform;
 
 /// Sets the platform versions reported in system information (any time, any state).
@@ -25,11 +25,11 @@ pub extern "C" fn nxsm_set_collector(
     enabled: bool,
     priority_group: u32,
 ) -> nxsm_result {
-    code((|| {
+    checked!({
         let which = collector(collector_id)?;
         let group = priority(priority_group)?;
         Ok(MONITOR.set_collector(which, enabled, group)?)
-    })())
+    })
 }
 
 /// Writes whether one `nxsm_collector` is enabled and its `nxsm_priority` group.
@@ -39,7 +39,7 @@ pub extern "C" fn nxsm_get_collector(
     out_enabled: *mut bool,
     out_priority_group: *mut u32,
 ) -> nxsm_result {
-    code((|| {
+    checked!({
         let which = collector(collector_id)?;
         let out_enabled = output(out_enabled)?;
         let out_group = output(out_priority_group)?;
@@ -47,7 +47,7 @@ pub extern "C" fn nxsm_get_collector(
         *out_enabled = enabled;
         *out_group = group as u32;
         Ok(())
-    })())
+    })
 }
 
 /// Copies state and counters to `out` (whose `struct_size` the caller sets). Callable from
@@ -117,10 +117,10 @@ pub extern "C" fn nxsm_set_interval(priority_group: u32, seconds: u32) -> nxsm_r
 /// Writes the interval of one `nxsm_priority` group to `out_seconds`.
 #[no_mangle]
 pub extern "C" fn nxsm_get_interval(priority_group: u32, out_seconds: *mut u32) -> nxsm_result {
-    code((|| {
+    checked!({
         let group = priority(priority_group)?;
         let out = output(out_seconds)?;
         *out = MONITOR.interval(group)?;
         Ok(())
-    })())
+    })
 }
