@@ -138,31 +138,31 @@ impl IntakeTotals {
     }
 }
 
-/// The bytes of a packet a hook hands over, from its IP header on. The fast paths need
-/// only a fixed-size prefix, so a caller that holds a pointer and a length can give those
-/// without first making a slice of the whole buffer.
-pub trait Packet {
+/// The bytes of a packet a hook hands over, from its IP header on: a small `Copy` handle
+/// (passed in registers). The fast paths need only a fixed-size prefix, so a caller that
+/// holds a pointer and a length can give those without first making a slice of the whole.
+pub trait Packet<'a>: Copy {
     /// The first [`raw::V4_LEN`] bytes, if there are that many.
-    fn v4_header(&self) -> Option<&[u8; raw::V4_LEN]>;
+    fn v4_header(self) -> Option<&'a [u8; raw::V4_LEN]>;
     /// The first [`raw::V6_LEN`] bytes, if there are that many.
-    fn v6_header(&self) -> Option<&[u8; raw::V6_LEN]>;
+    fn v6_header(self) -> Option<&'a [u8; raw::V6_LEN]>;
     /// Every byte.
-    fn bytes(&self) -> &[u8];
+    fn bytes(self) -> &'a [u8];
 }
 
-impl Packet for [u8] {
+impl<'a> Packet<'a> for &'a [u8] {
     #[inline(always)]
-    fn v4_header(&self) -> Option<&[u8; raw::V4_LEN]> {
+    fn v4_header(self) -> Option<&'a [u8; raw::V4_LEN]> {
         self.first_chunk()
     }
 
     #[inline(always)]
-    fn v6_header(&self) -> Option<&[u8; raw::V6_LEN]> {
+    fn v6_header(self) -> Option<&'a [u8; raw::V6_LEN]> {
         self.first_chunk()
     }
 
     #[inline(always)]
-    fn bytes(&self) -> &[u8] {
+    fn bytes(self) -> &'a [u8] {
         self
     }
 }
@@ -238,29 +238,26 @@ impl Intake {
     }
 
     /// Handles one packet from a hook, seen in `direction` with its header in `order`.
-    /// Never waits.
+    /// Never waits. (The monitor takes the same two steps, with the second out of line.)
     #[inline]
     pub fn offer(&self, buf: &[u8], direction: Direction, order: HeaderOrder) -> Offer {
-        self.offer_packet(buf, Seen::new(direction, order))
-    }
-
-    /// Handles one packet from a hook; `seen` tells its direction and header order. The
-    /// order of the paths: the IPv4 fast path inline, then (out of line) the IPv6 fast
-    /// path, then the parse in the hook. Never waits.
-    #[inline(always)]
-    pub fn offer_packet<P: Packet + ?Sized>(&self, packet: &P, seen: Seen) -> Offer {
-        if let Some(header) = packet.v4_header() {
-            if let Some(offer) = self.offer_v4_raw(header, seen) {
-                return offer;
-            }
+        let seen = Seen::new(direction, order);
+        match self.offer_fast_v4(buf, seen) {
+            Some(offer) => offer,
+            None => self.offer_other_shapes(buf, seen),
         }
-        self.offer_other_shapes(packet, seen)
     }
 
-    /// Every packet the IPv4 fast path leaves. Out of line, so that path keeps its
-    /// registers.
-    #[inline(never)]
-    fn offer_other_shapes<P: Packet + ?Sized>(&self, packet: &P, seen: Seen) -> Offer {
+    /// The first step for every packet: the IPv4 fast path, if the packet has its shape.
+    #[inline(always)]
+    pub fn offer_fast_v4<'a, P: Packet<'a>>(&self, packet: P, seen: Seen) -> Option<Offer> {
+        self.offer_v4_raw(packet.v4_header()?, seen)
+    }
+
+    /// The second step, for every packet the IPv4 fast path leaves: the IPv6 fast path,
+    /// then the parse in the hook.
+    #[inline(always)]
+    pub fn offer_other_shapes<'a, P: Packet<'a>>(&self, packet: P, seen: Seen) -> Offer {
         if let Some(header) = packet.v6_header() {
             if let Some(offer) = self.offer_v6_raw(header, seen) {
                 return offer;

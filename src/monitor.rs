@@ -79,21 +79,23 @@ impl From<SetError> for Error {
     }
 }
 
-/// What became of one captured packet.
+/// What became of one captured packet. Numbered as the C API numbers the same results, so
+/// that its wrapper's conversion costs the hooks no instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
 pub enum Capture {
     /// Stored for the consumer.
-    Stored,
-    /// Could not be parsed; counted as malformed.
-    Malformed,
-    /// The ring was full; counted as a ring drop.
-    RingFull,
-    /// Well-formed, nothing to record; counted as ignored.
-    NotRecorded,
+    Stored = 0,
     /// The monitor is stopped; not counted.
-    NotStarted,
+    NotStarted = 4,
+    /// Could not be parsed; counted as malformed.
+    Malformed = 8,
+    /// The ring was full; counted as a ring drop.
+    RingFull = 9,
+    /// Well-formed, nothing to record; counted as ignored.
+    NotRecorded = 10,
     /// The monitor runs with its network-activity collector off; not counted.
-    CaptureOff,
+    CaptureOff = 12,
 }
 
 /// The intake, the module behind `M` (one consumer at a time) and the wake-up `W`.
@@ -127,9 +129,33 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
 
     /// Records one packet seen as `seen` tells. Never waits; safe from ISRs and any number
     /// of contexts at once. Wakes the consumer when the ring reaches its watermark.
+    ///
+    /// Two steps: [`capture_fast`](Self::capture_fast), then for every packet it leaves
+    /// [`capture_rest`](Self::capture_rest). A caller on a hot path keeps the second out of
+    /// line, so the first keeps its registers (the C API does).
     #[inline(always)]
-    pub fn capture<P: Packet + ?Sized>(&self, packet: &P, seen: Seen) -> Capture {
-        match self.intake.offer_packet(packet, seen) {
+    pub fn capture<'a, P: Packet<'a>>(&self, packet: P, seen: Seen) -> Capture {
+        match self.capture_fast(packet, seen) {
+            Some(capture) => capture,
+            None => self.capture_rest(packet, seen),
+        }
+    }
+
+    /// The IPv4 fast path: `None` when the packet does not have its shape.
+    #[inline(always)]
+    pub fn capture_fast<'a, P: Packet<'a>>(&self, packet: P, seen: Seen) -> Option<Capture> {
+        Some(self.outcome(self.intake.offer_fast_v4(packet, seen)?))
+    }
+
+    /// Every packet the IPv4 fast path leaves: the IPv6 fast path, then the parse.
+    #[inline(always)]
+    pub fn capture_rest<'a, P: Packet<'a>>(&self, packet: P, seen: Seen) -> Capture {
+        self.outcome(self.intake.offer_other_shapes(packet, seen))
+    }
+
+    #[inline(always)]
+    fn outcome(&self, offer: Offer) -> Capture {
+        match offer {
             Offer::Stored { at_watermark } => {
                 if at_watermark {
                     self.wake.wake();
@@ -155,13 +181,20 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
     }
 
     // ---- consumer side: one caller at a time ----------------------------------------------
+    //
+    // Each operation is inlined into its one caller in a firmware, its C entry point: as
+    // calls of their own they cost 224 B of code and 24 B of stack at the deepest poll
+    // (scripts/bench).
 
-    /// Runs `f` with the module, or `Busy`.
+    /// Runs `f` with the module, or `Busy`. (Inline into each operation: a frame of its own
+    /// adds to the stack of every call.)
+    #[inline(always)]
     fn with_module<R>(&self, f: impl FnOnce(&mut Module) -> Result<R, Error>) -> Result<R, Error> {
         self.module.try_with(f).unwrap_or(Err(Error::Busy))
     }
 
     /// Runs `f` with the module if it is running.
+    #[inline(always)]
     fn with_running<R>(&self, f: impl FnOnce(&mut Module) -> Result<R, Error>) -> Result<R, Error> {
         self.with_module(|module| {
             if !module.is_running() {
@@ -173,6 +206,7 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
 
     /// Starts: NOT_INITIALIZED -> PENDING, capturing if network activity is collected.
     /// `random` spreads the first collection.
+    #[inline(always)]
     pub fn start(&self, settings: &Settings, now: UnixSeconds, random: u32) -> Result<(), Error> {
         self.with_module(|module| {
             module.start(settings, now, random)?;
@@ -187,6 +221,7 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
     /// Stops: any state -> NOT_INITIALIZED. What the ring holds is drained and the open
     /// window collected into the outbox first; messages and counters stay for the next
     /// start.
+    #[inline(always)]
     pub fn stop(&self) -> Result<(), Error> {
         self.with_running(|module| {
             self.intake.set_started(false);
@@ -200,6 +235,7 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
     /// Drains the ring, then runs the state machine at `now` and makes the collections
     /// that are due. Without a clock (`now` is `None`) the ring is still drained, stamped
     /// with the last known time, and the result is `ClockUnavailable`.
+    #[inline(always)]
     pub fn poll(&self, now: Option<UnixSeconds>, hub_connected: bool) -> Result<(), Error> {
         self.with_running(|module| {
             module.drain(&self.intake, now.unwrap_or(module.now()));
@@ -215,12 +251,14 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
 
     /// Moves the records waiting in the ring into the flow table, stamped `now` (the
     /// module's clock moves with polls alone). Returns how many entries were taken.
+    #[inline(always)]
     pub fn drain(&self, now: UnixSeconds) -> Result<u32, Error> {
         self.with_running(|module| Ok(module.drain(&self.intake, now)))
     }
 
     /// Lends the oldest waiting message to `f` as (sequence, bytes). The bytes stay where
     /// they are, unchanged, until [`ack`](Self::ack), whatever runs meanwhile.
+    #[inline(always)]
     pub fn peek<R>(&self, f: impl FnOnce(u32, &[u8]) -> R) -> Result<R, Error> {
         self.with_module(|module| {
             let (sequence, bytes) = module.peek().ok_or(Error::NoMessage)?;
@@ -229,6 +267,7 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
     }
 
     /// Reports what became of message `sequence`: sent (removed) or not (kept, retried).
+    #[inline(always)]
     pub fn ack(&self, sequence: u32, sent: bool) -> Result<(), Error> {
         self.with_module(|module| {
             module
@@ -238,6 +277,7 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
     }
 
     /// Sets the platform versions reported in system information (any state).
+    #[inline(always)]
     pub fn set_platform(&self, platform: Platform) -> Result<(), Error> {
         self.with_module(|module| {
             module.set_platform(platform);
@@ -248,6 +288,7 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
     /// Enables or disables a collector and puts it in a priority group, on a running
     /// monitor. Network activity off: the ring is drained and the open window collected at
     /// once, and capture stops; on: capture starts a new window.
+    #[inline(always)]
     pub fn set_collector(
         &self,
         collector: Collector,
@@ -269,27 +310,32 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
     }
 
     /// Whether a collector is enabled, and its priority group.
+    #[inline(always)]
     pub fn collector(&self, collector: Collector) -> Result<(bool, Priority), Error> {
         self.with_module(|module| Ok(module.collector(collector)))
     }
 
     /// Changes a priority group's interval on a running monitor.
+    #[inline(always)]
     pub fn set_interval(&self, group: Priority, seconds: u32) -> Result<(), Error> {
         self.with_module(|module| Ok(module.set_interval(group, seconds)?))
     }
 
     /// A priority group's interval.
+    #[inline(always)]
     pub fn interval(&self, group: Priority) -> Result<u32, Error> {
         self.with_module(|module| Ok(module.interval(group)))
     }
 
     /// The state.
+    #[inline(always)]
     pub fn state(&self) -> Result<State, Error> {
         self.with_module(|module| Ok(module.state()))
     }
 
     /// Runs `f` with the module and the intake's totals as of now, all read in one
     /// critical section of the module (which hooks never enter), so they agree.
+    #[inline(always)]
     pub fn snapshot<R>(&self, f: impl FnOnce(&Module, &IntakeCounters) -> R) -> Result<R, Error> {
         self.with_module(|module| {
             let intake = module.intake_counters(&self.intake);
@@ -300,6 +346,7 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
     /// Sets the ring fill at which captures wake the consumer (1..=ring slots; `None`:
     /// never), with `change` making the matching change to the wake-up. Only while
     /// stopped, so no capture is storing meanwhile.
+    #[inline(always)]
     pub fn set_watermark(
         &self,
         fill: Option<u32>,

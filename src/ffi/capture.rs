@@ -1,6 +1,7 @@
 //! The hooks' entry points and the ring callback.
 
 use core::ffi::c_void;
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 use core::sync::atomic::AtomicPtr;
 
@@ -82,35 +83,64 @@ pub extern "C" fn nxsm_capture_in_host_order(ip_header: *const u8, length: usize
     capture_as(ip_header, length, SEEN)
 }
 
-/// The capture entry points' shared body (one copy per entry point, each with its own
-/// constant `seen`).
+/// The capture entry points' shared body: the IPv4 fast path inline (one copy per entry
+/// point, each with its own constant `seen`), every other packet out of line.
 #[inline(always)]
 fn capture_as(ip_header: *const u8, length: usize, seen: Seen) -> nxsm_result {
     let Some(start) = NonNull::new(ip_header.cast_mut()) else {
         return nxsm_result::NXSM_ERR_NULL_ARGUMENT;
     };
-    match MONITOR.capture(&RawPacket { start, length }, seen) {
-        Capture::Stored => nxsm_result::NXSM_OK,
-        Capture::NotRecorded => nxsm_result::NXSM_ERR_NOT_RECORDED,
-        Capture::Malformed => nxsm_result::NXSM_ERR_MALFORMED,
-        Capture::RingFull => nxsm_result::NXSM_ERR_RING_FULL,
-        Capture::NotStarted => nxsm_result::NXSM_ERR_NOT_STARTED,
-        Capture::CaptureOff => nxsm_result::NXSM_ERR_CAPTURE_OFF,
+    let packet = RawPacket {
+        start,
+        length,
+        bytes: PhantomData,
+    };
+    match MONITOR.capture_fast(packet, seen) {
+        Some(capture) => result(capture),
+        None => capture_rest(packet, seen),
     }
 }
+
+/// [`Monitor::capture_rest`](crate::monitor::Monitor::capture_rest) out of line, so the
+/// IPv4 path keeps its registers.
+#[inline(never)]
+fn capture_rest(packet: RawPacket<'_>, seen: Seen) -> nxsm_result {
+    result(MONITOR.capture_rest(packet, seen))
+}
+
+/// The C code of a capture's outcome.
+#[inline(always)]
+fn result(capture: Capture) -> nxsm_result {
+    // SAFETY: both are `repr(u32)` and every `Capture` value is the `nxsm_result` of the
+    // same meaning (checked below), so this is that mapping without a table look-up.
+    unsafe { core::mem::transmute::<Capture, nxsm_result>(capture) }
+}
+
+// The numbers `result` relies on.
+const _: () = {
+    assert!(Capture::Stored as u32 == nxsm_result::NXSM_OK as u32);
+    assert!(Capture::NotStarted as u32 == nxsm_result::NXSM_ERR_NOT_STARTED as u32);
+    assert!(Capture::Malformed as u32 == nxsm_result::NXSM_ERR_MALFORMED as u32);
+    assert!(Capture::RingFull as u32 == nxsm_result::NXSM_ERR_RING_FULL as u32);
+    assert!(Capture::NotRecorded as u32 == nxsm_result::NXSM_ERR_NOT_RECORDED as u32);
+    assert!(Capture::CaptureOff as u32 == nxsm_result::NXSM_ERR_CAPTURE_OFF as u32);
+};
 
 /// A packet as a hook hands it over: `length` readable bytes at `start`. The fast paths
 /// take a fixed-size prefix straight from the pointer; only the parse in the hook makes a
 /// slice of the whole.
-struct RawPacket {
+#[derive(Clone, Copy)]
+struct RawPacket<'a> {
     start: NonNull<u8>,
     length: usize,
+    /// The bytes are borrowed for the call.
+    bytes: PhantomData<&'a [u8]>,
 }
 
-impl RawPacket {
+impl<'a> RawPacket<'a> {
     /// The first `N` bytes, if there are that many.
     #[inline(always)]
-    fn prefix<const N: usize>(&self) -> Option<&[u8; N]> {
+    fn prefix<const N: usize>(self) -> Option<&'a [u8; N]> {
         if self.length < N {
             return None;
         }
@@ -121,21 +151,21 @@ impl RawPacket {
     }
 }
 
-impl Packet for RawPacket {
+impl<'a> Packet<'a> for RawPacket<'a> {
     #[inline(always)]
-    fn v4_header(&self) -> Option<&[u8; raw::V4_LEN]> {
+    fn v4_header(self) -> Option<&'a [u8; raw::V4_LEN]> {
         self.prefix()
     }
 
     #[inline(always)]
-    fn v6_header(&self) -> Option<&[u8; raw::V6_LEN]> {
+    fn v6_header(self) -> Option<&'a [u8; raw::V6_LEN]> {
         self.prefix()
     }
 
     /// Every byte. A `length` that no buffer can have is cut to the most a slice at
     /// `start` may span (not refused: the fast paths never look at it, and only headers
     /// are read).
-    fn bytes(&self) -> &[u8] {
+    fn bytes(self) -> &'a [u8] {
         let length = self
             .length
             .min(isize::MAX as usize)

@@ -33,7 +33,10 @@ impl<T> TryShared<T> {
         }
     }
 
-    /// Runs `f` with exclusive access, or returns `Busy` at once.
+    /// Runs `f` with exclusive access, or returns `Busy` at once. Inline into each entry
+    /// point, as the monitor's operations are: a frame of its own would add to the stack
+    /// of every call (the flag's critical sections stay out of line).
+    #[inline(always)]
     pub fn try_with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Busy> {
         if !take(&self.busy) {
             return Err(Busy);
