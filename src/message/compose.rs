@@ -3,9 +3,9 @@
 use core::ops::Range;
 
 use heapless::Vec;
-use serde::Serialize;
 
 use super::model::Collection;
+use super::sink::{Counter, Sink, Writer};
 use super::{varint_len, FORMAT, MAX_LOCALS, MAX_MESSAGE_BYTES, MIN_MESSAGE_BYTES, MODULE_ID};
 use crate::flows::{Address, Flow};
 
@@ -14,125 +14,52 @@ use crate::flows::{Address, Flow};
 pub enum EncodeError {
     /// The buffer is shorter than [`Plan::len`].
     BufferTooSmall,
-    /// The serializer refused the input (a planning defect; never expected).
-    Serializer,
 }
 
-/// The message output: a byte slice filled front to back, by postcard (as its output
-/// flavor) and directly. Writing byte by byte, inlined, costs a few instructions per byte
-/// where postcard's own slice output copies every varint through a `memcpy` call;
-/// messages are made of one- to five-byte pieces.
-struct Bytes<'a> {
-    out: &'a mut [u8],
-    at: usize,
+/// Appends `seq<[u8; N]>`: the count, then each address.
+fn locals<A: Address, S: Sink>(sink: &mut S, locals: &[A]) -> Result<(), EncodeError> {
+    sink.varint(locals.len() as u32)?;
+    for local in locals {
+        sink.octets(local.octets())?;
+    }
+    Ok(())
 }
 
-impl Bytes<'_> {
-    /// Appends `value` as postcard encodes it.
-    fn serde<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
-        let rest = self
-            .out
-            .get_mut(self.at..)
-            .ok_or(EncodeError::BufferTooSmall)?;
-        let written = postcard::serialize_with_flavor(value, Bytes { out: rest, at: 0 })
-            .map_err(|_| EncodeError::Serializer)?;
-        self.at += written;
-        Ok(())
+/// Appends `seq<Flow>`: the count, then each flow's record, whose local address is an
+/// index into `locals`.
+fn records<A: Address, S: Sink>(
+    sink: &mut S,
+    flows: &[Flow<A>],
+    locals: &[A],
+) -> Result<(), EncodeError> {
+    sink.varint(flows.len() as u32)?;
+    for flow in flows {
+        // Planning put every local address of these flows in `locals`; an index the
+        // decoder refuses (255) would show a planning defect instead of hiding it.
+        let local = local_index(locals, &flow.key.local).map_or(u8::MAX, |i| i as u8);
+        record(sink, flow, local)?;
     }
-
-    /// Appends `seq<[u8; N]>`: the count, then each address.
-    fn locals<A: Address>(&mut self, locals: &[A]) -> Result<(), EncodeError> {
-        self.varint(locals.len() as u32)?;
-        for local in locals {
-            self.octets(local.octets())?;
-        }
-        Ok(())
-    }
-
-    /// Appends bytes as they are (a plain loop: see `record`).
-    #[inline(always)]
-    fn octets(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
-        let mut index = 0;
-        while let Some(byte) = bytes.get(index) {
-            self.byte(*byte)?;
-            index += 1;
-        }
-        Ok(())
-    }
-
-    /// Appends `seq<Flow>`: the count, then each flow's record, whose local address is an
-    /// index into `locals`.
-    fn records<A: Address>(&mut self, flows: &[Flow<A>], locals: &[A]) -> Result<(), EncodeError> {
-        self.varint(flows.len() as u32)?;
-        for flow in flows {
-            // Planning put every local address of these flows in `locals`; an index the
-            // decoder refuses (255) would show a planning defect instead of hiding it.
-            let local = local_index(locals, &flow.key.local).map_or(u8::MAX, |i| i as u8);
-            self.record(flow, local)?;
-        }
-        Ok(())
-    }
-
-    /// Appends one flow record: the fields of `docs/wire-format.md` 3.1 one after another.
-    /// Plain calls and a `while` loop rather than iterators over arrays: at the firmware's
-    /// size-first optimization level those iterators stay out-of-line calls per byte.
-    #[inline(always)]
-    fn record<A: Address>(&mut self, flow: &Flow<A>, local: u8) -> Result<(), EncodeError> {
-        self.byte(local)?;
-        self.octets(flow.key.remote.octets())?;
-        let [a, b] = flow.key.local_port.to_be_bytes();
-        let [c, d] = flow.key.remote_port.to_be_bytes();
-        self.byte(a)?;
-        self.byte(b)?;
-        self.byte(c)?;
-        self.byte(d)?;
-        self.byte(kind(flow))?;
-        self.varint(flow.inbound.bytes)?;
-        self.varint(flow.outbound.bytes)?;
-        self.varint(flow.inbound.packets)?;
-        self.varint(flow.outbound.packets)
-    }
-
-    /// Unsigned LEB128, as postcard writes a `u32` or a sequence length.
-    #[inline(always)]
-    fn varint(&mut self, mut value: u32) -> Result<(), EncodeError> {
-        while value >= 0x80 {
-            self.byte(value as u8 | 0x80)?;
-            value >>= 7;
-        }
-        self.byte(value as u8)
-    }
-
-    #[inline(always)]
-    fn byte(&mut self, byte: u8) -> Result<(), EncodeError> {
-        let slot = self
-            .out
-            .get_mut(self.at)
-            .ok_or(EncodeError::BufferTooSmall)?;
-        *slot = byte;
-        self.at += 1;
-        Ok(())
-    }
+    Ok(())
 }
 
-impl postcard::ser_flavors::Flavor for Bytes<'_> {
-    type Output = usize;
-
-    #[inline(always)]
-    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        self.octets(data)
-            .map_err(|_| postcard::Error::SerializeBufferFull)
-    }
-
-    #[inline(always)]
-    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        self.byte(byte)
-            .map_err(|_| postcard::Error::SerializeBufferFull)
-    }
-
-    fn finalize(self) -> postcard::Result<usize> {
-        Ok(self.at)
-    }
+/// One flow record (`docs/wire-format.md` 3.1): local index, remote address, both ports
+/// (big-endian), kind, then the four counters. Plain calls rather than iterators over
+/// arrays: at the firmware's size-first optimization level those stay out-of-line calls.
+#[inline(always)]
+fn record<A: Address, S: Sink>(sink: &mut S, flow: &Flow<A>, local: u8) -> Result<(), EncodeError> {
+    sink.byte(local)?;
+    sink.octets(flow.key.remote.octets())?;
+    let [a, b] = flow.key.local_port.to_be_bytes();
+    let [c, d] = flow.key.remote_port.to_be_bytes();
+    sink.byte(a)?;
+    sink.byte(b)?;
+    sink.byte(c)?;
+    sink.byte(d)?;
+    sink.byte(kind(flow))?;
+    sink.varint(flow.inbound.bytes)?;
+    sink.varint(flow.outbound.bytes)?;
+    sink.varint(flow.inbound.packets)?;
+    sink.varint(flow.outbound.packets)
 }
 
 /// Splits one [`Collection`] into messages of at most `max_len` bytes.
@@ -325,16 +252,11 @@ fn local_index<A: Address>(locals: &[A], address: &A) -> Option<usize> {
         .position(|local| local.difference(&words) == 0)
 }
 
-/// Bytes one flow record takes on the wire (`docs/wire-format.md` 3.1).
-pub(crate) fn record_len<A>(flow: &Flow<A>) -> usize {
-    // local index, remote address, two be16 ports, kind, then four varint counters.
-    1 + size_of::<A>()
-        + 4
-        + 1
-        + varint_len(flow.inbound.bytes)
-        + varint_len(flow.outbound.bytes)
-        + varint_len(flow.inbound.packets)
-        + varint_len(flow.outbound.packets)
+/// Bytes one flow record takes on the wire.
+pub(crate) fn record_len<A: Address>(flow: &Flow<A>) -> usize {
+    let mut counter = Counter::default();
+    let _ = record(&mut counter, flow, 0);
+    counter.0
 }
 
 impl Plan<'_> {
@@ -356,77 +278,64 @@ impl Plan<'_> {
             .map_or(0, |part| part.v4.len() + part.v6.len())
     }
 
-    /// Serializes the message into `out`, returning the bytes written (`self.len()`).
-    ///
-    /// The system-information and heartbeat events (the serde model) go through serde and
-    /// postcard. The header, the network-activity event and its flow records, plain runs of
-    /// varints and bytes, are written directly in the same encoding: postcard's generated
-    /// code for them cost more than a kilobyte of firmware. `tests::direct_writing_matches_
-    /// serde` compares both ways of writing on many messages, and the golden bytes pin it.
+    /// Writes the message into `out`, returning the bytes written (`self.len()`).
     pub fn write(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
         let out = out.get_mut(..self.len).ok_or(EncodeError::BufferTooSmall)?;
-        let mut w = Bytes { out, at: 0 };
-        // Header: format, module id, version, sequence, time, event count.
-        w.byte(FORMAT)?;
-        w.varint(MODULE_ID.len() as u32)?;
-        w.octets(MODULE_ID.as_bytes())?;
-        w.varint(crate::VERSION)?;
-        w.varint(self.sequence)?;
-        w.varint(self.collection.time)?;
-        w.varint(self.event_count() as u32)?;
-        if let (Some(part), Some(window)) = (self.network.as_ref(), self.collection.network) {
-            w.varint(EVENT_NETWORK_ACTIVITY)?;
-            w.varint(part.duration_s)?;
-            w.varint(u32::from(part.number))?;
-            w.byte(u8::from(part.more))?;
-            w.locals(&part.v4_locals)?;
-            w.records(
-                window.v4.get(part.v4.clone()).unwrap_or_default(),
-                &part.v4_locals,
-            )?;
-            w.locals(&part.v6_locals)?;
-            w.records(
-                window.v6.get(part.v6.clone()).unwrap_or_default(),
-                &part.v6_locals,
-            )?;
-        }
-        if self.extras {
-            if let Some(system) = self.collection.system {
-                w.serde(&(EVENT_SYSTEM_INFORMATION, system))?;
-            }
-            if let Some(heartbeat) = self.collection.heartbeat {
-                w.serde(&(EVENT_HEARTBEAT, heartbeat))?;
-            }
-        }
-        Ok(w.at)
+        let mut writer = Writer::new(out);
+        self.emit(&mut writer, true)?;
+        Ok(writer.written())
     }
 
-    /// Length of the message without flow records and local addresses, counted from the
-    /// varint widths (the same arithmetic as postcard's; tests compare the two). Computing
-    /// it rather than running the serializer once more keeps a second copy of the
-    /// serialization code out of the firmware.
+    /// Length of the message without its flow records and local addresses (planning adds
+    /// each flow's exact cost to it).
     fn base_len(&self) -> usize {
-        let mut len = 1
-            + varint_len(MODULE_ID.len() as u32)
-            + MODULE_ID.len()
-            + varint_len(crate::VERSION)
-            + varint_len(self.sequence)
-            + varint_len(self.collection.time)
-            + varint_len(self.event_count() as u32);
-        if let Some(part) = &self.network {
-            // variant, duration, part, more, then four empty sequences (locals and flows of
-            // each version): their one-byte counts.
-            len += 1 + varint_len(part.duration_s) + varint_len(u32::from(part.number)) + 1 + 4;
+        let mut counter = Counter::default();
+        let _ = self.emit(&mut counter, false);
+        counter.0
+    }
+
+    /// The message's fields in wire order (`docs/wire-format.md`): the header, then each
+    /// event. Without `flows`, the part's address and flow sequences are written empty.
+    fn emit<S: Sink>(&self, sink: &mut S, flows: bool) -> Result<(), EncodeError> {
+        // Header: format, module id, version, sequence, time, event count.
+        sink.byte(FORMAT)?;
+        sink.varint(MODULE_ID.len() as u32)?;
+        sink.octets(MODULE_ID.as_bytes())?;
+        sink.varint(crate::VERSION)?;
+        sink.varint(self.sequence)?;
+        sink.varint(self.collection.time)?;
+        sink.varint(self.event_count() as u32)?;
+        if let (Some(part), Some(window)) = (self.network.as_ref(), self.collection.network) {
+            sink.varint(EVENT_NETWORK_ACTIVITY)?;
+            sink.varint(part.duration_s)?;
+            sink.varint(u32::from(part.number))?;
+            sink.byte(u8::from(part.more))?;
+            let (v4, v6) = if flows {
+                (
+                    window.v4.get(part.v4.clone()).unwrap_or_default(),
+                    window.v6.get(part.v6.clone()).unwrap_or_default(),
+                )
+            } else {
+                (&[][..], &[][..])
+            };
+            let v4_locals = if flows { &part.v4_locals[..] } else { &[] };
+            let v6_locals = if flows { &part.v6_locals[..] } else { &[] };
+            locals(sink, v4_locals)?;
+            records(sink, v4, v4_locals)?;
+            locals(sink, v6_locals)?;
+            records(sink, v6, v6_locals)?;
         }
         if self.extras {
             if let Some(system) = self.collection.system {
-                len += 1 + system.encoded_len();
+                sink.varint(EVENT_SYSTEM_INFORMATION)?;
+                system.emit(sink)?;
             }
             if let Some(heartbeat) = self.collection.heartbeat {
-                len += 1 + heartbeat.encoded_len();
+                sink.varint(EVENT_HEARTBEAT)?;
+                heartbeat.emit(sink)?;
             }
         }
-        len
+        Ok(())
     }
 
     fn event_count(&self) -> usize {
@@ -445,56 +354,6 @@ const EVENT_NETWORK_ACTIVITY: u32 = 0;
 const EVENT_SYSTEM_INFORMATION: u32 = 1;
 const EVENT_HEARTBEAT: u32 = 2;
 
-/// The message written the way serde and postcard write it, every part through the serde
-/// data model (for tests: the direct writer must give the same bytes).
-#[cfg(test)]
-pub(crate) fn write_with_serde(plan: &Plan<'_>) -> Result<std::vec::Vec<u8>, EncodeError> {
-    let mut out = std::vec![0u8; plan.len];
-    let mut w = Bytes {
-        out: &mut out,
-        at: 0,
-    };
-    let header = (
-        FORMAT,
-        MODULE_ID,
-        crate::VERSION,
-        plan.sequence,
-        plan.collection.time,
-        plan.event_count() as u32,
-    );
-    w.serde(&header)?;
-    if let (Some(part), Some(window)) = (plan.network.as_ref(), plan.collection.network) {
-        let event = (
-            EVENT_NETWORK_ACTIVITY,
-            part.duration_s,
-            part.number,
-            part.more,
-            part.v4_locals.as_slice(),
-        );
-        w.serde(&event)?;
-        w.records(
-            window.v4.get(part.v4.clone()).unwrap_or_default(),
-            &part.v4_locals,
-        )?;
-        w.serde(&part.v6_locals.as_slice())?;
-        w.records(
-            window.v6.get(part.v6.clone()).unwrap_or_default(),
-            &part.v6_locals,
-        )?;
-    }
-    if plan.extras {
-        if let Some(system) = plan.collection.system {
-            w.serde(&(EVENT_SYSTEM_INFORMATION, system))?;
-        }
-        if let Some(heartbeat) = plan.collection.heartbeat {
-            w.serde(&(EVENT_HEARTBEAT, heartbeat))?;
-        }
-    }
-    let len = w.at;
-    out.truncate(len);
-    Ok(out)
-}
-
 /// A flow's record as written (for tests).
 #[cfg(test)]
 pub(crate) fn encoded_record<A: Address>(
@@ -502,12 +361,9 @@ pub(crate) fn encoded_record<A: Address>(
     local: u8,
 ) -> Result<std::vec::Vec<u8>, EncodeError> {
     let mut out = [0u8; 64];
-    let mut w = Bytes {
-        out: &mut out,
-        at: 0,
-    };
-    w.record(flow, local)?;
-    let len = w.at;
+    let mut writer = Writer::new(&mut out);
+    record(&mut writer, flow, local)?;
+    let len = writer.written();
     Ok(out[..len].to_vec())
 }
 

@@ -1,4 +1,5 @@
-//! Security messages: the versioned postcard envelope of `docs/wire-format.md`.
+//! Security messages: the versioned envelope of `docs/wire-format.md` (postcard's encoding,
+//! written by the library's own code in `sink.rs`).
 //!
 //! A collection (what the due collectors produced at one time) becomes one or more
 //! messages no longer than the configured maximum. [`Composer`](crate::message::Composer) plans each message first
@@ -8,6 +9,7 @@
 
 mod compose;
 mod model;
+mod sink;
 
 pub use compose::{Composer, Cursor, EncodeError, Plan};
 pub use model::{Collection, Heartbeat, SystemInformation, Window};
