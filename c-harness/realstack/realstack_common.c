@@ -737,22 +737,22 @@ int rs_settle(rs_exchange_fn drain, int module_running)
 /* Whether the unicast-only hooks see an inbound packet: NetX hands it to TCP, UDP, ICMP or
    ICMPv6 only when it is addressed to the IP (IPv6: also the solicited-node group of its
    address). */
-static int rs_accepted(const rs_packet *p)
+/* Whether `address` (wire order) is one ip delivers to itself: its own address or, IPv6,
+   the solicited-node group of it. */
+static int rs_address_for(UINT ip, UINT version, const UCHAR address[16])
 {
+    static const UCHAR solicited[13] = {0xFF, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xFF};
     UCHAR own[16];
 
-    if (p->proto == RS_PROTO_OTHER)
-        return 0;
-    rs_address_bytes(p->ip, p->version, own);
-    if (!memcmp(p->dst, own, 16))
+    rs_address_bytes(ip, version, own);
+    if (!memcmp(address, own, 16))
         return 1;
-    if (p->version == 6)
-    {
-        static const UCHAR solicited[13] = {0xFF, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xFF};
+    return version == 6 && !memcmp(address, solicited, 13) && !memcmp(address + 13, own + 13, 3);
+}
 
-        return !memcmp(p->dst, solicited, 13) && !memcmp(p->dst + 13, own + 13, 3);
-    }
-    return 0;
+static int rs_accepted(const rs_packet *p)
+{
+    return p->proto != RS_PROTO_OTHER && rs_address_for(p->ip, p->version, p->dst);
 }
 
 #define RS_FLOWS_MAX 128
@@ -792,11 +792,34 @@ static void rs_flow_print(const char *who, const nxsm_flow *f)
             f->tcp_flags_in, f->packets_out, f->bytes_out, f->tcp_flags_out);
 }
 
+/* Every flow of the module's current window. */
+static nxsm_result rs_read_flows(nxsm_flow flows[RS_FLOWS_MAX], size_t *count)
+{
+    *count = 0;
+    for (;;)
+    {
+        size_t written = 0;
+        nxsm_result result = nxsm_read_flows(*count, flows + *count, RS_FLOWS_MAX - *count, &written);
+
+        if (result == NXSM_ERR_BUSY)
+        {
+            tx_thread_sleep(1);
+            continue;
+        }
+        if (result != NXSM_OK)
+            return result;
+        *count += written;
+        if (written == 0 || *count == RS_FLOWS_MAX)
+            return NXSM_OK;
+    }
+}
+
 static int rs_compare_flows(UINT mode, const nxsm_stats *stats_before, int verbose, const char *label)
 {
     TX_INTERRUPT_SAVE_AREA
     static nxsm_flow model[RS_FLOWS_MAX], module[RS_FLOWS_MAX];
-    size_t model_count = 0, module_count = 0, written = 0;
+    size_t model_count = 0, module_count = 0;
+    nxsm_result result;
     ULONG count, seen = 0, counted = 0, ignored = 0, matched = 0;
     int failures = 0;
     nxsm_stats stats;
@@ -854,24 +877,9 @@ static int rs_compare_flows(UINT mode, const nxsm_stats *stats_before, int verbo
         }
     }
 
-    for (;;)
-    {
-        nxsm_result result = nxsm_read_flows(module_count, module + module_count, RS_FLOWS_MAX - module_count, &written);
-
-        if (result == NXSM_ERR_BUSY)
-        {
-            tx_thread_sleep(1);
-            continue;
-        }
-        if (result != NXSM_OK)
-        {
-            failures += rs_sub(0, verbose, label, "nxsm_read_flows returned %u", result);
-            break;
-        }
-        module_count += written;
-        if (written == 0 || module_count == RS_FLOWS_MAX)
-            break;
-    }
+    result = rs_read_flows(module, &module_count);
+    if (result != NXSM_OK)
+        failures += rs_sub(0, verbose, label, "nxsm_read_flows returned %u", result);
 
     for (size_t i = 0; i < model_count; i++)
     {
@@ -937,6 +945,49 @@ int rs_check_flows(UINT mode, const nxsm_stats *stats_before, rs_exchange_fn dra
         rs_settle(drain, 1);
     }
     return rs_compare_flows(mode, stats_before, verbose, label);
+}
+
+int rs_check_netx_totals(const rs_netx_counters *delta)
+{
+    TX_INTERRUPT_SAVE_AREA
+    static nxsm_flow flows[RS_FLOWS_MAX];
+    size_t count = 0;
+    ULONG logged;
+    int ok = rs_read_flows(flows, &count) == NXSM_OK;
+
+    TX_DISABLE
+    logged = rs_log_count;
+    TX_RESTORE
+    for (UINT ip = 0; ip < RS_IPS; ip++)
+    {
+        ULONG in = 0, in_bytes = 0, out = 0, out_bytes = 0, solicitations = 0, solicitation_bytes = 0;
+
+        for (size_t i = 0; i < count; i++)
+            if (rs_address_for(ip, flows[i].ip_version, flows[i].local_address))
+            {
+                in += flows[i].packets_in;
+                in_bytes += flows[i].bytes_in;
+                out += flows[i].packets_out;
+                out_bytes += flows[i].bytes_out;
+            }
+        /* What ip sent past the filters, seen arriving at the other IP. */
+        for (ULONG n = 0; n < logged; n++)
+        {
+            const rs_packet *p = &rs_log[n];
+
+            if (p->ip != 1u - ip || p->direction != 0 || p->version != 6 || p->ip_protocol != 58 || p->icmp_type != 135)
+                continue;
+            solicitations++;
+            solicitation_bytes += p->payload;
+        }
+        rs_note("ip%u: NetX Duo sent %lu packets, %lu bytes, received %lu, %lu; the module's flows: out %lu, %lu, "
+                "in %lu, %lu; neighbour solicitations sent past the filters: %lu, %lu bytes",
+                ip, delta->value[ip][0], delta->value[ip][1], delta->value[ip][2], delta->value[ip][3], out, out_bytes,
+                in, in_bytes, solicitations, solicitation_bytes);
+        ok &= delta->value[ip][0] == out + solicitations && delta->value[ip][1] == out_bytes + solicitation_bytes &&
+              delta->value[ip][2] == in && delta->value[ip][3] == in_bytes;
+    }
+    return ok;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1109,6 +1160,9 @@ void rs_suite(const rs_module *m)
     rs_check_flows(mode, &stats_before, m->drain, 1, "with the module");
     rs_check(rs_netx_counters_equal(&without, &with, 0),
              "NetX Duo's own IP, TCP, UDP and ICMP counters moved exactly as much with the module as without");
+    rs_check(rs_check_netx_totals(&with),
+             "NetX Duo's IP totals of both NX_IP (packets and bytes sent and received) equal the module's flows, "
+             "plus the neighbour solicitations NetX Duo sends past every filter");
     if (m->checks_running)
         m->checks_running();
     rs_check(m->disable(), "%s: disabled", m->name);

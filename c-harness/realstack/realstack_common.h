@@ -106,6 +106,11 @@ void rs_netx_counters_get(rs_netx_counters *counters);
 /* delta = after - before */
 void rs_netx_counters_delta(const rs_netx_counters *before, const rs_netx_counters *after, rs_netx_counters *delta);
 int rs_netx_counters_equal(const rs_netx_counters *a, const rs_netx_counters *b, int verbose);
+/* Whether each IP's nx_ip_info_get totals in `delta` (a window, unicast-only capture) equal
+   what the module's flows hold for that IP's addresses: bytes are IP payload bytes on both
+   sides. NetX Duo hands neighbour solicitations straight to the driver, so a sender's
+   totals also hold the solicitations its peer's filter saw arrive. */
+int rs_check_netx_totals(const rs_netx_counters *delta);
 
 /* How a program runs the module: the native API or the drop-in API. */
 typedef struct
