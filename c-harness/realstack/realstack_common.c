@@ -49,10 +49,11 @@ static TX_SEMAPHORE peer_go, peer_done;
 static volatile UINT peer_failures;
 static NX_UDP_SOCKET udp_client, udp_server;
 static NX_TCP_SOCKET tcp_client, tcp_server;
-static const char payload[] = "0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghij";
+#define RS_BIG 3000u /* a UDP datagram larger than the RAM driver's 1500-byte MTU */
+static UCHAR payload[RS_BIG];
 
 static int passed, failed;
-static ULONG rs_last_neighbour; /* neighbour discovery packets of the last checked window */
+static unsigned long rs_last_neighbour; /* neighbour discovery packets of the last checked window */
 static int rs_silent;           /* a trial comparison: rs_sub neither prints nor counts */
 
 int rs_check(int ok, const char *format, ...)
@@ -111,16 +112,16 @@ typedef struct
     UCHAR src[16];
     UCHAR dst[16];
     USHORT sport, dport;
-    ULONG payload; /* IP payload bytes: transport header and data */
-    ULONG data;    /* TCP/UDP data bytes */
+    unsigned long payload; /* IP payload bytes: transport header and data */
+    unsigned long data;    /* TCP/UDP data bytes */
 } rs_packet;
 
 #define RS_LOG_MAX 4096u
 static rs_packet rs_log[RS_LOG_MAX];
-static ULONG rs_log_count;
-static ULONG rs_log_overflow;
-static ULONG rs_legacy_count[RS_IPS][2];
-static ULONG rs_extended_count[RS_IPS][2];
+static unsigned long rs_log_count;
+static unsigned long rs_log_overflow;
+static unsigned long rs_legacy_count[RS_IPS][2];
+static unsigned long rs_extended_count[RS_IPS][2];
 
 static int rs_ip_index(const NX_IP *ip)
 {
@@ -251,10 +252,10 @@ void rs_window_begin(void)
     TX_RESTORE
 }
 
-ULONG rs_window_size(void)
+unsigned long rs_window_size(void)
 {
     TX_INTERRUPT_SAVE_AREA
-    ULONG count;
+    unsigned long count;
 
     TX_DISABLE
     count = rs_log_count + rs_log_overflow;
@@ -304,22 +305,28 @@ static void rs_peer_entry(ULONG input);
 
 void rs_network_create(void)
 {
+    UINT status;
+
+    for (UINT i = 0; i < sizeof(payload); i++)
+        payload[i] = (UCHAR)('a' + i % 26u);
     nx_system_initialize();
-    nx_packet_pool_create(&rs_pool, "pool", 1536, pool_area, sizeof(pool_area));
+    status = nx_packet_pool_create(&rs_pool, "pool", 1536, pool_area, sizeof(pool_area));
     for (UINT i = 0; i < RS_IPS; i++)
     {
-        nx_ip_create(&rs_ip[i], i ? "ip1" : "ip0", IP_ADDRESS(10, 0, 0, 1 + i), 0xFFFFFF00UL, &rs_pool,
-                     _nx_ram_network_driver, ip_stack[i], sizeof(ip_stack[i]), 1);
-        nx_arp_enable(&rs_ip[i], arp_area[i], sizeof(arp_area[i]));
-        nx_udp_enable(&rs_ip[i]);
-        nx_tcp_enable(&rs_ip[i]);
-        nxd_ipv6_enable(&rs_ip[i]);
-        nxd_icmp_enable(&rs_ip[i]);
+        status |= nx_ip_create(&rs_ip[i], i ? "ip1" : "ip0", IP_ADDRESS(10, 0, 0, 1 + i), 0xFFFFFF00UL, &rs_pool,
+                               _nx_ram_network_driver, ip_stack[i], sizeof(ip_stack[i]), 1);
+        status |= nx_arp_enable(&rs_ip[i], arp_area[i], sizeof(arp_area[i]));
+        status |= nx_udp_enable(&rs_ip[i]);
+        status |= nx_tcp_enable(&rs_ip[i]);
+        status |= nxd_ipv6_enable(&rs_ip[i]);
+        status |= nxd_icmp_enable(&rs_ip[i]);
+        status |= nx_ip_fragment_enable(&rs_ip[i]);
     }
-    tx_semaphore_create(&peer_go, "peer go", 0);
-    tx_semaphore_create(&peer_done, "peer done", 0);
-    tx_thread_create(&peer_thread, "tcp peer", rs_peer_entry, 0, peer_stack, sizeof(peer_stack), 3, 3,
-                     TX_NO_TIME_SLICE, TX_AUTO_START);
+    status |= tx_semaphore_create(&peer_go, "peer go", 0);
+    status |= tx_semaphore_create(&peer_done, "peer done", 0);
+    status |= tx_thread_create(&peer_thread, "tcp peer", rs_peer_entry, 0, peer_stack, sizeof(peer_stack), 3, 3,
+                               TX_NO_TIME_SLICE, TX_AUTO_START);
+    rs_check(status == NX_SUCCESS, "packet pool, two NX_IP on the RAM driver, ARP, UDP, TCP, IPv6, ICMP and IP fragmentation enabled");
 }
 
 void rs_network_ready(void)
@@ -541,6 +548,7 @@ UINT rs_traffic(UINT kinds, rs_exchange_fn after_exchange)
    Checks: the filter's window against the traffic */
 
 /* One check of a window: printed when verbose or failed, unless this is a trial. */
+static int rs_sub(int ok, int verbose, const char *label, const char *format, ...) RS_PRINTF(4, 5);
 static int rs_sub(int ok, int verbose, const char *label, const char *format, ...)
 {
     char what[256];
@@ -558,11 +566,11 @@ static int rs_sub(int ok, int verbose, const char *label, const char *format, ..
 
 /* Counts of one kind of packet in a window, per IP (0: client, 1: server) and direction
    (0: in, 1: out). */
-typedef ULONG rs_counts[RS_IPS][2];
+typedef unsigned long rs_counts[RS_IPS][2];
 
 /* A kind of packet the sender (ip `from`) sent `want` times: seen leaving it and arriving
    at the other IP exactly that often, and nowhere else. */
-static int rs_sub_one_way(const rs_counts counts, UINT from, ULONG want, int verbose, const char *label,
+static int rs_sub_one_way(const rs_counts counts, UINT from, unsigned long want, int verbose, const char *label,
                           const char *what)
 {
     UINT to = 1u - from;
@@ -578,7 +586,7 @@ int rs_check_traffic(UINT kinds, int verbose, const char *label)
     /* Per IP version (0: v4, 1: v6). TCP counts are kept per sender (0: client, 1: server). */
     rs_counts udp_request[2], udp_reply[2], echo_request[2], echo_reply[2];
     rs_counts tcp[2], tcp_syn[2], tcp_fin[2], tcp_rst[2], tcp_data[2], tcp_data_segments[2];
-    ULONG neighbour = 0, unexpected = 0, count, overflow;
+    unsigned long neighbour = 0, unexpected = 0, count, overflow;
     rs_counts legacy, extended;
     int failures = 0;
     char what[96];
@@ -601,7 +609,7 @@ int rs_check_traffic(UINT kinds, int verbose, const char *label)
     memcpy(extended, rs_extended_count, sizeof(extended));
     TX_RESTORE
 
-    for (ULONG n = 0; n < count; n++)
+    for (unsigned long n = 0; n < count; n++)
     {
         const rs_packet *p = &rs_log[n];
         UINT v = p->version == 6;
@@ -653,8 +661,8 @@ int rs_check_traffic(UINT kinds, int verbose, const char *label)
     for (UINT v = 0; v < 2; v++)
     {
         UINT version = v ? 6 : 4;
-        ULONG udp = (kinds & (v ? RS_UDP6 : RS_UDP4)) ? RS_DATAGRAMS : 0;
-        ULONG pings = (kinds & (v ? RS_PING6 : RS_PING4)) ? RS_PINGS : 0;
+        unsigned long udp = (kinds & (v ? RS_UDP6 : RS_UDP4)) ? RS_DATAGRAMS : 0;
+        unsigned long pings = (kinds & (v ? RS_PING6 : RS_PING4)) ? RS_PINGS : 0;
         UINT has_tcp = (kinds & (v ? RS_TCP6 : RS_TCP4)) != 0;
 
         snprintf(what, sizeof(what), "UDPv%u requests (%u data bytes)", version, RS_UDP_DATA);
@@ -671,9 +679,9 @@ int rs_check_traffic(UINT kinds, int verbose, const char *label)
         for (UINT s = 0; s < 2; s++)
         {
             const char *side = s ? "server" : "client";
-            ULONG data = has_tcp ? (s ? RS_TCP_REPLY : RS_TCP_SENDS * RS_TCP_DATA) : 0;
-            ULONG segments = has_tcp ? (s ? 1 : RS_TCP_SENDS) : 0;
-            ULONG one = has_tcp ? 1 : 0;
+            unsigned long data = has_tcp ? (s ? RS_TCP_REPLY : RS_TCP_SENDS * RS_TCP_DATA) : 0;
+            unsigned long segments = has_tcp ? (s ? 1 : RS_TCP_SENDS) : 0;
+            unsigned long one = has_tcp ? 1 : 0;
 
             failures += rs_sub(tcp[v][s][1] == tcp[v][s][0] && (tcp[v][s][1] != 0) == has_tcp, verbose, label,
                                "TCPv%u segments the %s sent: %lu, the other side received: %lu", version, side,
@@ -720,7 +728,7 @@ int rs_settle(rs_exchange_fn drain, int module_running)
 {
     for (UINT tries = 0; tries < 400; tries++)
     {
-        ULONG before = rs_window_size();
+        unsigned long before = rs_window_size();
         nxsm_stats stats;
 
         tx_thread_sleep(2);
@@ -820,7 +828,7 @@ static int rs_compare_flows(UINT mode, const nxsm_stats *stats_before, int verbo
     static nxsm_flow model[RS_FLOWS_MAX], module[RS_FLOWS_MAX];
     size_t model_count = 0, module_count = 0;
     nxsm_result result;
-    ULONG count, seen = 0, counted = 0, ignored = 0, matched = 0;
+    unsigned long count, seen = 0, counted = 0, ignored = 0, matched = 0;
     int failures = 0;
     nxsm_stats stats;
 
@@ -832,7 +840,7 @@ static int rs_compare_flows(UINT mode, const nxsm_stats *stats_before, int verbo
        packets received where its hooks sit. NetX Duo hands neighbour solicitations straight
        to the driver, past both filters: neither the application nor the module sees them
        leave, only arrive. */
-    for (ULONG n = 0; n < count; n++)
+    for (unsigned long n = 0; n < count; n++)
     {
         const rs_packet *p = &rs_log[n];
         nxsm_flow key;
@@ -905,26 +913,26 @@ static int rs_compare_flows(UINT mode, const nxsm_stats *stats_before, int verbo
     failures += rs_sub(matched == model_count && model_count > 0, verbose, label,
                        "every flow the filter's packets make, with exact packets, bytes and TCP flags each way "
                        "(%lu of %lu)",
-                       matched, (ULONG)model_count);
+                       matched, (unsigned long)model_count);
     failures += rs_sub(module_count == model_count, verbose, label, "no other flow (module %lu, expected %lu)",
-                       (ULONG)module_count, (ULONG)model_count);
+                       (unsigned long)module_count, (unsigned long)model_count);
     failures += rs_sub(rs_stats_get(&stats) == 0, verbose, label, "nxsm_get_stats");
     failures += rs_sub(stats.packets_seen - stats_before->packets_seen == seen, verbose, label,
                        "packets seen by the module: %lu, expected %lu",
-                       (ULONG)(stats.packets_seen - stats_before->packets_seen), seen);
+                       (unsigned long)(stats.packets_seen - stats_before->packets_seen), seen);
     failures += rs_sub(stats.packets_counted - stats_before->packets_counted == counted, verbose, label,
                        "packets counted in flows: %lu, expected %lu",
-                       (ULONG)(stats.packets_counted - stats_before->packets_counted), counted);
+                       (unsigned long)(stats.packets_counted - stats_before->packets_counted), counted);
     failures += rs_sub(stats.ignored - stats_before->ignored == ignored, verbose, label,
                        "packets ignored (not TCP, UDP or ICMP): %lu, expected %lu",
-                       (ULONG)(stats.ignored - stats_before->ignored), ignored);
+                       (unsigned long)(stats.ignored - stats_before->ignored), ignored);
     failures += rs_sub(stats.ring_dropped == stats_before->ring_dropped && stats.malformed == stats_before->malformed &&
                            stats.table_full_dropped == stats_before->table_full_dropped && stats.ring_waiting == 0,
                        verbose, label, "ring drops %lu, malformed %lu, table full %lu, waiting %lu: all 0",
-                       (ULONG)(stats.ring_dropped - stats_before->ring_dropped),
-                       (ULONG)(stats.malformed - stats_before->malformed),
-                       (ULONG)(stats.table_full_dropped - stats_before->table_full_dropped),
-                       (ULONG)stats.ring_waiting);
+                       (unsigned long)(stats.ring_dropped - stats_before->ring_dropped),
+                       (unsigned long)(stats.malformed - stats_before->malformed),
+                       (unsigned long)(stats.table_full_dropped - stats_before->table_full_dropped),
+                       (unsigned long)stats.ring_waiting);
     return failures;
 }
 
@@ -934,7 +942,7 @@ int rs_check_flows(UINT mode, const nxsm_stats *stats_before, rs_exchange_fn dra
        the window is compared: compare again once it has settled. */
     for (UINT attempt = 0; attempt < 3; attempt++)
     {
-        ULONG size = rs_window_size();
+        unsigned long size = rs_window_size();
         int failures;
 
         rs_silent = 1;
@@ -952,7 +960,7 @@ int rs_check_netx_totals(const rs_netx_counters *delta)
     TX_INTERRUPT_SAVE_AREA
     static nxsm_flow flows[RS_FLOWS_MAX];
     size_t count = 0;
-    ULONG logged;
+    unsigned long logged;
     int ok = rs_read_flows(flows, &count) == NXSM_OK;
 
     TX_DISABLE
@@ -960,7 +968,7 @@ int rs_check_netx_totals(const rs_netx_counters *delta)
     TX_RESTORE
     for (UINT ip = 0; ip < RS_IPS; ip++)
     {
-        ULONG in = 0, in_bytes = 0, out = 0, out_bytes = 0, solicitations = 0, solicitation_bytes = 0;
+        unsigned long in = 0, in_bytes = 0, out = 0, out_bytes = 0, solicitations = 0, solicitation_bytes = 0;
 
         for (size_t i = 0; i < count; i++)
             if (rs_address_for(ip, flows[i].ip_version, flows[i].local_address))
@@ -971,7 +979,7 @@ int rs_check_netx_totals(const rs_netx_counters *delta)
                 out_bytes += flows[i].bytes_out;
             }
         /* What ip sent past the filters, seen arriving at the other IP. */
-        for (ULONG n = 0; n < logged; n++)
+        for (unsigned long n = 0; n < logged; n++)
         {
             const rs_packet *p = &rs_log[n];
 
@@ -982,7 +990,8 @@ int rs_check_netx_totals(const rs_netx_counters *delta)
         }
         rs_note("ip%u: NetX Duo sent %lu packets, %lu bytes, received %lu, %lu; the module's flows: out %lu, %lu, "
                 "in %lu, %lu; neighbour solicitations sent past the filters: %lu, %lu bytes",
-                ip, delta->value[ip][0], delta->value[ip][1], delta->value[ip][2], delta->value[ip][3], out, out_bytes,
+                ip, (unsigned long)delta->value[ip][0], (unsigned long)delta->value[ip][1],
+                (unsigned long)delta->value[ip][2], (unsigned long)delta->value[ip][3], out, out_bytes,
                 in, in_bytes, solicitations, solicitation_bytes);
         ok &= delta->value[ip][0] == out + solicitations && delta->value[ip][1] == out_bytes + solicitation_bytes &&
               delta->value[ip][2] == in && delta->value[ip][3] == in_bytes;
@@ -1059,8 +1068,10 @@ void rs_objects_print(const char *label, const rs_objects *o)
 {
     rs_note("%s: threads %lu timers %lu mutexes %lu semaphores %lu event flags %lu queues %lu byte pools %lu "
             "block pools %lu; packets %lu free of %lu",
-            label, o->threads, o->timers, o->mutexes, o->semaphores, o->event_flags, o->queues, o->byte_pools,
-            o->block_pools, o->pool_free, o->pool_total);
+            label, (unsigned long)o->threads, (unsigned long)o->timers, (unsigned long)o->mutexes,
+            (unsigned long)o->semaphores, (unsigned long)o->event_flags, (unsigned long)o->queues,
+            (unsigned long)o->byte_pools, (unsigned long)o->block_pools, (unsigned long)o->pool_free,
+            (unsigned long)o->pool_total);
 }
 
 void rs_netx_counters_get(rs_netx_counters *c)
@@ -1094,10 +1105,11 @@ int rs_netx_counters_equal(const rs_netx_counters *a, const rs_netx_counters *b,
             if (a->value[i][k] != b->value[i][k])
             {
                 same = 0;
-                rs_note("ip%u counter %u: %lu vs %lu", i, k, a->value[i][k], b->value[i][k]);
+                rs_note("ip%u counter %u: %lu vs %lu", i, k, (unsigned long)a->value[i][k],
+                        (unsigned long)b->value[i][k]);
             }
             else if (verbose && a->value[i][k] != 0)
-                rs_note("ip%u counter %u: %lu", i, k, a->value[i][k]);
+                rs_note("ip%u counter %u: %lu", i, k, (unsigned long)a->value[i][k]);
     return same;
 }
 
@@ -1113,6 +1125,70 @@ static void rs_caches_invalidate(void)
     }
 }
 
+/* The module's flow for a pair of the two IPs' addresses, or NULL. */
+static const nxsm_flow *rs_find_flow(const nxsm_flow *flows, size_t count, UINT version, UINT protocol, UINT local,
+                                     UINT local_port, UINT remote_port)
+{
+    UCHAR local_address[16], remote_address[16];
+
+    rs_address_bytes(local, version, local_address);
+    rs_address_bytes(1u - local, version, remote_address);
+    for (size_t i = 0; i < count; i++)
+        if (flows[i].ip_version == version && flows[i].protocol == protocol &&
+            !memcmp(flows[i].local_address, local_address, 16) && !memcmp(flows[i].remote_address, remote_address, 16) &&
+            flows[i].local_port == local_port && flows[i].remote_port == remote_port)
+            return &flows[i];
+    return NX_NULL;
+}
+
+/* Datagrams larger than the MTU, unicast-only capture. NetX Duo's filter sees a datagram
+   once, before fragmenting it: the sender's flow counts all of it. The receive routines
+   see the datagram NetX Duo reassembled behind the first fragment's header (left in host
+   order, the IPv6 fragment header included): the receiver's flow counts that first
+   fragment with its own length, as the module counts a first fragment. */
+static void rs_fragments(const rs_module *m)
+{
+    static nxsm_flow flows[RS_FLOWS_MAX];
+    size_t count = 0;
+    nxsm_stats before, after;
+    UINT failures = 0;
+    ULONG mtu = rs_ip[1].nx_ip_interface[0].nx_interface_ip_mtu_size;
+
+    rs_check(m->enable(NXSM_CAPTURE_UNICAST_ONLY), "%s: enabled again (unicast-only capture)", m->name);
+    rs_stats_get(&before);
+    for (UINT version = 4; version <= 6; version += 2)
+    {
+        failures += rs_send_udp(&udp_client, 1, version, RS_UDP_SERVER, RS_BIG);
+        failures += rs_receive_udp(&udp_server, RS_BIG);
+    }
+    rs_check(failures == 0, "%u-byte UDP datagrams over IPv4 and IPv6 through a %lu-byte MTU: fragmented, reassembled "
+             "and received", RS_BIG, (unsigned long)mtu);
+    rs_check(rs_settle(m->drain, 1) == 0 && rs_read_flows(flows, &count) == NXSM_OK && rs_stats_get(&after) == 0,
+             "fragmented datagrams settled, flows and statistics read");
+    for (UINT version = 4; version <= 6; version += 2)
+    {
+        /* Data of a fragment other than the last: what fits behind the headers, in whole
+           8-byte units. */
+        unsigned long first = version == 4 ? ((mtu - 20u) & ~7ul) : ((mtu - 40u - 8u) & ~7ul);
+        const nxsm_flow *sent = rs_find_flow(flows, count, version, RS_PROTO_UDP, 0, RS_UDP_CLIENT, RS_UDP_SERVER);
+        const nxsm_flow *received = rs_find_flow(flows, count, version, RS_PROTO_UDP, 1, RS_UDP_SERVER, RS_UDP_CLIENT);
+
+        rs_check(sent && sent->packets_out == 1 && sent->bytes_out == 8 + RS_BIG && sent->packets_in == 0,
+                 "IPv%u sender: 1 packet of %u bytes out (%u, %u)", version, 8 + RS_BIG, sent ? sent->packets_out : 0,
+                 sent ? sent->bytes_out : 0);
+        rs_check(received && received->packets_in == 1 && received->bytes_in == first && received->packets_out == 0,
+                 "IPv%u receiver: 1 packet in, the first fragment's %lu bytes (%u, %u)", version, first,
+                 received ? received->packets_in : 0, received ? received->bytes_in : 0);
+    }
+    rs_check(count == 4 && after.packets_seen - before.packets_seen == 4 &&
+                 after.packets_counted - before.packets_counted == 4 && after.ignored == before.ignored,
+             "4 flows, 4 packets seen and counted, none ignored (%lu flows, %lu seen, %lu counted, %lu ignored)",
+             (unsigned long)count, (unsigned long)(after.packets_seen - before.packets_seen),
+             (unsigned long)(after.packets_counted - before.packets_counted),
+             (unsigned long)(after.ignored - before.ignored));
+    rs_check(m->disable(), "%s: disabled", m->name);
+}
+
 void rs_suite(const rs_module *m)
 {
     rs_hooks app[RS_IPS], now[RS_IPS];
@@ -1120,8 +1196,8 @@ void rs_suite(const rs_module *m)
     rs_netx_counters c0, c1, without, with;
     nxsm_stats stats_before;
     const UINT mode = NXSM_CAPTURE_UNICAST_ONLY;
-    ULONG enable_failed = 0, hooks_missing = 0, disable_failed = 0, not_restored = 0;
-    ULONG traffic_cycles = 0, traffic_failed = 0, modes_with_traffic = 0, neighbour_without;
+    unsigned long enable_failed = 0, hooks_missing = 0, disable_failed = 0, not_restored = 0;
+    unsigned long traffic_cycles = 0, traffic_failed = 0, modes_with_traffic = 0, neighbour_without;
 
     rs_hooks_get(app);
     rs_objects_get(&before);
@@ -1169,6 +1245,7 @@ void rs_suite(const rs_module *m)
     rs_hooks_get(now);
     rs_check(rs_hooks_equal(now, app),
              "after disable: packet filters and receive routines of both NX_IP exactly as before enable");
+    rs_fragments(m);
 
     /* Enable/disable cycles, both capture modes, traffic in a few (checked as above). */
     for (UINT i = 0; i < RS_CYCLES; i++)

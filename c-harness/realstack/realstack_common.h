@@ -30,8 +30,9 @@ extern NX_IP rs_ip[RS_IPS];
 
 /* TAP output: one "ok - ..." / "not ok - ..." line per check; rs_finish prints the total
    line and returns the exit code. */
-int rs_check(int ok, const char *format, ...);
-void rs_note(const char *format, ...);
+#define RS_PRINTF(f, a) __attribute__((format(printf, f, a)))
+int rs_check(int ok, const char *format, ...) RS_PRINTF(2, 3);
+void rs_note(const char *format, ...) RS_PRINTF(1, 2);
 int rs_finish(void);
 
 /* From tx_application_define: packet pool, both NX_IP, ARP, UDP, TCP, ICMP, IPv6, and the
@@ -51,7 +52,7 @@ UINT rs_traffic(UINT kinds, rs_exchange_fn after_exchange);
 /* The counting filter's log: rs_window_begin() empties it; rs_window_size() is how many
    packets it holds. */
 void rs_window_begin(void);
-ULONG rs_window_size(void);
+unsigned long rs_window_size(void);
 /* Checks the window against the traffic of `kinds` (per IP, direction and kind, exactly;
    whatever else is there must be IPv6 neighbour discovery). Prints one line per check when
    verbose, returns the number of failed checks. */

@@ -8,7 +8,7 @@
 
 static TX_THREAD thread;
 static UCHAR thread_stack[32768];
-static volatile ULONG wakes, wakes_total;
+static volatile unsigned long wakes, wakes_total;
 
 static void wake(void *context)
 {
