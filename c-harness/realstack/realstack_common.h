@@ -35,8 +35,8 @@ int rs_check(int ok, const char *format, ...) RS_PRINTF(2, 3);
 void rs_note(const char *format, ...) RS_PRINTF(1, 2);
 int rs_finish(void);
 
-/* From tx_application_define: packet pool, both NX_IP, ARP, UDP, TCP, ICMP, IPv6, and the
-   helper thread that plays the TCP server. */
+/* From tx_application_define: packet pool, both NX_IP, ARP, UDP, TCP, ICMP, IPv6, IP
+   fragmentation, and the helper thread that plays the TCP server. */
 void rs_network_create(void);
 /* From the application thread, before any module: IPv6 addresses (waits for DAD), the
    counting filters on both NX_IP, the sockets, and one warm-up batch so that ARP and
@@ -128,8 +128,8 @@ typedef struct
 
 /* The suite both programs run once their network (and, drop-in, NX_AZURE_IOT) is up: the
    same traffic without and with the module, checked exactly; disable restoring every hook;
-   RS_CYCLES enable/disable cycles, alternating the capture mode, with traffic in some;
-   ThreadX objects and packet pool unchanged. */
+   datagrams larger than the MTU; RS_CYCLES enable/disable cycles, alternating the capture
+   mode, with traffic in some; ThreadX objects and packet pool unchanged. */
 void rs_suite(const rs_module *module);
 
 #endif /* REALSTACK_COMMON_H */
