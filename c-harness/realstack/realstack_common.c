@@ -326,7 +326,8 @@ void rs_network_create(void)
     status |= tx_semaphore_create(&peer_done, "peer done", 0);
     status |= tx_thread_create(&peer_thread, "tcp peer", rs_peer_entry, 0, peer_stack, sizeof(peer_stack), 3, 3,
                                TX_NO_TIME_SLICE, TX_AUTO_START);
-    rs_check(status == NX_SUCCESS, "packet pool, two NX_IP on the RAM driver, ARP, UDP, TCP, IPv6, ICMP and IP fragmentation enabled");
+    rs_check(status == NX_SUCCESS,
+             "packet pool, two NX_IP on the RAM driver, ARP, UDP, TCP, IPv6, ICMP and IP fragmentation enabled");
 }
 
 void rs_network_ready(void)
@@ -693,7 +694,8 @@ int rs_check_traffic(UINT kinds, int verbose, const char *label)
             failures += rs_sub(tcp_data[v][s][1] == data && tcp_data[v][s][0] == data &&
                                    tcp_data_segments[v][s][1] == segments,
                                verbose, label,
-                               "TCPv%u %s data: %lu bytes in %lu segments sent, %lu bytes received (expected %lu in %lu)",
+                               "TCPv%u %s data: %lu bytes in %lu segments sent, %lu bytes received "
+                               "(expected %lu in %lu)",
                                version, side, tcp_data[v][s][1], tcp_data_segments[v][s][1], tcp_data[v][s][0], data,
                                segments);
         }
@@ -1135,7 +1137,8 @@ static const nxsm_flow *rs_find_flow(const nxsm_flow *flows, size_t count, UINT 
     rs_address_bytes(1u - local, version, remote_address);
     for (size_t i = 0; i < count; i++)
         if (flows[i].ip_version == version && flows[i].protocol == protocol &&
-            !memcmp(flows[i].local_address, local_address, 16) && !memcmp(flows[i].remote_address, remote_address, 16) &&
+            !memcmp(flows[i].local_address, local_address, 16) &&
+            !memcmp(flows[i].remote_address, remote_address, 16) &&
             flows[i].local_port == local_port && flows[i].remote_port == remote_port)
             return &flows[i];
     return NX_NULL;
