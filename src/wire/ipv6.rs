@@ -1,6 +1,6 @@
 //! IPv6 header view (RFC 8200) with the extension-header walk.
 
-use super::{address_word, be16, fixed_word, protocol, AddressWords, HeaderOrder, Malformed};
+use super::{address_word, be16, fixed_word, ne16, protocol, AddressWords, HeaderOrder, Malformed};
 
 /// Most extension headers the walk follows; real traffic carries two or three. A packet
 /// with more is not malformed for it: its upper layer is just not looked for (see
@@ -144,7 +144,12 @@ impl<'a> Ipv6Header<'a> {
                     (usize::from(self.byte(offset + 1)?) + 1) * 8
                 }
                 protocol::FRAGMENT => {
-                    let field = be16(self.buf, offset + 2).ok_or(Malformed::BadExtensionHeader)?;
+                    // NetX Duo's receive path swaps this field in place (see HeaderOrder::Host).
+                    let field = match self.order {
+                        HeaderOrder::Network => be16(self.buf, offset + 2),
+                        HeaderOrder::Host => ne16(self.buf, offset + 2),
+                    }
+                    .ok_or(Malformed::BadExtensionHeader)?;
                     fragment_offset = Some(field >> 3);
                     8
                 }
@@ -281,6 +286,31 @@ pub(crate) mod tests {
             (upper.protocol, upper.offset, upper.len),
             (protocol::UDP, 48, 8)
         );
+    }
+
+    /// A reassembled datagram as NetX Duo's receive functions see it: the fixed header in
+    /// host order, and the first fragment's header (offset 0, more fragments) with its
+    /// offset field swapped in place, the transport header behind it.
+    #[test]
+    fn a_first_fragment_header_in_host_order_is_a_first_fragment() {
+        let mut rest = vec![protocol::UDP, 0, 0x00, 0x01, 0, 0, 0, 9];
+        rest.extend_from_slice(&[0; 8]);
+        let mut bytes = packet(protocol::FRAGMENT, 8 + 1448, &rest);
+        to_host_order(&mut bytes, 10);
+        let field = u16::from_be_bytes([bytes[42], bytes[43]]);
+        bytes[42..44].copy_from_slice(&field.to_ne_bytes());
+        let ip = Ipv6Header::new_checked(&bytes, HeaderOrder::Host).unwrap();
+        let upper = ip.upper_layer().unwrap();
+        assert_eq!(upper.fragment_offset, Some(0));
+        assert_eq!(
+            (upper.protocol, upper.offset, upper.len),
+            (protocol::UDP, 48, 1448)
+        );
+        // The same field of a later fragment still reads as its own offset.
+        let field: u16 = 185 << 3;
+        bytes[42..44].copy_from_slice(&field.to_ne_bytes());
+        let ip = Ipv6Header::new_checked(&bytes, HeaderOrder::Host).unwrap();
+        assert_eq!(ip.upper_layer().unwrap().fragment_offset, Some(185));
     }
 
     #[test]

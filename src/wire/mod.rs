@@ -56,7 +56,9 @@ pub enum HeaderOrder {
     /// word of the IPv4 header (words 0-4) or of the IPv6 fixed header (words 0-9,
     /// addresses included) was loaded as a big-endian word and stored in CPU order. This is
     /// what the TCP/UDP/ICMP receive functions see. Options, extension headers and the
-    /// transport header are untouched.
+    /// transport header are untouched, except the 16-bit offset-and-flags field of an IPv6
+    /// fragment header, which NetX Duo's fragment processing turns to CPU order in place
+    /// (it is there, behind the first fragment's header, in a reassembled datagram).
     Host,
 }
 
@@ -132,6 +134,12 @@ fn address_word<const N: usize>(header: &[u8; N], index: usize, order: HeaderOrd
 fn be16(buf: &[u8], offset: usize) -> Option<u16> {
     let bytes = buf.get(offset..offset.checked_add(2)?)?;
     Some(u16::from_be_bytes([*bytes.first()?, *bytes.get(1)?]))
+}
+
+/// Reads a `u16` stored in CPU order at `offset`, if the buffer holds it.
+fn ne16(buf: &[u8], offset: usize) -> Option<u16> {
+    let bytes = buf.get(offset..offset.checked_add(2)?)?;
+    Some(u16::from_ne_bytes([*bytes.first()?, *bytes.get(1)?]))
 }
 
 /// An address as words of four octets each in memory order (`u32::from_ne_bytes`): the

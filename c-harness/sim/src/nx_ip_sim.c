@@ -765,8 +765,13 @@ static sim_ip_outcome sim_ipv6_receive(NX_IP *ip_ptr, NX_PACKET *packet_ptr)
         }
         if (next_header == NX_PROTOCOL_NEXT_HEADER_FRAGMENT)
         {
+            /* NetX turns the offset-and-flags field to CPU order in place (and leaves it so
+               in the datagram it hands on). */
+            USHORT offset_flags = (USHORT)sim_be16(option + 2);
+
+            memcpy(option + 2, &offset_flags, sizeof(offset_flags));
             seen_fragment = NX_TRUE;
-            if ((sim_be16(option + 2) >> 3) != 0)
+            if ((offset_flags >> 3) != 0)
             {
                 return SIM_IP_FRAGMENT_HELD; /* no reassembly: see sim_ipv4_receive */
             }

@@ -1,0 +1,1300 @@
+/* Shared part of the real-stack programs: see realstack_common.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "realstack_common.h"
+
+/* ThreadX's created-object counters (tx_*.h internals, not in tx_api.h). */
+extern ULONG _tx_thread_created_count;
+extern ULONG _tx_timer_created_count;
+extern ULONG _tx_mutex_created_count;
+extern ULONG _tx_semaphore_created_count;
+extern ULONG _tx_event_flags_created_count;
+extern ULONG _tx_queue_created_count;
+extern ULONG _tx_byte_pool_created_count;
+extern ULONG _tx_block_pool_created_count;
+
+VOID _nx_ram_network_driver(NX_IP_DRIVER *driver_req_ptr);
+
+/* Traffic of one batch, per IP version. */
+#define RS_DATAGRAMS  10u
+#define RS_UDP_DATA   10u
+#define RS_UDP_REPLY  20u
+#define RS_TCP_SENDS  5u
+#define RS_TCP_DATA   100u
+#define RS_TCP_REPLY  50u
+#define RS_PINGS      3u
+#define RS_PING_DATA  4u
+#define RS_UDP_CLIENT 5000u
+#define RS_UDP_SERVER 53u
+#define RS_TCP_SERVER 80u
+#define RS_TCP_CLIENT 6000u /* + IP version */
+#define RS_WAIT       200u
+
+#define RS_PROTO_TCP   0u
+#define RS_PROTO_UDP   1u
+#define RS_PROTO_ICMP  2u
+#define RS_PROTO_OTHER 0xFFu
+
+NX_PACKET_POOL rs_pool;
+NX_IP rs_ip[RS_IPS];
+
+static UCHAR pool_area[160 * (1536 + sizeof(NX_PACKET))];
+static UCHAR ip_stack[RS_IPS][8192];
+static UCHAR arp_area[RS_IPS][1024];
+static TX_THREAD peer_thread;
+static UCHAR peer_stack[16384];
+static TX_SEMAPHORE peer_go, peer_done;
+static volatile UINT peer_failures;
+static NX_UDP_SOCKET udp_client, udp_server;
+static NX_TCP_SOCKET tcp_client, tcp_server;
+#define RS_BIG 3000u /* a UDP datagram larger than the RAM driver's 1500-byte MTU */
+static UCHAR payload[RS_BIG];
+
+static int passed, failed;
+static unsigned long rs_last_neighbour; /* neighbour discovery packets of the last checked window */
+static int rs_silent;           /* a trial comparison: rs_sub neither prints nor counts */
+
+int rs_check(int ok, const char *format, ...)
+{
+    va_list args;
+
+    printf("%s - ", ok ? "ok" : "not ok");
+    va_start(args, format);
+    vprintf(format, args);
+    va_end(args);
+    printf("\n");
+    fflush(stdout);
+    if (ok)
+        passed++;
+    else
+        failed++;
+    return ok;
+}
+
+void rs_note(const char *format, ...)
+{
+    va_list args;
+
+    printf("# ");
+    va_start(args, format);
+    vprintf(format, args);
+    va_end(args);
+    printf("\n");
+    fflush(stdout);
+}
+
+int rs_finish(void)
+{
+    /* A run that checked nothing proves nothing. */
+    if (passed == 0)
+        failed++;
+    printf("%d passed, %d failed\n", passed, failed);
+    fflush(stdout);
+    return failed ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+   The counting filter: the application's own NX_IP filters, installed before the module.
+   The extended one logs every packet; the legacy one only counts, to show it is called as
+   often (the module never touches it). */
+
+typedef struct
+{
+    UCHAR ip;
+    UCHAR direction;
+    UCHAR version;
+    UCHAR proto; /* RS_PROTO_*: the module's protocol numbering */
+    UCHAR ip_protocol;
+    UCHAR icmp_type;
+    UCHAR tcp_flags;
+    UCHAR src[16];
+    UCHAR dst[16];
+    USHORT sport, dport;
+    unsigned long payload; /* IP payload bytes: transport header and data */
+    unsigned long data;    /* TCP/UDP data bytes */
+} rs_packet;
+
+#define RS_LOG_MAX 4096u
+static rs_packet rs_log[RS_LOG_MAX];
+static unsigned long rs_log_count;
+static unsigned long rs_log_overflow;
+static unsigned long rs_legacy_count[RS_IPS][2];
+static unsigned long rs_extended_count[RS_IPS][2];
+
+static int rs_ip_index(const NX_IP *ip)
+{
+    for (int i = 0; i < RS_IPS; i++)
+        if (ip == &rs_ip[i])
+            return i;
+    return -1;
+}
+
+static USHORT be16(const UCHAR *p)
+{
+    return (USHORT)((p[0] << 8) | p[1]);
+}
+
+/* Parses the header as the filter sees it (network order). */
+static void rs_parse(const UCHAR *h, ULONG available, rs_packet *out)
+{
+    const UCHAR *t;
+    ULONG header;
+
+    memset(out, 0, sizeof(*out));
+    out->proto = RS_PROTO_OTHER;
+    if (available < 20)
+        return;
+    out->version = (UCHAR)(h[0] >> 4);
+    if (out->version == 4)
+    {
+        header = (ULONG)(h[0] & 15u) * 4u;
+        out->payload = be16(h + 2) - header;
+        out->ip_protocol = h[9];
+        memcpy(out->src, h + 12, 4);
+        memcpy(out->dst, h + 16, 4);
+    }
+    else if (out->version == 6 && available >= 40)
+    {
+        header = 40;
+        out->payload = be16(h + 4);
+        out->ip_protocol = h[6];
+        memcpy(out->src, h + 8, 16);
+        memcpy(out->dst, h + 24, 16);
+    }
+    else
+        return;
+    if (available < header + 8)
+        return;
+    t = h + header;
+    switch (out->ip_protocol)
+    {
+    case 6:
+        if (available < header + 20)
+            return;
+        out->proto = RS_PROTO_TCP;
+        out->sport = be16(t);
+        out->dport = be16(t + 2);
+        out->tcp_flags = t[13];
+        out->data = out->payload - (ULONG)(t[12] >> 4) * 4u;
+        break;
+    case 17:
+        out->proto = RS_PROTO_UDP;
+        out->sport = be16(t);
+        out->dport = be16(t + 2);
+        out->data = out->payload - 8u;
+        break;
+    case 1:
+    case 58:
+        out->proto = RS_PROTO_ICMP;
+        out->icmp_type = t[0];
+        break;
+    default:
+        break;
+    }
+}
+
+static UINT rs_counting_filter(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT direction)
+{
+    TX_INTERRUPT_SAVE_AREA
+    rs_packet packet;
+    int index = rs_ip_index(ip_ptr);
+    UINT dir = (direction == NX_IP_PACKET_OUT) ? 1u : 0u;
+
+    if (index < 0 || packet_ptr == NX_NULL)
+        return NX_SUCCESS;
+    rs_parse(packet_ptr->nx_packet_prepend_ptr,
+             (ULONG)(packet_ptr->nx_packet_append_ptr - packet_ptr->nx_packet_prepend_ptr), &packet);
+    packet.ip = (UCHAR)index;
+    packet.direction = (UCHAR)dir;
+    TX_DISABLE
+    rs_extended_count[index][dir]++;
+    if (rs_log_count < RS_LOG_MAX)
+        rs_log[rs_log_count++] = packet;
+    else
+        rs_log_overflow++;
+    TX_RESTORE
+    return NX_SUCCESS;
+}
+
+static UINT rs_legacy_filter(int index, UINT direction)
+{
+    TX_INTERRUPT_SAVE_AREA
+
+    TX_DISABLE
+    rs_legacy_count[index][direction == NX_IP_PACKET_OUT ? 1 : 0]++;
+    TX_RESTORE
+    return NX_SUCCESS;
+}
+
+static UINT rs_legacy_filter_ip0(VOID *ip_header, UINT direction)
+{
+    (void)ip_header;
+    return rs_legacy_filter(0, direction);
+}
+
+static UINT rs_legacy_filter_ip1(VOID *ip_header, UINT direction)
+{
+    (void)ip_header;
+    return rs_legacy_filter(1, direction);
+}
+
+void rs_window_begin(void)
+{
+    TX_INTERRUPT_SAVE_AREA
+
+    TX_DISABLE
+    rs_log_count = 0;
+    rs_log_overflow = 0;
+    memset(rs_legacy_count, 0, sizeof(rs_legacy_count));
+    memset(rs_extended_count, 0, sizeof(rs_extended_count));
+    TX_RESTORE
+}
+
+unsigned long rs_window_size(void)
+{
+    TX_INTERRUPT_SAVE_AREA
+    unsigned long count;
+
+    TX_DISABLE
+    count = rs_log_count + rs_log_overflow;
+    TX_RESTORE
+    return count;
+}
+
+/* ---------------------------------------------------------------------------------------
+   Network */
+
+static void rs_address(UINT ip, UINT version, NXD_ADDRESS *address)
+{
+    memset(address, 0, sizeof(*address));
+    if (version == 6)
+    {
+        address->nxd_ip_version = NX_IP_VERSION_V6;
+        address->nxd_ip_address.v6[0] = 0x20010DB8UL; /* 2001:db8::1 and ::2 */
+        address->nxd_ip_address.v6[3] = 1UL + ip;
+    }
+    else
+    {
+        address->nxd_ip_version = NX_IP_VERSION_V4;
+        address->nxd_ip_address.v4 = IP_ADDRESS(10, 0, 0, 1 + ip);
+    }
+}
+
+/* The same address in wire order, as the filter and the module report it. */
+static void rs_address_bytes(UINT ip, UINT version, UCHAR out[16])
+{
+    memset(out, 0, 16);
+    if (version == 6)
+    {
+        out[0] = 0x20;
+        out[1] = 0x01;
+        out[2] = 0x0D;
+        out[3] = 0xB8;
+        out[15] = (UCHAR)(1 + ip);
+    }
+    else
+    {
+        out[0] = 10;
+        out[3] = (UCHAR)(1 + ip);
+    }
+}
+
+static void rs_peer_entry(ULONG input);
+
+void rs_network_create(void)
+{
+    UINT status;
+
+    for (UINT i = 0; i < sizeof(payload); i++)
+        payload[i] = (UCHAR)('a' + i % 26u);
+    nx_system_initialize();
+    status = nx_packet_pool_create(&rs_pool, "pool", 1536, pool_area, sizeof(pool_area));
+    for (UINT i = 0; i < RS_IPS; i++)
+    {
+        status |= nx_ip_create(&rs_ip[i], i ? "ip1" : "ip0", IP_ADDRESS(10, 0, 0, 1 + i), 0xFFFFFF00UL, &rs_pool,
+                               _nx_ram_network_driver, ip_stack[i], sizeof(ip_stack[i]), 1);
+        status |= nx_arp_enable(&rs_ip[i], arp_area[i], sizeof(arp_area[i]));
+        status |= nx_udp_enable(&rs_ip[i]);
+        status |= nx_tcp_enable(&rs_ip[i]);
+        status |= nxd_ipv6_enable(&rs_ip[i]);
+        status |= nxd_icmp_enable(&rs_ip[i]);
+        status |= nx_ip_fragment_enable(&rs_ip[i]);
+    }
+    status |= tx_semaphore_create(&peer_go, "peer go", 0);
+    status |= tx_semaphore_create(&peer_done, "peer done", 0);
+    status |= tx_thread_create(&peer_thread, "tcp peer", rs_peer_entry, 0, peer_stack, sizeof(peer_stack), 3, 3,
+                               TX_NO_TIME_SLICE, TX_AUTO_START);
+    rs_check(status == NX_SUCCESS,
+             "packet pool, two NX_IP on the RAM driver, ARP, UDP, TCP, IPv6, ICMP and IP fragmentation enabled");
+}
+
+void rs_network_ready(void)
+{
+    UINT index[RS_IPS];
+    UINT status = NX_SUCCESS;
+    UINT valid = 0;
+
+    for (UINT i = 0; i < RS_IPS; i++)
+    {
+        NXD_ADDRESS address;
+
+        rs_address(i, 6, &address);
+        status |= nxd_ipv6_address_set(&rs_ip[i], 0, &address, 64, &index[i]);
+    }
+    /* Duplicate address detection first: its probes belong to no test window. */
+    for (UINT tick = 0; tick < 1000 && !valid; tick += 10)
+    {
+        valid = 1;
+        for (UINT i = 0; i < RS_IPS; i++)
+            valid &= rs_ip[i].nx_ipv6_address[index[i]].nxd_ipv6_address_state == NX_IPV6_ADDR_STATE_VALID;
+        if (!valid)
+            tx_thread_sleep(10);
+    }
+    rs_check(status == NX_SUCCESS && valid, "IPv6 addresses 2001:db8::1 and ::2 set and valid (DAD done)");
+
+    /* The application's filters, before any module. */
+    rs_ip[0].nx_ip_packet_filter = rs_legacy_filter_ip0;
+    rs_ip[1].nx_ip_packet_filter = rs_legacy_filter_ip1;
+    for (UINT i = 0; i < RS_IPS; i++)
+        rs_ip[i].nx_ip_packet_filter_extended = rs_counting_filter;
+
+    status = nx_udp_socket_create(&rs_ip[0], &udp_client, "udp client", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 8);
+    status |= nx_udp_socket_create(&rs_ip[1], &udp_server, "udp server", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 8);
+    status |= nx_udp_socket_bind(&udp_client, RS_UDP_CLIENT, NX_WAIT_FOREVER);
+    status |= nx_udp_socket_bind(&udp_server, RS_UDP_SERVER, NX_WAIT_FOREVER);
+    status |= nx_tcp_socket_create(&rs_ip[0], &tcp_client, "tcp client", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80,
+                                   8192, NX_NULL, NX_NULL);
+    status |= nx_tcp_socket_create(&rs_ip[1], &tcp_server, "tcp server", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80,
+                                   8192, NX_NULL, NX_NULL);
+    rs_check(status == NX_SUCCESS, "UDP and TCP sockets created");
+
+    /* Resolves ARP and the neighbour caches in both directions. */
+    rs_window_begin();
+    rs_check(rs_traffic(RS_ALL, NX_NULL) == 0, "warm-up traffic: every NetX call succeeded");
+    rs_check(rs_check_traffic(RS_ALL, 0, "warm-up") == 0, "warm-up traffic seen by the counting filter");
+}
+
+/* ---------------------------------------------------------------------------------------
+   Traffic */
+
+static UINT rs_send_udp(NX_UDP_SOCKET *socket, UINT to_ip, UINT version, UINT port, ULONG length)
+{
+    NX_PACKET *packet;
+    NXD_ADDRESS address;
+
+    if (nx_packet_allocate(&rs_pool, &packet, version == 6 ? NX_IPv6_UDP_PACKET : NX_UDP_PACKET, RS_WAIT))
+        return 1;
+    nx_packet_data_append(packet, (VOID *)payload, length, &rs_pool, RS_WAIT);
+    rs_address(to_ip, version, &address);
+    if (nxd_udp_socket_send(socket, packet, &address, port) != NX_SUCCESS)
+    {
+        nx_packet_release(packet);
+        return 1;
+    }
+    return 0;
+}
+
+static UINT rs_receive_udp(NX_UDP_SOCKET *socket, ULONG length)
+{
+    NX_PACKET *packet;
+    UINT wrong;
+
+    if (nx_udp_socket_receive(socket, &packet, RS_WAIT) != NX_SUCCESS)
+        return 1;
+    wrong = packet->nx_packet_length != length;
+    nx_packet_release(packet);
+    return wrong;
+}
+
+static UINT rs_udp_exchange(UINT version)
+{
+    UINT failures = 0;
+
+    failures += rs_send_udp(&udp_client, 1, version, RS_UDP_SERVER, RS_UDP_DATA);
+    failures += rs_receive_udp(&udp_server, RS_UDP_DATA);
+    failures += rs_send_udp(&udp_server, 0, version, RS_UDP_CLIENT, RS_UDP_REPLY);
+    failures += rs_receive_udp(&udp_client, RS_UDP_REPLY);
+    return failures;
+}
+
+static UINT rs_send_tcp(NX_TCP_SOCKET *socket, UINT version, ULONG length)
+{
+    NX_PACKET *packet;
+
+    if (nx_packet_allocate(&rs_pool, &packet, version == 6 ? NX_IPv6_TCP_PACKET : NX_TCP_PACKET, RS_WAIT))
+        return 1;
+    nx_packet_data_append(packet, (VOID *)payload, length, &rs_pool, RS_WAIT);
+    if (nx_tcp_socket_send(socket, packet, RS_WAIT) != NX_SUCCESS)
+    {
+        nx_packet_release(packet);
+        return 1;
+    }
+    return 0;
+}
+
+static volatile UINT peer_version;
+
+/* The server side of a TCP exchange, in its own thread: a graceful close needs both ends
+   waiting at once. */
+static void rs_peer_entry(ULONG input)
+{
+    (void)input;
+    for (;;)
+    {
+        UINT failures = 0;
+        ULONG received = 0;
+        NX_PACKET *packet;
+
+        tx_semaphore_get(&peer_go, TX_WAIT_FOREVER);
+        failures += nx_tcp_server_socket_accept(&tcp_server, RS_WAIT) != NX_SUCCESS;
+        while (received < RS_TCP_SENDS * RS_TCP_DATA && failures == 0)
+        {
+            if (nx_tcp_socket_receive(&tcp_server, &packet, RS_WAIT) != NX_SUCCESS)
+            {
+                failures++;
+                break;
+            }
+            received += packet->nx_packet_length;
+            nx_packet_release(packet);
+        }
+        failures += received != RS_TCP_SENDS * RS_TCP_DATA;
+        failures += rs_send_tcp(&tcp_server, peer_version, RS_TCP_REPLY);
+        failures += nx_tcp_socket_state_wait(&tcp_server, NX_TCP_CLOSE_WAIT, RS_WAIT) != NX_SUCCESS;
+        failures += nx_tcp_socket_disconnect(&tcp_server, RS_WAIT) != NX_SUCCESS;
+        failures += nx_tcp_server_socket_unaccept(&tcp_server) != NX_SUCCESS;
+        peer_failures = failures;
+        tx_semaphore_put(&peer_done);
+    }
+}
+
+static UINT rs_tcp_exchange(UINT version)
+{
+    UINT failures = 0;
+    NXD_ADDRESS server;
+    NX_PACKET *packet;
+
+    peer_version = version;
+    if (nx_tcp_server_socket_listen(&rs_ip[1], RS_TCP_SERVER, &tcp_server, 5, NX_NULL) != NX_SUCCESS)
+        return 1;
+    tx_semaphore_put(&peer_go);
+    failures += nx_tcp_client_socket_bind(&tcp_client, RS_TCP_CLIENT + version, RS_WAIT) != NX_SUCCESS;
+    rs_address(1, version, &server);
+    failures += nxd_tcp_client_socket_connect(&tcp_client, &server, RS_TCP_SERVER, RS_WAIT) != NX_SUCCESS;
+    for (UINT i = 0; i < RS_TCP_SENDS && failures == 0; i++)
+        failures += rs_send_tcp(&tcp_client, version, RS_TCP_DATA);
+    if (nx_tcp_socket_receive(&tcp_client, &packet, RS_WAIT) == NX_SUCCESS)
+    {
+        failures += packet->nx_packet_length != RS_TCP_REPLY;
+        nx_packet_release(packet);
+    }
+    else
+        failures++;
+    failures += nx_tcp_socket_disconnect(&tcp_client, RS_WAIT) != NX_SUCCESS;
+    if (tx_semaphore_get(&peer_done, 5 * RS_WAIT) != TX_SUCCESS)
+        failures++;
+    else
+        failures += peer_failures;
+    failures += nx_tcp_client_socket_unbind(&tcp_client) != NX_SUCCESS;
+    failures += nx_tcp_server_socket_unlisten(&rs_ip[1], RS_TCP_SERVER) != NX_SUCCESS;
+    return failures;
+}
+
+static UINT rs_ping(UINT version)
+{
+    NXD_ADDRESS address;
+    NX_PACKET *reply;
+
+    rs_address(1, version, &address);
+    if (nxd_icmp_ping(&rs_ip[0], &address, (CHAR *)payload, RS_PING_DATA, &reply, RS_WAIT) != NX_SUCCESS)
+        return 1;
+    nx_packet_release(reply);
+    return 0;
+}
+
+UINT rs_traffic(UINT kinds, rs_exchange_fn after_exchange)
+{
+    UINT failures = 0;
+
+    for (UINT version = 4; version <= 6; version += 2)
+    {
+        UINT v6 = version == 6;
+
+        if (kinds & (v6 ? RS_UDP6 : RS_UDP4))
+            for (UINT i = 0; i < RS_DATAGRAMS; i++)
+            {
+                failures += rs_udp_exchange(version);
+                if (after_exchange)
+                    after_exchange();
+            }
+        if (kinds & (v6 ? RS_TCP6 : RS_TCP4))
+        {
+            failures += rs_tcp_exchange(version);
+            if (after_exchange)
+                after_exchange();
+        }
+        if (kinds & (v6 ? RS_PING6 : RS_PING4))
+            for (UINT i = 0; i < RS_PINGS; i++)
+            {
+                failures += rs_ping(version);
+                if (after_exchange)
+                    after_exchange();
+            }
+    }
+    return failures;
+}
+
+/* ---------------------------------------------------------------------------------------
+   Checks: the filter's window against the traffic */
+
+/* One check of a window: printed when verbose or failed, unless this is a trial. */
+static int rs_sub(int ok, int verbose, const char *label, const char *format, ...) RS_PRINTF(4, 5);
+static int rs_sub(int ok, int verbose, const char *label, const char *format, ...)
+{
+    char what[256];
+    va_list args;
+
+    if (rs_silent)
+        return ok ? 0 : 1;
+    va_start(args, format);
+    vsnprintf(what, sizeof(what), format, args);
+    va_end(args);
+    if (verbose || !ok)
+        rs_check(ok, "%s: %s", label, what);
+    return ok ? 0 : 1;
+}
+
+/* Counts of one kind of packet in a window, per IP (0: client, 1: server) and direction
+   (0: in, 1: out). */
+typedef unsigned long rs_counts[RS_IPS][2];
+
+/* A kind of packet the sender (ip `from`) sent `want` times: seen leaving it and arriving
+   at the other IP exactly that often, and nowhere else. */
+static int rs_sub_one_way(const rs_counts counts, UINT from, unsigned long want, int verbose, const char *label,
+                          const char *what)
+{
+    UINT to = 1u - from;
+
+    return rs_sub(counts[from][1] == want && counts[to][0] == want && counts[from][0] == 0 && counts[to][1] == 0,
+                  verbose, label, "%s: out of ip%u %lu, into ip%u %lu, expected %lu (elsewhere %lu)", what, from,
+                  counts[from][1], to, counts[to][0], want, counts[from][0] + counts[to][1]);
+}
+
+int rs_check_traffic(UINT kinds, int verbose, const char *label)
+{
+    TX_INTERRUPT_SAVE_AREA
+    /* Per IP version (0: v4, 1: v6). TCP counts are kept per sender (0: client, 1: server). */
+    rs_counts udp_request[2], udp_reply[2], echo_request[2], echo_reply[2];
+    rs_counts tcp[2], tcp_syn[2], tcp_fin[2], tcp_rst[2], tcp_data[2], tcp_data_segments[2];
+    unsigned long neighbour = 0, unexpected = 0, count, overflow;
+    rs_counts legacy, extended;
+    int failures = 0;
+    char what[96];
+
+    memset(udp_request, 0, sizeof(udp_request));
+    memset(udp_reply, 0, sizeof(udp_reply));
+    memset(echo_request, 0, sizeof(echo_request));
+    memset(echo_reply, 0, sizeof(echo_reply));
+    memset(tcp, 0, sizeof(tcp));
+    memset(tcp_syn, 0, sizeof(tcp_syn));
+    memset(tcp_fin, 0, sizeof(tcp_fin));
+    memset(tcp_rst, 0, sizeof(tcp_rst));
+    memset(tcp_data, 0, sizeof(tcp_data));
+    memset(tcp_data_segments, 0, sizeof(tcp_data_segments));
+
+    TX_DISABLE
+    count = rs_log_count;
+    overflow = rs_log_overflow;
+    memcpy(legacy, rs_legacy_count, sizeof(legacy));
+    memcpy(extended, rs_extended_count, sizeof(extended));
+    TX_RESTORE
+
+    for (unsigned long n = 0; n < count; n++)
+    {
+        const rs_packet *p = &rs_log[n];
+        UINT v = p->version == 6;
+        UINT ip = p->ip, d = p->direction;
+        UCHAR client[16], server[16];
+        UINT from_client, from_server, sender;
+
+        rs_address_bytes(0, p->version, client);
+        rs_address_bytes(1, p->version, server);
+        from_client = !memcmp(p->src, client, 16) && !memcmp(p->dst, server, 16);
+        from_server = !memcmp(p->src, server, 16) && !memcmp(p->dst, client, 16);
+        sender = from_client ? 0u : 1u;
+        if (p->proto == RS_PROTO_UDP && from_client && p->sport == RS_UDP_CLIENT && p->dport == RS_UDP_SERVER &&
+            p->data == RS_UDP_DATA)
+            udp_request[v][ip][d]++;
+        else if (p->proto == RS_PROTO_UDP && from_server && p->sport == RS_UDP_SERVER &&
+                 p->dport == RS_UDP_CLIENT && p->data == RS_UDP_REPLY)
+            udp_reply[v][ip][d]++;
+        else if (p->proto == RS_PROTO_TCP &&
+                 ((from_client && p->sport == RS_TCP_CLIENT + p->version && p->dport == RS_TCP_SERVER) ||
+                  (from_server && p->sport == RS_TCP_SERVER && p->dport == RS_TCP_CLIENT + p->version)) &&
+                 ip == (d ? sender : 1u - sender))
+        {
+            tcp[v][sender][d]++;
+            tcp_syn[v][sender][d] += (p->tcp_flags & 0x02) != 0;
+            tcp_fin[v][sender][d] += (p->tcp_flags & 0x01) != 0;
+            tcp_rst[v][sender][d] += (p->tcp_flags & 0x04) != 0;
+            tcp_data[v][sender][d] += p->data;
+            tcp_data_segments[v][sender][d] += p->data != 0;
+        }
+        else if (p->proto == RS_PROTO_ICMP && from_client && p->icmp_type == (v ? 128 : 8) &&
+                 p->payload == 8 + RS_PING_DATA)
+            echo_request[v][ip][d]++;
+        else if (p->proto == RS_PROTO_ICMP && from_server && p->icmp_type == (v ? 129 : 0) &&
+                 p->payload == 8 + RS_PING_DATA)
+            echo_reply[v][ip][d]++;
+        else if (p->version == 6 && p->ip_protocol == 58 && p->icmp_type >= 133 && p->icmp_type <= 137)
+            neighbour++;
+        else
+        {
+            unexpected++;
+            if (!rs_silent)
+                rs_note("%s: unexpected packet ip%u %s v%u protocol %u", label, ip, d ? "out" : "in", p->version,
+                        p->ip_protocol);
+        }
+    }
+
+    failures += rs_sub(overflow == 0, verbose, label, "the filter's log held every packet (%lu lost)", overflow);
+    for (UINT v = 0; v < 2; v++)
+    {
+        UINT version = v ? 6 : 4;
+        unsigned long udp = (kinds & (v ? RS_UDP6 : RS_UDP4)) ? RS_DATAGRAMS : 0;
+        unsigned long pings = (kinds & (v ? RS_PING6 : RS_PING4)) ? RS_PINGS : 0;
+        UINT has_tcp = (kinds & (v ? RS_TCP6 : RS_TCP4)) != 0;
+
+        snprintf(what, sizeof(what), "UDPv%u requests (%u data bytes)", version, RS_UDP_DATA);
+        failures += rs_sub_one_way(udp_request[v], 0, udp, verbose, label, what);
+        snprintf(what, sizeof(what), "UDPv%u replies (%u data bytes)", version, RS_UDP_REPLY);
+        failures += rs_sub_one_way(udp_reply[v], 1, udp, verbose, label, what);
+        snprintf(what, sizeof(what), "ICMPv%u echo requests", version == 6 ? 6 : 4);
+        failures += rs_sub_one_way(echo_request[v], 0, pings, verbose, label, what);
+        snprintf(what, sizeof(what), "ICMPv%u echo replies", version == 6 ? 6 : 4);
+        failures += rs_sub_one_way(echo_reply[v], 1, pings, verbose, label, what);
+        /* TCP: every segment a side sends arrives once; one SYN and one FIN each way, no
+           RST; the data exactly, in one segment per send. The other segments (ACKs) are
+           whatever NetX Duo sent: the flows are checked against them. */
+        for (UINT s = 0; s < 2; s++)
+        {
+            const char *side = s ? "server" : "client";
+            unsigned long data = has_tcp ? (s ? RS_TCP_REPLY : RS_TCP_SENDS * RS_TCP_DATA) : 0;
+            unsigned long segments = has_tcp ? (s ? 1 : RS_TCP_SENDS) : 0;
+            unsigned long one = has_tcp ? 1 : 0;
+
+            failures += rs_sub(tcp[v][s][1] == tcp[v][s][0] && (tcp[v][s][1] != 0) == has_tcp, verbose, label,
+                               "TCPv%u segments the %s sent: %lu, the other side received: %lu", version, side,
+                               tcp[v][s][1], tcp[v][s][0]);
+            failures += rs_sub(tcp_syn[v][s][1] == one && tcp_fin[v][s][1] == one && tcp_rst[v][s][1] == 0 &&
+                                   tcp_syn[v][s][0] == one && tcp_fin[v][s][0] == one && tcp_rst[v][s][0] == 0,
+                               verbose, label, "TCPv%u %s: SYN %lu, FIN %lu, RST %lu (expected %lu, %lu, 0)", version,
+                               side, tcp_syn[v][s][1], tcp_fin[v][s][1], tcp_rst[v][s][1], one, one);
+            failures += rs_sub(tcp_data[v][s][1] == data && tcp_data[v][s][0] == data &&
+                                   tcp_data_segments[v][s][1] == segments,
+                               verbose, label,
+                               "TCPv%u %s data: %lu bytes in %lu segments sent, %lu bytes received "
+                               "(expected %lu in %lu)",
+                               version, side, tcp_data[v][s][1], tcp_data_segments[v][s][1], tcp_data[v][s][0], data,
+                               segments);
+        }
+    }
+    failures += rs_sub(unexpected == 0, verbose, label, "nothing else but IPv6 neighbour discovery (%lu other)",
+                       unexpected);
+    rs_last_neighbour = neighbour;
+    if (verbose && !rs_silent)
+        rs_note("%s: %lu packets in the window, %lu of them neighbour discovery", label, count, neighbour);
+    for (UINT i = 0; i < RS_IPS; i++)
+        failures += rs_sub(legacy[i][0] == extended[i][0] && legacy[i][1] == extended[i][1], verbose, label,
+                           "ip%u: legacy filter in %lu out %lu, extended filter in %lu out %lu", i, legacy[i][0],
+                           legacy[i][1], extended[i][0], extended[i][1]);
+    return failures;
+}
+
+/* ---------------------------------------------------------------------------------------
+   Checks: the module's flows against the filter's window */
+
+int rs_stats_get(nxsm_stats *stats)
+{
+    nxsm_result result;
+
+    memset(stats, 0, sizeof(*stats));
+    stats->struct_size = sizeof(*stats);
+    while ((result = nxsm_get_stats(stats)) == NXSM_ERR_BUSY)
+        tx_thread_sleep(1);
+    return result == NXSM_OK ? 0 : 1;
+}
+
+int rs_settle(rs_exchange_fn drain, int module_running)
+{
+    for (UINT tries = 0; tries < 400; tries++)
+    {
+        unsigned long before = rs_window_size();
+        nxsm_stats stats;
+
+        tx_thread_sleep(2);
+        if (drain)
+            drain();
+        if (rs_window_size() != before)
+            continue;
+        if (!module_running || (rs_stats_get(&stats) == 0 && stats.ring_waiting == 0))
+            return 0;
+    }
+    return 1;
+}
+
+/* Whether the unicast-only hooks see an inbound packet: NetX hands it to TCP, UDP, ICMP or
+   ICMPv6 only when it is addressed to the IP (IPv6: also the solicited-node group of its
+   address). */
+/* Whether `address` (wire order) is one ip delivers to itself: its own address or, IPv6,
+   the solicited-node group of it. */
+static int rs_address_for(UINT ip, UINT version, const UCHAR address[16])
+{
+    static const UCHAR solicited[13] = {0xFF, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xFF};
+    UCHAR own[16];
+
+    rs_address_bytes(ip, version, own);
+    if (!memcmp(address, own, 16))
+        return 1;
+    return version == 6 && !memcmp(address, solicited, 13) && !memcmp(address + 13, own + 13, 3);
+}
+
+static int rs_accepted(const rs_packet *p)
+{
+    return p->proto != RS_PROTO_OTHER && rs_address_for(p->ip, p->version, p->dst);
+}
+
+#define RS_FLOWS_MAX 128
+
+static int rs_flow_same_key(const nxsm_flow *a, const nxsm_flow *b)
+{
+    return a->ip_version == b->ip_version && a->protocol == b->protocol &&
+           !memcmp(a->local_address, b->local_address, 16) && !memcmp(a->remote_address, b->remote_address, 16) &&
+           a->local_port == b->local_port && a->remote_port == b->remote_port;
+}
+
+static int rs_flow_same_counts(const nxsm_flow *a, const nxsm_flow *b)
+{
+    return a->packets_in == b->packets_in && a->packets_out == b->packets_out && a->bytes_in == b->bytes_in &&
+           a->bytes_out == b->bytes_out && a->tcp_flags_in == b->tcp_flags_in && a->tcp_flags_out == b->tcp_flags_out;
+}
+
+static void rs_flow_print(const char *who, const nxsm_flow *f)
+{
+    char local[48], remote[48];
+    const UCHAR *addresses[2] = {f->local_address, f->remote_address};
+    char *texts[2] = {local, remote};
+
+    if (rs_silent)
+        return;
+    for (int k = 0; k < 2; k++)
+    {
+        const UCHAR *a = addresses[k];
+        if (f->ip_version == 4)
+            snprintf(texts[k], 48, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+        else
+            snprintf(texts[k], 48, "%x:%x:%x:%x:%x:%x:%x:%x", be16(a), be16(a + 2), be16(a + 4), be16(a + 6),
+                     be16(a + 8), be16(a + 10), be16(a + 12), be16(a + 14));
+    }
+    rs_note("%s v%u proto %u %s:%u <-> %s:%u in %u pkts %u B flags %02x, out %u pkts %u B flags %02x", who,
+            f->ip_version, f->protocol, local, f->local_port, remote, f->remote_port, f->packets_in, f->bytes_in,
+            f->tcp_flags_in, f->packets_out, f->bytes_out, f->tcp_flags_out);
+}
+
+/* Every flow of the module's current window. */
+static nxsm_result rs_read_flows(nxsm_flow flows[RS_FLOWS_MAX], size_t *count)
+{
+    *count = 0;
+    for (;;)
+    {
+        size_t written = 0;
+        nxsm_result result = nxsm_read_flows(*count, flows + *count, RS_FLOWS_MAX - *count, &written);
+
+        if (result == NXSM_ERR_BUSY)
+        {
+            tx_thread_sleep(1);
+            continue;
+        }
+        if (result != NXSM_OK)
+            return result;
+        *count += written;
+        if (written == 0 || *count == RS_FLOWS_MAX)
+            return NXSM_OK;
+    }
+}
+
+static int rs_compare_flows(UINT mode, const nxsm_stats *stats_before, int verbose, const char *label)
+{
+    TX_INTERRUPT_SAVE_AREA
+    static nxsm_flow model[RS_FLOWS_MAX], module[RS_FLOWS_MAX];
+    size_t model_count = 0, module_count = 0;
+    nxsm_result result;
+    unsigned long count, seen = 0, counted = 0, ignored = 0, matched = 0;
+    int failures = 0;
+    nxsm_stats stats;
+
+    TX_DISABLE
+    count = rs_log_count;
+    TX_RESTORE
+
+    /* What the module must have recorded: every packet sent (its filter runs first), and the
+       packets received where its hooks sit. NetX Duo hands neighbour solicitations straight
+       to the driver, past both filters: neither the application nor the module sees them
+       leave, only arrive. */
+    for (unsigned long n = 0; n < count; n++)
+    {
+        const rs_packet *p = &rs_log[n];
+        nxsm_flow key;
+        size_t i;
+        int out = p->direction == 1;
+
+        if (!out && mode == NXSM_CAPTURE_UNICAST_ONLY && !rs_accepted(p))
+            continue;
+        seen++;
+        if (p->proto == RS_PROTO_OTHER)
+        {
+            ignored++;
+            continue;
+        }
+        counted++;
+        memset(&key, 0, sizeof(key));
+        key.ip_version = p->version;
+        key.protocol = p->proto;
+        memcpy(key.local_address, out ? p->src : p->dst, 16);
+        memcpy(key.remote_address, out ? p->dst : p->src, 16);
+        key.local_port = out ? p->sport : p->dport;
+        key.remote_port = out ? p->dport : p->sport;
+        for (i = 0; i < model_count && !rs_flow_same_key(&model[i], &key); i++)
+            ;
+        if (i == model_count)
+        {
+            if (model_count == RS_FLOWS_MAX)
+                return rs_sub(0, verbose, label, "more than %u flows in the window", RS_FLOWS_MAX);
+            model[model_count++] = key;
+        }
+        if (out)
+        {
+            model[i].packets_out++;
+            model[i].bytes_out += p->payload;
+            model[i].tcp_flags_out |= p->tcp_flags;
+        }
+        else
+        {
+            model[i].packets_in++;
+            model[i].bytes_in += p->payload;
+            model[i].tcp_flags_in |= p->tcp_flags;
+        }
+    }
+
+    result = rs_read_flows(module, &module_count);
+    if (result != NXSM_OK)
+        failures += rs_sub(0, verbose, label, "nxsm_read_flows returned %u", result);
+
+    for (size_t i = 0; i < model_count; i++)
+    {
+        size_t j;
+
+        for (j = 0; j < module_count && !rs_flow_same_key(&module[j], &model[i]); j++)
+            ;
+        if (j < module_count && rs_flow_same_counts(&module[j], &model[i]))
+            matched++;
+        else
+        {
+            rs_flow_print("expected", &model[i]);
+            if (j < module_count)
+                rs_flow_print("module  ", &module[j]);
+            else
+                if (!rs_silent)
+                rs_note("module has no such flow");
+        }
+    }
+    if (verbose)
+        for (size_t i = 0; i < module_count; i++)
+            rs_flow_print(label, &module[i]);
+    failures += rs_sub(matched == model_count && model_count > 0, verbose, label,
+                       "every flow the filter's packets make, with exact packets, bytes and TCP flags each way "
+                       "(%lu of %lu)",
+                       matched, (unsigned long)model_count);
+    failures += rs_sub(module_count == model_count, verbose, label, "no other flow (module %lu, expected %lu)",
+                       (unsigned long)module_count, (unsigned long)model_count);
+    failures += rs_sub(rs_stats_get(&stats) == 0, verbose, label, "nxsm_get_stats");
+    failures += rs_sub(stats.packets_seen - stats_before->packets_seen == seen, verbose, label,
+                       "packets seen by the module: %lu, expected %lu",
+                       (unsigned long)(stats.packets_seen - stats_before->packets_seen), seen);
+    failures += rs_sub(stats.packets_counted - stats_before->packets_counted == counted, verbose, label,
+                       "packets counted in flows: %lu, expected %lu",
+                       (unsigned long)(stats.packets_counted - stats_before->packets_counted), counted);
+    failures += rs_sub(stats.ignored - stats_before->ignored == ignored, verbose, label,
+                       "packets ignored (not TCP, UDP or ICMP): %lu, expected %lu",
+                       (unsigned long)(stats.ignored - stats_before->ignored), ignored);
+    failures += rs_sub(stats.ring_dropped == stats_before->ring_dropped && stats.malformed == stats_before->malformed &&
+                           stats.table_full_dropped == stats_before->table_full_dropped && stats.ring_waiting == 0,
+                       verbose, label, "ring drops %lu, malformed %lu, table full %lu, waiting %lu: all 0",
+                       (unsigned long)(stats.ring_dropped - stats_before->ring_dropped),
+                       (unsigned long)(stats.malformed - stats_before->malformed),
+                       (unsigned long)(stats.table_full_dropped - stats_before->table_full_dropped),
+                       (unsigned long)stats.ring_waiting);
+    return failures;
+}
+
+int rs_check_flows(UINT mode, const nxsm_stats *stats_before, rs_exchange_fn drain, int verbose, const char *label)
+{
+    /* A packet NetX Duo sends on its own (a neighbour unreachability probe) may arrive while
+       the window is compared: compare again once it has settled. */
+    for (UINT attempt = 0; attempt < 3; attempt++)
+    {
+        unsigned long size = rs_window_size();
+        int failures;
+
+        rs_silent = 1;
+        failures = rs_compare_flows(mode, stats_before, 0, label);
+        rs_silent = 0;
+        if (failures == 0 || rs_window_size() == size)
+            break;
+        rs_settle(drain, 1);
+    }
+    return rs_compare_flows(mode, stats_before, verbose, label);
+}
+
+int rs_check_netx_totals(const rs_netx_counters *delta)
+{
+    TX_INTERRUPT_SAVE_AREA
+    static nxsm_flow flows[RS_FLOWS_MAX];
+    size_t count = 0;
+    unsigned long logged;
+    int ok = rs_read_flows(flows, &count) == NXSM_OK;
+
+    TX_DISABLE
+    logged = rs_log_count;
+    TX_RESTORE
+    for (UINT ip = 0; ip < RS_IPS; ip++)
+    {
+        unsigned long in = 0, in_bytes = 0, out = 0, out_bytes = 0, solicitations = 0, solicitation_bytes = 0;
+
+        for (size_t i = 0; i < count; i++)
+            if (rs_address_for(ip, flows[i].ip_version, flows[i].local_address))
+            {
+                in += flows[i].packets_in;
+                in_bytes += flows[i].bytes_in;
+                out += flows[i].packets_out;
+                out_bytes += flows[i].bytes_out;
+            }
+        /* What ip sent past the filters, seen arriving at the other IP. */
+        for (unsigned long n = 0; n < logged; n++)
+        {
+            const rs_packet *p = &rs_log[n];
+
+            if (p->ip != 1u - ip || p->direction != 0 || p->version != 6 || p->ip_protocol != 58 || p->icmp_type != 135)
+                continue;
+            solicitations++;
+            solicitation_bytes += p->payload;
+        }
+        rs_note("ip%u: NetX Duo sent %lu packets, %lu bytes, received %lu, %lu; the module's flows: out %lu, %lu, "
+                "in %lu, %lu; neighbour solicitations sent past the filters: %lu, %lu bytes",
+                ip, (unsigned long)delta->value[ip][0], (unsigned long)delta->value[ip][1],
+                (unsigned long)delta->value[ip][2], (unsigned long)delta->value[ip][3], out, out_bytes,
+                in, in_bytes, solicitations, solicitation_bytes);
+        ok &= delta->value[ip][0] == out + solicitations && delta->value[ip][1] == out_bytes + solicitation_bytes &&
+              delta->value[ip][2] == in && delta->value[ip][3] == in_bytes;
+    }
+    return ok;
+}
+
+/* ---------------------------------------------------------------------------------------
+   Hooks, objects, counters */
+
+void rs_hooks_get(rs_hooks hooks[RS_IPS])
+{
+    for (UINT i = 0; i < RS_IPS; i++)
+    {
+        hooks[i].filter = rs_ip[i].nx_ip_packet_filter;
+        hooks[i].filter_extended = rs_ip[i].nx_ip_packet_filter_extended;
+        hooks[i].tcp = rs_ip[i].nx_ip_tcp_packet_receive;
+        hooks[i].udp = rs_ip[i].nx_ip_udp_packet_receive;
+        hooks[i].icmp = rs_ip[i].nx_ip_icmp_packet_receive;
+        hooks[i].icmpv6 = rs_ip[i].nx_ip_icmpv6_packet_process;
+    }
+}
+
+int rs_hooks_equal(const rs_hooks a[RS_IPS], const rs_hooks b[RS_IPS])
+{
+    for (UINT i = 0; i < RS_IPS; i++)
+        if (a[i].filter != b[i].filter || a[i].filter_extended != b[i].filter_extended || a[i].tcp != b[i].tcp ||
+            a[i].udp != b[i].udp || a[i].icmp != b[i].icmp || a[i].icmpv6 != b[i].icmpv6)
+            return 0;
+    return 1;
+}
+
+int rs_hooks_installed(const rs_hooks before[RS_IPS], UINT mode)
+{
+    rs_hooks now[RS_IPS];
+    int receivers = mode == NXSM_CAPTURE_UNICAST_ONLY;
+
+    rs_hooks_get(now);
+    for (UINT i = 0; i < RS_IPS; i++)
+    {
+        if (now[i].filter != before[i].filter || now[i].filter_extended == before[i].filter_extended ||
+            now[i].filter_extended == NX_NULL)
+            return 0;
+        if (receivers != (now[i].tcp != before[i].tcp) || receivers != (now[i].udp != before[i].udp) ||
+            receivers != (now[i].icmp != before[i].icmp) || receivers != (now[i].icmpv6 != before[i].icmpv6))
+            return 0;
+    }
+    return 1;
+}
+
+void rs_objects_get(rs_objects *o)
+{
+    ULONG empty_requests, empty_suspensions, invalid_releases;
+
+    memset(o, 0, sizeof(*o));
+    o->threads = _tx_thread_created_count;
+    o->timers = _tx_timer_created_count;
+    o->mutexes = _tx_mutex_created_count;
+    o->semaphores = _tx_semaphore_created_count;
+    o->event_flags = _tx_event_flags_created_count;
+    o->queues = _tx_queue_created_count;
+    o->byte_pools = _tx_byte_pool_created_count;
+    o->block_pools = _tx_block_pool_created_count;
+    nx_packet_pool_info_get(&rs_pool, &o->pool_total, &o->pool_free, &empty_requests, &empty_suspensions,
+                            &invalid_releases);
+}
+
+int rs_objects_equal(const rs_objects *a, const rs_objects *b)
+{
+    return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+void rs_objects_print(const char *label, const rs_objects *o)
+{
+    rs_note("%s: threads %lu timers %lu mutexes %lu semaphores %lu event flags %lu queues %lu byte pools %lu "
+            "block pools %lu; packets %lu free of %lu",
+            label, (unsigned long)o->threads, (unsigned long)o->timers, (unsigned long)o->mutexes,
+            (unsigned long)o->semaphores, (unsigned long)o->event_flags, (unsigned long)o->queues,
+            (unsigned long)o->byte_pools, (unsigned long)o->block_pools, (unsigned long)o->pool_free,
+            (unsigned long)o->pool_total);
+}
+
+void rs_netx_counters_get(rs_netx_counters *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (UINT i = 0; i < RS_IPS; i++)
+    {
+        ULONG *v = c->value[i];
+
+        nx_ip_info_get(&rs_ip[i], &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+        nx_tcp_info_get(&rs_ip[i], &v[10], &v[11], &v[12], &v[13], &v[14], &v[15], &v[16], &v[17], &v[18], &v[19],
+                        &v[20]);
+        nx_udp_info_get(&rs_ip[i], &v[21], &v[22], &v[23], &v[24], &v[25], &v[26], &v[27]);
+        nx_icmp_info_get(&rs_ip[i], &v[28], &v[29], &v[30], &v[31], &v[32], &v[33]);
+    }
+}
+
+void rs_netx_counters_delta(const rs_netx_counters *before, const rs_netx_counters *after, rs_netx_counters *delta)
+{
+    for (UINT i = 0; i < RS_IPS; i++)
+        for (UINT k = 0; k < RS_COUNTERS; k++)
+            delta->value[i][k] = after->value[i][k] - before->value[i][k];
+}
+
+int rs_netx_counters_equal(const rs_netx_counters *a, const rs_netx_counters *b, int verbose)
+{
+    int same = 1;
+
+    for (UINT i = 0; i < RS_IPS; i++)
+        for (UINT k = 0; k < RS_COUNTERS; k++)
+            if (a->value[i][k] != b->value[i][k])
+            {
+                same = 0;
+                rs_note("ip%u counter %u: %lu vs %lu", i, k, (unsigned long)a->value[i][k],
+                        (unsigned long)b->value[i][k]);
+            }
+            else if (verbose && a->value[i][k] != 0)
+                rs_note("ip%u counter %u: %lu", i, k, (unsigned long)a->value[i][k]);
+    return same;
+}
+
+/* ---------------------------------------------------------------------------------------
+   The suite */
+
+static void rs_caches_invalidate(void)
+{
+    for (UINT i = 0; i < RS_IPS; i++)
+    {
+        nx_arp_dynamic_entries_invalidate(&rs_ip[i]);
+        nxd_nd_cache_invalidate(&rs_ip[i]);
+    }
+}
+
+/* The module's flow for a pair of the two IPs' addresses, or NULL. */
+static const nxsm_flow *rs_find_flow(const nxsm_flow *flows, size_t count, UINT version, UINT protocol, UINT local,
+                                     UINT local_port, UINT remote_port)
+{
+    UCHAR local_address[16], remote_address[16];
+
+    rs_address_bytes(local, version, local_address);
+    rs_address_bytes(1u - local, version, remote_address);
+    for (size_t i = 0; i < count; i++)
+        if (flows[i].ip_version == version && flows[i].protocol == protocol &&
+            !memcmp(flows[i].local_address, local_address, 16) &&
+            !memcmp(flows[i].remote_address, remote_address, 16) &&
+            flows[i].local_port == local_port && flows[i].remote_port == remote_port)
+            return &flows[i];
+    return NX_NULL;
+}
+
+/* Datagrams larger than the MTU, unicast-only capture. NetX Duo's filter sees a datagram
+   once, before fragmenting it: the sender's flow counts all of it. The receive routines
+   see the datagram NetX Duo reassembled behind the first fragment's header (left in host
+   order, the IPv6 fragment header included): the receiver's flow counts that first
+   fragment with its own length, as the module counts a first fragment. */
+static void rs_fragments(const rs_module *m)
+{
+    static nxsm_flow flows[RS_FLOWS_MAX];
+    size_t count = 0;
+    nxsm_stats before, after;
+    UINT failures = 0;
+    ULONG mtu = rs_ip[1].nx_ip_interface[0].nx_interface_ip_mtu_size;
+
+    rs_check(m->enable(NXSM_CAPTURE_UNICAST_ONLY), "%s: enabled again (unicast-only capture)", m->name);
+    rs_stats_get(&before);
+    for (UINT version = 4; version <= 6; version += 2)
+    {
+        failures += rs_send_udp(&udp_client, 1, version, RS_UDP_SERVER, RS_BIG);
+        failures += rs_receive_udp(&udp_server, RS_BIG);
+    }
+    rs_check(failures == 0, "%u-byte UDP datagrams over IPv4 and IPv6 through a %lu-byte MTU: fragmented, reassembled "
+             "and received", RS_BIG, (unsigned long)mtu);
+    rs_check(rs_settle(m->drain, 1) == 0 && rs_read_flows(flows, &count) == NXSM_OK && rs_stats_get(&after) == 0,
+             "fragmented datagrams settled, flows and statistics read");
+    for (UINT version = 4; version <= 6; version += 2)
+    {
+        /* Data of a fragment other than the last: what fits behind the headers, in whole
+           8-byte units. */
+        unsigned long first = version == 4 ? ((mtu - 20u) & ~7ul) : ((mtu - 40u - 8u) & ~7ul);
+        const nxsm_flow *sent = rs_find_flow(flows, count, version, RS_PROTO_UDP, 0, RS_UDP_CLIENT, RS_UDP_SERVER);
+        const nxsm_flow *received = rs_find_flow(flows, count, version, RS_PROTO_UDP, 1, RS_UDP_SERVER, RS_UDP_CLIENT);
+
+        rs_check(sent && sent->packets_out == 1 && sent->bytes_out == 8 + RS_BIG && sent->packets_in == 0,
+                 "IPv%u sender: 1 packet of %u bytes out (%u, %u)", version, 8 + RS_BIG, sent ? sent->packets_out : 0,
+                 sent ? sent->bytes_out : 0);
+        rs_check(received && received->packets_in == 1 && received->bytes_in == first && received->packets_out == 0,
+                 "IPv%u receiver: 1 packet in, the first fragment's %lu bytes (%u, %u)", version, first,
+                 received ? received->packets_in : 0, received ? received->bytes_in : 0);
+    }
+    rs_check(count == 4 && after.packets_seen - before.packets_seen == 4 &&
+                 after.packets_counted - before.packets_counted == 4 && after.ignored == before.ignored,
+             "4 flows, 4 packets seen and counted, none ignored (%lu flows, %lu seen, %lu counted, %lu ignored)",
+             (unsigned long)count, (unsigned long)(after.packets_seen - before.packets_seen),
+             (unsigned long)(after.packets_counted - before.packets_counted),
+             (unsigned long)(after.ignored - before.ignored));
+    rs_check(m->disable(), "%s: disabled", m->name);
+}
+
+void rs_suite(const rs_module *m)
+{
+    rs_hooks app[RS_IPS], now[RS_IPS];
+    rs_objects before, after;
+    rs_netx_counters c0, c1, without, with;
+    nxsm_stats stats_before;
+    const UINT mode = NXSM_CAPTURE_UNICAST_ONLY;
+    unsigned long enable_failed = 0, hooks_missing = 0, disable_failed = 0, not_restored = 0;
+    unsigned long traffic_cycles = 0, traffic_failed = 0, modes_with_traffic = 0, neighbour_without;
+
+    rs_hooks_get(app);
+    rs_objects_get(&before);
+    rs_objects_print("before", &before);
+
+    /* The traffic without the module: what NetX Duo counts for it. Both windows start with
+       empty ARP and neighbour caches, so that address resolution is part of them. */
+    rs_caches_invalidate();
+    rs_window_begin();
+    rs_netx_counters_get(&c0);
+    rs_check(rs_traffic(RS_ALL, NX_NULL) == 0, "without the module: every NetX call of the traffic succeeded");
+    rs_check(rs_settle(NX_NULL, 0) == 0, "without the module: traffic settled");
+    rs_netx_counters_get(&c1);
+    rs_netx_counters_delta(&c0, &c1, &without);
+    rs_check_traffic(RS_ALL, 1, "without the module");
+    neighbour_without = rs_last_neighbour;
+
+    /* The same traffic with the module. */
+    rs_check(m->enable(mode), "%s: enabled (unicast-only capture)", m->name);
+    rs_check(rs_hooks_installed(app, mode),
+             "the module sits in front of the application's extended filter and the TCP, UDP, ICMP and ICMPv6 "
+             "receive routines of both NX_IP; the legacy filter is untouched");
+    rs_check(rs_stats_get(&stats_before) == 0, "nxsm_get_stats while running");
+    rs_caches_invalidate();
+    rs_window_begin();
+    rs_netx_counters_get(&c0);
+    rs_check(rs_traffic(RS_ALL, m->after_exchange) == 0, "with the module: every NetX call of the traffic succeeded");
+    rs_check(rs_settle(m->drain, 1) == 0, "with the module: traffic settled and the ring drained");
+    rs_netx_counters_get(&c1);
+    rs_netx_counters_delta(&c0, &c1, &with);
+    /* Chaining: the application's filter behind the module still sees every packet. */
+    rs_check_traffic(RS_ALL, 1, "with the module");
+    rs_check(neighbour_without > 0 && rs_last_neighbour == neighbour_without,
+             "neighbour discovery in both windows, as many packets each (%lu, %lu)", neighbour_without,
+             rs_last_neighbour);
+    rs_check_flows(mode, &stats_before, m->drain, 1, "with the module");
+    rs_check(rs_netx_counters_equal(&without, &with, 0),
+             "NetX Duo's own IP, TCP, UDP and ICMP counters moved exactly as much with the module as without");
+    rs_check(rs_check_netx_totals(&with),
+             "NetX Duo's IP totals of both NX_IP (packets and bytes sent and received) equal the module's flows, "
+             "plus the neighbour solicitations NetX Duo sends past every filter");
+    if (m->checks_running)
+        m->checks_running();
+    rs_check(m->disable(), "%s: disabled", m->name);
+    rs_hooks_get(now);
+    rs_check(rs_hooks_equal(now, app),
+             "after disable: packet filters and receive routines of both NX_IP exactly as before enable");
+    rs_fragments(m);
+
+    /* Enable/disable cycles, both capture modes, traffic in a few (checked as above). */
+    for (UINT i = 0; i < RS_CYCLES; i++)
+    {
+        UINT cycle_mode = (i & 1u) ? NXSM_CAPTURE_IP_INPUT : NXSM_CAPTURE_UNICAST_ONLY;
+
+        if (!m->enable(cycle_mode))
+        {
+            enable_failed++;
+            continue;
+        }
+        hooks_missing += !rs_hooks_installed(app, cycle_mode);
+        if (i % 100u < 2u)
+        {
+            char label[48];
+            int failures;
+
+            snprintf(label, sizeof(label), "cycle %u (%s)", i, (i & 1u) ? "ip-input" : "unicast-only");
+            traffic_cycles++;
+            modes_with_traffic |= 1u << (i & 1u);
+            failures = rs_stats_get(&stats_before);
+            rs_window_begin();
+            failures += (int)rs_traffic(RS_ALL, m->after_exchange);
+            failures += rs_settle(m->drain, 1);
+            failures += rs_check_traffic(RS_ALL, 0, label);
+            failures += rs_check_flows(cycle_mode, &stats_before, m->drain, 0, label);
+            traffic_failed += failures != 0;
+        }
+        disable_failed += !m->disable();
+        rs_hooks_get(now);
+        not_restored += !rs_hooks_equal(now, app);
+    }
+    rs_check(enable_failed == 0, "%u cycles: every enable succeeded (%lu failed)", RS_CYCLES, enable_failed);
+    rs_check(hooks_missing == 0, "%u cycles: hooks in place after every enable (%lu missing)", RS_CYCLES,
+             hooks_missing);
+    rs_check(disable_failed == 0, "%u cycles: every disable succeeded (%lu failed)", RS_CYCLES, disable_failed);
+    rs_check(not_restored == 0, "%u cycles: every disable restored both NX_IP exactly (%lu did not)", RS_CYCLES,
+             not_restored);
+    rs_check(traffic_cycles == 2u * (RS_CYCLES / 100u) && modes_with_traffic == 3u && traffic_failed == 0,
+             "%lu cycles with traffic, both capture modes: filter and flows exact in every one (%lu failed)",
+             traffic_cycles, traffic_failed);
+
+    rs_check(rs_settle(NX_NULL, 0) == 0, "settled after the cycles");
+    rs_objects_get(&after);
+    rs_objects_print("after", &after);
+    rs_check(rs_objects_equal(&before, &after),
+             "ThreadX created threads, timers, mutexes, semaphores, event flags, queues, byte and block pools, and "
+             "the packet pool's free packets: unchanged");
+}
