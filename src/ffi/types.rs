@@ -145,7 +145,9 @@ pub enum nxsm_header_order {
     /// As on the wire: what NetX Duo's IP packet filter sees.
     NXSM_HEADER_NETWORK_ORDER = 0,
     /// After NetX Duo converted the fixed header words (IPv4 words 0-4, IPv6 words 0-9) to
-    /// CPU order: what the TCP/UDP/ICMP receive functions see.
+    /// CPU order: what the TCP/UDP/ICMP receive functions see. The offset-and-flags field of
+    /// an IPv6 fragment header is in CPU order there too (NetX Duo swaps it in place; a
+    /// reassembled datagram keeps its first fragment's header).
     NXSM_HEADER_HOST_ORDER = 1,
 }
 
