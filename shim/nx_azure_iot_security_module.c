@@ -190,15 +190,31 @@ static VOID nxsm_shim_ring_wake(VOID *context)
     }
 }
 
+/* BUSY means another context is inside the core for a moment (transient by contract): the
+   shim's one answer is to yield a tick and ask again. Sleeps and returns 1 for BUSY. */
+static int nxsm_shim_busy(nxsm_result result)
+{
+    if (result != NXSM_ERR_BUSY)
+    {
+        return 0;
+    }
+    (void)tx_thread_sleep(1);
+    return 1;
+}
+
+/* Stores in `result` the first answer of `call` that is not BUSY. */
+#define NXSM_SHIM_RETRY_WHILE_BUSY(result, call) \
+    do                                           \
+    {                                            \
+        (result) = (call);                       \
+    } while (nxsm_shim_busy(result))
+
 /* Sets or clears the ring callback; BUSY (another context inside the core) is transient. */
 static nxsm_result nxsm_shim_ring_callback(nxsm_ring_callback callback, uint32_t watermark)
 {
     nxsm_result result;
 
-    while ((result = nxsm_set_ring_callback(callback, NX_NULL, watermark)) == NXSM_ERR_BUSY)
-    {
-        (void)tx_thread_sleep(1);
-    }
+    NXSM_SHIM_RETRY_WHILE_BUSY(result, nxsm_set_ring_callback(callback, NX_NULL, watermark));
     return result;
 }
 
@@ -421,10 +437,10 @@ static UINT nxsm_shim_send_round(NX_AZURE_IOT *nx_azure_iot_ptr, const uint8_t *
    is waited out: an acknowledgement that got lost would send a delivered message again. */
 static void nxsm_shim_ack(uint32_t sequence, bool sent)
 {
-    while (nxsm_message_ack(sequence, sent) == NXSM_ERR_BUSY)
-    {
-        (void)tx_thread_sleep(1);
-    }
+    nxsm_result result;
+
+    NXSM_SHIM_RETRY_WHILE_BUSY(result, nxsm_message_ack(sequence, sent));
+    (void)result;
 }
 
 /* Hands queued messages to the hub clients, oldest first, at most NXSM_MAX_SENDS_PER_POLL
@@ -530,10 +546,10 @@ static VOID nxsm_shim_cloud_process(VOID *module_context, ULONG common_events,
    by contract). NOT_STARTED counts as stopped. */
 static void nxsm_shim_core_stop(void)
 {
-    while (nxsm_stop() == NXSM_ERR_BUSY)
-    {
-        (void)tx_thread_sleep(1);
-    }
+    nxsm_result result;
+
+    NXSM_SHIM_RETRY_WHILE_BUSY(result, nxsm_stop());
+    (void)result;
 }
 
 /* Waits until a count in progress (cloud-thread passes inside the core, ring callbacks
@@ -576,6 +592,7 @@ static uint32_t nxsm_shim_watermark(void)
 static void nxsm_shim_platform_info(void)
 {
     nxsm_platform_info info;
+    nxsm_result result;
 
     memset(&info, 0, sizeof(info));
     info.struct_size = (uint32_t)sizeof(info);
@@ -597,10 +614,8 @@ static void nxsm_shim_platform_info(void)
 #ifdef NETXDUO_PATCH_VERSION
     info.netx_version[2] = (uint8_t)(NETXDUO_PATCH_VERSION);
 #endif
-    while (nxsm_set_platform_info(&info) == NXSM_ERR_BUSY)
-    {
-        (void)tx_thread_sleep(1);
-    }
+    NXSM_SHIM_RETRY_WHILE_BUSY(result, nxsm_set_platform_info(&info));
+    (void)result;
 }
 
 /* Everything enable does after the singleton is claimed, in this order: ring callback,
@@ -633,14 +648,7 @@ static UINT nxsm_shim_start(NX_AZURE_IOT *nx_azure_iot_ptr)
     {
         return NX_AZURE_IOT_FAILURE;
     }
-    do
-    {
-        result = nxsm_start(&config, now_s, (uint32_t)NX_RAND());
-        if (result == NXSM_ERR_BUSY)
-        {
-            (void)tx_thread_sleep(1);
-        }
-    } while (result == NXSM_ERR_BUSY);
+    NXSM_SHIM_RETRY_WHILE_BUSY(result, nxsm_start(&config, now_s, (uint32_t)NX_RAND()));
     if (result != NXSM_OK)
     {
         /* Includes ALREADY_STARTED: the core was started through the native API meanwhile;
