@@ -6,7 +6,10 @@ use std::env;
 use std::path::PathBuf;
 
 fn main() {
-    let header = concat!(env!("CARGO_MANIFEST_DIR"), "/../include/nx_security_module.h");
+    let header = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../include/nx_security_module.h"
+    );
     println!("cargo:rerun-if-changed={header}");
     let bindings = bindgen::Builder::default()
         .header(header)

@@ -4,64 +4,75 @@
 //! is fixed by the build-time capacities in [`config::capacity`]. Time is always passed in
 //! by the caller: the core never reads a clock.
 //!
-//! Layout, in the order a packet travels:
-//! - [`wire`]: checked, zero-copy views of IPv4, IPv6 and transport headers.
-//! - [`capture`]: from header bytes to a compact flow record; [`raw`]: the hook's fast path
+//! Layout (the modules are private; [`testing`] is what host tools and tests use, [`ffi`]
+//! what a firmware uses), in the order a packet travels:
+//! - `wire`: checked, zero-copy views of IPv4, IPv6 and transport headers.
+//! - `capture`: from header bytes to a compact flow record; `raw`: the hook's fast path
 //!   that copies header words for the consumer to parse.
-//! - [`ring`]: the lock-free multi-producer, single-consumer ring between hooks and consumer,
-//!   whose entries [`entry`] defines; [`intake`]: what every hook shares with the consumer
+//! - `ring`: the lock-free multi-producer, single-consumer ring between hooks and consumer,
+//!   whose entries `entry` defines; `intake`: what every hook shares with the consumer
 //!   (ring, switches, counters).
-//! - [`flows`]: the fixed-capacity flow tables of the current window.
-//! - [`scheduler`]: the three priority groups and when collectors run; [`time`]: serial
+//! - `flows`: the fixed-capacity flow tables of the current window.
+//! - `scheduler`: the three priority groups and when collectors run; `time`: serial
 //!   (modulo 2^32) device time.
-//! - [`message`]: the postcard envelope and its splitting; [`outbox`]: finished messages
+//! - `message`: the postcard envelope and its splitting; `outbox`: finished messages
 //!   waiting for the hub.
-//! - [`module`]: the security-module life cycle (state machine), collections and counters;
-//!   [`monitor`]: the intake, the module and the wake-up together, and the order every
+//! - `module`: the security-module life cycle (state machine), collections and counters;
+//!   `monitor`: the intake, the module and the wake-up together, and the order every
 //!   operation follows (what the C API wraps).
-//! - [`config`]: build-time capacities and the run-time settings a firmware may change.
+//! - `config`: build-time capacities and the run-time settings a firmware may change.
 //! - `sync`: atomics, with switches for the model checker and for cores without
 //!   compare-and-swap.
 //! - `ffi`: every `extern "C"` item, the only place with `unsafe` code.
 #![cfg_attr(not(any(feature = "std", test)), no_std)]
 #![deny(unsafe_code)]
+// The model-checking build (`--cfg loom`) has neither the monitor nor the C API, so much
+// of what they use is unused there.
+#![cfg_attr(loom, allow(dead_code))]
 #![warn(missing_docs)]
+// The documentation is for the people working on the core (`cargo doc
+// --document-private-items`): links into private modules are meant.
+#![allow(rustdoc::private_intra_doc_links)]
 
 /// cbindgen:ignore
-pub mod capture;
+pub(crate) mod capture;
 /// cbindgen:ignore
-pub mod config;
+pub(crate) mod config;
 /// cbindgen:ignore
-pub mod entry;
+pub(crate) mod entry;
 /// cbindgen:ignore
-pub mod flows;
+pub(crate) mod flows;
 /// cbindgen:ignore
-pub mod intake;
+pub(crate) mod intake;
 /// cbindgen:ignore
-pub mod message;
+pub(crate) mod message;
 /// cbindgen:ignore
-pub mod module;
+pub(crate) mod module;
 /// cbindgen:ignore
 #[cfg(not(loom))]
-pub mod monitor;
+pub(crate) mod monitor;
 /// cbindgen:ignore
-pub mod outbox;
+pub(crate) mod outbox;
 /// cbindgen:ignore
-pub mod raw;
+pub(crate) mod raw;
 /// cbindgen:ignore
-pub mod ring;
+pub(crate) mod ring;
 /// cbindgen:ignore
-pub mod scheduler;
+pub(crate) mod scheduler;
 /// cbindgen:ignore
 mod sync;
 /// cbindgen:ignore
-pub mod time;
+pub(crate) mod time;
 /// cbindgen:ignore
-pub mod wire;
+pub(crate) mod wire;
 
 #[cfg(not(loom))]
 #[allow(unsafe_code)]
 pub mod ffi;
+
+/// cbindgen:ignore
+#[cfg(not(loom))]
+pub mod testing;
 
 /// Version of this library as `major << 24 | minor << 16 | patch`, the packing the original
 /// module used for `security_module_version`.

@@ -116,6 +116,7 @@ impl<const N: usize> Outbox<N> {
     }
 
     /// Whether the oldest message is lent out.
+    #[cfg(test)]
     pub fn is_lent(&self) -> bool {
         self.lent
     }
@@ -147,6 +148,7 @@ impl<const N: usize> Outbox<N> {
     }
 
     /// Whether no message waits.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }

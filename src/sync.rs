@@ -2,8 +2,8 @@
 //! cores without compare-and-swap.
 //!
 //! Under `--cfg loom` the types come from `loom`, which explores every interleaving. On
-//! targets without atomic read-modify-write (Cortex-M0+), [`fetch_add`], [`fetch_sub`] and
-//! [`compare_exchange`] run inside a critical section: a few instructions with interrupts
+//! targets without atomic read-modify-write (Cortex-M0+), [`fetch_add`](crate::sync::fetch_add), [`fetch_sub`](crate::sync::fetch_sub) and
+//! [`compare_exchange`](crate::sync::compare_exchange) run inside a critical section: a few instructions with interrupts
 //! masked, which on a single core is as good as the hardware instruction.
 
 #[cfg(loom)]

@@ -2,7 +2,7 @@
 //! read it; this checks that the README's configuration table says the same and that the
 //! built constants are the table's defaults when no NXSM_* variable overrides them.
 
-use nx_security_module::config::capacity;
+use nx_security_module::testing::config::capacity;
 
 const TABLE: &str = include_str!("../config/capacities.txt");
 const README: &str = include_str!("../README.md");

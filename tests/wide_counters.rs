@@ -4,11 +4,11 @@
 //! exact. Minutes in a release build, so ignored by default; `scripts/test long` runs it
 //! (`cargo test --release --test wide_counters -- --ignored`).
 
-use nx_security_module::capture::Direction;
-use nx_security_module::config::{capacity, Settings};
-use nx_security_module::intake::{Intake, IntakeCounters, Offer};
-use nx_security_module::module::Module;
-use nx_security_module::wire::HeaderOrder;
+use nx_security_module::testing::capture::Direction;
+use nx_security_module::testing::capture::{Intake, IntakeCounters, Offer};
+use nx_security_module::testing::config::{capacity, Settings};
+use nx_security_module::testing::module::Module;
+use nx_security_module::testing::wire::HeaderOrder;
 
 const T0: u32 = 1_700_000_000;
 /// Entries stored and drained: past the wrap of the ring's 32-bit write position.

@@ -7,12 +7,12 @@
 use std::cell::RefCell;
 
 use libfuzzer_sys::fuzz_target;
-use nx_security_module::capture::{self, Captured, Direction};
-use nx_security_module::config::Settings;
-use nx_security_module::module::Module;
-use nx_security_module::monitor::{Capture, Monitor};
-use nx_security_module::raw::Seen;
-use nx_security_module::wire::HeaderOrder;
+use nx_security_module::testing::capture::Seen;
+use nx_security_module::testing::capture::{self, Captured, Direction};
+use nx_security_module::testing::config::Settings;
+use nx_security_module::testing::module::Module;
+use nx_security_module::testing::monitor::{Capture, Monitor};
+use nx_security_module::testing::wire::HeaderOrder;
 
 fuzz_target!(|data: &[u8]| {
     let monitor = Monitor::new(RefCell::new(Module::new()), ());
@@ -69,7 +69,7 @@ fuzz_target!(|data: &[u8]| {
 /// Every packet accounted for once; without ring drops, each outcome is a direct parse's.
 fn check(
     module: &Module,
-    counters: &nx_security_module::intake::IntakeCounters,
+    counters: &nx_security_module::testing::capture::IntakeCounters,
     offered: u32,
     (records, ignored, malformed): (u32, u32, u32),
 ) {

@@ -4,14 +4,14 @@
 //! A collection (what the due collectors produced at one time) becomes one or more
 //! messages no longer than the configured maximum. [`Composer`](crate::message::Composer) plans each message first
 //! (which flows fit, which local addresses they need, the exact length), so the caller can
-//! reserve exactly that much room, then [`Plan::write`](crate::message::Plan::write) serializes it with postcard. Nothing
+//! reserve exactly that much room, then `Plan::write` serializes it with postcard. Nothing
 //! is ever cut: a window with more flows than one message holds goes on in the next one.
 
 mod compose;
 mod model;
 mod sink;
 
-pub use compose::{Composer, Cursor, EncodeError, Plan};
+pub use compose::{Composer, Cursor, EncodeError};
 pub use model::{Collection, Heartbeat, SystemInformation, Window};
 
 /// Wire format version (the first byte of every message).

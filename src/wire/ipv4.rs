@@ -24,6 +24,7 @@ impl<'a> Ipv4Header<'a> {
     pub const MIN_LEN: usize = FIXED_LEN;
 
     /// Checks `buf` (header, then whatever follows in the same buffer).
+    #[cfg(test)]
     pub fn new_checked(buf: &'a [u8], order: HeaderOrder) -> Result<Self, Malformed> {
         let Some(fixed) = buf.first_chunk::<FIXED_LEN>() else {
             return Err(Malformed::TruncatedIpHeader);
@@ -34,7 +35,7 @@ impl<'a> Ipv4Header<'a> {
         Self::of_version_4(buf, order)
     }
 
-    /// [`new_checked`](Self::new_checked) for a buffer whose version nibble the caller has
+    /// `new_checked` (a test helper) for a buffer whose version nibble the caller has
     /// already seen to be 4 (the compiler cannot tell that the two tests agree).
     #[inline(always)]
     pub(super) fn of_version_4(buf: &'a [u8], order: HeaderOrder) -> Result<Self, Malformed> {
@@ -67,6 +68,7 @@ impl<'a> Ipv4Header<'a> {
     }
 
     /// Header length in bytes, options included.
+    #[cfg(test)]
     pub fn header_len(&self) -> usize {
         usize::from(self.header_len)
     }
@@ -88,6 +90,7 @@ impl<'a> Ipv4Header<'a> {
     }
 
     /// The "more fragments" flag.
+    #[cfg(test)]
     pub fn more_fragments(&self) -> bool {
         self.words[1] & 0x2000 != 0
     }
@@ -98,11 +101,13 @@ impl<'a> Ipv4Header<'a> {
     }
 
     /// Source address, in wire octet order.
+    #[cfg(test)]
     pub fn src(&self) -> [u8; 4] {
         self.src_word().to_ne_bytes()
     }
 
     /// Destination address, in wire octet order.
+    #[cfg(test)]
     pub fn dst(&self) -> [u8; 4] {
         self.dst_word().to_ne_bytes()
     }

@@ -52,6 +52,7 @@ impl<'a> Ipv6Header<'a> {
     pub const LEN: usize = FIXED_LEN;
 
     /// Checks `buf` (fixed header, then whatever follows in the same buffer).
+    #[cfg(test)]
     pub fn new_checked(buf: &'a [u8], order: HeaderOrder) -> Result<Self, Malformed> {
         let Some(fixed) = buf.first_chunk::<FIXED_LEN>() else {
             return Err(Malformed::TruncatedIpHeader);
@@ -62,7 +63,7 @@ impl<'a> Ipv6Header<'a> {
         Self::of_version_6(buf, order)
     }
 
-    /// [`new_checked`](Self::new_checked) for a buffer whose version nibble the caller has
+    /// `new_checked` (a test helper) for a buffer whose version nibble the caller has
     /// already seen to be 6.
     #[inline(always)]
     pub(super) fn of_version_6(buf: &'a [u8], order: HeaderOrder) -> Result<Self, Malformed> {
@@ -92,11 +93,13 @@ impl<'a> Ipv6Header<'a> {
     }
 
     /// Source address, in wire octet order.
+    #[cfg(test)]
     pub fn src(&self) -> [u8; 16] {
         super::ipv6_octets(&self.src_words())
     }
 
     /// Destination address, in wire octet order.
+    #[cfg(test)]
     pub fn dst(&self) -> [u8; 16] {
         super::ipv6_octets(&self.dst_words())
     }

@@ -36,12 +36,14 @@ pub mod protocol {
     /// IPv6 fragment header.
     pub const FRAGMENT: u8 = 44;
     /// IPsec Encapsulating Security Payload.
+    #[cfg(test)]
     pub const ESP: u8 = 50;
     /// IPsec Authentication Header.
     pub const AUTHENTICATION: u8 = 51;
     /// ICMP for IPv6.
     pub const ICMPV6: u8 = 58;
     /// IPv6 "no next header".
+    #[cfg(test)]
     pub const NO_NEXT_HEADER: u8 = 59;
     /// IPv6 destination options.
     pub const DESTINATION_OPTIONS: u8 = 60;

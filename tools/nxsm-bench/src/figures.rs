@@ -1,9 +1,9 @@
 //! Figures that are counted rather than timed: bytes on the wire (from the core's own
 //! message writer) and whether known flows keep counting when the flow table is full.
 
-use nx_security_module::flows::{DirectionCounters, Flow, Key};
-use nx_security_module::message::{Collection, Composer, Window};
-use nx_security_module::wire::{TcpFlags, TransportKind};
+use nx_security_module::testing::message::{Collection, Composer, Window};
+use nx_security_module::testing::message::{DirectionCounters, Flow, Key};
+use nx_security_module::testing::wire::{TcpFlags, TransportKind};
 
 use crate::abi::{self, NXSM_HEADER_NETWORK_ORDER, NXSM_OK};
 use crate::packets::{Family, Packets};

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use common::{compose, flow};
-use nx_security_module::message::{Collection, Heartbeat, SystemInformation, Window};
-use nx_security_module::wire::TransportKind::{Icmp, Tcp, Udp};
+use nx_security_module::testing::message::{Collection, Heartbeat, SystemInformation, Window};
+use nx_security_module::testing::wire::TransportKind::{Icmp, Tcp, Udp};
 use nxsm_decode::hex::to_hex;
 use serde_json::Value;
 

@@ -3,8 +3,8 @@
 mod common;
 
 use common::{compose, flow};
-use nx_security_module::message::{Collection, Heartbeat, SystemInformation, Window};
-use nx_security_module::wire::TransportKind::{Icmp, Tcp, Udp};
+use nx_security_module::testing::message::{Collection, Heartbeat, SystemInformation, Window};
+use nx_security_module::testing::wire::TransportKind::{Icmp, Tcp, Udp};
 use nxsm_decode::replay::{Format, Replay};
 use nxsm_decode::{decode, decode_hex_text, hex, to_json, DecodeError};
 use proptest::prelude::*;

@@ -5,9 +5,9 @@ mod common;
 use std::collections::HashSet;
 
 use common::check_collection;
-use nx_security_module::flows::{DirectionCounters, Flow, Key};
-use nx_security_module::message::{Collection, Heartbeat, SystemInformation, Window};
-use nx_security_module::wire::{TcpFlags, TransportKind};
+use nx_security_module::testing::message::{Collection, Heartbeat, SystemInformation, Window};
+use nx_security_module::testing::message::{DirectionCounters, Flow, Key};
+use nx_security_module::testing::wire::{TcpFlags, TransportKind};
 use proptest::prelude::*;
 
 fn counter() -> impl Strategy<Value = u32> {

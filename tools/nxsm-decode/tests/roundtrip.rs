@@ -3,9 +3,9 @@
 mod common;
 
 use common::{check_collection, compose, flow};
-use nx_security_module::flows::Flow;
-use nx_security_module::message::{Collection, Heartbeat, SystemInformation, Window};
-use nx_security_module::wire::TransportKind::{Icmp, Tcp, Udp};
+use nx_security_module::testing::message::Flow;
+use nx_security_module::testing::message::{Collection, Heartbeat, SystemInformation, Window};
+use nx_security_module::testing::wire::TransportKind::{Icmp, Tcp, Udp};
 use nxsm_decode::{decode, decode_hex_text, encode, to_json, Event, FlagSet, Protocol};
 use serde_json::json;
 

@@ -1,9 +1,9 @@
 //! Helpers shared by the tests that run the core's writer and read its output back.
 #![allow(dead_code)]
 
-use nx_security_module::flows::{DirectionCounters, Flow, Key};
-use nx_security_module::message::{self as core_message, Collection, Composer};
-use nx_security_module::wire::{TcpFlags, TransportKind};
+use nx_security_module::testing::message::{self as core_message, Collection, Composer};
+use nx_security_module::testing::message::{DirectionCounters, Flow, Key};
+use nx_security_module::testing::wire::{TcpFlags, TransportKind};
 use nxsm_decode::{
     decode, encode, Event, FlowV4, FlowV6, Heartbeat, Message, NetworkActivity, SystemInformation,
 };

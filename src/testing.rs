@@ -1,0 +1,39 @@
+//! What host tools, tests and fuzz targets use of the core, in one place. A firmware uses
+//! the C API (`ffi`); this surface is for the repository's own tools (the reference
+//! decoder's round trips, the benchmarks, the fuzz targets, the long tests) and may change
+//! with them. Everything else in the core is private to it, so code nothing uses shows up as
+//! dead.
+
+/// Driving the core as the C API does: capture, drain, poll, messages.
+pub mod monitor {
+    pub use crate::monitor::{Capture, Error, Exclusive, Monitor, Wake};
+}
+
+/// The capture path's pieces, for tests that look inside it.
+pub mod capture {
+    pub use crate::capture::{capture, Captured, Direction};
+    pub use crate::intake::{Intake, IntakeCounters, Offer};
+    pub use crate::raw::Seen;
+}
+
+/// Build-time capacities and run-time settings.
+pub mod config {
+    pub use crate::config::{capacity, Settings};
+}
+
+/// The security module behind the monitor.
+pub mod module {
+    pub use crate::module::Module;
+}
+
+/// Header parsing.
+pub mod wire {
+    pub use crate::wire::{parse, HeaderOrder, Parsed, TcpFlags, TransportKind};
+}
+
+/// Flows and the message writer, for the reference decoder's round trips and benchmarks.
+pub mod message {
+    pub use crate::flows::{DirectionCounters, Flow, Key};
+    pub use crate::message::{Collection, Composer, Heartbeat, SystemInformation, Window};
+    pub use crate::message::{FORMAT, MAX_LOCALS, MAX_MESSAGE_BYTES, MIN_MESSAGE_BYTES};
+}
