@@ -1,0 +1,388 @@
+/*
+ * Two NetX Duo IP instances joined by NetX Duo's RAM network driver exchange known IPv4
+ * traffic (UDP requests and replies, ICMP echo); the security module watches both, and the
+ * flows it counted are read back through the native API and compared exactly with what was
+ * sent: packets and IP payload bytes in each direction, addresses, ports, protocol.
+ *
+ *   EXAMPLE_DROP_IN   the module runs through the drop-in Azure IoT API (NetX Duo's Azure
+ *                     IoT addon: nx_azure_iot_create, nx_azure_iot_security_module_enable);
+ *                     otherwise through the native API (nxsm_start, nxsm_netx_hooks_install)
+ *   EXAMPLE_BASELINE  the same application without the module (size reference)
+ *
+ * Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed"; the exit status
+ * (semihosting) is 0 only when every check passed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nx_api.h"
+#include "tx_api.h"
+#ifndef EXAMPLE_BASELINE
+#include "nx_security_module.h"
+#include "nxsm_netx.h"
+#endif
+#ifdef EXAMPLE_DROP_IN
+#include "nx_azure_iot.h"
+#ifndef EXAMPLE_BASELINE
+#include "nx_azure_iot_security_module.h"
+#endif
+#endif
+
+#define START_TIME_S  1800000000u /* the example's wall clock at boot */
+#define EXCHANGES     20u         /* UDP request + reply pairs */
+#define REQUEST       "0123456789"
+#define REPLY         "abcdef"
+#define PINGS         3u
+#define PING_DATA     "ping"
+#define CLIENT_PORT   5000u
+#define SERVER_PORT   53u
+#define UDP_HEADER    8u
+#define ICMP_HEADER   8u
+#define CLIENT_ADDRESS IP_ADDRESS(10, 0, 0, 1)
+#define SERVER_ADDRESS IP_ADDRESS(10, 0, 0, 2)
+
+#define LENGTH(text) ((ULONG)(sizeof(text) - 1u))
+
+VOID _nx_ram_network_driver(NX_IP_DRIVER *driver_req_ptr);
+
+static TX_THREAD app_thread;
+static NX_PACKET_POOL pool;
+static NX_IP client_ip, server_ip;
+static NX_UDP_SOCKET client, server;
+static ULONG pool_area[(24u * (1536u + sizeof(NX_PACKET))) / sizeof(ULONG)];
+static ULONG client_ip_stack[2048 / sizeof(ULONG)], server_ip_stack[2048 / sizeof(ULONG)];
+static ULONG client_arp[512 / sizeof(ULONG)], server_arp[512 / sizeof(ULONG)];
+static ULONG app_stack[4096 / sizeof(ULONG)];
+static unsigned passed, failed;
+
+static void check(int ok, const char *what)
+{
+    printf("%s - %s\n", ok ? "ok" : "not ok", what);
+    if (ok)
+        passed++;
+    else
+        failed++;
+}
+
+#if !defined(EXAMPLE_BASELINE) || defined(EXAMPLE_DROP_IN)
+static ULONG unix_now(void)
+{
+    return START_TIME_S + tx_time_get() / TX_TIMER_TICKS_PER_SECOND;
+}
+#endif
+
+#ifdef EXAMPLE_DROP_IN
+/* The Azure IoT middleware instance the drop-in module binds to. No IoT Hub client is
+   created: the module keeps its messages in its outbox until one connects. */
+static NX_AZURE_IOT iot;
+static NX_DNS dns; /* stored by nx_azure_iot_create, only used to reach a hub */
+static ULONG iot_stack[4096 / sizeof(ULONG)];
+
+static UINT iot_unix_time(ULONG *unix_time)
+{
+    *unix_time = unix_now();
+    return NX_AZURE_IOT_SUCCESS;
+}
+#endif
+
+/* ------------------------------------------------------------------------------------- */
+/* The module, native or drop-in                                                          */
+/* ------------------------------------------------------------------------------------- */
+#ifndef EXAMPLE_BASELINE
+#ifndef EXAMPLE_DROP_IN
+#define RING_WAKE 1u
+static TX_EVENT_FLAGS_GROUP nxsm_events;
+static ULONG ring_wakes;
+
+/* Runs where the packet was captured (here the IP threads): only wakes the consumer. */
+static void ring_wake(void *context)
+{
+    (void)context;
+    tx_event_flags_set(&nxsm_events, RING_WAKE, TX_OR);
+}
+#endif
+
+static void module_start(void)
+{
+    nxsm_netx_hook_status hooks;
+#ifdef EXAMPLE_DROP_IN
+    NX_AZURE_IOT other;
+
+    check(nx_azure_iot_create(&iot, (const UCHAR *)"iot", &client_ip, &pool, &dns, iot_stack,
+                              sizeof(iot_stack), 3, iot_unix_time) == NX_AZURE_IOT_SUCCESS,
+          "nx_azure_iot_create");
+    check(nx_azure_iot_security_module_enable(&iot) == NX_AZURE_IOT_SUCCESS,
+          "nx_azure_iot_security_module_enable");
+    check(nx_azure_iot_security_module_enable(&iot) == NX_AZURE_IOT_SUCCESS,
+          "a second enable with the same instance succeeds");
+    check(nx_azure_iot_security_module_enable(&other) == NX_AZURE_IOT_INVALID_PARAMETER,
+          "an enable with another instance is refused");
+#else
+    nxsm_config config;
+    nxsm_capacities capacities = {.struct_size = sizeof(capacities)};
+
+    tx_event_flags_create(&nxsm_events, "nxsm");
+    check(nxsm_config_default(&config) == NXSM_OK && nxsm_get_capacities(&capacities) == NXSM_OK,
+          "nxsm_config_default, nxsm_get_capacities");
+    /* Half the ring: 4 packets per UDP exchange fill it well before the module's poll. */
+    check(nxsm_set_ring_callback(ring_wake, NX_NULL, capacities.ring_slots / 2u) == NXSM_OK,
+          "nxsm_set_ring_callback");
+    check(nxsm_start(&config, unix_now(), 0x2545F491u) == NXSM_OK, "nxsm_start");
+    check(nxsm_netx_hooks_install(config.capture_mode) == 2u, "nxsm_netx_hooks_install hooks both NX_IP");
+#endif
+    nxsm_netx_hook_status_get(&hooks);
+    check(hooks.ip_hooked == 2u && hooks.ip_not_hooked == 0u, "hook status: 2 IP instances hooked");
+}
+
+/* The consumer's part between exchanges: in the native build the application drains when
+   the ring callback woke it; with the drop-in API the shim's cloud thread does. */
+static void module_service(void)
+{
+#ifndef EXAMPLE_DROP_IN
+    ULONG events = 0;
+
+    if (tx_event_flags_get(&nxsm_events, RING_WAKE, TX_OR_CLEAR, &events, TX_NO_WAIT) == TX_SUCCESS &&
+        (events & RING_WAKE))
+    {
+        ring_wakes++;
+        while (nxsm_drain(unix_now()) == NXSM_ERR_BUSY)
+            tx_thread_sleep(1);
+    }
+#endif
+}
+
+static const nxsm_flow *find_flow(const nxsm_flow *flows, size_t count, uint8_t protocol, ULONG local,
+                                  ULONG remote, uint16_t local_port, uint16_t remote_port)
+{
+    for (size_t i = 0; i < count; i++)
+    {
+        const nxsm_flow *flow = &flows[i];
+        ULONG flow_local = ((ULONG)flow->local_address[0] << 24) | ((ULONG)flow->local_address[1] << 16) |
+                           ((ULONG)flow->local_address[2] << 8) | flow->local_address[3];
+        ULONG flow_remote = ((ULONG)flow->remote_address[0] << 24) | ((ULONG)flow->remote_address[1] << 16) |
+                            ((ULONG)flow->remote_address[2] << 8) | flow->remote_address[3];
+        if (flow->ip_version == 4 && flow->protocol == protocol && flow_local == local && flow_remote == remote &&
+            flow->local_port == local_port && flow->remote_port == remote_port)
+            return flow;
+    }
+    return NX_NULL;
+}
+
+static int flow_is(const nxsm_flow *flow, ULONG packets_in, ULONG bytes_in, ULONG packets_out, ULONG bytes_out)
+{
+    if (flow == NX_NULL)
+        return 0;
+    printf("# %lu pkts %lu B in, %lu pkts %lu B out (expected %lu/%lu, %lu/%lu)\n", (unsigned long)flow->packets_in,
+           (unsigned long)flow->bytes_in, (unsigned long)flow->packets_out, (unsigned long)flow->bytes_out,
+           (unsigned long)packets_in, (unsigned long)bytes_in, (unsigned long)packets_out,
+           (unsigned long)bytes_out);
+    return flow->packets_in == packets_in && flow->bytes_in == bytes_in && flow->packets_out == packets_out &&
+           flow->bytes_out == bytes_out;
+}
+
+static void module_check_flows(void)
+{
+    static nxsm_flow flows[8];
+    size_t count = 0;
+    nxsm_stats stats = {.struct_size = sizeof(stats)};
+    nxsm_result result;
+    const ULONG udp_request = UDP_HEADER + LENGTH(REQUEST), udp_reply = UDP_HEADER + LENGTH(REPLY);
+    const ULONG icmp = ICMP_HEADER + LENGTH(PING_DATA);
+
+    /* What is still in the ring goes into the flow table first. BUSY: another context
+       (the drop-in's cloud thread) is inside the module for a moment. */
+    while ((result = nxsm_drain(unix_now())) == NXSM_ERR_BUSY)
+        tx_thread_sleep(1);
+    check(result == NXSM_OK, "nxsm_drain");
+    while ((result = nxsm_read_flows(0, flows, sizeof(flows) / sizeof(flows[0]), &count)) == NXSM_ERR_BUSY)
+        tx_thread_sleep(1);
+    check(result == NXSM_OK, "nxsm_read_flows");
+    check(count == 4u, "4 flows: UDP and ICMP on each side, no other");
+
+    check(flow_is(find_flow(flows, count, 1, CLIENT_ADDRESS, SERVER_ADDRESS, CLIENT_PORT, SERVER_PORT), EXCHANGES,
+                  EXCHANGES * udp_reply, EXCHANGES, EXCHANGES * udp_request),
+          "client UDP 10.0.0.1:5000 -> 10.0.0.2:53: every request out, every reply in, exact bytes");
+    check(flow_is(find_flow(flows, count, 1, SERVER_ADDRESS, CLIENT_ADDRESS, SERVER_PORT, CLIENT_PORT), EXCHANGES,
+                  EXCHANGES * udp_request, EXCHANGES, EXCHANGES * udp_reply),
+          "server UDP 10.0.0.2:53 <- 10.0.0.1:5000: every request in, every reply out, exact bytes");
+    check(flow_is(find_flow(flows, count, 2, CLIENT_ADDRESS, SERVER_ADDRESS, 0, 0), PINGS, PINGS * icmp, PINGS,
+                  PINGS * icmp),
+          "pinging side ICMP 10.0.0.1 -> 10.0.0.2: every echo request out, every reply in");
+    check(flow_is(find_flow(flows, count, 2, SERVER_ADDRESS, CLIENT_ADDRESS, 0, 0), PINGS, PINGS * icmp, PINGS,
+                  PINGS * icmp),
+          "pinged side ICMP 10.0.0.2 <- 10.0.0.1: every echo request in, every reply out");
+
+    while ((result = nxsm_get_stats(&stats)) == NXSM_ERR_BUSY)
+        tx_thread_sleep(1);
+    check(result == NXSM_OK, "nxsm_get_stats");
+    printf("# packets seen %lu, counted %lu, ring dropped %lu\n", (unsigned long)stats.packets_seen,
+           (unsigned long)stats.packets_counted, (unsigned long)stats.ring_dropped);
+    check(stats.packets_seen == 4u * (EXCHANGES + PINGS), "every packet seen once on each IP instance");
+    check(stats.packets_counted == stats.packets_seen && stats.ring_dropped == 0u,
+          "every packet seen was counted, none dropped from the ring");
+#ifndef EXAMPLE_DROP_IN
+    check(ring_wakes > 0u, "the ring callback woke the application");
+#endif
+}
+
+static void module_stop(void)
+{
+    nxsm_netx_hook_status hooks;
+#ifdef EXAMPLE_DROP_IN
+    check(nx_azure_iot_security_module_disable(&iot) == NX_AZURE_IOT_SUCCESS,
+          "nx_azure_iot_security_module_disable");
+#else
+    nxsm_result result;
+
+    nxsm_netx_hooks_remove();
+    while ((result = nxsm_stop()) == NXSM_ERR_BUSY)
+        tx_thread_sleep(1);
+    check(result == NXSM_OK, "nxsm_stop");
+    check(nxsm_set_ring_callback(NX_NULL, NX_NULL, 0) == NXSM_OK, "ring callback removed");
+#endif
+    nxsm_netx_hook_status_get(&hooks);
+    check(hooks.ip_hooked == 0u, "hooks removed from both IP instances");
+}
+#else
+static void module_start(void)
+{
+#ifdef EXAMPLE_DROP_IN
+    check(nx_azure_iot_create(&iot, (const UCHAR *)"iot", &client_ip, &pool, &dns, iot_stack,
+                              sizeof(iot_stack), 3, iot_unix_time) == NX_AZURE_IOT_SUCCESS,
+          "nx_azure_iot_create");
+#endif
+}
+static void module_service(void)
+{
+}
+static void module_check_flows(void)
+{
+}
+static void module_stop(void)
+{
+}
+#endif
+
+/* ------------------------------------------------------------------------------------- */
+/* Traffic                                                                                */
+/* ------------------------------------------------------------------------------------- */
+
+/* Sends text from a socket; the packet is released by NetX Duo once sent. */
+static UINT send_text(NX_UDP_SOCKET *socket, const char *text, ULONG length, ULONG address, UINT port)
+{
+    NX_PACKET *packet;
+    UINT status = nx_packet_allocate(&pool, &packet, NX_UDP_PACKET, NX_IP_PERIODIC_RATE);
+
+    if (status != NX_SUCCESS)
+        return status;
+    status = nx_packet_data_append(packet, (VOID *)text, length, &pool, NX_IP_PERIODIC_RATE);
+    if (status == NX_SUCCESS)
+        status = nx_udp_socket_send(socket, packet, address, port);
+    if (status != NX_SUCCESS)
+        nx_packet_release(packet);
+    return status;
+}
+
+/* Receives one datagram of the expected length and tells who sent it. */
+static int receive_text(NX_UDP_SOCKET *socket, ULONG length, ULONG *from, UINT *port)
+{
+    NX_PACKET *packet;
+    int ok;
+
+    if (nx_udp_socket_receive(socket, &packet, NX_IP_PERIODIC_RATE) != NX_SUCCESS)
+        return 0;
+    ok = packet->nx_packet_length == length && nx_udp_source_extract(packet, from, port) == NX_SUCCESS;
+    nx_packet_release(packet);
+    return ok;
+}
+
+/* One request from the client and the server's reply. */
+static int udp_exchange(void)
+{
+    ULONG from;
+    UINT port;
+
+    if (send_text(&client, REQUEST, LENGTH(REQUEST), SERVER_ADDRESS, SERVER_PORT) != NX_SUCCESS ||
+        !receive_text(&server, LENGTH(REQUEST), &from, &port) || from != CLIENT_ADDRESS || port != CLIENT_PORT)
+        return 0;
+    if (send_text(&server, REPLY, LENGTH(REPLY), from, port) != NX_SUCCESS ||
+        !receive_text(&client, LENGTH(REPLY), &from, &port) || from != SERVER_ADDRESS || port != SERVER_PORT)
+        return 0;
+    return 1;
+}
+
+static void app_entry(ULONG input)
+{
+    unsigned exchanged = 0, pinged = 0;
+    (void)input;
+
+    check(nx_udp_socket_create(&client_ip, &client, "client", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 4) ==
+                  NX_SUCCESS &&
+              nx_udp_socket_create(&server_ip, &server, "server", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 4) ==
+                  NX_SUCCESS &&
+              nx_udp_socket_bind(&client, CLIENT_PORT, TX_NO_WAIT) == NX_SUCCESS &&
+              nx_udp_socket_bind(&server, SERVER_PORT, TX_NO_WAIT) == NX_SUCCESS,
+          "UDP sockets created and bound");
+    module_start();
+
+    for (unsigned i = 0; i < EXCHANGES; i++)
+    {
+        exchanged += (unsigned)udp_exchange();
+        module_service();
+    }
+    check(exchanged == EXCHANGES, "every UDP request answered");
+    for (unsigned i = 0; i < PINGS; i++)
+    {
+        NX_PACKET *response;
+        if (nx_icmp_ping(&client_ip, SERVER_ADDRESS, PING_DATA, LENGTH(PING_DATA), &response,
+                         NX_IP_PERIODIC_RATE) == NX_SUCCESS)
+        {
+            pinged += response->nx_packet_length == LENGTH(PING_DATA);
+            nx_packet_release(response);
+        }
+        module_service();
+    }
+    check(pinged == PINGS, "every ping answered");
+
+    module_check_flows();
+    module_stop();
+    check(udp_exchange(), "a last UDP exchange, after the module stopped");
+#ifdef EXAMPLE_DROP_IN
+    check(nx_azure_iot_delete(&iot) == NX_AZURE_IOT_SUCCESS, "nx_azure_iot_delete");
+#endif
+
+    printf("%u passed, %u failed\n", passed, failed);
+    exit(failed == 0u ? 0 : 1);
+}
+
+void tx_application_define(void *first_unused_memory)
+{
+    (void)first_unused_memory;
+    nx_system_initialize();
+    check(nx_packet_pool_create(&pool, "pool", 1536, pool_area, sizeof(pool_area)) == NX_SUCCESS &&
+              nx_ip_create(&client_ip, "client", CLIENT_ADDRESS, 0xFFFFFF00UL, &pool, _nx_ram_network_driver,
+                           client_ip_stack, sizeof(client_ip_stack), 1) == NX_SUCCESS &&
+              nx_ip_create(&server_ip, "server", SERVER_ADDRESS, 0xFFFFFF00UL, &pool, _nx_ram_network_driver,
+                           server_ip_stack, sizeof(server_ip_stack), 1) == NX_SUCCESS &&
+              nx_arp_enable(&client_ip, client_arp, sizeof(client_arp)) == NX_SUCCESS &&
+              nx_arp_enable(&server_ip, server_arp, sizeof(server_arp)) == NX_SUCCESS &&
+              nx_udp_enable(&client_ip) == NX_SUCCESS && nx_udp_enable(&server_ip) == NX_SUCCESS &&
+              nx_icmp_enable(&client_ip) == NX_SUCCESS && nx_icmp_enable(&server_ip) == NX_SUCCESS,
+          "packet pool and two NX_IP on the RAM driver");
+    tx_thread_create(&app_thread, "app", app_entry, 0, app_stack, sizeof(app_stack), 4, 4, TX_NO_TIME_SLICE,
+                     TX_AUTO_START);
+}
+
+int main(void)
+{
+#if defined(EXAMPLE_BASELINE)
+    printf("# ThreadX + NetX Duo example without nx-security-module\n");
+#elif defined(EXAMPLE_DROP_IN)
+    printf("# ThreadX + NetX Duo example, nx-security-module through the drop-in Azure IoT API\n");
+#else
+    printf("# ThreadX + NetX Duo example, nx-security-module through the native API\n");
+#endif
+    tx_kernel_enter(); /* does not return */
+    return 1;
+}
