@@ -1,8 +1,11 @@
 /*
  * Two NetX Duo IP instances joined by NetX Duo's RAM network driver exchange known IPv4
- * traffic (UDP requests and replies, ICMP echo); the security module watches both, and the
- * flows it counted are read back through the native API and compared exactly with what was
- * sent: packets and IP payload bytes in each direction, addresses, ports, protocol.
+ * traffic (UDP requests and replies, ICMP echo, one TCP connection); the security module
+ * watches both, and the flows it counted are read back through the native API and compared
+ * exactly: packets and IP payload bytes in each direction, addresses, ports, protocol.
+ * UDP and ICMP against the numbers the application sent; every flow, TCP included, against
+ * the application's own packet filter, which sees each IP packet as NetX Duo sends and
+ * receives it (the module chains in front of it and must hand every packet on).
  *
  *   EXAMPLE_DROP_IN   the module runs through the drop-in Azure IoT API (NetX Duo's Azure
  *                     IoT addon: nx_azure_iot_create, nx_azure_iot_security_module_enable);
@@ -39,6 +42,12 @@
 #define SERVER_PORT   53u
 #define UDP_HEADER    8u
 #define ICMP_HEADER   8u
+#define TCP_CLIENT_PORT 6000u
+#define TCP_SERVER_PORT 80u
+#define TCP_SEGMENTS  5u
+#define TCP_SEGMENT   100u         /* bytes per segment the client sends */
+#define TCP_REPLY     50u          /* bytes the server answers */
+#define STACK_FILL    0xEFEFEFEFUL /* ThreadX fills every thread stack with it at creation */
 #define CLIENT_ADDRESS IP_ADDRESS(10, 0, 0, 1)
 #define SERVER_ADDRESS IP_ADDRESS(10, 0, 0, 2)
 
@@ -46,15 +55,95 @@
 
 VOID _nx_ram_network_driver(NX_IP_DRIVER *driver_req_ptr);
 
-static TX_THREAD app_thread;
+static TX_THREAD app_thread, tcp_server_thread;
+static TX_SEMAPHORE tcp_server_done;
 static NX_PACKET_POOL pool;
 static NX_IP client_ip, server_ip;
 static NX_UDP_SOCKET client, server;
-static ULONG pool_area[(24u * (1536u + sizeof(NX_PACKET))) / sizeof(ULONG)];
+static NX_TCP_SOCKET tcp_client, tcp_server;
+static ULONG pool_area[(32u * (1536u + sizeof(NX_PACKET))) / sizeof(ULONG)];
 static ULONG client_ip_stack[2048 / sizeof(ULONG)], server_ip_stack[2048 / sizeof(ULONG)];
 static ULONG client_arp[512 / sizeof(ULONG)], server_arp[512 / sizeof(ULONG)];
-static ULONG app_stack[4096 / sizeof(ULONG)];
+static ULONG app_stack[4096 / sizeof(ULONG)], tcp_server_stack[2048 / sizeof(ULONG)];
 static unsigned passed, failed;
+static volatile int tcp_server_ok;
+
+/* The application's own count of the IP traffic of each (IP instance, protocol): a packet
+   filter that reads the IPv4 header as NetX Duo sends and receives it. */
+typedef struct
+{
+    ULONG packets_in, bytes_in, packets_out, bytes_out;
+    UCHAR tcp_flags_in, tcp_flags_out;
+    USHORT local_port, remote_port;
+    ULONG local, remote;
+} tally;
+enum { TALLY_TCP, TALLY_UDP, TALLY_ICMP, TALLY_PROTOCOLS };
+static tally tallies[2][TALLY_PROTOCOLS]; /* [client_ip, server_ip][protocol] */
+static ULONG tally_other;                 /* packets of any other kind */
+
+static UINT tally_filter(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT direction)
+{
+    const UCHAR *ip = packet_ptr->nx_packet_prepend_ptr;
+    ULONG header_length, payload;
+    const UCHAR *transport;
+    tally *count;
+    int out = direction == NX_IP_PACKET_OUT;
+
+    if (packet_ptr->nx_packet_length < 20u || (ip[0] >> 4) != 4u)
+    {
+        tally_other++;
+        return NX_SUCCESS;
+    }
+    header_length = (ULONG)(ip[0] & 0xFu) * 4u;
+    payload = (((ULONG)ip[2] << 8) | ip[3]) - header_length;
+    transport = ip + header_length;
+    switch (ip[9])
+    {
+    case 6: count = &tallies[ip_ptr == &server_ip][TALLY_TCP]; break;
+    case 17: count = &tallies[ip_ptr == &server_ip][TALLY_UDP]; break;
+    case 1: count = &tallies[ip_ptr == &server_ip][TALLY_ICMP]; break;
+    default: tally_other++; return NX_SUCCESS;
+    }
+    if (out)
+    {
+        count->packets_out++;
+        count->bytes_out += payload;
+    }
+    else
+    {
+        count->packets_in++;
+        count->bytes_in += payload;
+    }
+    count->local = ((ULONG)ip[out ? 12 : 16] << 24) | ((ULONG)ip[out ? 13 : 17] << 16) |
+                   ((ULONG)ip[out ? 14 : 18] << 8) | ip[out ? 15 : 19];
+    count->remote = ((ULONG)ip[out ? 16 : 12] << 24) | ((ULONG)ip[out ? 17 : 13] << 16) |
+                    ((ULONG)ip[out ? 18 : 14] << 8) | ip[out ? 19 : 15];
+    if (ip[9] != 1)
+    {
+        USHORT source = (USHORT)((transport[0] << 8) | transport[1]);
+        USHORT destination = (USHORT)((transport[2] << 8) | transport[3]);
+        count->local_port = out ? source : destination;
+        count->remote_port = out ? destination : source;
+    }
+    if (ip[9] == 6)
+    {
+        if (out)
+            count->tcp_flags_out |= transport[13];
+        else
+            count->tcp_flags_in |= transport[13];
+    }
+    return NX_SUCCESS;
+}
+
+/* Bytes of a thread stack ever used: ThreadX filled it with STACK_FILL at creation. */
+static ULONG stack_used(const ULONG *stack, ULONG size)
+{
+    ULONG untouched = 0;
+
+    while (untouched < size / sizeof(ULONG) && stack[untouched] == STACK_FILL)
+        untouched++;
+    return size - untouched * sizeof(ULONG);
+}
 
 static void check(int ok, const char *what)
 {
@@ -181,6 +270,16 @@ static int flow_is(const nxsm_flow *flow, ULONG packets_in, ULONG bytes_in, ULON
            flow->bytes_out == bytes_out;
 }
 
+/* The module's flow is exactly what the application's filter counted on that IP. */
+static int flow_matches_tally(const nxsm_flow *flows, size_t count, uint8_t protocol, const tally *expected)
+{
+    const nxsm_flow *flow = find_flow(flows, count, protocol, expected->local, expected->remote,
+                                      expected->local_port, expected->remote_port);
+
+    return flow_is(flow, expected->packets_in, expected->bytes_in, expected->packets_out, expected->bytes_out) &&
+           flow->tcp_flags_in == expected->tcp_flags_in && flow->tcp_flags_out == expected->tcp_flags_out;
+}
+
 static void module_check_flows(void)
 {
     static nxsm_flow flows[8];
@@ -198,7 +297,7 @@ static void module_check_flows(void)
     while ((result = nxsm_read_flows(0, flows, sizeof(flows) / sizeof(flows[0]), &count)) == NXSM_ERR_BUSY)
         tx_thread_sleep(1);
     check(result == NXSM_OK, "nxsm_read_flows");
-    check(count == 4u, "4 flows: UDP and ICMP on each side, no other");
+    check(count == 6u, "6 flows: UDP, ICMP and TCP on each side, no other");
 
     check(flow_is(find_flow(flows, count, 1, CLIENT_ADDRESS, SERVER_ADDRESS, CLIENT_PORT, SERVER_PORT), EXCHANGES,
                   EXCHANGES * udp_reply, EXCHANGES, EXCHANGES * udp_request),
@@ -212,13 +311,25 @@ static void module_check_flows(void)
     check(flow_is(find_flow(flows, count, 2, SERVER_ADDRESS, CLIENT_ADDRESS, 0, 0), PINGS, PINGS * icmp, PINGS,
                   PINGS * icmp),
           "pinged side ICMP 10.0.0.2 <- 10.0.0.1: every echo request in, every reply out");
+    check(flow_matches_tally(flows, count, 0, &tallies[0][TALLY_TCP]) && tallies[0][TALLY_TCP].local_port == TCP_CLIENT_PORT,
+          "client TCP 10.0.0.1:6000 -> 10.0.0.2:80 = the application filter's count (packets, bytes, flags)");
+    check(flow_matches_tally(flows, count, 0, &tallies[1][TALLY_TCP]) && tallies[1][TALLY_TCP].local_port == TCP_SERVER_PORT,
+          "server TCP 10.0.0.2:80 <- 10.0.0.1:6000 = the application filter's count (packets, bytes, flags)");
+    check(flow_matches_tally(flows, count, 1, &tallies[0][TALLY_UDP]) &&
+              flow_matches_tally(flows, count, 1, &tallies[1][TALLY_UDP]) &&
+              flow_matches_tally(flows, count, 2, &tallies[0][TALLY_ICMP]) &&
+              flow_matches_tally(flows, count, 2, &tallies[1][TALLY_ICMP]) && tally_other == 0u,
+          "UDP and ICMP flows = the application filter's count, and it saw nothing else");
 
     while ((result = nxsm_get_stats(&stats)) == NXSM_ERR_BUSY)
         tx_thread_sleep(1);
     check(result == NXSM_OK, "nxsm_get_stats");
     printf("# packets seen %lu, counted %lu, ring dropped %lu\n", (unsigned long)stats.packets_seen,
            (unsigned long)stats.packets_counted, (unsigned long)stats.ring_dropped);
-    check(stats.packets_seen == 4u * (EXCHANGES + PINGS), "every packet seen once on each IP instance");
+    check(stats.packets_seen == 4u * (EXCHANGES + PINGS) + tallies[0][TALLY_TCP].packets_in +
+                                    tallies[0][TALLY_TCP].packets_out + tallies[1][TALLY_TCP].packets_in +
+                                    tallies[1][TALLY_TCP].packets_out,
+          "every packet seen once on each IP instance");
     check(stats.packets_counted == stats.packets_seen && stats.ring_dropped == 0u,
           "every packet seen was counted, none dropped from the ring");
 #ifndef EXAMPLE_DROP_IN
@@ -243,6 +354,8 @@ static void module_stop(void)
 #endif
     nxsm_netx_hook_status_get(&hooks);
     check(hooks.ip_hooked == 0u, "hooks removed from both IP instances");
+    check(client_ip.nx_ip_packet_filter_extended == tally_filter && server_ip.nx_ip_packet_filter_extended == tally_filter,
+          "the application's packet filter is back on both IP instances");
 }
 #else
 static void module_start(void)
@@ -312,6 +425,87 @@ static int udp_exchange(void)
     return 1;
 }
 
+/* The TCP server: accepts one connection, reads TCP_SEGMENTS * TCP_SEGMENT bytes, answers
+   TCP_REPLY bytes, and closes when the client does. */
+static void tcp_server_entry(ULONG input)
+{
+    static UCHAR reply[TCP_REPLY];
+    ULONG received = 0;
+    NX_PACKET *packet;
+    (void)input;
+
+    if (nx_tcp_server_socket_accept(&tcp_server, 5 * NX_IP_PERIODIC_RATE) == NX_SUCCESS)
+    {
+        while (received < TCP_SEGMENTS * TCP_SEGMENT &&
+               nx_tcp_socket_receive(&tcp_server, &packet, 2 * NX_IP_PERIODIC_RATE) == NX_SUCCESS)
+        {
+            received += packet->nx_packet_length;
+            nx_packet_release(packet);
+        }
+        memset(reply, 'r', sizeof(reply));
+        if (received == TCP_SEGMENTS * TCP_SEGMENT &&
+            nx_packet_allocate(&pool, &packet, NX_TCP_PACKET, NX_IP_PERIODIC_RATE) == NX_SUCCESS)
+        {
+            if (nx_packet_data_append(packet, reply, sizeof(reply), &pool, NX_IP_PERIODIC_RATE) == NX_SUCCESS &&
+                nx_tcp_socket_send(&tcp_server, packet, 2 * NX_IP_PERIODIC_RATE) == NX_SUCCESS)
+                tcp_server_ok = 1;
+            else
+                nx_packet_release(packet);
+        }
+        /* Returns once the client's FIN came and ours is acknowledged. */
+        if (nx_tcp_socket_receive(&tcp_server, &packet, 5 * NX_IP_PERIODIC_RATE) == NX_SUCCESS)
+        {
+            nx_packet_release(packet);
+            tcp_server_ok = 0; /* nothing more was expected */
+        }
+        if (nx_tcp_socket_disconnect(&tcp_server, 5 * NX_IP_PERIODIC_RATE) != NX_SUCCESS)
+            tcp_server_ok = 0;
+        nx_tcp_server_socket_unaccept(&tcp_server);
+    }
+    tx_semaphore_put(&tcp_server_done);
+}
+
+/* The client's side: connect, TCP_SEGMENTS sends, the reply, disconnect. */
+static int tcp_exchange(void)
+{
+    static UCHAR segment[TCP_SEGMENT];
+    ULONG received = 0;
+    NX_PACKET *packet;
+    int ok;
+
+    memset(segment, 's', sizeof(segment));
+    ok = nx_tcp_client_socket_connect(&tcp_client, SERVER_ADDRESS, TCP_SERVER_PORT, 2 * NX_IP_PERIODIC_RATE) ==
+         NX_SUCCESS;
+    for (unsigned i = 0; ok && i < TCP_SEGMENTS; i++)
+    {
+        ok = nx_packet_allocate(&pool, &packet, NX_TCP_PACKET, NX_IP_PERIODIC_RATE) == NX_SUCCESS;
+        if (ok && (nx_packet_data_append(packet, segment, sizeof(segment), &pool, NX_IP_PERIODIC_RATE) != NX_SUCCESS ||
+                   nx_tcp_socket_send(&tcp_client, packet, 2 * NX_IP_PERIODIC_RATE) != NX_SUCCESS))
+        {
+            nx_packet_release(packet);
+            ok = 0;
+        }
+        module_service();
+    }
+    while (ok && received < TCP_REPLY)
+    {
+        ok = nx_tcp_socket_receive(&tcp_client, &packet, 2 * NX_IP_PERIODIC_RATE) == NX_SUCCESS;
+        if (ok)
+        {
+            received += packet->nx_packet_length;
+            nx_packet_release(packet);
+        }
+    }
+    ok = ok && received == TCP_REPLY;
+    /* Waits for the server's FIN and its acknowledgement: no packet of this connection is
+       still on its way when the flows are compared. */
+    if (nx_tcp_socket_disconnect(&tcp_client, 5 * NX_IP_PERIODIC_RATE) != NX_SUCCESS)
+        ok = 0;
+    ok = tx_semaphore_get(&tcp_server_done, 10 * NX_IP_PERIODIC_RATE) == TX_SUCCESS && ok && tcp_server_ok;
+    module_service();
+    return ok;
+}
+
 static void app_entry(ULONG input)
 {
     unsigned exchanged = 0, pinged = 0;
@@ -324,6 +518,13 @@ static void app_entry(ULONG input)
               nx_udp_socket_bind(&client, CLIENT_PORT, TX_NO_WAIT) == NX_SUCCESS &&
               nx_udp_socket_bind(&server, SERVER_PORT, TX_NO_WAIT) == NX_SUCCESS,
           "UDP sockets created and bound");
+    check(nx_tcp_socket_create(&client_ip, &tcp_client, "tcp client", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 4096,
+                               NX_NULL, NX_NULL) == NX_SUCCESS &&
+              nx_tcp_socket_create(&server_ip, &tcp_server, "tcp server", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80,
+                                   4096, NX_NULL, NX_NULL) == NX_SUCCESS &&
+              nx_tcp_client_socket_bind(&tcp_client, TCP_CLIENT_PORT, TX_NO_WAIT) == NX_SUCCESS &&
+              nx_tcp_server_socket_listen(&server_ip, TCP_SERVER_PORT, &tcp_server, 2, NX_NULL) == NX_SUCCESS,
+          "TCP sockets created, bound and listening");
     module_start();
 
     for (unsigned i = 0; i < EXCHANGES; i++)
@@ -344,11 +545,39 @@ static void app_entry(ULONG input)
         module_service();
     }
     check(pinged == PINGS, "every ping answered");
+    tx_thread_create(&tcp_server_thread, "tcp server", tcp_server_entry, 0, tcp_server_stack,
+                     sizeof(tcp_server_stack), 3, 3, TX_NO_TIME_SLICE, TX_AUTO_START);
+    check(tcp_exchange(), "TCP: connected, 5 x 100 bytes sent, 50 bytes answered, closed on both sides");
+    printf("# TCP client %lu pkts %lu B in, %lu pkts %lu B out, flags in 0x%02x out 0x%02x\n",
+           (unsigned long)tallies[0][TALLY_TCP].packets_in, (unsigned long)tallies[0][TALLY_TCP].bytes_in,
+           (unsigned long)tallies[0][TALLY_TCP].packets_out, (unsigned long)tallies[0][TALLY_TCP].bytes_out,
+           tallies[0][TALLY_TCP].tcp_flags_in, tallies[0][TALLY_TCP].tcp_flags_out);
+    check(tallies[0][TALLY_TCP].bytes_out >= TCP_SEGMENTS * (20u + TCP_SEGMENT) &&
+              tallies[1][TALLY_TCP].bytes_out >= 20u + TCP_REPLY &&
+              tallies[0][TALLY_TCP].packets_out == tallies[1][TALLY_TCP].packets_in &&
+              tallies[1][TALLY_TCP].packets_out == tallies[0][TALLY_TCP].packets_in,
+          "the application's filter saw the TCP connection on both sides");
 
     module_check_flows();
     module_stop();
     check(udp_exchange(), "a last UDP exchange, after the module stopped");
+    printf("# stack used: app %lu of %lu B, tcp server %lu of %lu B, IP threads %lu and %lu of %lu B\n",
+           (unsigned long)stack_used(app_stack, sizeof(app_stack)), (unsigned long)sizeof(app_stack),
+           (unsigned long)stack_used(tcp_server_stack, sizeof(tcp_server_stack)),
+           (unsigned long)sizeof(tcp_server_stack),
+           (unsigned long)stack_used(client_ip_stack, sizeof(client_ip_stack)),
+           (unsigned long)stack_used(server_ip_stack, sizeof(server_ip_stack)),
+           (unsigned long)sizeof(client_ip_stack));
+    check(stack_used(app_stack, sizeof(app_stack)) <= sizeof(app_stack) * 3u / 4u &&
+              stack_used(client_ip_stack, sizeof(client_ip_stack)) <= sizeof(client_ip_stack) * 3u / 4u &&
+              stack_used(server_ip_stack, sizeof(server_ip_stack)) <= sizeof(server_ip_stack) * 3u / 4u,
+          "the application and IP thread stacks kept a quarter free");
 #ifdef EXAMPLE_DROP_IN
+    /* The module's drains and polls run on the middleware's cloud helper thread. */
+    printf("# stack used: cloud helper %lu of %lu B\n", (unsigned long)stack_used(iot_stack, sizeof(iot_stack)),
+           (unsigned long)sizeof(iot_stack));
+    check(stack_used(iot_stack, sizeof(iot_stack)) <= sizeof(iot_stack) * 3u / 4u,
+          "the cloud helper thread's stack kept a quarter free");
     check(nx_azure_iot_delete(&iot) == NX_AZURE_IOT_SUCCESS, "nx_azure_iot_delete");
 #endif
 
@@ -368,8 +597,13 @@ void tx_application_define(void *first_unused_memory)
               nx_arp_enable(&client_ip, client_arp, sizeof(client_arp)) == NX_SUCCESS &&
               nx_arp_enable(&server_ip, server_arp, sizeof(server_arp)) == NX_SUCCESS &&
               nx_udp_enable(&client_ip) == NX_SUCCESS && nx_udp_enable(&server_ip) == NX_SUCCESS &&
-              nx_icmp_enable(&client_ip) == NX_SUCCESS && nx_icmp_enable(&server_ip) == NX_SUCCESS,
+              nx_icmp_enable(&client_ip) == NX_SUCCESS && nx_icmp_enable(&server_ip) == NX_SUCCESS &&
+              nx_tcp_enable(&client_ip) == NX_SUCCESS && nx_tcp_enable(&server_ip) == NX_SUCCESS &&
+              tx_semaphore_create(&tcp_server_done, "tcp server done", 0) == TX_SUCCESS,
           "packet pool and two NX_IP on the RAM driver");
+    /* The application's own filter, before the module chains in front of it. */
+    client_ip.nx_ip_packet_filter_extended = tally_filter;
+    server_ip.nx_ip_packet_filter_extended = tally_filter;
     tx_thread_create(&app_thread, "app", app_entry, 0, app_stack, sizeof(app_stack), 4, 4, TX_NO_TIME_SLICE,
                      TX_AUTO_START);
 }
