@@ -1,6 +1,6 @@
 /*
  * Two NetX Duo IP instances joined by NetX Duo's RAM network driver exchange known IPv4
- * traffic (UDP requests and replies, ICMP echo, one TCP connection); the security module
+ * traffic (UDP requests and replies, ICMP echo, one TCP connection) and UDP over IPv6; the security module
  * watches both, and the flows it counted are read back through the native API and compared
  * exactly: packets and IP payload bytes in each direction, addresses, ports, protocol.
  * UDP and ICMP against the numbers the application sent; every flow, TCP included, against
@@ -33,7 +33,8 @@
 #endif
 
 #define START_TIME_S  1800000000u /* the example's wall clock at boot */
-#define EXCHANGES     20u         /* UDP request + reply pairs */
+#define EXCHANGES     20u         /* UDP request + reply pairs over IPv4 */
+#define EXCHANGES_V6  10u         /* and over IPv6 */
 #define REQUEST       "0123456789"
 #define REPLY         "abcdef"
 #define PINGS         3u
@@ -50,6 +51,11 @@
 #define STACK_FILL    0xEFEFEFEFUL /* ThreadX fills every thread stack with it at creation */
 #define CLIENT_ADDRESS IP_ADDRESS(10, 0, 0, 1)
 #define SERVER_ADDRESS IP_ADDRESS(10, 0, 0, 2)
+/* 2001:db8::1 and 2001:db8::2, as NetX Duo holds them (host-order words). */
+static const ULONG client_v6[4] = {0x20010DB8UL, 0, 0, 1}, server_v6[4] = {0x20010DB8UL, 0, 0, 2};
+/* The RAM driver's MAC addresses: 00:11:22:33:44:56 for the first NX_IP created, then :57. */
+static CHAR client_mac[6] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x56};
+static CHAR server_mac[6] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x57};
 
 #define LENGTH(text) ((ULONG)(sizeof(text) - 1u))
 
@@ -77,7 +83,7 @@ typedef struct
     USHORT local_port, remote_port;
     ULONG local, remote;
 } tally;
-enum { TALLY_TCP, TALLY_UDP, TALLY_ICMP, TALLY_PROTOCOLS };
+enum { TALLY_TCP, TALLY_UDP, TALLY_ICMP, TALLY_UDP6, TALLY_PROTOCOLS };
 static tally tallies[2][TALLY_PROTOCOLS]; /* [client_ip, server_ip][protocol] */
 static ULONG tally_other;                 /* packets of any other kind */
 
@@ -89,9 +95,29 @@ static UINT tally_filter(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT direction)
     tally *count;
     int out = direction == NX_IP_PACKET_OUT;
 
+    if (packet_ptr->nx_packet_length >= 48u && (ip[0] >> 4) == 6u && ip[6] == 17u)
+    {
+        /* UDP over IPv6 (no extension header in this traffic); addresses are not kept. */
+        count = &tallies[ip_ptr == &server_ip][TALLY_UDP6];
+        payload = ((ULONG)ip[4] << 8) | ip[5];
+        transport = ip + 40;
+        if (out)
+        {
+            count->packets_out++;
+            count->bytes_out += payload;
+        }
+        else
+        {
+            count->packets_in++;
+            count->bytes_in += payload;
+        }
+        count->local_port = (USHORT)(out ? ((transport[0] << 8) | transport[1]) : ((transport[2] << 8) | transport[3]));
+        count->remote_port = (USHORT)(out ? ((transport[2] << 8) | transport[3]) : ((transport[0] << 8) | transport[1]));
+        return NX_SUCCESS;
+    }
     if (packet_ptr->nx_packet_length < 20u || (ip[0] >> 4) != 4u)
     {
-        tally_other++;
+        tally_other++; /* any other IPv6 packet, e.g. neighbor discovery, is unexpected */
         return NX_SUCCESS;
     }
     header_length = (ULONG)(ip[0] & 0xFu) * 4u;
@@ -258,6 +284,23 @@ static const nxsm_flow *find_flow(const nxsm_flow *flows, size_t count, uint8_t 
     return NX_NULL;
 }
 
+static const nxsm_flow *find_flow6(const nxsm_flow *flows, size_t count, const ULONG *local, const ULONG *remote,
+                                   uint16_t local_port, uint16_t remote_port)
+{
+    for (size_t i = 0; i < count; i++)
+    {
+        const nxsm_flow *flow = &flows[i];
+        int same = flow->ip_version == 6 && flow->protocol == 1 && flow->local_port == local_port &&
+                   flow->remote_port == remote_port;
+        for (unsigned byte = 0; same && byte < 16u; byte++)
+            same = flow->local_address[byte] == (UCHAR)(local[byte / 4u] >> (24u - 8u * (byte % 4u))) &&
+                   flow->remote_address[byte] == (UCHAR)(remote[byte / 4u] >> (24u - 8u * (byte % 4u)));
+        if (same)
+            return flow;
+    }
+    return NX_NULL;
+}
+
 static int flow_is(const nxsm_flow *flow, ULONG packets_in, ULONG bytes_in, ULONG packets_out, ULONG bytes_out)
 {
     if (flow == NX_NULL)
@@ -282,7 +325,7 @@ static int flow_matches_tally(const nxsm_flow *flows, size_t count, uint8_t prot
 
 static void module_check_flows(void)
 {
-    static nxsm_flow flows[8];
+    static nxsm_flow flows[12];
     size_t count = 0;
     nxsm_stats stats = {.struct_size = sizeof(stats)};
     nxsm_result result;
@@ -297,7 +340,7 @@ static void module_check_flows(void)
     while ((result = nxsm_read_flows(0, flows, sizeof(flows) / sizeof(flows[0]), &count)) == NXSM_ERR_BUSY)
         tx_thread_sleep(1);
     check(result == NXSM_OK, "nxsm_read_flows");
-    check(count == 6u, "6 flows: UDP, ICMP and TCP on each side, no other");
+    check(count == 8u, "8 flows: UDP, ICMP, TCP and UDP over IPv6 on each side, no other");
 
     check(flow_is(find_flow(flows, count, 1, CLIENT_ADDRESS, SERVER_ADDRESS, CLIENT_PORT, SERVER_PORT), EXCHANGES,
                   EXCHANGES * udp_reply, EXCHANGES, EXCHANGES * udp_request),
@@ -311,6 +354,15 @@ static void module_check_flows(void)
     check(flow_is(find_flow(flows, count, 2, SERVER_ADDRESS, CLIENT_ADDRESS, 0, 0), PINGS, PINGS * icmp, PINGS,
                   PINGS * icmp),
           "pinged side ICMP 10.0.0.2 <- 10.0.0.1: every echo request in, every reply out");
+    check(flow_is(find_flow6(flows, count, client_v6, server_v6, CLIENT_PORT, SERVER_PORT), EXCHANGES_V6,
+                  EXCHANGES_V6 * udp_reply, EXCHANGES_V6, EXCHANGES_V6 * udp_request) &&
+              flow_is(find_flow6(flows, count, server_v6, client_v6, SERVER_PORT, CLIENT_PORT), EXCHANGES_V6,
+                      EXCHANGES_V6 * udp_request, EXCHANGES_V6, EXCHANGES_V6 * udp_reply),
+          "UDP over IPv6 [2001:db8::1]:5000 <-> [2001:db8::2]:53 on each side, exact packets and bytes");
+    check(tallies[0][TALLY_UDP6].packets_out == EXCHANGES_V6 && tallies[0][TALLY_UDP6].bytes_out == EXCHANGES_V6 * udp_request &&
+              tallies[1][TALLY_UDP6].packets_out == EXCHANGES_V6 && tallies[1][TALLY_UDP6].bytes_out == EXCHANGES_V6 * udp_reply &&
+              tallies[0][TALLY_UDP6].packets_in == EXCHANGES_V6 && tallies[1][TALLY_UDP6].packets_in == EXCHANGES_V6,
+          "the application's filter saw the same IPv6 traffic");
     check(flow_matches_tally(flows, count, 0, &tallies[0][TALLY_TCP]) && tallies[0][TALLY_TCP].local_port == TCP_CLIENT_PORT,
           "client TCP 10.0.0.1:6000 -> 10.0.0.2:80 = the application filter's count (packets, bytes, flags)");
     check(flow_matches_tally(flows, count, 0, &tallies[1][TALLY_TCP]) && tallies[1][TALLY_TCP].local_port == TCP_SERVER_PORT,
@@ -326,7 +378,7 @@ static void module_check_flows(void)
     check(result == NXSM_OK, "nxsm_get_stats");
     printf("# packets seen %lu, counted %lu, ring dropped %lu\n", (unsigned long)stats.packets_seen,
            (unsigned long)stats.packets_counted, (unsigned long)stats.ring_dropped);
-    check(stats.packets_seen == 4u * (EXCHANGES + PINGS) + tallies[0][TALLY_TCP].packets_in +
+    check(stats.packets_seen == 4u * (EXCHANGES + EXCHANGES_V6 + PINGS) + tallies[0][TALLY_TCP].packets_in +
                                     tallies[0][TALLY_TCP].packets_out + tallies[1][TALLY_TCP].packets_in +
                                     tallies[1][TALLY_TCP].packets_out,
           "every packet seen once on each IP instance");
@@ -406,6 +458,45 @@ static int receive_text(NX_UDP_SOCKET *socket, ULONG length, ULONG *from, UINT *
     if (nx_udp_socket_receive(socket, &packet, NX_IP_PERIODIC_RATE) != NX_SUCCESS)
         return 0;
     ok = packet->nx_packet_length == length && nx_udp_source_extract(packet, from, port) == NX_SUCCESS;
+    nx_packet_release(packet);
+    return ok;
+}
+
+/* One request from the client and the server's reply over IPv6. */
+static int udp_exchange_v6(void)
+{
+    NXD_ADDRESS to = {.nxd_ip_version = NX_IP_VERSION_V6}, from;
+    NX_PACKET *packet;
+    UINT port;
+    int ok;
+
+    memcpy(to.nxd_ip_address.v6, server_v6, sizeof(server_v6));
+    if (nx_packet_allocate(&pool, &packet, NX_IPv6_UDP_PACKET, NX_IP_PERIODIC_RATE) != NX_SUCCESS)
+        return 0;
+    if (nx_packet_data_append(packet, REQUEST, LENGTH(REQUEST), &pool, NX_IP_PERIODIC_RATE) != NX_SUCCESS ||
+        nxd_udp_socket_send(&client, packet, &to, SERVER_PORT) != NX_SUCCESS)
+    {
+        nx_packet_release(packet);
+        return 0;
+    }
+    if (nx_udp_socket_receive(&server, &packet, NX_IP_PERIODIC_RATE) != NX_SUCCESS)
+        return 0;
+    ok = packet->nx_packet_length == LENGTH(REQUEST) && nxd_udp_source_extract(packet, &from, &port) == NX_SUCCESS &&
+         from.nxd_ip_version == NX_IP_VERSION_V6 && memcmp(from.nxd_ip_address.v6, client_v6, sizeof(client_v6)) == 0 &&
+         port == CLIENT_PORT;
+    nx_packet_release(packet);
+    if (!ok || nx_packet_allocate(&pool, &packet, NX_IPv6_UDP_PACKET, NX_IP_PERIODIC_RATE) != NX_SUCCESS)
+        return 0;
+    if (nx_packet_data_append(packet, REPLY, LENGTH(REPLY), &pool, NX_IP_PERIODIC_RATE) != NX_SUCCESS ||
+        nxd_udp_socket_send(&server, packet, &from, port) != NX_SUCCESS)
+    {
+        nx_packet_release(packet);
+        return 0;
+    }
+    if (nx_udp_socket_receive(&client, &packet, NX_IP_PERIODIC_RATE) != NX_SUCCESS)
+        return 0;
+    ok = packet->nx_packet_length == LENGTH(REPLY) && nxd_udp_source_extract(packet, &from, &port) == NX_SUCCESS &&
+         memcmp(from.nxd_ip_address.v6, server_v6, sizeof(server_v6)) == 0 && port == SERVER_PORT;
     nx_packet_release(packet);
     return ok;
 }
@@ -533,6 +624,13 @@ static void app_entry(ULONG input)
         module_service();
     }
     check(exchanged == EXCHANGES, "every UDP request answered");
+    exchanged = 0;
+    for (unsigned i = 0; i < EXCHANGES_V6; i++)
+    {
+        exchanged += (unsigned)udp_exchange_v6();
+        module_service();
+    }
+    check(exchanged == EXCHANGES_V6, "every UDP request over IPv6 answered");
     for (unsigned i = 0; i < PINGS; i++)
     {
         NX_PACKET *response;
@@ -585,6 +683,20 @@ static void app_entry(ULONG input)
     exit(failed == 0u ? 0 : 1);
 }
 
+/* IPv6 with one global address and a static neighbor cache entry for the peer. */
+static int ipv6_setup(NX_IP *ip, const ULONG *address, const ULONG *peer, CHAR *peer_mac)
+{
+    NXD_ADDRESS own = {.nxd_ip_version = NX_IP_VERSION_V6};
+    ULONG peer_words[4];
+    UINT index;
+
+    memcpy(own.nxd_ip_address.v6, address, sizeof(own.nxd_ip_address.v6));
+    memcpy(peer_words, peer, sizeof(peer_words));
+    return nxd_ipv6_enable(ip) == NX_SUCCESS && nxd_icmp_enable(ip) == NX_SUCCESS &&
+           nxd_ipv6_address_set(ip, 0, &own, 64, &index) == NX_SUCCESS &&
+           nxd_nd_cache_entry_set(ip, peer_words, index, peer_mac) == NX_SUCCESS;
+}
+
 void tx_application_define(void *first_unused_memory)
 {
     (void)first_unused_memory;
@@ -601,6 +713,8 @@ void tx_application_define(void *first_unused_memory)
               nx_tcp_enable(&client_ip) == NX_SUCCESS && nx_tcp_enable(&server_ip) == NX_SUCCESS &&
               tx_semaphore_create(&tcp_server_done, "tcp server done", 0) == TX_SUCCESS,
           "packet pool and two NX_IP on the RAM driver");
+    check(ipv6_setup(&client_ip, client_v6, server_v6, server_mac) && ipv6_setup(&server_ip, server_v6, client_v6, client_mac),
+          "IPv6 on both NX_IP, each with the other in its neighbor cache");
     /* The application's own filter, before the module chains in front of it. */
     client_ip.nx_ip_packet_filter_extended = tally_filter;
     server_ip.nx_ip_packet_filter_extended = tally_filter;
