@@ -1,11 +1,12 @@
 /*
- * Two NetX Duo IP instances joined by NetX Duo's RAM network driver exchange known IPv4
- * traffic (UDP requests and replies, ICMP echo, one TCP connection) and UDP over IPv6; the security module
- * watches both, and the flows it counted are read back through the native API and compared
- * exactly: packets and IP payload bytes in each direction, addresses, ports, protocol.
- * UDP and ICMP against the numbers the application sent; every flow, TCP included, against
- * the application's own packet filter, which sees each IP packet as NetX Duo sends and
- * receives it (the module chains in front of it and must hand every packet on).
+ * Two NetX Duo IP instances joined by NetX Duo's RAM network driver exchange known traffic:
+ * over IPv4 UDP requests and replies, ICMP echo and one TCP connection, over IPv6 UDP. The
+ * security module watches both, and the flows it counted are read back through the native
+ * API and compared exactly: packets and IP payload bytes in each direction, addresses,
+ * ports, protocol. UDP and ICMP against the numbers the application sent; every flow, TCP
+ * included, against the application's own packet filter, which sees each IP packet as
+ * NetX Duo sends and receives it (the module chains in front of it and must hand every
+ * packet on).
  *
  *   EXAMPLE_DROP_IN   the module runs through the drop-in Azure IoT API (NetX Duo's Azure
  *                     IoT addon: nx_azure_iot_create, nx_azure_iot_security_module_enable);
@@ -53,9 +54,9 @@
 #define SERVER_ADDRESS IP_ADDRESS(10, 0, 0, 2)
 /* 2001:db8::1 and 2001:db8::2, as NetX Duo holds them (host-order words). */
 static const ULONG client_v6[4] = {0x20010DB8UL, 0, 0, 1}, server_v6[4] = {0x20010DB8UL, 0, 0, 2};
-/* The RAM driver's MAC addresses: 00:11:22:33:44:56 for the first NX_IP created, then :57. */
-static CHAR client_mac[6] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x56};
-static CHAR server_mac[6] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x57};
+
+/* Waits of a working exchange end at once; the margin is for a slow or loaded host. */
+#define WAIT          (5u * NX_IP_PERIODIC_RATE)
 
 #define LENGTH(text) ((ULONG)(sizeof(text) - 1u))
 
@@ -437,11 +438,11 @@ static void module_stop(void)
 static UINT send_text(NX_UDP_SOCKET *socket, const char *text, ULONG length, ULONG address, UINT port)
 {
     NX_PACKET *packet;
-    UINT status = nx_packet_allocate(&pool, &packet, NX_UDP_PACKET, NX_IP_PERIODIC_RATE);
+    UINT status = nx_packet_allocate(&pool, &packet, NX_UDP_PACKET, WAIT);
 
     if (status != NX_SUCCESS)
         return status;
-    status = nx_packet_data_append(packet, (VOID *)text, length, &pool, NX_IP_PERIODIC_RATE);
+    status = nx_packet_data_append(packet, (VOID *)text, length, &pool, WAIT);
     if (status == NX_SUCCESS)
         status = nx_udp_socket_send(socket, packet, address, port);
     if (status != NX_SUCCESS)
@@ -455,7 +456,7 @@ static int receive_text(NX_UDP_SOCKET *socket, ULONG length, ULONG *from, UINT *
     NX_PACKET *packet;
     int ok;
 
-    if (nx_udp_socket_receive(socket, &packet, NX_IP_PERIODIC_RATE) != NX_SUCCESS)
+    if (nx_udp_socket_receive(socket, &packet, WAIT) != NX_SUCCESS)
         return 0;
     ok = packet->nx_packet_length == length && nx_udp_source_extract(packet, from, port) == NX_SUCCESS;
     nx_packet_release(packet);
@@ -471,29 +472,29 @@ static int udp_exchange_v6(void)
     int ok;
 
     memcpy(to.nxd_ip_address.v6, server_v6, sizeof(server_v6));
-    if (nx_packet_allocate(&pool, &packet, NX_IPv6_UDP_PACKET, NX_IP_PERIODIC_RATE) != NX_SUCCESS)
+    if (nx_packet_allocate(&pool, &packet, NX_IPv6_UDP_PACKET, WAIT) != NX_SUCCESS)
         return 0;
-    if (nx_packet_data_append(packet, REQUEST, LENGTH(REQUEST), &pool, NX_IP_PERIODIC_RATE) != NX_SUCCESS ||
+    if (nx_packet_data_append(packet, REQUEST, LENGTH(REQUEST), &pool, WAIT) != NX_SUCCESS ||
         nxd_udp_socket_send(&client, packet, &to, SERVER_PORT) != NX_SUCCESS)
     {
         nx_packet_release(packet);
         return 0;
     }
-    if (nx_udp_socket_receive(&server, &packet, NX_IP_PERIODIC_RATE) != NX_SUCCESS)
+    if (nx_udp_socket_receive(&server, &packet, WAIT) != NX_SUCCESS)
         return 0;
     ok = packet->nx_packet_length == LENGTH(REQUEST) && nxd_udp_source_extract(packet, &from, &port) == NX_SUCCESS &&
          from.nxd_ip_version == NX_IP_VERSION_V6 && memcmp(from.nxd_ip_address.v6, client_v6, sizeof(client_v6)) == 0 &&
          port == CLIENT_PORT;
     nx_packet_release(packet);
-    if (!ok || nx_packet_allocate(&pool, &packet, NX_IPv6_UDP_PACKET, NX_IP_PERIODIC_RATE) != NX_SUCCESS)
+    if (!ok || nx_packet_allocate(&pool, &packet, NX_IPv6_UDP_PACKET, WAIT) != NX_SUCCESS)
         return 0;
-    if (nx_packet_data_append(packet, REPLY, LENGTH(REPLY), &pool, NX_IP_PERIODIC_RATE) != NX_SUCCESS ||
+    if (nx_packet_data_append(packet, REPLY, LENGTH(REPLY), &pool, WAIT) != NX_SUCCESS ||
         nxd_udp_socket_send(&server, packet, &from, port) != NX_SUCCESS)
     {
         nx_packet_release(packet);
         return 0;
     }
-    if (nx_udp_socket_receive(&client, &packet, NX_IP_PERIODIC_RATE) != NX_SUCCESS)
+    if (nx_udp_socket_receive(&client, &packet, WAIT) != NX_SUCCESS)
         return 0;
     ok = packet->nx_packet_length == LENGTH(REPLY) && nxd_udp_source_extract(packet, &from, &port) == NX_SUCCESS &&
          memcmp(from.nxd_ip_address.v6, server_v6, sizeof(server_v6)) == 0 && port == SERVER_PORT;
@@ -525,31 +526,31 @@ static void tcp_server_entry(ULONG input)
     NX_PACKET *packet;
     (void)input;
 
-    if (nx_tcp_server_socket_accept(&tcp_server, 5 * NX_IP_PERIODIC_RATE) == NX_SUCCESS)
+    if (nx_tcp_server_socket_accept(&tcp_server, WAIT) == NX_SUCCESS)
     {
         while (received < TCP_SEGMENTS * TCP_SEGMENT &&
-               nx_tcp_socket_receive(&tcp_server, &packet, 2 * NX_IP_PERIODIC_RATE) == NX_SUCCESS)
+               nx_tcp_socket_receive(&tcp_server, &packet, WAIT) == NX_SUCCESS)
         {
             received += packet->nx_packet_length;
             nx_packet_release(packet);
         }
         memset(reply, 'r', sizeof(reply));
         if (received == TCP_SEGMENTS * TCP_SEGMENT &&
-            nx_packet_allocate(&pool, &packet, NX_TCP_PACKET, NX_IP_PERIODIC_RATE) == NX_SUCCESS)
+            nx_packet_allocate(&pool, &packet, NX_TCP_PACKET, WAIT) == NX_SUCCESS)
         {
-            if (nx_packet_data_append(packet, reply, sizeof(reply), &pool, NX_IP_PERIODIC_RATE) == NX_SUCCESS &&
-                nx_tcp_socket_send(&tcp_server, packet, 2 * NX_IP_PERIODIC_RATE) == NX_SUCCESS)
+            if (nx_packet_data_append(packet, reply, sizeof(reply), &pool, WAIT) == NX_SUCCESS &&
+                nx_tcp_socket_send(&tcp_server, packet, WAIT) == NX_SUCCESS)
                 tcp_server_ok = 1;
             else
                 nx_packet_release(packet);
         }
         /* Returns once the client's FIN came and ours is acknowledged. */
-        if (nx_tcp_socket_receive(&tcp_server, &packet, 5 * NX_IP_PERIODIC_RATE) == NX_SUCCESS)
+        if (nx_tcp_socket_receive(&tcp_server, &packet, WAIT) == NX_SUCCESS)
         {
             nx_packet_release(packet);
             tcp_server_ok = 0; /* nothing more was expected */
         }
-        if (nx_tcp_socket_disconnect(&tcp_server, 5 * NX_IP_PERIODIC_RATE) != NX_SUCCESS)
+        if (nx_tcp_socket_disconnect(&tcp_server, WAIT) != NX_SUCCESS)
             tcp_server_ok = 0;
         nx_tcp_server_socket_unaccept(&tcp_server);
     }
@@ -565,13 +566,13 @@ static int tcp_exchange(void)
     int ok;
 
     memset(segment, 's', sizeof(segment));
-    ok = nx_tcp_client_socket_connect(&tcp_client, SERVER_ADDRESS, TCP_SERVER_PORT, 2 * NX_IP_PERIODIC_RATE) ==
+    ok = nx_tcp_client_socket_connect(&tcp_client, SERVER_ADDRESS, TCP_SERVER_PORT, WAIT) ==
          NX_SUCCESS;
     for (unsigned i = 0; ok && i < TCP_SEGMENTS; i++)
     {
-        ok = nx_packet_allocate(&pool, &packet, NX_TCP_PACKET, NX_IP_PERIODIC_RATE) == NX_SUCCESS;
-        if (ok && (nx_packet_data_append(packet, segment, sizeof(segment), &pool, NX_IP_PERIODIC_RATE) != NX_SUCCESS ||
-                   nx_tcp_socket_send(&tcp_client, packet, 2 * NX_IP_PERIODIC_RATE) != NX_SUCCESS))
+        ok = nx_packet_allocate(&pool, &packet, NX_TCP_PACKET, WAIT) == NX_SUCCESS;
+        if (ok && (nx_packet_data_append(packet, segment, sizeof(segment), &pool, WAIT) != NX_SUCCESS ||
+                   nx_tcp_socket_send(&tcp_client, packet, WAIT) != NX_SUCCESS))
         {
             nx_packet_release(packet);
             ok = 0;
@@ -580,7 +581,7 @@ static int tcp_exchange(void)
     }
     while (ok && received < TCP_REPLY)
     {
-        ok = nx_tcp_socket_receive(&tcp_client, &packet, 2 * NX_IP_PERIODIC_RATE) == NX_SUCCESS;
+        ok = nx_tcp_socket_receive(&tcp_client, &packet, WAIT) == NX_SUCCESS;
         if (ok)
         {
             received += packet->nx_packet_length;
@@ -590,11 +591,37 @@ static int tcp_exchange(void)
     ok = ok && received == TCP_REPLY;
     /* Waits for the server's FIN and its acknowledgement: no packet of this connection is
        still on its way when the flows are compared. */
-    if (nx_tcp_socket_disconnect(&tcp_client, 5 * NX_IP_PERIODIC_RATE) != NX_SUCCESS)
+    if (nx_tcp_socket_disconnect(&tcp_client, WAIT) != NX_SUCCESS)
         ok = 0;
-    ok = tx_semaphore_get(&tcp_server_done, 10 * NX_IP_PERIODIC_RATE) == TX_SUCCESS && ok && tcp_server_ok;
+    ok = tx_semaphore_get(&tcp_server_done, 2u * WAIT) == TX_SUCCESS && ok && tcp_server_ok;
     module_service();
     return ok;
+}
+
+/* IPv6 with one global address and a static neighbor cache entry for the peer. The RAM
+   driver hands out MAC addresses in the order the IP threads bring their links up, so the
+   peer's is read from its interface once its link is enabled. */
+static int ipv6_setup(NX_IP *ip, const ULONG *address, NX_IP *peer_ip, const ULONG *peer)
+{
+    NXD_ADDRESS own = {.nxd_ip_version = NX_IP_VERSION_V6};
+    ULONG peer_words[4], msw, lsw, status;
+    CHAR mac[6];
+    UINT index;
+
+    if (nx_ip_status_check(peer_ip, NX_IP_LINK_ENABLED, &status, WAIT) != NX_SUCCESS ||
+        nx_ip_interface_physical_address_get(peer_ip, 0, &msw, &lsw) != NX_SUCCESS)
+        return 0;
+    mac[0] = (CHAR)(msw >> 8);
+    mac[1] = (CHAR)msw;
+    mac[2] = (CHAR)(lsw >> 24);
+    mac[3] = (CHAR)(lsw >> 16);
+    mac[4] = (CHAR)(lsw >> 8);
+    mac[5] = (CHAR)lsw;
+    memcpy(own.nxd_ip_address.v6, address, sizeof(own.nxd_ip_address.v6));
+    memcpy(peer_words, peer, sizeof(peer_words));
+    return nxd_ipv6_enable(ip) == NX_SUCCESS && nxd_icmp_enable(ip) == NX_SUCCESS &&
+           nxd_ipv6_address_set(ip, 0, &own, 64, &index) == NX_SUCCESS &&
+           nxd_nd_cache_entry_set(ip, peer_words, index, mac) == NX_SUCCESS;
 }
 
 static void app_entry(ULONG input)
@@ -616,6 +643,9 @@ static void app_entry(ULONG input)
               nx_tcp_client_socket_bind(&tcp_client, TCP_CLIENT_PORT, TX_NO_WAIT) == NX_SUCCESS &&
               nx_tcp_server_socket_listen(&server_ip, TCP_SERVER_PORT, &tcp_server, 2, NX_NULL) == NX_SUCCESS,
           "TCP sockets created, bound and listening");
+    check(ipv6_setup(&client_ip, client_v6, &server_ip, server_v6) &&
+              ipv6_setup(&server_ip, server_v6, &client_ip, client_v6),
+          "IPv6 on both NX_IP, each with the other in its neighbor cache");
     module_start();
 
     for (unsigned i = 0; i < EXCHANGES; i++)
@@ -635,7 +665,7 @@ static void app_entry(ULONG input)
     {
         NX_PACKET *response;
         if (nx_icmp_ping(&client_ip, SERVER_ADDRESS, PING_DATA, LENGTH(PING_DATA), &response,
-                         NX_IP_PERIODIC_RATE) == NX_SUCCESS)
+                         WAIT) == NX_SUCCESS)
         {
             pinged += response->nx_packet_length == LENGTH(PING_DATA);
             nx_packet_release(response);
@@ -683,20 +713,6 @@ static void app_entry(ULONG input)
     exit(failed == 0u ? 0 : 1);
 }
 
-/* IPv6 with one global address and a static neighbor cache entry for the peer. */
-static int ipv6_setup(NX_IP *ip, const ULONG *address, const ULONG *peer, CHAR *peer_mac)
-{
-    NXD_ADDRESS own = {.nxd_ip_version = NX_IP_VERSION_V6};
-    ULONG peer_words[4];
-    UINT index;
-
-    memcpy(own.nxd_ip_address.v6, address, sizeof(own.nxd_ip_address.v6));
-    memcpy(peer_words, peer, sizeof(peer_words));
-    return nxd_ipv6_enable(ip) == NX_SUCCESS && nxd_icmp_enable(ip) == NX_SUCCESS &&
-           nxd_ipv6_address_set(ip, 0, &own, 64, &index) == NX_SUCCESS &&
-           nxd_nd_cache_entry_set(ip, peer_words, index, peer_mac) == NX_SUCCESS;
-}
-
 void tx_application_define(void *first_unused_memory)
 {
     (void)first_unused_memory;
@@ -713,8 +729,6 @@ void tx_application_define(void *first_unused_memory)
               nx_tcp_enable(&client_ip) == NX_SUCCESS && nx_tcp_enable(&server_ip) == NX_SUCCESS &&
               tx_semaphore_create(&tcp_server_done, "tcp server done", 0) == TX_SUCCESS,
           "packet pool and two NX_IP on the RAM driver");
-    check(ipv6_setup(&client_ip, client_v6, server_v6, server_mac) && ipv6_setup(&server_ip, server_v6, client_v6, client_mac),
-          "IPv6 on both NX_IP, each with the other in its neighbor cache");
     /* The application's own filter, before the module chains in front of it. */
     client_ip.nx_ip_packet_filter_extended = tally_filter;
     server_ip.nx_ip_packet_filter_extended = tally_filter;
