@@ -6,7 +6,7 @@
  * ports, protocol. UDP and ICMP against the numbers the application sent; every flow, TCP
  * included, against the application's own packet filter, which sees each IP packet as
  * NetX Duo sends and receives it (the module chains in front of it and must hand every
- * packet on).
+ * packet on). The native build then runs a second round in the ip-input capture mode.
  *
  *   EXAMPLE_DROP_IN   the module runs through the drop-in Azure IoT API (NetX Duo's Azure
  *                     IoT addon: nx_azure_iot_create, nx_azure_iot_security_module_enable);
@@ -624,6 +624,69 @@ static int ipv6_setup(NX_IP *ip, const ULONG *address, NX_IP *peer_ip, const ULO
            nxd_nd_cache_entry_set(ip, peer_words, index, mac) == NX_SUCCESS;
 }
 
+#if !defined(EXAMPLE_BASELINE) && !defined(EXAMPLE_DROP_IN)
+/* The other capture mode: every packet taken at the IP packet filter, inbound too (no
+   receive routine hooked). Its flows must equal the application filter's count exactly. */
+static void ip_input_capture(void)
+{
+    static nxsm_flow flows[8];
+    size_t count = 0;
+    nxsm_config config;
+    nxsm_stats before = {.struct_size = sizeof(before)}, stats = {.struct_size = sizeof(stats)};
+    nxsm_netx_hook_status hooks;
+    unsigned ok = 0;
+    nxsm_result result;
+
+    memset(tallies, 0, sizeof(tallies));
+    tally_other = 0;
+    nxsm_config_default(&config);
+    config.capture_mode = NXSM_CAPTURE_IP_INPUT;
+    check(nxsm_start(&config, unix_now(), 0x9E3779B9u) == NXSM_OK &&
+              nxsm_netx_hooks_install(NXSM_CAPTURE_IP_INPUT) == 2u,
+          "ip-input capture: nxsm_start, hooks installed on both NX_IP");
+    nxsm_netx_hook_status_get(&hooks);
+    check(hooks.capture_mode == NXSM_CAPTURE_IP_INPUT, "hook status: ip-input capture mode");
+    check(nxsm_get_stats(&before) == NXSM_OK, "nxsm_get_stats (the packet counters are totals since boot)");
+    /* 4 records per exchange or ping, 48 in all: the ring (64) holds them until the drain. */
+    for (unsigned i = 0; i < 5u; i++)
+        ok += (unsigned)udp_exchange() + (unsigned)udp_exchange_v6();
+    for (unsigned i = 0; i < 2u; i++)
+    {
+        NX_PACKET *response;
+        if (nx_icmp_ping(&client_ip, SERVER_ADDRESS, PING_DATA, LENGTH(PING_DATA), &response, WAIT) == NX_SUCCESS)
+        {
+            ok++;
+            nx_packet_release(response);
+        }
+    }
+    check(ok == 12u, "ip-input capture: 5 UDP exchanges over IPv4 and IPv6, 2 pings answered");
+    while ((result = nxsm_drain(unix_now())) == NXSM_ERR_BUSY)
+        tx_thread_sleep(1);
+    check(result == NXSM_OK && nxsm_read_flows(0, flows, sizeof(flows) / sizeof(flows[0]), &count) == NXSM_OK &&
+              count == 6u,
+          "ip-input capture: 6 flows (UDP over IPv4 and IPv6, ICMP, on each side)");
+    check(flow_matches_tally(flows, count, 1, &tallies[0][TALLY_UDP]) &&
+              flow_matches_tally(flows, count, 1, &tallies[1][TALLY_UDP]) &&
+              flow_matches_tally(flows, count, 2, &tallies[0][TALLY_ICMP]) &&
+              flow_matches_tally(flows, count, 2, &tallies[1][TALLY_ICMP]) &&
+              flow_is(find_flow6(flows, count, client_v6, server_v6, CLIENT_PORT, SERVER_PORT),
+                      tallies[0][TALLY_UDP6].packets_in, tallies[0][TALLY_UDP6].bytes_in,
+                      tallies[0][TALLY_UDP6].packets_out, tallies[0][TALLY_UDP6].bytes_out) &&
+              flow_is(find_flow6(flows, count, server_v6, client_v6, SERVER_PORT, CLIENT_PORT),
+                      tallies[1][TALLY_UDP6].packets_in, tallies[1][TALLY_UDP6].bytes_in,
+                      tallies[1][TALLY_UDP6].packets_out, tallies[1][TALLY_UDP6].bytes_out) &&
+              tallies[0][TALLY_UDP].packets_out == 5u && tallies[0][TALLY_UDP6].packets_out == 5u && tally_other == 0u,
+          "ip-input capture: every flow = the application filter's count, exactly");
+    check(nxsm_get_stats(&stats) == NXSM_OK && stats.packets_seen - before.packets_seen == 48u &&
+              stats.packets_counted - before.packets_counted == 48u && stats.ring_dropped == before.ring_dropped,
+          "ip-input capture: 48 more packets seen and counted, none dropped");
+    nxsm_netx_hooks_remove();
+    while ((result = nxsm_stop()) == NXSM_ERR_BUSY)
+        tx_thread_sleep(1);
+    check(result == NXSM_OK, "ip-input capture: hooks removed, nxsm_stop");
+}
+#endif
+
 static void app_entry(ULONG input)
 {
     unsigned exchanged = 0, pinged = 0;
@@ -688,6 +751,9 @@ static void app_entry(ULONG input)
 
     module_check_flows();
     module_stop();
+#if !defined(EXAMPLE_BASELINE) && !defined(EXAMPLE_DROP_IN)
+    ip_input_capture();
+#endif
     check(udp_exchange(), "a last UDP exchange, after the module stopped");
     printf("# stack used: app %lu of %lu B, tcp server %lu of %lu B, IP threads %lu and %lu of %lu B\n",
            (unsigned long)stack_used(app_stack, sizeof(app_stack)), (unsigned long)sizeof(app_stack),
