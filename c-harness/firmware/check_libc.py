@@ -2,17 +2,26 @@
 """Checks a firmware link map: the C library and libgcc routines come from the firmware's
 own C library and libgcc, never from the nx-security-module archive.
 
-    check_libc.py FIRMWARE.map
+    check_libc.py [--archive PATH] [--strict] FIRMWARE.map
+
+--archive names the library's Rust archive as the link line gave it (default: any
+libnx_security_module.a); give its build-relative path when the firmware also links the
+shim's C archive, which CMake names libnx_security_module.a too. --strict also requires
+every routine found to come from the toolchain's C library or libgcc (not from the
+firmware's own objects either).
 
 Reads where each routine is defined from the map's memory map (the input section a symbol
 is listed under names the file it came from). Fails when any routine below is defined by
 the library's archive, when no memcpy or memset is defined at all (so it cannot pass on a
 map it did not understand), or when a compiler_builtins object of the archive was linked.
 """
+import argparse
 import re
 import sys
 
 ARCHIVE = "libnx_security_module.a"
+# The toolchain's C libraries (newlib, newlib-nano) and libgcc.
+TOOLCHAIN_LIBRARY = re.compile(r"(^|/)lib(c|g|c_nano|g_nano|gcc)\.a\(")
 ROUTINES = [
     "memcpy", "memset", "memmove", "memcmp", "bcmp", "strlen",
     "__aeabi_memcpy", "__aeabi_memcpy4", "__aeabi_memcpy8", "__aeabi_memmove",
@@ -52,10 +61,21 @@ def definitions(lines):
     return found
 
 
+def is_archive(path, archive):
+    """Whether an archive path of the map is the library's Rust archive."""
+    if archive is None:
+        return path.endswith(ARCHIVE)
+    return path == archive or path.endswith("/" + archive)
+
+
 def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    with open(sys.argv[1]) as f:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--archive", help="the Rust archive's path as the link line names it")
+    parser.add_argument("--strict", action="store_true",
+                        help="every routine found must come from libc or libgcc")
+    parser.add_argument("map")
+    args = parser.parse_args()
+    with open(args.map) as f:
         lines = f.read().splitlines()
     found = definitions(lines)
     failures = []
@@ -63,18 +83,28 @@ def main():
         where = found.get(routine)
         if where is not None:
             print(f"{routine:20} {where}")
-            if ARCHIVE in where:
+            archive = re.match(r"(\S+\.a)\(", where)
+            if archive and is_archive(archive.group(1), args.archive):
                 failures.append(f"{routine} comes from the library: {where}")
+            elif args.strict and not TOOLCHAIN_LIBRARY.search(where):
+                failures.append(f"{routine} does not come from the C library or libgcc: {where}")
     if "memcpy" not in found and "__aeabi_memcpy" not in found:
         failures.append("no memcpy in the map: not a map of a firmware that uses the library")
     if "memset" not in found and "__aeabi_memset" not in found:
         failures.append("no memset in the map")
+    archive_seen = False
     for line in lines:
-        member = re.search(re.escape(ARCHIVE) + r"\(([^)]*)\)", line)
-        if member and not member.group(1).endswith(".rcgu.o"):
-            failures.append(f"a compiler-rt object of the library was linked: {member.group(1)}")
-        elif member and member.group(1).startswith("compiler_builtins-"):
-            failures.append(f"compiler_builtins of the library was linked: {member.group(1)}")
+        linked = re.search(r"(\S*" + re.escape(ARCHIVE) + r")\(([^)]*)\)", line)
+        if not linked or not is_archive(linked.group(1), args.archive):
+            continue
+        archive_seen = True
+        member = linked.group(2)
+        if not member.endswith(".rcgu.o"):
+            failures.append(f"a compiler-rt object of the library was linked: {member}")
+        elif member.startswith("compiler_builtins-"):
+            failures.append(f"compiler_builtins of the library was linked: {member}")
+    if args.archive and not archive_seen:
+        failures.append(f"nothing of {args.archive} was linked: not the firmware expected")
     for failure in sorted(set(failures)):
         print("check_libc: FAIL: " + failure)
     if failures:
