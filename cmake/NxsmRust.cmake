@@ -20,7 +20,10 @@ set_property(CACHE NXSM_RUST_BUILD PROPERTY STRINGS auto installed-target build-
 set(NXSM_TSAN OFF CACHE BOOL "Host test build under ThreadSanitizer: the Rust core instrumented too (-Zsanitizer=thread)")
 
 set(_nxsm_root ${CMAKE_CURRENT_LIST_DIR}/..)
-set(_nxsm_target_dir ${CMAKE_BINARY_DIR}/cargo)
+# Builds of several firmwares may share one cargo target directory (the same Rust core for
+# the same core and capacities is then built once).
+set(NXSM_CARGO_TARGET_DIR ${CMAKE_BINARY_DIR}/cargo CACHE PATH "cargo --target-dir of the Rust core")
+set(_nxsm_target_dir ${NXSM_CARGO_TARGET_DIR})
 set(_nxsm_env)
 foreach(_nxsm_capacity IN LISTS NXSM_CAPACITY_NAMES)   # NxsmCapacities.cmake
   list(APPEND _nxsm_env ${_nxsm_capacity}=${${_nxsm_capacity}})
