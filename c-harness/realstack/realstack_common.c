@@ -1298,3 +1298,22 @@ void rs_suite(const rs_module *m)
              "ThreadX created threads, timers, mutexes, semaphores, event flags, queues, byte and block pools, and "
              "the packet pool's free packets: unchanged");
 }
+
+/* ---- the program's thread ------------------------------------------------------------ */
+
+static TX_THREAD rs_program_thread;
+static UCHAR rs_program_stack[32768];
+
+void tx_application_define(void *first_unused_memory)
+{
+    (void)first_unused_memory;
+    rs_network_create();
+    tx_thread_create(&rs_program_thread, "app", rs_program, 0, rs_program_stack, sizeof(rs_program_stack), 4, 4,
+                     TX_NO_TIME_SLICE, TX_AUTO_START);
+}
+
+int main(void)
+{
+    tx_kernel_enter();
+    return 0;
+}

@@ -38,6 +38,10 @@ int rs_finish(void);
 /* From tx_application_define: packet pool, both NX_IP, ARP, UDP, TCP, ICMP, IPv6, IP
    fragmentation, and the helper thread that plays the TCP server. */
 void rs_network_create(void);
+
+/* The program's body, run on its own ThreadX thread once the network is created (each
+   program defines it; realstack_common.c has main and tx_application_define). */
+void rs_program(ULONG input);
 /* From the application thread, before any module: IPv6 addresses (waits for DAD), the
    counting filters on both NX_IP, the sockets, and one warm-up batch so that ARP and
    neighbour caches are resolved. */

@@ -10,8 +10,6 @@
 #include "nx_azure_iot_security_module.h"
 #include "nxd_dns.h"
 
-static TX_THREAD thread;
-static UCHAR thread_stack[32768];
 static NX_AZURE_IOT iot;
 static NX_DNS dns;
 static UCHAR iot_stack[16384];
@@ -74,7 +72,7 @@ static void dropin_checks(void)
              "enable again on the same instance: success, nothing registered twice");
 }
 
-static void run(ULONG input)
+void rs_program(ULONG input)
 {
     static const rs_module dropin = {"drop-in API", dropin_enable, dropin_disable, NX_NULL, NX_NULL, dropin_checks};
     rs_objects before_create, after_delete;
@@ -95,18 +93,4 @@ static void run(ULONG input)
     rs_check(rs_objects_equal(&before_create, &after_delete),
              "ThreadX objects and free packets after nx_azure_iot_delete as before nx_azure_iot_create");
     exit(rs_finish());
-}
-
-void tx_application_define(void *first_unused_memory)
-{
-    (void)first_unused_memory;
-    rs_network_create();
-    tx_thread_create(&thread, "app", run, 0, thread_stack, sizeof(thread_stack), 4, 4, TX_NO_TIME_SLICE,
-                     TX_AUTO_START);
-}
-
-int main(void)
-{
-    tx_kernel_enter();
-    return 0;
 }

@@ -6,8 +6,6 @@
 
 #include "realstack_common.h"
 
-static TX_THREAD thread;
-static UCHAR thread_stack[32768];
 static volatile unsigned long wakes, wakes_total;
 
 static void wake(void *context)
@@ -64,7 +62,7 @@ static void native_checks(void)
     rs_check(nxsm_get_state(&state) == NXSM_OK && state == NXSM_STATE_PENDING, "state PENDING (no hub)");
 }
 
-static void run(ULONG input)
+void rs_program(ULONG input)
 {
     static const rs_module native = {"native API", native_enable, native_disable, drain_if_woken, drain,
                                      native_checks};
@@ -75,18 +73,4 @@ static void run(ULONG input)
     rs_suite(&native);
     rs_check(nxsm_set_ring_callback(NX_NULL, NX_NULL, 0) == NXSM_OK, "ring callback removed");
     exit(rs_finish());
-}
-
-void tx_application_define(void *first_unused_memory)
-{
-    (void)first_unused_memory;
-    rs_network_create();
-    tx_thread_create(&thread, "app", run, 0, thread_stack, sizeof(thread_stack), 4, 4, TX_NO_TIME_SLICE,
-                     TX_AUTO_START);
-}
-
-int main(void)
-{
-    tx_kernel_enter();
-    return 0;
 }

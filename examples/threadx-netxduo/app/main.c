@@ -463,43 +463,51 @@ static int receive_text(NX_UDP_SOCKET *socket, ULONG length, ULONG *from, UINT *
     return ok;
 }
 
+/* send_text over IPv6. */
+static UINT send_text_v6(NX_UDP_SOCKET *socket, const char *text, ULONG length, NXD_ADDRESS *to, UINT port)
+{
+    NX_PACKET *packet;
+    UINT status = nx_packet_allocate(&pool, &packet, NX_IPv6_UDP_PACKET, WAIT);
+
+    if (status != NX_SUCCESS)
+        return status;
+    status = nx_packet_data_append(packet, (VOID *)text, length, &pool, WAIT);
+    if (status == NX_SUCCESS)
+        status = nxd_udp_socket_send(socket, packet, to, port);
+    if (status != NX_SUCCESS)
+        nx_packet_release(packet);
+    return status;
+}
+
+/* receive_text over IPv6: the datagram must come from `expected`. */
+static int receive_text_v6(NX_UDP_SOCKET *socket, ULONG length, const ULONG *expected, NXD_ADDRESS *from, UINT *port)
+{
+    NX_PACKET *packet;
+    int ok;
+
+    if (nx_udp_socket_receive(socket, &packet, WAIT) != NX_SUCCESS)
+        return 0;
+    ok = packet->nx_packet_length == length && nxd_udp_source_extract(packet, from, port) == NX_SUCCESS &&
+         from->nxd_ip_version == NX_IP_VERSION_V6 &&
+         memcmp(from->nxd_ip_address.v6, expected, sizeof(from->nxd_ip_address.v6)) == 0;
+    nx_packet_release(packet);
+    return ok;
+}
+
 /* One request from the client and the server's reply over IPv6. */
 static int udp_exchange_v6(void)
 {
     NXD_ADDRESS to = {.nxd_ip_version = NX_IP_VERSION_V6}, from;
-    NX_PACKET *packet;
     UINT port;
-    int ok;
 
     memcpy(to.nxd_ip_address.v6, server_v6, sizeof(server_v6));
-    if (nx_packet_allocate(&pool, &packet, NX_IPv6_UDP_PACKET, WAIT) != NX_SUCCESS)
+    if (send_text_v6(&client, REQUEST, LENGTH(REQUEST), &to, SERVER_PORT) != NX_SUCCESS ||
+        !receive_text_v6(&server, LENGTH(REQUEST), client_v6, &from, &port) || port != CLIENT_PORT)
         return 0;
-    if (nx_packet_data_append(packet, REQUEST, LENGTH(REQUEST), &pool, WAIT) != NX_SUCCESS ||
-        nxd_udp_socket_send(&client, packet, &to, SERVER_PORT) != NX_SUCCESS)
-    {
-        nx_packet_release(packet);
+    if (send_text_v6(&server, REPLY, LENGTH(REPLY), &from, port) != NX_SUCCESS ||
+        !receive_text_v6(&client, LENGTH(REPLY), server_v6, &from, &port))
         return 0;
-    }
-    if (nx_udp_socket_receive(&server, &packet, WAIT) != NX_SUCCESS)
-        return 0;
-    ok = packet->nx_packet_length == LENGTH(REQUEST) && nxd_udp_source_extract(packet, &from, &port) == NX_SUCCESS &&
-         from.nxd_ip_version == NX_IP_VERSION_V6 && memcmp(from.nxd_ip_address.v6, client_v6, sizeof(client_v6)) == 0 &&
-         port == CLIENT_PORT;
-    nx_packet_release(packet);
-    if (!ok || nx_packet_allocate(&pool, &packet, NX_IPv6_UDP_PACKET, WAIT) != NX_SUCCESS)
-        return 0;
-    if (nx_packet_data_append(packet, REPLY, LENGTH(REPLY), &pool, WAIT) != NX_SUCCESS ||
-        nxd_udp_socket_send(&server, packet, &from, port) != NX_SUCCESS)
-    {
-        nx_packet_release(packet);
-        return 0;
-    }
-    if (nx_udp_socket_receive(&client, &packet, WAIT) != NX_SUCCESS)
-        return 0;
-    ok = packet->nx_packet_length == LENGTH(REPLY) && nxd_udp_source_extract(packet, &from, &port) == NX_SUCCESS &&
-         memcmp(from.nxd_ip_address.v6, server_v6, sizeof(server_v6)) == 0 && port == SERVER_PORT;
-    nx_packet_release(packet);
-    return ok;
+    return port == SERVER_PORT;
 }
 
 /* One request from the client and the server's reply. */
