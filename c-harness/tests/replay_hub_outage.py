@@ -21,34 +21,26 @@ check, 77 a tool is missing.
 """
 
 import argparse
-import json
 import os
-import subprocess
 import sys
+
+from replay_runner import replay_records
 
 LOCALS = ["192.0.2.1/24", "2001:db8::1", "fe80::ff:fe00:1"]
 
 
 def run(replay, decode, capture, repeat, outage):
-    command = [replay, "--repeat", str(repeat)]
+    arguments = ["--repeat", str(repeat)]
     for local in LOCALS:
-        command += ["--local", local]
+        arguments += ["--local", local]
     if outage:
-        command += ["--hub-outage", "%d:%d" % outage]
-    command.append(capture)
-    raw = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
-    if raw.returncode != 0:
-        raise RuntimeError("%s: exit %d: %s" % (" ".join(command), raw.returncode, raw.stderr.strip()))
-    decoded = subprocess.run([decode, "--replay", "--format", "json"], input=raw.stdout, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, check=False)
-    if decoded.returncode != 0:
-        raise RuntimeError("nxsm-decode: exit %d: %s" % (decoded.returncode, decoded.stderr.strip()))
+        arguments += ["--hub-outage", "%d:%d" % outage]
+    arguments.append(capture)
     summary = None
     sequences = set()
     heartbeats = []
     packets = 0
-    for line in decoded.stdout.splitlines():
-        record = json.loads(line)
+    for record in replay_records(replay, decode, arguments):
         if "summary" in record:
             summary = record["summary"]
             continue

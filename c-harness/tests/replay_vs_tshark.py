@@ -40,12 +40,13 @@ import argparse
 import collections
 import concurrent.futures
 import ipaddress
-import json
 import os
 import shutil
 import struct
 import subprocess
 import sys
+
+from replay_runner import replay_records
 
 # The replay hands NetX one first buffer of this many bytes (nxsm_replay.c).
 FIRST_BUFFER = 1536
@@ -536,22 +537,14 @@ def wire_flags(flags):
 
 def run_replay(replay, decode, path, locals_, mode, window):
     """The flows and summary the replay's messages say, as the reference decoder reads them."""
-    command = [replay, "--capture", mode, "--window-s", str(window)]
+    arguments = ["--capture", mode, "--window-s", str(window)]
     for local in locals_ or []:
-        command += ["--local", local]
-    command.append(path)
-    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError("%s failed (%d): %s" % (" ".join(command), result.returncode, result.stderr.strip()))
-    decoded = subprocess.run([decode, "--replay", "--format", "json"], input=result.stdout, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, check=False)
-    if decoded.returncode != 0:
-        raise RuntimeError("%s failed (%d): %s" % (decode, decoded.returncode, decoded.stderr.strip()))
+        arguments += ["--local", local]
+    arguments.append(path)
     flows = {}
     summary = None
     packets = 0
-    for line in decoded.stdout.splitlines():
-        record = json.loads(line)
+    for record in replay_records(replay, decode, arguments):
         if "summary" in record:
             summary = record["summary"]
             continue
