@@ -19,6 +19,7 @@
 
 #include "critical_section.h"
 #include "nx_security_module.h"
+#include "../tests/test_packets.h"
 
 #ifndef NXSM_FW_EXPECT_MAX_FLOWS_V4
 #error "NXSM_FW_EXPECT_MAX_FLOWS_V4 must come from the CMake cache (NXSM_MAX_FLOWS_V4)"
@@ -673,12 +674,6 @@ static void ipv4_header(uint8_t *p, uint16_t total_length, uint8_t protocol, con
     p[11] = (uint8_t)~sum;
 }
 
-static void put16(uint8_t *p, uint16_t value)
-{
-    p[0] = (uint8_t)(value >> 8);
-    p[1] = (uint8_t)value;
-}
-
 /* A 40-byte TCP segment without data. */
 static size_t tcp_packet(uint8_t *p, const uint8_t src[4], uint16_t sport, const uint8_t dst[4], uint16_t dport,
                          uint8_t flags)
@@ -686,12 +681,12 @@ static size_t tcp_packet(uint8_t *p, const uint8_t src[4], uint16_t sport, const
     ipv4_header(p, 40, 6, src, dst);
     uint8_t *tcp = p + 20;
     memset(tcp, 0, 20);
-    put16(tcp, sport);
-    put16(tcp + 2, dport);
+    tp_put16(tcp, sport);
+    tp_put16(tcp + 2, dport);
     tcp[7] = 1;     /* sequence number */
     tcp[12] = 0x50; /* data offset: 5 words */
     tcp[13] = flags;
-    put16(tcp + 14, 0xFFFF);
+    tp_put16(tcp + 14, 0xFFFF);
     return 40;
 }
 
@@ -700,10 +695,10 @@ static size_t udp_packet(uint8_t *p, const uint8_t src[4], uint16_t sport, const
 {
     ipv4_header(p, 32, 17, src, dst);
     uint8_t *udp = p + 20;
-    put16(udp, sport);
-    put16(udp + 2, dport);
-    put16(udp + 4, 12);
-    put16(udp + 6, 0);
+    tp_put16(udp, sport);
+    tp_put16(udp + 2, dport);
+    tp_put16(udp + 4, 12);
+    tp_put16(udp + 6, 0);
     memcpy(udp + 8, "ping", 4);
     return 32;
 }

@@ -25,6 +25,7 @@
 #include "nxsm_test_support.h"
 
 #include "nx_security_module.h"
+#include "test_packets.h"
 
 #define T0 1704067200u /* 2024-01-01T00:00:00Z */
 
@@ -53,51 +54,21 @@ static double seconds_now(void)
         }                                                                                       \
     } while ((result) == NXSM_ERR_BUSY)
 
-static void put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
 /* An IPv4 UDP packet 10.0.0.1:port -> 198.51.<remote>:53 with 20 payload bytes: long
    enough for the hook's raw copy. Returns its length. */
 static size_t udp4(uint8_t *p, uint32_t remote, uint32_t port)
 {
-    memset(p, 0, 48);
-    p[0] = 0x45;
-    put16(p + 2, 48);
-    p[8] = 64;
-    p[9] = 17;
-    p[12] = 10;
-    p[15] = 1;
-    p[16] = 198;
-    p[17] = 51;
-    put16(p + 18, remote);
-    put16(p + 20, port);
-    put16(p + 22, 53);
-    put16(p + 24, 28);
-    return 48;
+    return tp_ipv4(p, 0x0A000001u, 0xC6330000u | (remote & 0xFFFFu), TP_UDP, port, 53, 20, 0, 0);
 }
 
 /* An IPv6 UDP packet 2001:db8::1:port -> 2001:db8:1::<remote>:53 with 20 payload bytes. */
 static size_t udp6(uint8_t *p, uint32_t remote, uint32_t port)
 {
-    memset(p, 0, 68);
-    p[0] = 0x60;
-    put16(p + 4, 28);
-    p[6] = 17;
-    p[7] = 64;
-    put16(p + 8, 0x2001);
-    put16(p + 10, 0x0db8);
-    p[23] = 1;
-    put16(p + 24, 0x2001);
-    put16(p + 26, 0x0db8);
-    put16(p + 28, 1);
-    put16(p + 38, remote);
-    put16(p + 40, port);
-    put16(p + 42, 53);
-    put16(p + 44, 28);
-    return 68;
+    static const uint8_t src[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    uint8_t dst[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1};
+
+    tp_put16(dst + 14, remote);
+    return tp_ipv6(p, src, dst, TP_UDP, port, 53, 20, 0, 0);
 }
 
 /* Captures `count` IPv4 and (unless the library keeps no IPv6 flows) `count` IPv6 flows,

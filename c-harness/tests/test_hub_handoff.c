@@ -32,6 +32,7 @@
 #include "nx_security_module.h"
 #include "nxsm_netx.h"
 #include "sim_control.h"
+#include "test_packets.h"
 
 #define DEV_V4  0xC0000201UL /* 192.0.2.1/24: the device */
 #define PEER_V4 0xC6336407UL /* 198.51.100.7 */
@@ -422,36 +423,15 @@ static void assert_no_packet_leak(void)
 
 /* ---- traffic ------------------------------------------------------------------------------ */
 
-static void put16(UCHAR *p, ULONG v)
-{
-    p[0] = (UCHAR)(v >> 8);
-    p[1] = (UCHAR)v;
-}
-
-static void put32(UCHAR *p, ULONG v)
-{
-    put16(p, v >> 16);
-    put16(p + 2, v & 0xFFFFu);
-}
-
 /* One TCP segment (ACK, 100 data bytes) from the device's port to the peer's 443, through
    NetX's send path, where the module's filter sees it. */
 static void send_segment(ULONG local_port)
 {
     UCHAR packet[140];
+    uint32_t length = tp_ipv4(packet, DEV_V4, PEER_V4, TP_TCP, (uint32_t)local_port, 443, 100, 0, 0x10);
 
-    memset(packet, 0, sizeof(packet));
-    packet[0] = 0x45;
-    put16(packet + 2, sizeof(packet));
-    packet[8] = 64;
-    packet[9] = NX_PROTOCOL_TCP;
-    put32(packet + 12, DEV_V4);
-    put32(packet + 16, PEER_V4);
-    put16(packet + 20, local_port);
-    put16(packet + 22, 443);
-    packet[32] = 0x50;
-    packet[33] = 0x10;
-    assert_int_equal(sim_ip_send(&ip, packet, sizeof(packet), 0), SIM_IP_SENT);
+    assert_int_equal(length, sizeof(packet));
+    assert_int_equal(sim_ip_send(&ip, packet, length, 0), SIM_IP_SENT);
 }
 
 /* flows segments on ports base .. base + flows - 1, then one cloud tick (one second). */

@@ -24,6 +24,7 @@
 #include "nx_ip.h"
 #include "nx_security_module.h"
 #include "nxsm_netx.h"
+#include "test_packets.h"
 #include "sim_control.h"
 
 #define ISM_NAME "Azure IoT Security Module"
@@ -42,83 +43,23 @@ static NX_IP ips[MAX_IPS];
 
 /* ---- packets ------------------------------------------------------------------------------ */
 
-static void put16(UCHAR *p, ULONG v)
-{
-    p[0] = (UCHAR)(v >> 8);
-    p[1] = (UCHAR)v;
-}
-
-static void put32(UCHAR *p, ULONG v)
-{
-    put16(p, v >> 16);
-    put16(p + 2, v & 0xFFFFu);
-}
-
-/* Transport header for proto (TCP SYN+ACK 20 bytes, UDP 8, ICMP/ICMPv6 echo 8) + payload
-   zero bytes. Returns its length. */
-static ULONG transport(UCHAR *out, UCHAR proto, ULONG sport, ULONG dport, ULONG payload)
-{
-    ULONG header = (proto == NX_PROTOCOL_TCP) ? 20u : 8u;
-
-    memset(out, 0, header + payload);
-    if (proto == NX_PROTOCOL_TCP)
-    {
-        put16(out, sport);
-        put16(out + 2, dport);
-        out[12] = 0x50;
-        out[13] = 0x12;
-    }
-    else if (proto == NX_PROTOCOL_UDP)
-    {
-        put16(out, sport);
-        put16(out + 2, dport);
-        put16(out + 4, header + payload);
-    }
-    else
-    {
-        out[0] = (proto == NX_PROTOCOL_ICMP) ? 8u : 128u;
-    }
-    return header + payload;
-}
+/* TCP segments here are SYN+ACK; the layout is test_packets.h's. */
+#define SYN_ACK 0x12u
 
 /* IPv4 datagram; frag is the flags+offset field. Returns the total length. */
 static ULONG ipv4(UCHAR *out, ULONG src, ULONG dst, UCHAR proto, ULONG sport, ULONG dport,
                   ULONG payload, ULONG frag)
 {
-    ULONG l4 = transport(out + 20, proto, sport, dport, payload);
-
-    memset(out, 0, 20);
-    out[0] = 0x45;
-    put16(out + 2, 20u + l4);
-    put16(out + 6, frag);
-    out[8] = 64;
-    out[9] = proto;
-    put32(out + 12, src);
-    put32(out + 16, dst);
-    return 20u + l4;
+    return tp_ipv4(out, (uint32_t)src, (uint32_t)dst, proto, (uint32_t)sport, (uint32_t)dport, (uint32_t)payload,
+                   (uint32_t)frag, SYN_ACK);
 }
 
 /* IPv6 datagram, optionally behind a hop-by-hop header of hbh_len bytes (8, 16, ...). */
 static ULONG ipv6(UCHAR *out, const UCHAR *src, const UCHAR *dst, UCHAR proto, ULONG sport,
                   ULONG dport, ULONG payload, ULONG hbh_len)
 {
-    ULONG l4 = transport(out + 40 + hbh_len, proto, sport, dport, payload);
-
-    memset(out, 0, 40 + hbh_len);
-    out[0] = 0x60;
-    put16(out + 4, hbh_len + l4);
-    out[6] = (hbh_len != 0u) ? NX_PROTOCOL_NEXT_HEADER_HOP_BY_HOP : proto;
-    out[7] = 64;
-    memcpy(out + 8, src, 16);
-    memcpy(out + 24, dst, 16);
-    if (hbh_len != 0u)
-    {
-        out[40] = proto;
-        out[41] = (UCHAR)(hbh_len / 8u - 1u);
-        out[42] = 1; /* PadN over the rest */
-        out[43] = (UCHAR)(hbh_len - 4u);
-    }
-    return 40u + hbh_len + l4;
+    return tp_ipv6(out, src, dst, proto, (uint32_t)sport, (uint32_t)dport, (uint32_t)payload, (uint32_t)hbh_len,
+                   SYN_ACK);
 }
 
 /* ---- application functions the hooks must chain to ---------------------------------------- */
