@@ -247,15 +247,17 @@ mod tests {
     use super::*;
     use crate::config::Protocols;
 
-    const SYN_OUT: [u8; 40] = [
-        0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 192, 168, 1, 10, 20, 1, 2, 3, // IPv4
-        0xc3, 0x50, 0x22, 0xb3, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
-    ];
+    /// 192.168.1.10:50000 -> 20.1.2.3:8883, TCP SYN.
+    fn syn_out() -> Vec<u8> {
+        nxsm_test_packets::ipv4([192, 168, 1, 10], [20, 1, 2, 3])
+            .tcp(50000, 8883, nxsm_test_packets::TCP_SYN)
+            .build()
+    }
 
     #[test]
     fn direction_decides_local_and_remote() {
         let Ok(Captured::Record(out)) = capture(
-            &SYN_OUT,
+            &syn_out(),
             Direction::Out,
             HeaderOrder::Network,
             Protocols::ALL,
@@ -269,7 +271,7 @@ mod tests {
         assert_eq!(out.protocol(), TransportKind::Tcp);
         assert_eq!(out.flags(), TcpFlags(0x02));
         let Ok(Captured::Record(inbound)) = capture(
-            &SYN_OUT,
+            &syn_out(),
             Direction::In,
             HeaderOrder::Network,
             Protocols::ALL,
@@ -285,7 +287,7 @@ mod tests {
 
     #[test]
     fn the_record_keeps_the_packet() {
-        let Ok(Parsed::Flow(packet)) = wire::parse(&SYN_OUT, HeaderOrder::Network) else {
+        let Ok(Parsed::Flow(packet)) = wire::parse(&syn_out(), HeaderOrder::Network) else {
             panic!()
         };
         for direction in [Direction::In, Direction::Out] {
@@ -299,7 +301,7 @@ mod tests {
     fn disabled_protocols_are_ignored() {
         let udp_only = Protocols::from_bits(Protocols::UDP).unwrap();
         assert_eq!(
-            capture(&SYN_OUT, Direction::Out, HeaderOrder::Network, udp_only),
+            capture(&syn_out(), Direction::Out, HeaderOrder::Network, udp_only),
             Ok(Captured::Ignored)
         );
     }
@@ -308,7 +310,7 @@ mod tests {
     fn malformed_is_reported() {
         assert_eq!(
             capture(
-                &SYN_OUT[..30],
+                &syn_out()[..30],
                 Direction::Out,
                 HeaderOrder::Network,
                 Protocols::ALL

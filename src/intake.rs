@@ -436,16 +436,19 @@ impl Default for Intake {
 mod tests {
     use super::*;
 
-    const UDP_OUT: [u8; 28] = [
-        0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0x13, 0x88, 0, 53, 0,
-        8, 0, 0,
-    ];
+    use nxsm_test_packets::ipv4;
+
+    /// A UDP datagram 10.0.0.1:5000 -> 10.0.0.2:53 without payload: 28 bytes, too short for
+    /// the raw fast path, so the hook parses it.
+    fn udp_out() -> Vec<u8> {
+        ipv4([10, 0, 0, 1], [10, 0, 0, 2]).udp(5000, 53).build()
+    }
 
     #[test]
     fn closed_intake_counts_nothing() {
         let intake = Intake::new();
         assert_eq!(
-            intake.offer(&UDP_OUT, Direction::Out, HeaderOrder::Network),
+            intake.offer(&udp_out(), Direction::Out, HeaderOrder::Network),
             Offer::Closed
         );
         assert_eq!(intake.raw_counters(), RawCounters::default());
@@ -458,21 +461,21 @@ mod tests {
         intake.open(Protocols::ALL);
         intake.set_watermark(1);
         assert_eq!(
-            intake.offer(&UDP_OUT, Direction::Out, HeaderOrder::Network),
+            intake.offer(&udp_out(), Direction::Out, HeaderOrder::Network),
             Offer::Stored { at_watermark: true }
         );
-        let mut igmp = UDP_OUT;
+        let mut igmp = udp_out();
         igmp[9] = 2;
         assert_eq!(
             intake.offer(&igmp, Direction::In, HeaderOrder::Network),
             Offer::Ignored
         );
         assert!(matches!(
-            intake.offer(&UDP_OUT[..10], Direction::In, HeaderOrder::Network),
+            intake.offer(&udp_out()[..10], Direction::In, HeaderOrder::Network),
             Offer::Malformed(Malformed::TruncatedIpHeader)
         ));
         for _ in 0..capacity::RING_SLOTS + 3 {
-            intake.offer(&UDP_OUT, Direction::Out, HeaderOrder::Network);
+            intake.offer(&udp_out(), Direction::Out, HeaderOrder::Network);
         }
         let mut totals = IntakeTotals::new();
         let c = totals.fold(&intake);
@@ -489,19 +492,17 @@ mod tests {
         assert_eq!(totals.fold(&intake).ring_waiting, 0);
         intake.close();
         assert_eq!(
-            intake.offer(&UDP_OUT, Direction::Out, HeaderOrder::Network),
+            intake.offer(&udp_out(), Direction::Out, HeaderOrder::Network),
             Offer::Closed
         );
     }
 
     /// A raw-copied UDP packet (the fast path) sent to `remote`: 40 bytes, length 40.
-    fn raw_udp(remote: u32) -> [u8; 40] {
-        let mut packet = [0u8; 40];
-        packet[..28].copy_from_slice(&UDP_OUT);
-        packet[3] = 40;
-        packet[16..20].copy_from_slice(&remote.to_be_bytes());
-        packet[25] = 20;
-        packet
+    fn raw_udp(remote: u32) -> Vec<u8> {
+        ipv4([10, 0, 0, 1], remote.to_be_bytes())
+            .udp(5000, 53)
+            .payload(12)
+            .build()
     }
 
     /// Every producer counter starts a few packets before its 32-bit wrap; packets of every
@@ -544,8 +545,9 @@ mod tests {
         assert_eq!(first.seen, all_before);
         // Expected totals: (offered, recorded, dropped, malformed, ignored).
         let mut want = (0u64, 0u64, 0u64, 0u64, 0u64);
-        let mut hook_udp = UDP_OUT;
-        let mut hook_igmp = UDP_OUT;
+        let udp_out = udp_out();
+        let mut hook_udp = udp_out.clone();
+        let mut hook_igmp = udp_out.clone();
         hook_igmp[9] = 2;
         for round in 0..6u32 {
             for i in 0..2 * SLOTS {
@@ -570,7 +572,7 @@ mod tests {
                         &hook_udp
                     }
                     4 => &hook_igmp,
-                    _ => &UDP_OUT[..10],
+                    _ => &udp_out[..10],
                 };
                 want.0 += 1;
                 match intake.offer(buf, Direction::Out, HeaderOrder::Network) {

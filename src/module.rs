@@ -794,14 +794,13 @@ mod tests {
         use crate::config::Protocols;
         use crate::intake::Offer;
         use crate::wire::HeaderOrder;
-        let mut udp = [0u8; 40];
-        udp[..28].copy_from_slice(&[
-            0x45, 0, 0, 40, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0x13, 0x88, 0, 53,
-            0, 20, 0, 0,
-        ]);
-        let mut short_total = udp;
+        let udp = nxsm_test_packets::ipv4([10, 0, 0, 1], [10, 0, 0, 2])
+            .udp(5000, 53)
+            .payload(12)
+            .build();
+        let mut short_total = udp.clone();
         short_total[3] = 12; // total length below the header's
-        let mut igmp = udp;
+        let mut igmp = udp.clone();
         igmp[9] = 2;
         let intake = Intake::new();
         intake.open(Protocols::ALL);

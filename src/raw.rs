@@ -298,53 +298,27 @@ mod tests {
     use crate::capture;
     use crate::config::capacity;
     use crate::intake::{Intake, Offer};
+    use nxsm_test_packets::{ipv4, ipv6, to_host_order, v6_doc, TCP_ACK, TCP_SYN};
 
     /// An IPv4 TCP SYN (40 bytes), a UDP datagram and an ICMP echo with 20 bytes of data.
     fn ipv4_packets() -> [Vec<u8>; 3] {
-        let ip = |protocol: u8, len: u8| {
-            vec![
-                0x45, 0, 0, len, 0, 1, 0x40, 0, 64, protocol, 0, 0, 192, 168, 1, 10, 20, 1, 2, 3,
-            ]
-        };
-        let mut tcp = ip(6, 40);
-        tcp.extend_from_slice(&[0xc3, 0x50, 0x22, 0xb3, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02]);
-        tcp.extend_from_slice(&[0xff, 0xff, 0, 0, 0, 0]);
-        let mut udp = ip(17, 48);
-        udp.extend_from_slice(&[0x13, 0x88, 0, 53, 0, 28, 0, 0]);
-        udp.extend_from_slice(&[0xAA; 20]);
-        let mut icmp = ip(1, 48);
-        icmp.extend_from_slice(&[8, 0, 0, 0, 0, 1, 0, 1]);
-        icmp.extend_from_slice(&[0x55; 20]);
-        [tcp, udp, icmp]
+        let ip = || ipv4([192, 168, 1, 10], [20, 1, 2, 3]);
+        [
+            ip().tcp(50000, 8883, TCP_SYN).build(),
+            ip().udp(5000, 53).payload(20).build(),
+            ip().echo().payload(20).build(),
+        ]
     }
 
     /// IPv6 TCP, UDP and ICMPv6 packets of 60 bytes and more.
     fn ipv6_packets() -> [Vec<u8>; 3] {
-        let ip = |next: u8, len: u8| {
-            let mut p = vec![0x60, 0, 0, 0, 0, len, next, 64];
-            p.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-            p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
-            p
-        };
-        let mut tcp = ip(6, 20);
-        tcp.extend_from_slice(&[0x22, 0xb3, 0xc3, 0x50, 0, 0, 0, 9, 0, 0, 0, 7, 0x50, 0x18]);
-        tcp.extend_from_slice(&[0x01, 0, 0, 0, 0, 0]);
-        let mut udp = ip(17, 24);
-        udp.extend_from_slice(&[0x02, 0x22, 0x02, 0x23, 0, 24, 0, 0]);
-        udp.extend_from_slice(&[0x11; 16]);
-        let mut icmp = ip(58, 24);
-        icmp.extend_from_slice(&[128, 0, 0, 0, 0, 1, 0, 1]);
-        icmp.extend_from_slice(&[0x22; 16]);
-        [tcp, udp, icmp]
-    }
-
-    /// The packet as NetX Duo's receive path leaves it: the first `words` header words in
-    /// CPU order.
-    fn to_host_order(packet: &mut [u8], words: usize) {
-        for word in packet.chunks_exact_mut(4).take(words) {
-            let value = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-            word.copy_from_slice(&value.to_ne_bytes());
-        }
+        let link_local = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        let ip = || ipv6(link_local, v6_doc(2));
+        [
+            ip().tcp(8883, 50000, TCP_ACK | 0x08).build(),
+            ip().udp(546, 547).payload(16).build(),
+            ip().echo().payload(16).build(),
+        ]
     }
 
     /// A parsed verdict as the intake reaches it: a build that keeps no IPv6 flows ignores

@@ -17,14 +17,11 @@ const STORED: u64 = (1 << 32) + 100_000;
 const RARE_EVERY: u64 = 1 << 16;
 
 /// A 40-byte UDP packet to `remote`, taken by the hook's raw fast path.
-fn udp(remote: u32) -> [u8; 40] {
-    let mut p = [0u8; 40];
-    p[..28].copy_from_slice(&[
-        0x45, 0, 0, 40, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 0, 0, 0, 0, 0x13, 0x88, 0, 53, 0,
-        20, 0, 0,
-    ]);
-    p[16..20].copy_from_slice(&remote.to_be_bytes());
-    p
+fn udp(remote: u32) -> Vec<u8> {
+    nxsm_test_packets::ipv4([10, 0, 0, 1], remote.to_be_bytes())
+        .udp(5000, 53)
+        .payload(12)
+        .build()
 }
 
 /// What the test expects the counters to say.

@@ -2,16 +2,18 @@
 //! counted, the watermark callback, flows read back in batches.
 
 use nxsm_ffi_tests::*;
+use nxsm_test_packets as packets;
 use std::ptr::{null, null_mut};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 const T0: u32 = 1_700_000_000;
 
 /// 192.168.1.10:50000 -> 20.1.2.3:8883 TCP SYN, 40 bytes.
-const SYN: [u8; 40] = [
-    0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 192, 168, 1, 10, 20, 1, 2, 3, 0xc3, 0x50, 0x22,
-    0xb3, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
-];
+fn syn() -> Vec<u8> {
+    packets::ipv4([192, 168, 1, 10], [20, 1, 2, 3])
+        .tcp(50000, 8883, packets::TCP_SYN)
+        .build()
+}
 
 fn capture(packet: &[u8], direction: u32, order: u32) -> u32 {
     // SAFETY: `packet` is live and `len` bytes long.
@@ -26,15 +28,10 @@ fn start() {
 
 /// The reply as NetX Duo's receive path shows it: fixed header words in CPU order.
 fn syn_ack_host_order() -> Vec<u8> {
-    let mut p = SYN.to_vec();
-    p[12..16].copy_from_slice(&[20, 1, 2, 3]);
-    p[16..20].copy_from_slice(&[192, 168, 1, 10]);
-    p[20..24].copy_from_slice(&[0x22, 0xb3, 0xc3, 0x50]);
-    p[33] = 0x12;
-    for chunk in p.chunks_exact_mut(4).take(5) {
-        let word = u32::from_be_bytes(chunk.try_into().unwrap());
-        chunk.copy_from_slice(&word.to_ne_bytes());
-    }
+    let mut p = packets::ipv4([20, 1, 2, 3], [192, 168, 1, 10])
+        .tcp(8883, 50000, packets::TCP_SYN | packets::TCP_ACK)
+        .build();
+    packets::to_host_order(&mut p, 5);
     p
 }
 
@@ -44,7 +41,7 @@ fn a_connection_in_both_orders_makes_one_flow() {
     start();
     let before = stats();
     assert_eq!(
-        capture(&SYN, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
+        capture(&syn(), NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
         NXSM_OK
     );
     assert_eq!(
@@ -83,16 +80,16 @@ fn a_connection_in_both_orders_makes_one_flow() {
 fn every_outcome_has_its_code_and_counter() {
     let _serial = serial();
     assert_eq!(
-        capture(&SYN, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
+        capture(&syn(), NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
         NXSM_ERR_NOT_STARTED
     );
     start();
     let before = stats();
     assert_eq!(
-        capture(&SYN[..30], NXSM_DIRECTION_OUT, 0),
+        capture(&syn()[..30], NXSM_DIRECTION_OUT, 0),
         NXSM_ERR_MALFORMED
     );
-    let mut igmp = SYN;
+    let mut igmp = syn();
     igmp[9] = 2;
     // Shorter than the raw copy: parsed by the hook, which tells at once.
     assert_eq!(
@@ -101,18 +98,18 @@ fn every_outcome_has_its_code_and_counter() {
     );
     // Common shapes are queued as raw headers and classified by the consumer.
     assert_eq!(capture(&igmp, NXSM_DIRECTION_IN, 0), NXSM_OK);
-    let mut short_total = SYN;
+    let mut short_total = syn();
     short_total[3] = 12;
     assert_eq!(capture(&short_total, NXSM_DIRECTION_IN, 0), NXSM_OK);
-    assert_eq!(capture(&SYN, 2, 0), NXSM_ERR_INVALID_ARGUMENT);
-    assert_eq!(capture(&SYN, 0, 2), NXSM_ERR_INVALID_ARGUMENT);
+    assert_eq!(capture(&syn(), 2, 0), NXSM_ERR_INVALID_ARGUMENT);
+    assert_eq!(capture(&syn(), 0, 2), NXSM_ERR_INVALID_ARGUMENT);
     assert_eq!(
         unsafe { nxsm_capture(null(), 40, 0, 0) },
         NXSM_ERR_NULL_ARGUMENT
     );
     let mut full = 0u64;
     for _ in 0..10_000 {
-        if capture(&SYN, NXSM_DIRECTION_OUT, 0) == NXSM_ERR_RING_FULL {
+        if capture(&syn(), NXSM_DIRECTION_OUT, 0) == NXSM_ERR_RING_FULL {
             full += 1;
         }
     }
@@ -160,9 +157,9 @@ fn fixed_forms_record_as_nxsm_capture_does() {
     let _serial = serial();
     type Fixed = unsafe extern "C" fn(*const u8, usize) -> u32;
     let host = syn_ack_host_order();
-    let mut igmp = SYN;
+    let mut igmp = syn();
     igmp[9] = 2;
-    let network = vec![SYN.to_vec(), igmp.to_vec(), SYN[..30].to_vec()];
+    let network = vec![syn().to_vec(), igmp.to_vec(), syn()[..30].to_vec()];
     let forms: [(Fixed, u32, u32, Vec<Vec<u8>>); 3] = [
         (
             nxsm_capture_out,
@@ -189,20 +186,21 @@ fn fixed_forms_record_as_nxsm_capture_does() {
         let general = flows_of(&packets, |p| capture(p, direction, order));
         assert_eq!(by_fixed, general);
         assert_eq!(by_fixed.1.len(), 1, "{by_fixed:?}");
+        let packet = syn();
         assert_eq!(
-            unsafe { fixed(SYN.as_ptr(), SYN.len()) },
+            unsafe { fixed(packet.as_ptr(), packet.len()) },
             NXSM_ERR_NOT_STARTED
         );
         start();
         assert_eq!(unsafe { fixed(null(), 40) }, NXSM_ERR_NULL_ARGUMENT);
         assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
     }
-    let mut sent_host = SYN.to_vec();
+    let mut sent_host = syn().to_vec();
     for chunk in sent_host.chunks_exact_mut(4).take(5) {
         let word = u32::from_be_bytes(chunk.try_into().unwrap());
         chunk.copy_from_slice(&word.to_ne_bytes());
     }
-    let sent = flows_of(&[SYN.to_vec()], |p| capture(p, NXSM_DIRECTION_OUT, 0));
+    let sent = flows_of(&[syn().to_vec()], |p| capture(p, NXSM_DIRECTION_OUT, 0));
     let as_host = flows_of(&[sent_host], |p| {
         capture(p, NXSM_DIRECTION_OUT, NXSM_HEADER_HOST_ORDER)
     });
@@ -213,44 +211,33 @@ fn fixed_forms_record_as_nxsm_capture_does() {
         NXSM_ERR_NULL_ARGUMENT
     );
     assert_eq!(
-        capture(&SYN[..30], NXSM_DIRECTION_OUT, NXSM_HEADER_HOST_ORDER),
+        capture(&syn()[..30], NXSM_DIRECTION_OUT, NXSM_HEADER_HOST_ORDER),
         NXSM_ERR_MALFORMED
     );
     assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
 }
 
-/// `SYN` with a 4-byte IP option (router alert): 44 bytes, parsed in the hook.
+/// `syn()` with a 4-byte IP option (router alert): 44 bytes, parsed in the hook.
 fn syn_with_option() -> Vec<u8> {
-    let mut p = vec![0x46, 0, 0, 44];
-    p.extend_from_slice(&SYN[4..20]);
-    p.extend_from_slice(&[0x94, 0x04, 0, 0]);
-    p.extend_from_slice(&SYN[20..]);
-    p
+    packets::ipv4([192, 168, 1, 10], [20, 1, 2, 3])
+        .options(&[0x94, 0x04, 0, 0])
+        .tcp(50000, 8883, packets::TCP_SYN)
+        .build()
 }
 
-/// 2001:db8::1 -> 2001:db8::2, first next header `next`, then `rest`.
-fn ipv6(next: u8, rest: &[u8]) -> Vec<u8> {
-    let mut p = vec![0x60, 0, 0, 0];
-    p.extend_from_slice(&(rest.len() as u16).to_be_bytes());
-    p.extend_from_slice(&[next, 64]);
-    for last in [1, 2] {
-        p.extend_from_slice(&[
-            0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last,
-        ]);
-    }
-    p.extend_from_slice(rest);
-    p
+/// 2001:db8::1:50000 -> 2001:db8::2:8883, TCP SYN.
+fn syn_v6() -> Vec<u8> {
+    packets::ipv6(packets::v6_doc(1), packets::v6_doc(2))
+        .tcp(50000, 8883, packets::TCP_SYN)
+        .build()
 }
 
 /// IPv6 with `count` hop-by-hop headers of 8 bytes, then UDP 5000 -> 53.
 fn ipv6_extension_chain(count: usize) -> Vec<u8> {
-    let mut rest = Vec::new();
-    for i in 0..count {
-        let next = if i + 1 == count { 17 } else { 0 };
-        rest.extend_from_slice(&[next, 0, 0, 0, 0, 0, 0, 0]);
-    }
-    rest.extend_from_slice(&[0x13, 0x88, 0, 53, 0, 8, 0, 0]);
-    ipv6(0, &rest)
+    packets::ipv6(packets::v6_doc(1), packets::v6_doc(2))
+        .hop_by_hop(count)
+        .udp(5000, 53)
+        .build()
 }
 
 /// `length` is never compared with anything but the bytes the headers need: a value no
@@ -259,9 +246,9 @@ fn ipv6_extension_chain(count: usize) -> Vec<u8> {
 fn every_packet_shape_takes_any_length() {
     let _serial = serial();
     let packets = vec![
-        SYN.to_vec(),
+        syn().to_vec(),
         syn_with_option(),
-        ipv6(6, &SYN[20..]),
+        syn_v6(),
         ipv6_extension_chain(1),
     ];
     let exact = flows_of(&packets, |p| {
@@ -300,10 +287,10 @@ fn capture_off_has_its_own_code() {
     assert_eq!(unsafe { nxsm_start(&config, T0, 0) }, NXSM_OK);
     let before = stats();
     let packets = [
-        SYN.to_vec(),
+        syn().to_vec(),
         syn_with_option(),
-        ipv6(6, &SYN[20..]),
-        SYN[..30].to_vec(),
+        syn_v6(),
+        syn()[..30].to_vec(),
     ];
     let fixed: [Fixed; 3] = [
         nxsm_capture_out,
@@ -326,14 +313,15 @@ fn capture_off_has_its_own_code() {
         nxsm_set_collector(NXSM_COLLECTOR_NETWORK_ACTIVITY, enabled, NXSM_PRIORITY_HIGH)
     };
     assert_eq!(set(true), NXSM_OK);
-    assert_eq!(capture(&SYN, NXSM_DIRECTION_OUT, 0), NXSM_OK);
+    assert_eq!(capture(&syn(), NXSM_DIRECTION_OUT, 0), NXSM_OK);
     assert_eq!(set(false), NXSM_OK);
-    assert_eq!(capture(&SYN, NXSM_DIRECTION_OUT, 0), NXSM_ERR_CAPTURE_OFF);
+    assert_eq!(capture(&syn(), NXSM_DIRECTION_OUT, 0), NXSM_ERR_CAPTURE_OFF);
     assert_eq!(stats().packets_seen, before.packets_seen + 1);
     assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
-    assert_eq!(capture(&SYN, NXSM_DIRECTION_OUT, 0), NXSM_ERR_NOT_STARTED);
+    assert_eq!(capture(&syn(), NXSM_DIRECTION_OUT, 0), NXSM_ERR_NOT_STARTED);
+    let packet = syn();
     assert_eq!(
-        unsafe { nxsm_capture_out(SYN.as_ptr(), SYN.len()) },
+        unsafe { nxsm_capture_out(packet.as_ptr(), packet.len()) },
         NXSM_ERR_NOT_STARTED
     );
     assert_eq!(
@@ -394,16 +382,16 @@ fn the_watermark_wakes_the_consumer_once_per_fill() {
     );
     WAKES.store(0, Ordering::SeqCst);
     for _ in 0..3 {
-        capture(&SYN, NXSM_DIRECTION_OUT, 0);
+        capture(&syn(), NXSM_DIRECTION_OUT, 0);
     }
     assert_eq!(WAKES.load(Ordering::SeqCst), 0);
-    capture(&SYN, NXSM_DIRECTION_OUT, 0);
+    capture(&syn(), NXSM_DIRECTION_OUT, 0);
     assert_eq!(WAKES.load(Ordering::SeqCst), 1);
-    capture(&SYN, NXSM_DIRECTION_OUT, 0);
+    capture(&syn(), NXSM_DIRECTION_OUT, 0);
     assert_eq!(WAKES.load(Ordering::SeqCst), 1);
     assert_eq!(unsafe { nxsm_drain(T0) }, NXSM_OK);
     for _ in 0..4 {
-        capture(&SYN, NXSM_DIRECTION_OUT, 0);
+        capture(&syn(), NXSM_DIRECTION_OUT, 0);
     }
     assert_eq!(WAKES.load(Ordering::SeqCst), 2);
     assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
@@ -433,7 +421,7 @@ fn the_callback_is_not_changed_while_a_capture_runs_it() {
         NXSM_OK
     );
     start();
-    let producer = std::thread::spawn(|| capture(&SYN, NXSM_DIRECTION_OUT, 0));
+    let producer = std::thread::spawn(|| capture(&syn(), NXSM_DIRECTION_OUT, 0));
     while !SLOW_WAKE_ENTERED.load(Ordering::SeqCst) {
         std::thread::yield_now();
     }
@@ -493,7 +481,7 @@ fn producers_on_many_threads_are_counted_exactly() {
     let producers: Vec<_> = (0..4u8)
         .map(|t| {
             std::thread::spawn(move || {
-                let mut packet = SYN;
+                let mut packet = syn();
                 packet[19] = t; // one flow per thread
                 let mut recorded = 0u32;
                 for _ in 0..50_000 {
@@ -544,11 +532,11 @@ fn every_stats_snapshot_adds_up_while_producers_run() {
         .map(|t| {
             let running = Arc::clone(&running);
             std::thread::spawn(move || {
-                let mut igmp = SYN;
+                let mut igmp = syn();
                 igmp[9] = 2;
                 let mut n = 0u32;
                 while running.load(Ordering::Relaxed) {
-                    let mut packet = SYN;
+                    let mut packet = syn();
                     packet[18] = t;
                     // A few hundred flows, so some find the table full.
                     packet[19] = n as u8;
@@ -556,7 +544,7 @@ fn every_stats_snapshot_adds_up_while_producers_run() {
                     // hook.
                     let (bytes, len) = match n % 8 {
                         5 => (&igmp, 40),
-                        6 => (&SYN, 30),
+                        6 => (&syn(), 30),
                         7 => (&igmp, 24),
                         _ => (&packet, 40),
                     };

@@ -2,6 +2,7 @@
 //! acknowledgements, retries, collectors and platform information.
 
 use nxsm_ffi_tests::*;
+use nxsm_test_packets as packets;
 use std::ptr::{null, null_mut};
 
 const T0: u32 = 1_800_000_000;
@@ -94,10 +95,10 @@ fn poll_without_a_clock_still_drains_and_counts() {
     start(T0);
     let before = stats();
     // An outbound UDP packet 10.0.0.1:5353 -> 10.0.0.2:53 with 8 bytes of payload.
-    let packet: [u8; 36] = [
-        0x45, 0, 0, 36, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0x14, 0xe9, 0, 53, 0,
-        16, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8,
-    ];
+    let packet = packets::ipv4([10, 0, 0, 1], [10, 0, 0, 2])
+        .udp(5353, 53)
+        .payload(8)
+        .build();
     assert_eq!(
         unsafe {
             nxsm_capture(
@@ -206,27 +207,24 @@ fn collectors_and_platform_info_are_checked() {
     assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
 }
 
-/// An outbound UDP packet from `local` to `remote` with `payload` bytes, header only.
-fn udp_v4(local: [u8; 4], remote: [u8; 4], payload: u16) -> [u8; 40] {
-    let mut p = [0u8; 40];
-    let total = (28 + payload).to_be_bytes();
-    p[..12].copy_from_slice(&[0x45, 0, total[0], total[1], 0, 0, 0, 0, 64, 17, 0, 0]);
-    p[12..16].copy_from_slice(&local);
-    p[16..20].copy_from_slice(&remote);
-    p[20..24].copy_from_slice(&[0x14, 0xe9, 0, 53]);
-    p[24..26].copy_from_slice(&(8 + payload).to_be_bytes());
+/// An outbound UDP packet from `local` to `remote` with `payload` bytes, as the first
+/// buffer holds it: 40 bytes of headers and the start of the data.
+fn udp_v4(local: [u8; 4], remote: [u8; 4], payload: u16) -> Vec<u8> {
+    let mut p = packets::ipv4(local, remote)
+        .udp(5353, 53)
+        .payload(usize::from(payload))
+        .build();
+    p.truncate(40);
     p
 }
 
-/// The same over IPv6.
-fn udp_v6(local: [u8; 16], remote: [u8; 16], payload: u16) -> [u8; 60] {
-    let mut p = [0u8; 60];
-    let length = (8 + payload).to_be_bytes();
-    p[..8].copy_from_slice(&[0x60, 0, 0, 0, length[0], length[1], 17, 64]);
-    p[8..24].copy_from_slice(&local);
-    p[24..40].copy_from_slice(&remote);
-    p[40..44].copy_from_slice(&[0x14, 0xe9, 0, 53]);
-    p[44..46].copy_from_slice(&length);
+/// The same over IPv6 (60 bytes).
+fn udp_v6(local: [u8; 16], remote: [u8; 16], payload: u16) -> Vec<u8> {
+    let mut p = packets::ipv6(local, remote)
+        .udp(5353, 53)
+        .payload(usize::from(payload))
+        .build();
+    p.truncate(60);
     p
 }
 

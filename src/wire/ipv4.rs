@@ -130,7 +130,7 @@ impl<'a> Ipv4Header<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::transport::tests::to_host_order;
+    use nxsm_test_packets::to_host_order;
 
     /// 192.168.1.10 -> 20.1.2.3, TCP, 40 bytes total, DF set.
     pub(crate) const TCP_SYN_HEADER: [u8; 20] = [

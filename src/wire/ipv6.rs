@@ -214,7 +214,7 @@ impl<'a> Ipv6Header<'a> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::wire::transport::tests::to_host_order;
+    use nxsm_test_packets::to_host_order;
 
     /// fe80::1 -> 2001:db8::2, next header `next`, payload length `len`.
     pub(crate) fn fixed_header(next: u8, len: u16) -> [u8; 40] {

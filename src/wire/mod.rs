@@ -262,8 +262,8 @@ pub(crate) fn parse_v6(buf: &[u8], order: HeaderOrder) -> Result<Parsed, Malform
 
 #[cfg(test)]
 mod tests {
-    use super::transport::tests::to_host_order;
     use super::*;
+    use nxsm_test_packets::to_host_order;
 
     fn v4_udp() -> Vec<u8> {
         let mut p = vec![

@@ -142,16 +142,8 @@ fn ports<const N: usize>(header: &[u8; N]) -> u32 {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// Converts the first `words` 32-bit words to CPU order, as NetX Duo's receive path does.
-    pub(crate) fn to_host_order(bytes: &mut [u8], words: usize) {
-        for chunk in bytes.chunks_exact_mut(4).take(words) {
-            let word = u32::from_be_bytes(chunk.try_into().unwrap());
-            chunk.copy_from_slice(&word.to_ne_bytes());
-        }
-    }
 
     const TCP_SYN: [u8; 20] = [
         0xc3, 0x50, 0x22, 0xb3, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
