@@ -32,23 +32,25 @@
 /* Network activity is captured through NX_IP packet filters, which NetX Duo only has when
    built with NX_ENABLE_IP_PACKET_FILTER (the module it replaces required the same). */
 #ifndef NX_ENABLE_IP_PACKET_FILTER
-#error "nx-security-module needs NetX Duo built with NX_ENABLE_IP_PACKET_FILTER: define it in nx_user.h (or on the compiler command line for every NetX Duo and application file)."
+#error \
+    "nx-security-module needs NetX Duo built with NX_ENABLE_IP_PACKET_FILTER: define it in nx_user.h (or on the compiler command line for every NetX Duo and application file)."
 #endif
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
-/* Where the module stands (same values as the native nxsm_state). */
-typedef enum security_module_state
-{
-    SECURITY_MODULE_STATE_NOT_INITIALIZED = 0, /* not enabled, or disabled again */
-    SECURITY_MODULE_STATE_PENDING = 1,         /* collecting; no IoT Hub connected yet */
-    SECURITY_MODULE_STATE_ACTIVE = 2,          /* collecting and sending to a connected hub */
-    SECURITY_MODULE_STATE_SUSPENDED = 3        /* no hub for too long: collection paused */
-} security_module_state_t;
+    /* Where the module stands (same values as the native nxsm_state). */
+    typedef enum security_module_state
+    {
+        SECURITY_MODULE_STATE_NOT_INITIALIZED = 0, /* not enabled, or disabled again */
+        SECURITY_MODULE_STATE_PENDING = 1,         /* collecting; no IoT Hub connected yet */
+        SECURITY_MODULE_STATE_ACTIVE = 2,          /* collecting and sending to a connected hub */
+        SECURITY_MODULE_STATE_SUSPENDED = 3        /* no hub for too long: collection paused */
+    } security_module_state_t;
 
-/*
+    /*
  * Starts the security module for nx_azure_iot_ptr (there is one module per device). Call
  * it after nx_azure_iot_create() (which, since NetX Duo v6.4.0, does not call it).
  * Threads only.
@@ -59,9 +61,9 @@ typedef enum security_module_state
  * while another thread is enabling/disabling it; or the NetX status of a failed cloud module
  * registration. On failure nothing is left registered or running.
  */
-UINT nx_azure_iot_security_module_enable(NX_AZURE_IOT *nx_azure_iot_ptr);
+    UINT nx_azure_iot_security_module_enable(NX_AZURE_IOT *nx_azure_iot_ptr);
 
-/*
+    /*
  * Stops the security module. NULL means "whichever instance it runs for". Call it before
  * nx_azure_iot_delete() (which, since NetX Duo v6.4.0, does not call it). Threads only.
  *
@@ -69,7 +71,7 @@ UINT nx_azure_iot_security_module_enable(NX_AZURE_IOT *nx_azure_iot_ptr);
  * NX_AZURE_IOT_INVALID_PARAMETER for a non-NULL instance other than the one it runs for
  * (which keeps running); NX_AZURE_IOT_FAILURE while another thread is enabling/disabling it.
  */
-UINT nx_azure_iot_security_module_disable(NX_AZURE_IOT *nx_azure_iot_ptr);
+    UINT nx_azure_iot_security_module_disable(NX_AZURE_IOT *nx_azure_iot_ptr);
 
 #ifdef __cplusplus
 }

@@ -35,10 +35,11 @@
 #include "nx_security_module.h"
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
-/*
+    /*
  * Hooks every created NX_IP (see above) so that its packets reach nxsm_capture_out(),
  * nxsm_capture_in() or nxsm_capture_in_host_order(). capture_mode is an nxsm_capture_mode:
  * NXSM_CAPTURE_UNICAST_ONLY hooks the filter (outbound) and the transport receive
@@ -52,31 +53,31 @@ extern "C" {
  * ip_not_hooked (nxsm_netx_hook_status_get). Threads only: it takes each IP's protection
  * mutex, so never from an ISR, a timer or with interrupts disabled.
  */
-ULONG nxsm_netx_hooks_install(UINT capture_mode);
+    ULONG nxsm_netx_hooks_install(UINT capture_mode);
 
-/*
+    /*
  * Puts back, on every IP install hooked that still exists, the packet filter and receive
  * routines install saved, where the module's function is still in place (see above). Safe
  * when nothing is hooked. Call before nxsm_stop(): a hook left installed keeps calling a
  * stopped core (harmless, but every packet pays for it). Threads only, as install.
  */
-VOID nxsm_netx_hooks_remove(VOID);
+    VOID nxsm_netx_hooks_remove(VOID);
 
-/* What the hooks did; read with nxsm_netx_hook_status_get(). */
-typedef struct
-{
-    ULONG ip_hooked;           /* NX_IP instances hooked by the last install (0 after remove) */
-    ULONG ip_not_hooked;       /* created NX_IP instances the last install had to leave alone
+    /* What the hooks did; read with nxsm_netx_hook_status_get(). */
+    typedef struct
+    {
+        ULONG ip_hooked;           /* NX_IP instances hooked by the last install (0 after remove) */
+        ULONG ip_not_hooked;       /* created NX_IP instances the last install had to leave alone
                                   because the table (NXSM_MAX_IP_INSTANCES) was full */
-    ULONG hooks_left_replaced; /* hooks found replaced by the application at a remove and left
+        ULONG hooks_left_replaced; /* hooks found replaced by the application at a remove and left
                                   in place, since boot */
-    ULONG capture_mode;        /* nxsm_capture_mode of the last install */
-} nxsm_netx_hook_status;
+        ULONG capture_mode;        /* nxsm_capture_mode of the last install */
+    } nxsm_netx_hook_status;
 
-/* Copies the hook status to status (nothing happens for NULL). Any context. */
-VOID nxsm_netx_hook_status_get(nxsm_netx_hook_status *status);
+    /* Copies the hook status to status (nothing happens for NULL). Any context. */
+    VOID nxsm_netx_hook_status_get(nxsm_netx_hook_status *status);
 
-/*
+    /*
  * Azure IoT addon builds only. How the shim hands the core's messages to the IoT Hub
  * clients. On every cloud tick, after
  * nxsm_poll(), up to NXSM_MAX_SENDS_PER_POLL (default 4) queued messages go out, oldest
@@ -88,30 +89,30 @@ VOID nxsm_netx_hook_status_get(nxsm_netx_hook_status *status);
  * took it; otherwise it stays queued, the core retries it after retry_interval_s, and the
  * tick's hand-off stops. These counters count since boot.
  */
-typedef struct
-{
-    ULONG messages_delivered; /* messages at least one client took (acknowledged as sent) */
-    ULONG messages_failed;    /* messages that no connected client took (acknowledged as
+    typedef struct
+    {
+        ULONG messages_delivered; /* messages at least one client took (acknowledged as sent) */
+        ULONG messages_failed;    /* messages that no connected client took (acknowledged as
                                  failed: kept and retried) */
-    ULONG copies_sent;        /* telemetry messages a client accepted */
-    ULONG copies_failed;      /* copies that failed (create, property or send: the packet
+        ULONG copies_sent;        /* telemetry messages a client accepted */
+        ULONG copies_failed;      /* copies that failed (create, property or send: the packet
                                  was deleted) */
-    ULONG copies_skipped;     /* connected clients skipped for an identity that already
+        ULONG copies_skipped;     /* connected clients skipped for an identity that already
                                  took the message */
-    UINT last_failure_status; /* NetX / Azure status of the last failed copy (0: none) */
-} nxsm_netx_send_status;
+        UINT last_failure_status; /* NetX / Azure status of the last failed copy (0: none) */
+    } nxsm_netx_send_status;
 
-/* Copies the hand-off counters to status (nothing happens for NULL). Any context. */
-VOID nxsm_netx_send_status_get(nxsm_netx_send_status *status);
+    /* Copies the hand-off counters to status (nothing happens for NULL). Any context. */
+    VOID nxsm_netx_send_status_get(nxsm_netx_send_status *status);
 
-/*
+    /*
  * Azure IoT addon builds only. Sets the configuration the next
  * nx_azure_iot_security_module_enable() starts the core
  * with (a running module keeps its configuration until it is disabled). NULL goes back to
  * the defaults plus the compile-time NXSM_* overrides. Returns NXSM_OK, or the error of
  * nxsm_config_validate() (nothing is changed then). Threads only.
  */
-nxsm_result nxsm_netx_config_set(const nxsm_config *config);
+    nxsm_result nxsm_netx_config_set(const nxsm_config *config);
 
 #ifdef __cplusplus
 }

@@ -69,8 +69,8 @@
 static struct
 {
     UINT phase;
-    NX_AZURE_IOT *owner;        /* the NX_AZURE_IOT it runs for (STARTING..STOPPING) */
-    UINT polls_in_progress;     /* cloud-thread passes currently inside the core */
+    NX_AZURE_IOT *owner;    /* the NX_AZURE_IOT it runs for (STARTING..STOPPING) */
+    UINT polls_in_progress; /* cloud-thread passes currently inside the core */
     NX_CLOUD_MODULE cloud_module;
     UINT wake_enabled;          /* cloud_module is registered: its event may be set */
     UINT wakes_in_progress;     /* ring callbacks that saw wake_enabled and set the event */
@@ -260,8 +260,7 @@ static UINT nxsm_shim_hub_connected(NX_AZURE_IOT *nx_azure_iot_ptr, bool *connec
     {
         const NX_AZURE_IOT_HUB_CLIENT *hub;
 
-        if (resource->resource_type != NX_AZURE_IOT_RESOURCE_IOT_HUB ||
-            resource->resource_data_ptr == NX_NULL)
+        if (resource->resource_type != NX_AZURE_IOT_RESOURCE_IOT_HUB || resource->resource_data_ptr == NX_NULL)
         {
             continue;
         }
@@ -326,9 +325,9 @@ static UINT nxsm_shim_send_copy(NX_AZURE_IOT_HUB_CLIENT *hub, const uint8_t *byt
         return status;
     }
     status = nx_azure_iot_hub_client_telemetry_property_add(
-        packet, (const UCHAR *)NXSM_SHIM_PROPERTY_FORMAT_NAME,
-        NXSM_SHIM_LITERAL_LENGTH(NXSM_SHIM_PROPERTY_FORMAT_NAME), (const UCHAR *)NXSM_SHIM_PROPERTY_FORMAT_VALUE,
-        NXSM_SHIM_LITERAL_LENGTH(NXSM_SHIM_PROPERTY_FORMAT_VALUE), NX_NO_WAIT);
+        packet, (const UCHAR *)NXSM_SHIM_PROPERTY_FORMAT_NAME, NXSM_SHIM_LITERAL_LENGTH(NXSM_SHIM_PROPERTY_FORMAT_NAME),
+        (const UCHAR *)NXSM_SHIM_PROPERTY_FORMAT_VALUE, NXSM_SHIM_LITERAL_LENGTH(NXSM_SHIM_PROPERTY_FORMAT_VALUE),
+        NX_NO_WAIT);
     if (status == NX_AZURE_IOT_SUCCESS)
     {
         status = nx_azure_iot_hub_client_telemetry_property_add(
@@ -339,8 +338,7 @@ static UINT nxsm_shim_send_copy(NX_AZURE_IOT_HUB_CLIENT *hub, const uint8_t *byt
     }
     if (status == NX_AZURE_IOT_SUCCESS)
     {
-        status = nx_azure_iot_hub_client_telemetry_send(hub, packet, (const UCHAR *)bytes, (UINT)length,
-                                                        NX_NO_WAIT);
+        status = nx_azure_iot_hub_client_telemetry_send(hub, packet, (const UCHAR *)bytes, (UINT)length, NX_NO_WAIT);
     }
     if (status != NX_AZURE_IOT_SUCCESS)
     {
@@ -494,8 +492,7 @@ static void nxsm_shim_hand_off(NX_AZURE_IOT *nx_azure_iot_ptr)
    watermark) alone: a drain, when there is a clock. A call refused as BUSY is not retried
    here (re-setting the event could spin this thread against a lower-priority one inside
    the core); the next tick does it. */
-static VOID nxsm_shim_cloud_process(VOID *module_context, ULONG common_events,
-                                    ULONG module_own_events)
+static VOID nxsm_shim_cloud_process(VOID *module_context, ULONG common_events, ULONG module_own_events)
 {
     TX_INTERRUPT_SAVE_AREA
     NX_AZURE_IOT *nx_azure_iot_ptr = (NX_AZURE_IOT *)module_context;
@@ -511,8 +508,7 @@ static VOID nxsm_shim_cloud_process(VOID *module_context, ULONG common_events,
     /* Only run for the instance that is fully enabled; a disable in progress waits for
        passes counted here before it stops the core. */
     TX_DISABLE
-    if (nxsm_shim.phase != NXSM_SHIM_RUNNING || nxsm_shim.owner != nx_azure_iot_ptr ||
-        nx_azure_iot_ptr == NX_NULL)
+    if (nxsm_shim.phase != NXSM_SHIM_RUNNING || nxsm_shim.owner != nx_azure_iot_ptr || nx_azure_iot_ptr == NX_NULL)
     {
         TX_RESTORE
         return;
@@ -660,9 +656,8 @@ static UINT nxsm_shim_start(NX_AZURE_IOT *nx_azure_iot_ptr)
         return NX_AZURE_IOT_FAILURE;
     }
 
-    status = nx_cloud_module_register(&nx_azure_iot_ptr->nx_azure_iot_cloud,
-                                      &nxsm_shim.cloud_module, NXSM_SHIM_CLOUD_MODULE_NAME,
-                                      NXSM_SHIM_CLOUD_EVENTS, nxsm_shim_cloud_process,
+    status = nx_cloud_module_register(&nx_azure_iot_ptr->nx_azure_iot_cloud, &nxsm_shim.cloud_module,
+                                      NXSM_SHIM_CLOUD_MODULE_NAME, NXSM_SHIM_CLOUD_EVENTS, nxsm_shim_cloud_process,
                                       nx_azure_iot_ptr);
     if (status != NX_SUCCESS)
     {
@@ -674,10 +669,11 @@ static UINT nxsm_shim_start(NX_AZURE_IOT *nx_azure_iot_ptr)
     nxsm_shim.wake_enabled = NX_TRUE;
     TX_RESTORE
 
-    /* Packet capture: chained in front of whatever the application installed on each IP
+        /* Packet capture: chained in front of whatever the application installed on each IP
        (never overwriting it, unlike the original's defect D2). It cannot fail as a whole:
        IPs it cannot hook are counted (nxsm_netx_hook_status_get). */
-    (void)nxsm_netx_hooks_install((UINT)config.capture_mode);
+        (void)
+    nxsm_netx_hooks_install((UINT)config.capture_mode);
 
     return NX_AZURE_IOT_SUCCESS;
 }
@@ -694,8 +690,8 @@ UINT nx_azure_iot_security_module_enable(NX_AZURE_IOT *nx_azure_iot_ptr)
     case NXSM_SHIM_RUNNING:
         /* Same instance: already enabled (idempotent). Another one (or NULL): refused, and
            the running instance is left alone. */
-        status = (nxsm_shim.owner == nx_azure_iot_ptr) ? (UINT)NX_AZURE_IOT_SUCCESS
-                                                        : (UINT)NX_AZURE_IOT_INVALID_PARAMETER;
+        status =
+            (nxsm_shim.owner == nx_azure_iot_ptr) ? (UINT)NX_AZURE_IOT_SUCCESS : (UINT)NX_AZURE_IOT_INVALID_PARAMETER;
         TX_RESTORE
         return status;
     case NXSM_SHIM_IDLE:

@@ -52,10 +52,10 @@ typedef UINT (*nxsm_filter_fn)(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT direct
 /* One hooked NX_IP: what was there before us, and what happened to our functions. */
 typedef struct
 {
-    NX_IP *ip;       /* key; NX_NULL: never used */
-    UINT active;     /* hooked by the running enable */
-    UINT installed;  /* bits: our function sits in the NX_IP field (directly) */
-    UINT lost;       /* bits: the application replaced ours; we left its function there */
+    NX_IP *ip;      /* key; NX_NULL: never used */
+    UINT active;    /* hooked by the running enable */
+    UINT installed; /* bits: our function sits in the NX_IP field (directly) */
+    UINT lost;      /* bits: the application replaced ours; we left its function there */
     nxsm_filter_fn filter_previous;
     nxsm_filter_fn filter_replacement;
     nxsm_receive_fn receive_previous[NXSM_HOOK_RECEIVERS];
@@ -412,7 +412,10 @@ static UINT nxsm_hook_ip(NX_IP *ip_ptr, NX_IP *const *ips, ULONG count, UINT mod
         }
     }
     TX_RESTORE
-    (void)tx_mutex_put(&ip_ptr->nx_ip_protection);
+    if (tx_mutex_put(&ip_ptr->nx_ip_protection) != TX_SUCCESS)
+    {
+        /* Ours, taken above: cannot fail. */
+    }
     return (slot != NX_NULL) ? NX_TRUE : NX_FALSE;
 }
 

@@ -16,15 +16,15 @@
 
 #include "nx_security_module.h"
 
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+#define SYST_CSR              (*(volatile uint32_t *)0xE000E010u)
+#define SYST_RVR              (*(volatile uint32_t *)0xE000E014u)
+#define SYST_CVR              (*(volatile uint32_t *)0xE000E018u)
 #define INSTRUCTIONS_PER_TICK 40u
 
-#define T0 1700000000u
-#define BATCH 32u      /* half the default ring: never fills, never drops */
-#define BATCHES 64u    /* 2,048 calls per figure */
-#define FLOWS 50u      /* distinct flows cycled through */
+#define T0      1700000000u
+#define BATCH   32u /* half the default ring: never fills, never drops */
+#define BATCHES 64u /* 2,048 calls per figure */
+#define FLOWS   50u /* distinct flows cycled through */
 
 static uint8_t packets[FLOWS][60];
 static size_t packet_length;
@@ -66,8 +66,7 @@ static void make_packets(int ipv6, int host_order)
         uint8_t *tcp;
         if (!ipv6)
         {
-            static const uint8_t ip[20] = {0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0,
-                                           192, 0, 2, 10, 198, 51, 100, 7};
+            static const uint8_t ip[20] = {0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 192, 0, 2, 10, 198, 51, 100, 7};
             memcpy(p, ip, sizeof ip);
             tcp = p + 20;
             packet_length = 40;
@@ -75,17 +74,28 @@ static void make_packets(int ipv6, int host_order)
         else
         {
             p[0] = 0x60;
-            p[5] = 20;   /* payload length */
-            p[6] = 6;    /* TCP */
+            p[5] = 20; /* payload length */
+            p[6] = 6;  /* TCP */
             p[7] = 64;
-            p[8] = 0x20; p[9] = 0x01; p[10] = 0x0d; p[11] = 0xb8; p[23] = 0x10;
-            p[24] = 0x20; p[25] = 0x01; p[26] = 0x0d; p[27] = 0xb8; p[39] = 0x07;
+            p[8] = 0x20;
+            p[9] = 0x01;
+            p[10] = 0x0d;
+            p[11] = 0xb8;
+            p[23] = 0x10;
+            p[24] = 0x20;
+            p[25] = 0x01;
+            p[26] = 0x0d;
+            p[27] = 0xb8;
+            p[39] = 0x07;
             tcp = p + 40;
             packet_length = 60;
         }
-        tcp[0] = 0xc3; tcp[1] = (uint8_t)f;     /* local port 0xc300 + f */
-        tcp[2] = 0x01; tcp[3] = 0xbb;           /* 443 */
-        tcp[12] = 0x50; tcp[13] = 0x10;         /* ACK */
+        tcp[0] = 0xc3;
+        tcp[1] = (uint8_t)f; /* local port 0xc300 + f */
+        tcp[2] = 0x01;
+        tcp[3] = 0xbb; /* 443 */
+        tcp[12] = 0x50;
+        tcp[13] = 0x10; /* ACK */
         if (host_order)
         {
             to_host_order(p, ipv6 ? 10u : 5u);
@@ -103,8 +113,7 @@ __attribute__((noinline)) static nxsm_result empty_call(const uint8_t *p, size_t
 typedef nxsm_result (*capture_fn)(const uint8_t *, size_t, uint32_t, uint32_t);
 
 /* Total ticks of BATCHES x BATCH calls of `fn`, draining (unmeasured) after each batch. */
-static uint32_t run(capture_fn fn, uint32_t direction, uint32_t order, uint32_t *drain_ticks,
-                    unsigned *stored)
+static uint32_t run(capture_fn fn, uint32_t direction, uint32_t order, uint32_t *drain_ticks, unsigned *stored)
 {
     uint32_t ticks = 0;
     uint32_t drained = 0;

@@ -51,42 +51,42 @@
 
 #include "nx_security_module.h"
 
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+#define SYST_CSR              (*(volatile uint32_t *)0xE000E010u)
+#define SYST_RVR              (*(volatile uint32_t *)0xE000E014u)
+#define SYST_CVR              (*(volatile uint32_t *)0xE000E018u)
 #define INSTRUCTIONS_PER_TICK 40u
 
-#define T0 1700000000u
-#define BATCH 32u                 /* records between two drains: half the default ring */
-#define BATCHES 160u              /* batches per hook case */
-#define CALLS (BATCH * BATCHES)   /* 5,120 packets per hook case: every one of 5,000 flows */
-#define MAX_FLOWS_MIX 5000u       /* the large traffic mix */
-#define PACKET_BYTES 60u          /* room for an IPv6 + TCP header */
-#define COLLECT_REPS 16u          /* measured polls averaged per collection figure */
-#define SERIALIZE_FLOWS 64u       /* flows of the larger network-activity collection */
-#define BASELINE_REPS 256u
+#define T0              1700000000u
+#define BATCH           32u               /* records between two drains: half the default ring */
+#define BATCHES         160u              /* batches per hook case */
+#define CALLS           (BATCH * BATCHES) /* 5,120 packets per hook case: every one of 5,000 flows */
+#define MAX_FLOWS_MIX   5000u             /* the large traffic mix */
+#define PACKET_BYTES    60u               /* room for an IPv6 + TCP header */
+#define COLLECT_REPS    16u               /* measured polls averaged per collection figure */
+#define SERIALIZE_FLOWS 64u               /* flows of the larger network-activity collection */
+#define BASELINE_REPS   256u
 
 /* Stack painting (see stack_probe below); plain numbers, they also go into assembly. */
 #define STACK_PAINT_BYTES 32768
-#define STACK_PATTERN 0xA5C3F00F
-#define STR2(x) #x
-#define STR(x) STR2(x)
+#define STACK_PATTERN     0xA5C3F00F
+#define STR2(x)           #x
+#define STR(x)            STR2(x)
 
-#define TCP_FIN 0x01u
-#define TCP_SYN 0x02u
-#define TCP_ACK 0x10u
+#define TCP_FIN          0x01u
+#define TCP_SYN          0x02u
+#define TCP_ACK          0x10u
 #define PROTO_HOP_BY_HOP 0u
-#define PROTO_ICMP 1u
-#define PROTO_TCP 6u
-#define PROTO_UDP 17u
-#define PROTO_FRAGMENT 44u
-#define PROTO_GRE 47u
-#define PROTO_ICMPV6 58u
+#define PROTO_ICMP       1u
+#define PROTO_TCP        6u
+#define PROTO_UDP        17u
+#define PROTO_FRAGMENT   44u
+#define PROTO_GRE        47u
+#define PROTO_ICMPV6     58u
 
 static uint8_t packets[MAX_FLOWS_MIX][PACKET_BYTES];
 static size_t packet_length; /* readable bytes of every packet in `packets` */
 static nxsm_capacities capacities;
-static uint32_t now_s;        /* the time passed to the module last */
+static uint32_t now_s; /* the time passed to the module last */
 static unsigned failures;
 
 __attribute__((format(printf, 1, 2))) static void fail(const char *format, ...)
@@ -193,8 +193,8 @@ static size_t build_tcp(uint8_t *p, uint32_t f, bool ipv6, uint32_t direction, b
     {
         const uint16_t plen = (uint16_t)(20u + payload);
         const uint8_t device[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x10};
-        const uint8_t peer[16] = {0x20, 0x01, 0x00, 0x02, [13] = (uint8_t)(f >> 16), [14] = (uint8_t)(f >> 8),
-                                  [15] = (uint8_t)f};
+        const uint8_t peer[16] = {
+            0x20, 0x01, 0x00, 0x02, [13] = (uint8_t)(f >> 16), [14] = (uint8_t)(f >> 8), [15] = (uint8_t)f};
         p[0] = 0x60;
         p[4] = (uint8_t)(plen >> 8);
         p[5] = (uint8_t)plen;
@@ -245,7 +245,7 @@ typedef struct
     uint32_t heartbeat; /* heartbeat events */
     uint32_t v4_flows;
     uint32_t v6_flows;
-    uint32_t bad;       /* messages that could not be read */
+    uint32_t bad; /* messages that could not be read */
 } outbox_summary;
 
 typedef struct
@@ -535,8 +535,8 @@ static void bench_hooks(void)
             if (counted + dropped != CALLS || dropped != overflow || flows_now != in_table ||
                 after.ring_dropped != before.ring_dropped || after.ring_waiting != 0u)
             {
-                fail("drain_%s_%u: %lu counted, %lu table-full (expected %lu), %lu flows (expected %lu)",
-                     cases[c].key, flows, (unsigned long)counted, (unsigned long)dropped, (unsigned long)overflow,
+                fail("drain_%s_%u: %lu counted, %lu table-full (expected %lu), %lu flows (expected %lu)", cases[c].key,
+                     flows, (unsigned long)counted, (unsigned long)dropped, (unsigned long)overflow,
                      (unsigned long)flows_now, (unsigned long)in_table);
             }
         }
@@ -547,8 +547,8 @@ static void bench_hooks(void)
                 printf("bench drain_ipv6_%u: n/a\n", flows);
                 continue;
             }
-            printf("# drain_ipv%u_%u: %lu out, %lu in; %lu%% of the records found the table full\n", v ? 6u : 4u,
-                   flows, (unsigned long)drain_once[v][0], (unsigned long)drain_once[v][1],
+            printf("# drain_ipv%u_%u: %lu out, %lu in; %lu%% of the records found the table full\n", v ? 6u : 4u, flows,
+                   (unsigned long)drain_once[v][0], (unsigned long)drain_once[v][1],
                    (unsigned long)(expected_overflow(flows, v ? capacities.max_flows_v6 : capacities.max_flows_v4) *
                                    100u / CALLS));
             printf("bench drain_ipv%u_%u: %lu instructions\n", v ? 6u : 4u, flows,
@@ -608,45 +608,49 @@ typedef struct
    between painting and scanning; Armv6-M instructions only (it builds for every core).
    Pushes six registers so the call is made with an 8-byte aligned stack. */
 uint32_t stack_probe(probe_call *call);
-__asm__(".syntax unified\n"
-        ".pushsection .text.stack_probe,\"ax\",%progbits\n"
-        ".thumb\n"
-        ".balign 4\n"
-        ".global stack_probe\n"
-        ".type stack_probe, %function\n"
-        ".thumb_func\n"
-        "stack_probe:\n"
-        "    push {r3, r4, r5, r6, r7, lr}\n"
-        "    mov r4, r0\n"           /* r4: the call block */
-        "    mov r5, sp\n"           /* r5: stack pointer at the call */
-        "    ldr r6, =" STR(STACK_PATTERN) "\n"
-        "    ldr r7, =" STR(STACK_PAINT_BYTES) "\n"
-        "    subs r2, r5, r7\n"      /* r2: lowest painted word */
-        "    mov r1, r5\n"
-        "1:  subs r1, r1, #4\n"
-        "    str r6, [r1]\n"
-        "    cmp r1, r2\n"
-        "    bne 1b\n"
-        "    ldr r0, [r4, #4]\n"
-        "    ldr r1, [r4, #8]\n"
-        "    ldr r2, [r4, #12]\n"
-        "    ldr r3, [r4, #16]\n"
-        "    ldr r7, [r4, #0]\n"
-        "    blx r7\n"
-        "    str r0, [r4, #20]\n"
-        "    ldr r7, =" STR(STACK_PAINT_BYTES) "\n"
-        "    subs r1, r5, r7\n"      /* scan up from the lowest painted word */
-        "2:  ldr r2, [r1]\n"
-        "    cmp r2, r6\n"
-        "    bne 3f\n"
-        "    adds r1, r1, #4\n"
-        "    cmp r1, r5\n"
-        "    bne 2b\n"
-        "3:  subs r0, r5, r1\n"      /* bytes used below the stack pointer at the call */
-        "    pop {r3, r4, r5, r6, r7, pc}\n"
-        ".ltorg\n"
-        ".size stack_probe, .-stack_probe\n"
-        ".popsection\n");
+__asm__(
+    ".syntax unified\n"
+    ".pushsection .text.stack_probe,\"ax\",%progbits\n"
+    ".thumb\n"
+    ".balign 4\n"
+    ".global stack_probe\n"
+    ".type stack_probe, %function\n"
+    ".thumb_func\n"
+    "stack_probe:\n"
+    "    push {r3, r4, r5, r6, r7, lr}\n"
+    "    mov r4, r0\n" /* r4: the call block */
+    "    mov r5, sp\n" /* r5: stack pointer at the call */
+    "    ldr r6, =" STR(
+        STACK_PATTERN) "\n"
+                       "    ldr r7, =" STR(
+                           STACK_PAINT_BYTES) "\n"
+                                              "    subs r2, r5, r7\n" /* r2: lowest painted word */
+                                              "    mov r1, r5\n"
+                                              "1:  subs r1, r1, #4\n"
+                                              "    str r6, [r1]\n"
+                                              "    cmp r1, r2\n"
+                                              "    bne 1b\n"
+                                              "    ldr r0, [r4, #4]\n"
+                                              "    ldr r1, [r4, #8]\n"
+                                              "    ldr r2, [r4, #12]\n"
+                                              "    ldr r3, [r4, #16]\n"
+                                              "    ldr r7, [r4, #0]\n"
+                                              "    blx r7\n"
+                                              "    str r0, [r4, #20]\n"
+                                              "    ldr r7, =" STR(
+                                                  STACK_PAINT_BYTES) "\n"
+                                                                     "    subs r1, r5, r7\n" /* scan up from the lowest painted word */
+                                                                     "2:  ldr r2, [r1]\n"
+                                                                     "    cmp r2, r6\n"
+                                                                     "    bne 3f\n"
+                                                                     "    adds r1, r1, #4\n"
+                                                                     "    cmp r1, r5\n"
+                                                                     "    bne 2b\n"
+                                                                     "3:  subs r0, r5, r1\n" /* bytes used below the stack pointer at the call */
+                                                                     "    pop {r3, r4, r5, r6, r7, pc}\n"
+                                                                     ".ltorg\n"
+                                                                     ".size stack_probe, .-stack_probe\n"
+                                                                     ".popsection\n");
 
 typedef struct
 {
@@ -690,16 +694,16 @@ static void stack_probe_check(void)
     probe_call array = {(uintptr_t)use_stack, {64, 0, 0, 0}, 0};
     const uint32_t none_bytes = stack_probe(&none);
     const uint32_t array_bytes = stack_probe(&array);
-    printf("# stack probe check: empty function %lu bytes, 256-byte local array %lu bytes\n",
-           (unsigned long)none_bytes, (unsigned long)array_bytes);
+    printf("# stack probe check: empty function %lu bytes, 256-byte local array %lu bytes\n", (unsigned long)none_bytes,
+           (unsigned long)array_bytes);
     if (none_bytes != 0u || array_bytes < 256u || array_bytes > 256u + 64u)
     {
         fail("stack probe check");
     }
 }
 
-static nxsm_result probe_capture(stack_record *record, const char *name, const uint8_t *p, size_t n,
-                                 uint32_t direction, uint32_t order)
+static nxsm_result probe_capture(stack_record *record, const char *name, const uint8_t *p, size_t n, uint32_t direction,
+                                 uint32_t order)
 {
     probe_call call = {(uintptr_t)nxsm_capture, {(uint32_t)(uintptr_t)p, (uint32_t)n, direction, order}, 0};
     stack_note(record, name, stack_probe(&call));
@@ -748,8 +752,8 @@ static void stack_hook(void)
     };
     for (unsigned c = 0; c < sizeof tcp_cases / sizeof tcp_cases[0]; c++)
     {
-        n = build_tcp(p, 7, tcp_cases[c].ipv6, tcp_cases[c].direction,
-                      tcp_cases[c].order == NXSM_HEADER_HOST_ORDER, 100, TCP_SYN | TCP_ACK);
+        n = build_tcp(p, 7, tcp_cases[c].ipv6, tcp_cases[c].direction, tcp_cases[c].order == NXSM_HEADER_HOST_ORDER,
+                      100, TCP_SYN | TCP_ACK);
         expect_result(tcp_cases[c].name,
                       probe_capture(&record, tcp_cases[c].name, p, n, tcp_cases[c].direction, tcp_cases[c].order),
                       tcp_cases[c].ipv6 ? v6_ok : NXSM_OK);
@@ -758,19 +762,22 @@ static void stack_hook(void)
     /* UDP and ICMP over IPv4 (network order), ICMPv6. */
     n = build_tcp(p, 8, false, NXSM_DIRECTION_IN, false, 0, 0);
     p[9] = PROTO_UDP;
-    p[24] = 0; p[25] = 20; /* UDP length: 8 + 12 data bytes, as the IP total length says */
-    expect_result("ipv4 udp in", probe_capture(&record, "ipv4 udp in", p, 28, NXSM_DIRECTION_IN,
-                                               NXSM_HEADER_NETWORK_ORDER), NXSM_OK);
+    p[24] = 0;
+    p[25] = 20; /* UDP length: 8 + 12 data bytes, as the IP total length says */
+    expect_result("ipv4 udp in",
+                  probe_capture(&record, "ipv4 udp in", p, 28, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER), NXSM_OK);
     n = build_tcp(p, 9, false, NXSM_DIRECTION_OUT, false, 0, 0);
     p[9] = PROTO_ICMP;
-    p[20] = 8; p[21] = 0; /* echo request */
-    expect_result("ipv4 icmp out", probe_capture(&record, "ipv4 icmp out", p, 28, NXSM_DIRECTION_OUT,
-                                                 NXSM_HEADER_NETWORK_ORDER), NXSM_OK);
+    p[20] = 8;
+    p[21] = 0; /* echo request */
+    expect_result("ipv4 icmp out",
+                  probe_capture(&record, "ipv4 icmp out", p, 28, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
+                  NXSM_OK);
     n = build_tcp(p, 10, true, NXSM_DIRECTION_IN, false, 0, 0);
     p[6] = PROTO_ICMPV6;
     p[40] = 128; /* echo request */
-    expect_result("ipv6 icmpv6 in", probe_capture(&record, "ipv6 icmpv6 in", p, 48, NXSM_DIRECTION_IN,
-                                                  NXSM_HEADER_NETWORK_ORDER), v6_ok);
+    expect_result("ipv6 icmpv6 in",
+                  probe_capture(&record, "ipv6 icmpv6 in", p, 48, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER), v6_ok);
 
     /* IPv6 with a hop-by-hop header and a first-fragment header before TCP: the extension
        walk. */
@@ -778,30 +785,37 @@ static void stack_hook(void)
         uint8_t tcp_header[20];
         n = build_tcp(p, 11, true, NXSM_DIRECTION_IN, false, 0, TCP_ACK);
         memcpy(tcp_header, p + 40, sizeof tcp_header);
-        p[4] = 0; p[5] = 8 + 8 + 20 + 100; /* payload length */
+        p[4] = 0;
+        p[5] = 8 + 8 + 20 + 100; /* payload length */
         p[6] = PROTO_HOP_BY_HOP;
         memset(p + 40, 0, 16);
-        p[40] = PROTO_FRAGMENT; p[41] = 0;      /* hop-by-hop, 8 bytes */
-        p[42] = 1; p[43] = 4;                   /* PadN */
-        p[48] = PROTO_TCP; p[51] = 1;           /* fragment offset 0, more fragments */
+        p[40] = PROTO_FRAGMENT;
+        p[41] = 0; /* hop-by-hop, 8 bytes */
+        p[42] = 1;
+        p[43] = 4; /* PadN */
+        p[48] = PROTO_TCP;
+        p[51] = 1; /* fragment offset 0, more fragments */
         memcpy(p + 56, tcp_header, sizeof tcp_header);
         expect_result("ipv6 hop-by-hop + fragment + tcp",
                       probe_capture(&record, "ipv6 hop-by-hop + fragment + tcp", p, 76, NXSM_DIRECTION_IN,
-                                    NXSM_HEADER_NETWORK_ORDER), v6_ok);
+                                    NXSM_HEADER_NETWORK_ORDER),
+                      v6_ok);
         /* The same with the extension header cut off by the buffer: malformed. */
         expect_result("ipv6 extension header past the buffer",
                       probe_capture(&record, "ipv6 extension header past the buffer", p, 52, NXSM_DIRECTION_IN,
-                                    NXSM_HEADER_NETWORK_ORDER), NXSM_ERR_MALFORMED);
+                                    NXSM_HEADER_NETWORK_ORDER),
+                      NXSM_ERR_MALFORMED);
     }
 
     /* Malformed and ignored IPv4. */
     n = build_tcp(p, 12, false, NXSM_DIRECTION_IN, false, 0, TCP_ACK);
-    expect_result("ipv4 truncated header", probe_capture(&record, "ipv4 truncated header", p, 12,
-                                                         NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
+    expect_result("ipv4 truncated header",
+                  probe_capture(&record, "ipv4 truncated header", p, 12, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
                   NXSM_ERR_MALFORMED);
-    expect_result("ipv4 tcp header missing", probe_capture(&record, "ipv4 tcp header missing", p, 30,
-                                                           NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
-                  NXSM_ERR_MALFORMED);
+    expect_result(
+        "ipv4 tcp header missing",
+        probe_capture(&record, "ipv4 tcp header missing", p, 30, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
+        NXSM_ERR_MALFORMED);
     p[0] = 0x4F; /* 60-byte header claimed, 40 bytes there */
     expect_result("ipv4 header length past the buffer",
                   probe_capture(&record, "ipv4 header length past the buffer", p, n, NXSM_DIRECTION_IN,
@@ -811,12 +825,13 @@ static void stack_hook(void)
     p[9] = PROTO_GRE;
     /* Queued as a raw header (the drain counts it as ignored), and too short for that:
        parsed in the hook. */
-    expect_result("ipv4 other protocol", probe_capture(&record, "ipv4 other protocol", p, n, NXSM_DIRECTION_IN,
-                                                       NXSM_HEADER_NETWORK_ORDER),
+    expect_result("ipv4 other protocol",
+                  probe_capture(&record, "ipv4 other protocol", p, n, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
                   NXSM_OK);
-    expect_result("ipv4 other protocol, short", probe_capture(&record, "ipv4 other protocol, short", p, 24,
-                                                              NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
-                  NXSM_ERR_NOT_RECORDED);
+    expect_result(
+        "ipv4 other protocol, short",
+        probe_capture(&record, "ipv4 other protocol, short", p, 24, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
+        NXSM_ERR_NOT_RECORDED);
 
     /* A full flow table (the hook does not see it: the drain counts the drop), then a full
        ring. */
@@ -838,20 +853,20 @@ static void stack_hook(void)
         fail("stack case full table: the table is not full");
     }
     n = build_tcp(p, 5000u, false, NXSM_DIRECTION_OUT, false, 0, TCP_ACK);
-    expect_result("ipv4 new flow, flow table full",
-                  probe_capture(&record, "ipv4 new flow, flow table full", p, n, NXSM_DIRECTION_OUT,
-                                NXSM_HEADER_NETWORK_ORDER),
-                  NXSM_OK);
+    expect_result(
+        "ipv4 new flow, flow table full",
+        probe_capture(&record, "ipv4 new flow, flow table full", p, n, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
+        NXSM_OK);
     for (uint32_t i = read_stats().ring_waiting; i < capacities.ring_slots; i++)
     {
         (void)nxsm_capture(p, n, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER);
     }
-    expect_result("ipv4 ring full", probe_capture(&record, "ipv4 ring full", p, n, NXSM_DIRECTION_OUT,
-                                                  NXSM_HEADER_NETWORK_ORDER),
+    expect_result("ipv4 ring full",
+                  probe_capture(&record, "ipv4 ring full", p, n, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
                   NXSM_ERR_RING_FULL);
     n = build_tcp(p, 13, true, NXSM_DIRECTION_OUT, false, 0, TCP_ACK);
-    expect_result("ipv6 ring full", probe_capture(&record, "ipv6 ring full", p, n, NXSM_DIRECTION_OUT,
-                                                  NXSM_HEADER_NETWORK_ORDER),
+    expect_result("ipv6 ring full",
+                  probe_capture(&record, "ipv6 ring full", p, n, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
                   v6 ? NXSM_ERR_RING_FULL : NXSM_ERR_NOT_RECORDED);
     (void)nxsm_drain(now_s);
     reset_window();
@@ -930,8 +945,7 @@ static uint32_t collect_once(uint32_t n4, uint32_t n6, bool others, stack_record
     }
     fill_window(n4, n6, due - 1u);
     before = read_stats();
-    if (before.flows_v4 != n4 || before.flows_v6 != n6 || before.ring_waiting != 0u ||
-        before.outbox_messages != 0u)
+    if (before.flows_v4 != n4 || before.flows_v6 != n6 || before.ring_waiting != 0u || before.outbox_messages != 0u)
     {
         fail("%s: window holds %lu + %lu flows, expected %lu + %lu", name, (unsigned long)before.flows_v4,
              (unsigned long)before.flows_v6, (unsigned long)n4, (unsigned long)n6);
@@ -952,8 +966,8 @@ static uint32_t collect_once(uint32_t n4, uint32_t n6, bool others, stack_record
     const uint32_t built = after.messages_built - before.messages_built;
     if (result != NXSM_OK || after.collections - before.collections != 1u || built == 0u || after.flows_v4 != 0u ||
         after.flows_v6 != 0u || after.messages_dropped != before.messages_dropped || s.messages != built ||
-        s.bad != 0u || s.v4_flows != n4 || s.v6_flows != n6 || s.network != built ||
-        s.system != (others ? 1u : 0u) || s.heartbeat != (others ? 1u : 0u))
+        s.bad != 0u || s.v4_flows != n4 || s.v6_flows != n6 || s.network != built || s.system != (others ? 1u : 0u) ||
+        s.heartbeat != (others ? 1u : 0u))
     {
         fail("%s: poll %s, %lu collections, %lu messages (%lu unreadable, %lu dropped) with %lu + %lu flows, "
              "%lu system information, %lu heartbeat",
@@ -1036,8 +1050,8 @@ static void stack_poll(void)
     /* Nothing due, a full ring to drain (new flows into the table). */
     for (uint32_t i = 0; i < capacities.ring_slots; i++)
     {
-        const size_t n = build_tcp(p, 2000u + i, (i & 1u) != 0u && capacities.max_flows_v6 != 0u,
-                                   NXSM_DIRECTION_OUT, false, 0, TCP_ACK);
+        const size_t n = build_tcp(p, 2000u + i, (i & 1u) != 0u && capacities.max_flows_v6 != 0u, NXSM_DIRECTION_OUT,
+                                   false, 0, TCP_ACK);
         (void)nxsm_capture(p, n, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER);
     }
     if (read_stats().ring_waiting != capacities.ring_slots)
@@ -1122,9 +1136,8 @@ int main(void)
     printf("# totals: %lu packets seen, %lu counted, %lu table-full, %lu ring drops, %lu collections, "
            "%lu messages built, %lu dropped\n",
            (unsigned long)stats.packets_seen, (unsigned long)stats.packets_counted,
-           (unsigned long)stats.table_full_dropped, (unsigned long)stats.ring_dropped,
-           (unsigned long)stats.collections, (unsigned long)stats.messages_built,
-           (unsigned long)stats.messages_dropped);
+           (unsigned long)stats.table_full_dropped, (unsigned long)stats.ring_dropped, (unsigned long)stats.collections,
+           (unsigned long)stats.messages_built, (unsigned long)stats.messages_dropped);
     if (nxsm_stop() != NXSM_OK)
     {
         fail("nxsm_stop");

@@ -12,8 +12,8 @@
 
 #include "critical_section.h"
 
-static uint32_t nesting;        /* acquires not yet released */
-static uint32_t saved_primask;  /* PRIMASK before the outermost acquire */
+static uint32_t nesting;       /* acquires not yet released */
+static uint32_t saved_primask; /* PRIMASK before the outermost acquire */
 
 void (*volatile nxsm_fw_outermost_release_hook)(void);
 
@@ -47,8 +47,7 @@ void _critical_section_1_0_release(void)
         hook();
     }
     __asm volatile("msr primask, %0\n"
-                   "isb"
-                   ::"r"(restore)
+                   "isb" ::"r"(restore)
                    : "memory");
 }
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define NXSM_SEMIHOST_SYS_WRITE0 0x04u
-#define NXSM_SEMIHOST_SYS_EXIT 0x18u
+#define NXSM_SEMIHOST_SYS_EXIT   0x18u
 /* SYS_EXIT reason "run-time error": QEMU exits with status 1. */
 #define NXSM_SEMIHOST_ADP_RUNTIME_ERROR 0x20023u
 

@@ -31,13 +31,13 @@
 #if defined(NXSM_SIZE_PROBE_NATIVE)
 #include "nx_security_module.h"
 #define EXPECT_CLOUD_MODULES 1u /* the middleware's own */
-#define EXPECT_HOOKED 0
+#define EXPECT_HOOKED        0
 #elif defined(NX_AZURE_DISABLE_IOT_SECURITY_MODULE)
 #define EXPECT_CLOUD_MODULES 1u
-#define EXPECT_HOOKED 0
+#define EXPECT_HOOKED        0
 #else
 #define EXPECT_CLOUD_MODULES 2u /* the middleware's and the security module's */
-#define EXPECT_HOOKED 1
+#define EXPECT_HOOKED        1
 #endif
 
 #define PROBE_UNIX_TIME 1717171717ul
@@ -80,8 +80,8 @@ static int send_telemetry(void)
    hook would, poll, pass messages on, stop. */
 static int native_module(void)
 {
-    static const uint8_t syn[40] = {0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 192, 0, 2, 10,
-                                    198, 51, 100, 7, 0xc0, 0x00, 0x01, 0xbb, [32] = 0x50, [33] = 0x02};
+    static const uint8_t syn[40] = {0x45, 0, 0,  40,  0,  1,   0x40, 0,    64,   6,    0,    0,           192,
+                                    0,    2, 10, 198, 51, 100, 7,    0xc0, 0x00, 0x01, 0xbb, [32] = 0x50, [33] = 0x02};
     nxsm_config config;
     const uint8_t *bytes;
     size_t length;
@@ -104,14 +104,14 @@ int main(void)
          nxd_icmp_enable(&ip) == NX_SUCCESS;
 
     /* Creating the middleware enables the security module (unless it is compiled out). */
-    ok = ok && nx_azure_iot_create(&iot, (const UCHAR *)"probe", &ip, &pool, &dns, iot_stack, sizeof iot_stack,
-                                   3, unix_time_get) == NX_AZURE_IOT_SUCCESS;
+    ok = ok && nx_azure_iot_create(&iot, (const UCHAR *)"probe", &ip, &pool, &dns, iot_stack, sizeof iot_stack, 3,
+                                   unix_time_get) == NX_AZURE_IOT_SUCCESS;
     ok = ok && sim_cloud_registered_count() == EXPECT_CLOUD_MODULES;
     ok = ok && (ip.nx_ip_packet_filter_extended != NX_NULL) == EXPECT_HOOKED;
 
     /* The application's IoT Hub client, connected, sends its telemetry. */
-    ok = ok && sim_hub_client_attach(&hub, &iot, "probe.azure-devices.net", "probe-device", NX_NULL) ==
-                   NX_AZURE_IOT_SUCCESS;
+    ok = ok &&
+         sim_hub_client_attach(&hub, &iot, "probe.azure-devices.net", "probe-device", NX_NULL) == NX_AZURE_IOT_SUCCESS;
     sim_hub_client_set_state(&hub, NX_AZURE_IOT_HUB_CLIENT_STATUS_CONNECTED);
     ok = ok && send_telemetry() && sim_hub_sent_count() == 1u;
 

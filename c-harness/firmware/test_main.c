@@ -66,8 +66,7 @@ static const char *name_of(char *buffer, size_t size, const char *format, va_lis
     return buffer;
 }
 
-__attribute__((format(printf, 3, 4))) static void check_u32(uint32_t got, uint32_t want,
-                                                           const char *format, ...)
+__attribute__((format(printf, 3, 4))) static void check_u32(uint32_t got, uint32_t want, const char *format, ...)
 {
     char name[128];
     char detail[64];
@@ -95,8 +94,7 @@ static const char *u64_text(char buffer[21], uint64_t value)
 }
 
 /* The same as check_u32, for the 64-bit packet counters of nxsm_stats. */
-__attribute__((format(printf, 3, 4))) static void check_u64(uint64_t got, uint64_t want,
-                                                           const char *format, ...)
+__attribute__((format(printf, 3, 4))) static void check_u64(uint64_t got, uint64_t want, const char *format, ...)
 {
     char name[128];
     char detail[64];
@@ -106,8 +104,7 @@ __attribute__((format(printf, 3, 4))) static void check_u64(uint64_t got, uint64
     va_start(args, format);
     name_of(name, sizeof name, format, args);
     va_end(args);
-    (void)snprintf(detail, sizeof detail, "got %s, expected %s", u64_text(got_text, got),
-                   u64_text(want_text, want));
+    (void)snprintf(detail, sizeof detail, "got %s, expected %s", u64_text(got_text, got), u64_text(want_text, want));
     report(got == want, name, detail);
 }
 
@@ -121,8 +118,8 @@ static void check_identity(const nxsm_stats *s, const char *when)
               "packets_seen adds up %s", when);
 }
 
-__attribute__((format(printf, 3, 4))) static void check_result(nxsm_result got, nxsm_result want,
-                                                              const char *format, ...)
+__attribute__((format(printf, 3, 4))) static void check_result(nxsm_result got, nxsm_result want, const char *format,
+                                                               ...)
 {
     char name[128];
     char detail[160];
@@ -130,13 +127,13 @@ __attribute__((format(printf, 3, 4))) static void check_result(nxsm_result got, 
     va_start(args, format);
     name_of(name, sizeof name, format, args);
     va_end(args);
-    (void)snprintf(detail, sizeof detail, "got %" PRIu32 " \"%s\", expected %" PRIu32,
-                   (uint32_t)got, nxsm_result_text(got), (uint32_t)want);
+    (void)snprintf(detail, sizeof detail, "got %" PRIu32 " \"%s\", expected %" PRIu32, (uint32_t)got,
+                   nxsm_result_text(got), (uint32_t)want);
     report(got == want, name, detail);
 }
 
-__attribute__((format(printf, 3, 4))) static void check_true(bool condition, const char *detail,
-                                                            const char *format, ...)
+__attribute__((format(printf, 3, 4))) static void check_true(bool condition, const char *detail, const char *format,
+                                                             ...)
 {
     char name[128];
     va_list args;
@@ -178,11 +175,10 @@ static void test_version(void)
 {
     const uint32_t version = nxsm_version();
     char packed[32];
-    (void)snprintf(packed, sizeof packed, "%" PRIu32 ".%" PRIu32 ".%" PRIu32, version >> 24,
-                   (version >> 16) & 0xFFu, version & 0xFFFFu);
+    (void)snprintf(packed, sizeof packed, "%" PRIu32 ".%" PRIu32 ".%" PRIu32, version >> 24, (version >> 16) & 0xFFu,
+                   version & 0xFFFFu);
     const char *text = nxsm_version_string();
-    check_true(text != NULL && strcmp(text, packed) == 0, packed,
-               "nxsm_version_string agrees with nxsm_version");
+    check_true(text != NULL && strcmp(text, packed) == 0, packed, "nxsm_version_string agrees with nxsm_version");
     check_true(strcmp(packed, NXSM_FW_EXPECT_VERSION) == 0, packed,
                "nxsm_version is the CMake project version " NXSM_FW_EXPECT_VERSION);
 }
@@ -218,8 +214,7 @@ static void test_result_text(void)
             distinct = distinct && strcmp(texts[a], texts[b]) != 0;
         }
     }
-    check_true(distinct, "two codes share a text, or a text is empty",
-               "nxsm_result_text gives each code its own text");
+    check_true(distinct, "two codes share a text, or a text is empty", "nxsm_result_text gives each code its own text");
     const uint32_t out_of_range[] = {count, 0x7FFFFFFFu, 0xFFFFFFFFu};
     for (size_t i = 0; i < sizeof out_of_range / sizeof out_of_range[0]; i++)
     {
@@ -243,8 +238,7 @@ static void test_config_default(void)
     check_u32(config.retry_interval_s, 3, "default retry_interval_s");
     check_u32(config.pending_timeout_s, 300, "default pending_timeout_s");
     check_u32(config.capture_mode, NXSM_CAPTURE_UNICAST_ONLY, "default capture_mode");
-    check_u32(config.protocols, NXSM_PROTOCOL_TCP | NXSM_PROTOCOL_UDP | NXSM_PROTOCOL_ICMP,
-              "default protocols");
+    check_u32(config.protocols, NXSM_PROTOCOL_TCP | NXSM_PROTOCOL_UDP | NXSM_PROTOCOL_ICMP, "default protocols");
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -267,8 +261,7 @@ static const struct field_range field_ranges[] = {
     {"retry_interval_s", offsetof(nxsm_config, retry_interval_s), 1, 3600},
     {"pending_timeout_s", offsetof(nxsm_config, pending_timeout_s), 1, 86400},
     {"capture_mode", offsetof(nxsm_config, capture_mode), NXSM_CAPTURE_UNICAST_ONLY, NXSM_CAPTURE_IP_INPUT},
-    {"protocols", offsetof(nxsm_config, protocols), 1,
-     NXSM_PROTOCOL_TCP | NXSM_PROTOCOL_UDP | NXSM_PROTOCOL_ICMP},
+    {"protocols", offsetof(nxsm_config, protocols), 1, NXSM_PROTOCOL_TCP | NXSM_PROTOCOL_UDP | NXSM_PROTOCOL_ICMP},
 };
 
 static nxsm_config with_field(const struct field_range *field, uint32_t value)
@@ -297,11 +290,11 @@ static void test_validate(void)
     {
         const struct field_range *field = &field_ranges[i];
         config = with_field(field, field->min);
-        check_result(nxsm_config_validate(&config), NXSM_OK, "validate %s = %" PRIu32 " (min)",
-                     field->name, field->min);
+        check_result(nxsm_config_validate(&config), NXSM_OK, "validate %s = %" PRIu32 " (min)", field->name,
+                     field->min);
         config = with_field(field, field->max);
-        check_result(nxsm_config_validate(&config), NXSM_OK, "validate %s = %" PRIu32 " (max)",
-                     field->name, field->max);
+        check_result(nxsm_config_validate(&config), NXSM_OK, "validate %s = %" PRIu32 " (max)", field->name,
+                     field->max);
         if (field->min > 0)
         {
             config = with_field(field, field->min - 1);
@@ -361,13 +354,10 @@ static void test_stopped(void)
     for (uint32_t group = NXSM_PRIORITY_HIGH; group <= NXSM_PRIORITY_LOW; group++)
     {
         value = 0xDEADBEEFu;
-        check_result(nxsm_get_interval(group, &value), NXSM_OK, "nxsm_get_interval(%" PRIu32 ") when stopped",
-                     group);
-        check_u32(value, defaults[group], "interval of group %" PRIu32 " before any start is the default",
-                  group);
+        check_result(nxsm_get_interval(group, &value), NXSM_OK, "nxsm_get_interval(%" PRIu32 ") when stopped", group);
+        check_u32(value, defaults[group], "interval of group %" PRIu32 " before any start is the default", group);
     }
-    check_result(nxsm_get_interval(NXSM_PRIORITY_HIGH, NULL), NXSM_ERR_NULL_ARGUMENT,
-                 "nxsm_get_interval(HIGH, NULL)");
+    check_result(nxsm_get_interval(NXSM_PRIORITY_HIGH, NULL), NXSM_ERR_NULL_ARGUMENT, "nxsm_get_interval(HIGH, NULL)");
 
     const uint32_t bad_groups[] = {NXSM_PRIORITY_LOW + 1u, 0x80000000u, 0xFFFFFFFFu};
     for (size_t i = 0; i < sizeof bad_groups / sizeof bad_groups[0]; i++)
@@ -425,8 +415,7 @@ static void test_start_refusals(void)
 /* Polls at T0 + offset and checks the state reached and when it was entered. */
 static void poll_expect(uint32_t offset, bool hub, uint32_t state, uint32_t since_offset)
 {
-    check_result(nxsm_poll(T0 + offset, hub), NXSM_OK, "poll(T0+%" PRIu32 ", hub %s)", offset,
-                 hub ? "up" : "down");
+    check_result(nxsm_poll(T0 + offset, hub), NXSM_OK, "poll(T0+%" PRIu32 ", hub %s)", offset, hub ? "up" : "down");
     const nxsm_stats stats = read_stats();
     check_u32(stats.state, state, "state after poll(T0+%" PRIu32 ", hub %s)", offset, hub ? "up" : "down");
     check_u32(stats.state_since_s, T0 + since_offset, "state_since after poll(T0+%" PRIu32 ")", offset);
@@ -502,8 +491,7 @@ static void test_custom_config(void)
     const uint32_t jitter[][2] = {{59, 89}, {60, 30}, {0xFFFFFFFFu, 30 + 0xFFFFFFFFu % 60}};
     for (size_t i = 0; i < sizeof jitter / sizeof jitter[0]; i++)
     {
-        check_result(nxsm_start(&config, T0, jitter[i][0]), NXSM_OK, "start with random %" PRIu32,
-                     jitter[i][0]);
+        check_result(nxsm_start(&config, T0, jitter[i][0]), NXSM_OK, "start with random %" PRIu32, jitter[i][0]);
         check_u32(read_stats().first_collection_s - T0, jitter[i][1],
                   "random %" PRIu32 " puts the first collection at T0 + %" PRIu32, jitter[i][0], jitter[i][1]);
         check_result(nxsm_stop(), NXSM_OK, "stop after random %" PRIu32, jitter[i][0]);
@@ -535,8 +523,8 @@ static void test_cycles(void)
     {
         const bool ok = nxsm_start(&config, T0 + i, i) == NXSM_OK && read_state() == NXSM_STATE_PENDING &&
                         nxsm_poll(T0 + i, (i & 1u) != 0) == NXSM_OK &&
-                        read_state() == ((i & 1u) ? NXSM_STATE_ACTIVE : NXSM_STATE_PENDING) &&
-                        nxsm_stop() == NXSM_OK && read_state() == NXSM_STATE_NOT_INITIALIZED;
+                        read_state() == ((i & 1u) ? NXSM_STATE_ACTIVE : NXSM_STATE_PENDING) && nxsm_stop() == NXSM_OK &&
+                        read_state() == NXSM_STATE_NOT_INITIALIZED;
         if (!ok && bad++ == 0)
         {
             first_bad = i;
@@ -584,7 +572,7 @@ static void test_critical_section(void)
     __asm volatile("cpsie i" ::: "memory");
 }
 
-#define SCB_ICSR (*(volatile uint32_t *)0xE000ED04u)
+#define SCB_ICSR           (*(volatile uint32_t *)0xE000ED04u)
 #define SCB_ICSR_PENDSVSET (1u << 28)
 
 static volatile uint32_t isr_runs;
@@ -608,7 +596,8 @@ static void pend_interrupt(void)
 {
     SCB_ICSR = SCB_ICSR_PENDSVSET;
     __asm volatile("dsb\n"
-                   "isb" ::: "memory");
+                   "isb" ::
+                       : "memory");
 }
 
 static void test_interrupt_caller(void)
@@ -647,8 +636,7 @@ static const uint8_t server_ip[4] = {198, 51, 100, 7};
 static const uint8_t resolver_ip[4] = {203, 0, 113, 5};
 
 /* Writes an IPv4 header (20 bytes, checksum filled in) for total_length bytes. */
-static void ipv4_header(uint8_t *p, uint16_t total_length, uint8_t protocol, const uint8_t src[4],
-                        const uint8_t dst[4])
+static void ipv4_header(uint8_t *p, uint16_t total_length, uint8_t protocol, const uint8_t src[4], const uint8_t dst[4])
 {
     memset(p, 0, 20);
     p[0] = 0x45;
@@ -773,10 +761,12 @@ static void test_capture(void)
 
     /* One TCP connection (both directions), one UDP exchange, two packets not recorded. */
     ring_callback_calls = 0;
-    check_result(nxsm_capture(packet, length, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER), NXSM_OK, "capture a TCP SYN sent");
+    check_result(nxsm_capture(packet, length, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER), NXSM_OK,
+                 "capture a TCP SYN sent");
     check_u32(ring_callback_calls, 0, "no ring callback below the watermark");
     length = tcp_packet(packet, server_ip, 443, device_ip, 49152, TCP_SYN | TCP_ACK);
-    check_result(nxsm_capture(packet, length, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER), NXSM_OK, "capture a TCP SYN-ACK received");
+    check_result(nxsm_capture(packet, length, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER), NXSM_OK,
+                 "capture a TCP SYN-ACK received");
     check_u32(ring_callback_calls, 1, "the ring callback runs at the watermark");
     check_true(ring_callback_context == (uintptr_t)&context_marker, "another pointer",
                "the ring callback gets its context");

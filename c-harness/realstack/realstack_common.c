@@ -54,7 +54,7 @@ static UCHAR payload[RS_BIG];
 
 static int passed, failed;
 static unsigned long rs_last_neighbour; /* neighbour discovery packets of the last checked window */
-static int rs_silent;           /* a trial comparison: rs_sub neither prints nor counts */
+static int rs_silent;                   /* a trial comparison: rs_sub neither prints nor counts */
 
 int rs_check(int ok, const char *format, ...)
 {
@@ -364,10 +364,10 @@ void rs_network_ready(void)
     status |= nx_udp_socket_create(&rs_ip[1], &udp_server, "udp server", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 8);
     status |= nx_udp_socket_bind(&udp_client, RS_UDP_CLIENT, NX_WAIT_FOREVER);
     status |= nx_udp_socket_bind(&udp_server, RS_UDP_SERVER, NX_WAIT_FOREVER);
-    status |= nx_tcp_socket_create(&rs_ip[0], &tcp_client, "tcp client", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80,
-                                   8192, NX_NULL, NX_NULL);
-    status |= nx_tcp_socket_create(&rs_ip[1], &tcp_server, "tcp server", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80,
-                                   8192, NX_NULL, NX_NULL);
+    status |= nx_tcp_socket_create(&rs_ip[0], &tcp_client, "tcp client", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 8192,
+                                   NX_NULL, NX_NULL);
+    status |= nx_tcp_socket_create(&rs_ip[1], &tcp_server, "tcp server", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 8192,
+                                   NX_NULL, NX_NULL);
     rs_check(status == NX_SUCCESS, "UDP and TCP sockets created");
 
     /* Resolves ARP and the neighbour caches in both directions. */
@@ -626,8 +626,8 @@ int rs_check_traffic(UINT kinds, int verbose, const char *label)
         if (p->proto == RS_PROTO_UDP && from_client && p->sport == RS_UDP_CLIENT && p->dport == RS_UDP_SERVER &&
             p->data == RS_UDP_DATA)
             udp_request[v][ip][d]++;
-        else if (p->proto == RS_PROTO_UDP && from_server && p->sport == RS_UDP_SERVER &&
-                 p->dport == RS_UDP_CLIENT && p->data == RS_UDP_REPLY)
+        else if (p->proto == RS_PROTO_UDP && from_server && p->sport == RS_UDP_SERVER && p->dport == RS_UDP_CLIENT &&
+                 p->data == RS_UDP_REPLY)
             udp_reply[v][ip][d]++;
         else if (p->proto == RS_PROTO_TCP &&
                  ((from_client && p->sport == RS_TCP_CLIENT + p->version && p->dport == RS_TCP_SERVER) ||
@@ -691,17 +691,16 @@ int rs_check_traffic(UINT kinds, int verbose, const char *label)
                                    tcp_syn[v][s][0] == one && tcp_fin[v][s][0] == one && tcp_rst[v][s][0] == 0,
                                verbose, label, "TCPv%u %s: SYN %lu, FIN %lu, RST %lu (expected %lu, %lu, 0)", version,
                                side, tcp_syn[v][s][1], tcp_fin[v][s][1], tcp_rst[v][s][1], one, one);
-            failures += rs_sub(tcp_data[v][s][1] == data && tcp_data[v][s][0] == data &&
-                                   tcp_data_segments[v][s][1] == segments,
-                               verbose, label,
-                               "TCPv%u %s data: %lu bytes in %lu segments sent, %lu bytes received "
-                               "(expected %lu in %lu)",
-                               version, side, tcp_data[v][s][1], tcp_data_segments[v][s][1], tcp_data[v][s][0], data,
-                               segments);
+            failures +=
+                rs_sub(tcp_data[v][s][1] == data && tcp_data[v][s][0] == data && tcp_data_segments[v][s][1] == segments,
+                       verbose, label,
+                       "TCPv%u %s data: %lu bytes in %lu segments sent, %lu bytes received "
+                       "(expected %lu in %lu)",
+                       version, side, tcp_data[v][s][1], tcp_data_segments[v][s][1], tcp_data[v][s][0], data, segments);
         }
     }
-    failures += rs_sub(unexpected == 0, verbose, label, "nothing else but IPv6 neighbour discovery (%lu other)",
-                       unexpected);
+    failures +=
+        rs_sub(unexpected == 0, verbose, label, "nothing else but IPv6 neighbour discovery (%lu other)", unexpected);
     rs_last_neighbour = neighbour;
     if (verbose && !rs_silent)
         rs_note("%s: %lu packets in the window, %lu of them neighbour discovery", label, count, neighbour);
@@ -904,8 +903,7 @@ static int rs_compare_flows(UINT mode, const nxsm_stats *stats_before, int verbo
             rs_flow_print("expected", &model[i]);
             if (j < module_count)
                 rs_flow_print("module  ", &module[j]);
-            else
-                if (!rs_silent)
+            else if (!rs_silent)
                 rs_note("module has no such flow");
         }
     }
@@ -993,8 +991,8 @@ int rs_check_netx_totals(const rs_netx_counters *delta)
         rs_note("ip%u: NetX Duo sent %lu packets, %lu bytes, received %lu, %lu; the module's flows: out %lu, %lu, "
                 "in %lu, %lu; neighbour solicitations sent past the filters: %lu, %lu bytes",
                 ip, (unsigned long)delta->value[ip][0], (unsigned long)delta->value[ip][1],
-                (unsigned long)delta->value[ip][2], (unsigned long)delta->value[ip][3], out, out_bytes,
-                in, in_bytes, solicitations, solicitation_bytes);
+                (unsigned long)delta->value[ip][2], (unsigned long)delta->value[ip][3], out, out_bytes, in, in_bytes,
+                solicitations, solicitation_bytes);
         ok &= delta->value[ip][0] == out + solicitations && delta->value[ip][1] == out_bytes + solicitation_bytes &&
               delta->value[ip][2] == in && delta->value[ip][3] == in_bytes;
     }
@@ -1138,8 +1136,8 @@ static const nxsm_flow *rs_find_flow(const nxsm_flow *flows, size_t count, UINT 
     for (size_t i = 0; i < count; i++)
         if (flows[i].ip_version == version && flows[i].protocol == protocol &&
             !memcmp(flows[i].local_address, local_address, 16) &&
-            !memcmp(flows[i].remote_address, remote_address, 16) &&
-            flows[i].local_port == local_port && flows[i].remote_port == remote_port)
+            !memcmp(flows[i].remote_address, remote_address, 16) && flows[i].local_port == local_port &&
+            flows[i].remote_port == remote_port)
             return &flows[i];
     return NX_NULL;
 }
@@ -1164,8 +1162,10 @@ static void rs_fragments(const rs_module *m)
         failures += rs_send_udp(&udp_client, 1, version, RS_UDP_SERVER, RS_BIG);
         failures += rs_receive_udp(&udp_server, RS_BIG);
     }
-    rs_check(failures == 0, "%u-byte UDP datagrams over IPv4 and IPv6 through a %lu-byte MTU: fragmented, reassembled "
-             "and received", RS_BIG, (unsigned long)mtu);
+    rs_check(failures == 0,
+             "%u-byte UDP datagrams over IPv4 and IPv6 through a %lu-byte MTU: fragmented, reassembled "
+             "and received",
+             RS_BIG, (unsigned long)mtu);
     rs_check(rs_settle(m->drain, 1) == 0 && rs_read_flows(flows, &count) == NXSM_OK && rs_stats_get(&after) == 0,
              "fragmented datagrams settled, flows and statistics read");
     for (UINT version = 4; version <= 6; version += 2)

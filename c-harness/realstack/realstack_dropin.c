@@ -81,8 +81,8 @@ void rs_program(ULONG input)
     rs_network_ready();
     rs_objects_get(&before_create);
     rs_check(nx_dns_create(&dns, &rs_ip[0], (UCHAR *)"dns") == NX_SUCCESS, "nx_dns_create");
-    rs_check(nx_azure_iot_create(&iot, (const UCHAR *)"iot", &rs_ip[0], &rs_pool, &dns, iot_stack, sizeof(iot_stack),
-                                 2, unix_time) == NX_AZURE_IOT_SUCCESS,
+    rs_check(nx_azure_iot_create(&iot, (const UCHAR *)"iot", &rs_ip[0], &rs_pool, &dns, iot_stack, sizeof(iot_stack), 2,
+                                 unix_time) == NX_AZURE_IOT_SUCCESS,
              "nx_azure_iot_create (real NetX Duo Azure IoT addon)");
     cloud_modules = iot.nx_azure_iot_cloud.nx_cloud_modules_count;
     rs_suite(&dropin);

@@ -64,8 +64,7 @@ static void native_checks(void)
 
 void rs_program(ULONG input)
 {
-    static const rs_module native = {"native API", native_enable, native_disable, drain_if_woken, drain,
-                                     native_checks};
+    static const rs_module native = {"native API", native_enable, native_disable, drain_if_woken, drain, native_checks};
     (void)input;
 
     rs_network_ready();

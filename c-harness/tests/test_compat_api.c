@@ -43,8 +43,6 @@ static NX_AZURE_IOT_HUB_CLIENT hub_2;
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-
-
 static ULONG ism_registered(void)
 {
     return sim_cloud_registered_named(ISM_NAME);
@@ -55,8 +53,7 @@ static NX_CLOUD_MODULE *ism_module_in(NX_CLOUD *cloud)
 {
     NX_CLOUD_MODULE *module;
 
-    for (module = cloud->nx_cloud_modules_list_header; module != NX_NULL;
-         module = module->nx_cloud_module_next)
+    for (module = cloud->nx_cloud_modules_list_header; module != NX_NULL; module = module->nx_cloud_module_next)
     {
         if (module->nx_cloud_module_name != NX_NULL && strcmp(module->nx_cloud_module_name, ISM_NAME) == 0)
         {
@@ -80,8 +77,7 @@ static void init_iot(NX_AZURE_IOT *iot)
 
 static UINT create_iot(NX_AZURE_IOT *iot, ULONG *stack, UINT stack_size)
 {
-    return nx_azure_iot_create(iot, (const UCHAR *)"iot", &ip, &pool, &dns, stack, stack_size, 3,
-                               sim_unix_time_get);
+    return nx_azure_iot_create(iot, (const UCHAR *)"iot", &ip, &pool, &dns, stack, stack_size, 3, sim_unix_time_get);
 }
 
 static int fresh(void **state)
@@ -229,8 +225,7 @@ static void test_missing_time_callback_is_failure(void **state)
 
 static void test_register_failure_returns_raw_status(void **state)
 {
-    static const UINT statuses[] = {NX_CLOUD_MODULE_ALREADY_REGISTERED, NX_CLOUD_MODULE_EVENT_INVALID,
-                                    NX_PTR_ERROR};
+    static const UINT statuses[] = {NX_CLOUD_MODULE_ALREADY_REGISTERED, NX_CLOUD_MODULE_EVENT_INVALID, NX_PTR_ERROR};
     nxsm_stats before = stats_now();
     nxsm_stats after;
     size_t i;
@@ -323,8 +318,7 @@ static void test_disable_survives_deregister_failure(void **state)
         sim_cloud_run_seconds(3);
         assert_int_equal(stats_now().polls, before.polls);
     }
-    assert_int_equal(nx_cloud_module_deregister(&iot_a.nx_azure_iot_cloud,
-                                                ism_module_in(&iot_a.nx_azure_iot_cloud)),
+    assert_int_equal(nx_cloud_module_deregister(&iot_a.nx_azure_iot_cloud, ism_module_in(&iot_a.nx_azure_iot_cloud)),
                      NX_SUCCESS);
 }
 
@@ -382,8 +376,7 @@ static void test_delete_refuses_while_resources_remain(void **state)
 {
     (void)state;
     assert_int_equal(create_iot(&iot_a, cloud_stack_a, sizeof(cloud_stack_a)), NX_AZURE_IOT_SUCCESS);
-    assert_int_equal(sim_hub_client_attach(&hub_1, &iot_a, "hub.example", "dev-1", NX_NULL),
-                     NX_AZURE_IOT_SUCCESS);
+    assert_int_equal(sim_hub_client_attach(&hub_1, &iot_a, "hub.example", "dev-1", NX_NULL), NX_AZURE_IOT_SUCCESS);
     assert_int_equal(nx_azure_iot_delete(&iot_a), NX_AZURE_IOT_DELETE_ERROR);
     assert_int_equal(ism_registered(), 1); /* still enabled */
     assert_int_equal(sim_hub_client_detach(&hub_1), NX_AZURE_IOT_SUCCESS);
@@ -405,8 +398,7 @@ static void test_thousand_enable_disable_cycles(void **state)
     {
         assert_int_equal(nx_azure_iot_security_module_enable(&iot_a), NX_AZURE_IOT_SUCCESS);
         sim_cloud_run_seconds(1);
-        assert_int_equal(nx_azure_iot_security_module_disable((i & 1u) ? NX_NULL : &iot_a),
-                         NX_AZURE_IOT_SUCCESS);
+        assert_int_equal(nx_azure_iot_security_module_disable((i & 1u) ? NX_NULL : &iot_a), NX_AZURE_IOT_SUCCESS);
     }
     after = stats_now();
     assert_int_equal(after.starts - before.starts, 1000);
@@ -445,8 +437,7 @@ static void test_ticks_follow_hub_connection(void **state)
 
     (void)state;
     init_iot(&iot_a);
-    assert_int_equal(sim_hub_client_attach(&hub_1, &iot_a, "hub.example", "dev-1", NX_NULL),
-                     NX_AZURE_IOT_SUCCESS);
+    assert_int_equal(sim_hub_client_attach(&hub_1, &iot_a, "hub.example", "dev-1", NX_NULL), NX_AZURE_IOT_SUCCESS);
     assert_int_equal(nx_azure_iot_security_module_enable(&iot_a), NX_AZURE_IOT_SUCCESS);
     assert_int_equal(state_now(), NXSM_STATE_PENDING);
 
@@ -496,10 +487,8 @@ static void test_any_connected_hub_counts_provisioning_does_not(void **state)
 
     (void)state;
     init_iot(&iot_a);
-    assert_int_equal(sim_hub_client_attach(&hub_1, &iot_a, "hub.example", "dev-1", NX_NULL),
-                     NX_AZURE_IOT_SUCCESS);
-    assert_int_equal(sim_hub_client_attach(&hub_2, &iot_a, "hub.example", "dev-1", "mod-1"),
-                     NX_AZURE_IOT_SUCCESS);
+    assert_int_equal(sim_hub_client_attach(&hub_1, &iot_a, "hub.example", "dev-1", NX_NULL), NX_AZURE_IOT_SUCCESS);
+    assert_int_equal(sim_hub_client_attach(&hub_2, &iot_a, "hub.example", "dev-1", "mod-1"), NX_AZURE_IOT_SUCCESS);
     /* A provisioning resource whose data happens to look like a connected hub. */
     memset(&fake_hub, 0, sizeof(fake_hub));
     fake_hub.nx_azure_iot_hub_client_state = NX_AZURE_IOT_HUB_CLIENT_STATUS_CONNECTED;
@@ -529,8 +518,8 @@ static void test_any_connected_hub_counts_provisioning_does_not(void **state)
 static void test_tick_without_clock_drains_and_counts(void **state)
 {
     static const uint8_t syn[40] = {
-        0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 192, 0, 2, 10, 198, 51, 100, 7,
-        0xc3, 0x50, 0x22, 0xb3, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+        0x45, 0,    0,    40,   0, 1, 0x40, 0, 64, 6, 0, 0, 192,  0,    2,    10,   198, 51, 100, 7,
+        0xc3, 0x50, 0x22, 0xb3, 0, 0, 0,    1, 0,  0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0,   0,  0,   0,
     };
     nxsm_stats before;
     nxsm_stats after;
@@ -568,8 +557,8 @@ static void test_tick_without_clock_drains_and_counts(void **state)
 static void test_own_event_drains_ring(void **state)
 {
     static const uint8_t syn[40] = {
-        0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 192, 0, 2, 10, 198, 51, 100, 7,
-        0xc3, 0x50, 0x22, 0xb3, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+        0x45, 0,    0,    40,   0, 1, 0x40, 0, 64, 6, 0, 0, 192,  0,    2,    10,   198, 51, 100, 7,
+        0xc3, 0x50, 0x22, 0xb3, 0, 0, 0,    1, 0,  0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0,   0,  0,   0,
     };
     NX_CLOUD_MODULE *module;
     nxsm_stats before;
@@ -611,7 +600,8 @@ static void test_critical_section_nests_and_restores(void **state)
 {
     TX_INTERRUPT_SAVE_AREA
 
-    (void)state;
+        (void)
+    state;
     assert_int_equal(posture_now(), TX_INT_ENABLE);
     _critical_section_1_0_acquire();
     assert_int_equal(posture_now(), TX_INT_DISABLE);
@@ -735,8 +725,7 @@ static void test_enable_disable_race_with_cloud_thread(void **state)
 
     (void)state;
     init_iot(&iot_a);
-    assert_int_equal(sim_hub_client_attach(&hub_1, &iot_a, "hub.example", "dev-1", NX_NULL),
-                     NX_AZURE_IOT_SUCCESS);
+    assert_int_equal(sim_hub_client_attach(&hub_1, &iot_a, "hub.example", "dev-1", NX_NULL), NX_AZURE_IOT_SUCCESS);
     sim_hub_client_set_state(&hub_1, NX_AZURE_IOT_HUB_CLIENT_STATUS_CONNECTED);
     memset(results, 0, sizeof(results));
     race_set_done(0);

@@ -44,14 +44,14 @@ static double seconds_now(void)
 }
 
 /* Repeats a call while another context is inside the module (NXSM_ERR_BUSY). */
-#define UNTIL_NOT_BUSY(result, call)                                                            \
-    do                                                                                          \
-    {                                                                                           \
-        (result) = (call);                                                                      \
-        if ((result) == NXSM_ERR_BUSY)                                                          \
-        {                                                                                       \
-            sched_yield();                                                                      \
-        }                                                                                       \
+#define UNTIL_NOT_BUSY(result, call)   \
+    do                                 \
+    {                                  \
+        (result) = (call);             \
+        if ((result) == NXSM_ERR_BUSY) \
+        {                              \
+            sched_yield();             \
+        }                              \
     } while ((result) == NXSM_ERR_BUSY)
 
 /* An IPv4 UDP packet 10.0.0.1:port -> 198.51.<remote>:53 with 20 payload bytes: long
@@ -155,10 +155,22 @@ static void on_wake(unsigned function, void *context)
     }
 }
 
-static void wake_0(void *context) { on_wake(0u, context); }
-static void wake_1(void *context) { on_wake(1u, context); }
-static void wake_2(void *context) { on_wake(2u, context); }
-static void wake_3(void *context) { on_wake(3u, context); }
+static void wake_0(void *context)
+{
+    on_wake(0u, context);
+}
+static void wake_1(void *context)
+{
+    on_wake(1u, context);
+}
+static void wake_2(void *context)
+{
+    on_wake(2u, context);
+}
+static void wake_3(void *context)
+{
+    on_wake(3u, context);
+}
 
 static const nxsm_ring_callback wakes[CALLBACKS] = {wake_0, wake_1, wake_2, wake_3};
 
@@ -236,8 +248,8 @@ static void test_ring_callback_swap_under_traffic(void **state)
     {
         assert_int_equal(pthread_join(producers[i], NULL), 0);
     }
-    printf("ring callback swap: %u cycles, %lu calls, %lu mismatched, %lu after removal\n", cycle,
-           LOAD(&wake_calls), LOAD(&wake_mismatches), LOAD(&wake_late));
+    printf("ring callback swap: %u cycles, %lu calls, %lu mismatched, %lu after removal\n", cycle, LOAD(&wake_calls),
+           LOAD(&wake_mismatches), LOAD(&wake_late));
     assert_true(cycle >= 50u);
     assert_true(LOAD(&wake_calls) >= 50ul);
     assert_int_equal(LOAD(&wake_mismatches), 0ul);
@@ -285,8 +297,7 @@ static void test_peeked_message_survives_settings(void **state)
     assert_int_equal(nxsm_message_peek(&bytes, &length, &sequence), NXSM_OK);
     assert_true(length > 0u && length <= sizeof(copy));
     memcpy(copy, bytes, length);
-    assert_int_equal(nxsm_set_collector(NXSM_COLLECTOR_NETWORK_ACTIVITY, false, NXSM_PRIORITY_HIGH),
-                     NXSM_OK);
+    assert_int_equal(nxsm_set_collector(NXSM_COLLECTOR_NETWORK_ACTIVITY, false, NXSM_PRIORITY_HIGH), NXSM_OK);
     assert_memory_equal(bytes, copy, length);
     assert_int_equal(nxsm_message_ack(sequence, true), NXSM_OK);
     assert_int_equal(nxsm_stop(), NXSM_OK);
@@ -385,8 +396,8 @@ static void test_peeked_message_survives_settings_threaded(void **state)
     }
     STORE(&peek_done, 1u);
     assert_int_equal(pthread_join(consumer, NULL), 0);
-    printf("peeked message: %u rounds, %lu sent, %lu changed while peeked, %lu refused\n", round,
-           counts.sent, counts.changed, counts.refused);
+    printf("peeked message: %u rounds, %lu sent, %lu changed while peeked, %lu refused\n", round, counts.sent,
+           counts.changed, counts.refused);
     assert_true(counts.sent > 0u);
     assert_int_equal(counts.changed, 0ul);
     assert_int_equal(counts.refused, 0ul);

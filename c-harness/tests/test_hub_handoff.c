@@ -500,8 +500,8 @@ static int setup(void **state)
     hubs_attached = 0;
     memset(hubs, 0, sizeof(hubs));
     /* Enables the module (PENDING) at SIM_DEFAULT_UNIX_TIME. */
-    assert_int_equal(nx_azure_iot_create(&iot, (const UCHAR *)"iot", &ip, &pool, &dns, cloud_stack,
-                                         sizeof(cloud_stack), 3, sim_unix_time_get),
+    assert_int_equal(nx_azure_iot_create(&iot, (const UCHAR *)"iot", &ip, &pool, &dns, cloud_stack, sizeof(cloud_stack),
+                                         3, sim_unix_time_get),
                      NX_AZURE_IOT_SUCCESS);
     assert_int_equal(state_now(), NXSM_STATE_PENDING);
     return 0;

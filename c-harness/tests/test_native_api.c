@@ -23,9 +23,6 @@
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-
-
-
 static void start_default(void)
 {
     nxsm_config config = default_config();
@@ -62,7 +59,10 @@ static void test_version_number_matches_string(void **state)
 static void test_result_text_for_every_code(void **state)
 {
     /* One past the last code in nx_security_module.h. */
-    enum { RESULT_END = NXSM_ERR_CAPTURE_OFF + 1 };
+    enum
+    {
+        RESULT_END = NXSM_ERR_CAPTURE_OFF + 1
+    };
     const char *texts[RESULT_END];
     uint32_t code;
     uint32_t other;
@@ -130,7 +130,10 @@ typedef struct
     nxsm_result expected;
 } field_case;
 
-#define FIELD(f, v, r) {offsetof(nxsm_config, f), #f, (v), (r)}
+#define FIELD(f, v, r)                         \
+    {                                          \
+        offsetof(nxsm_config, f), #f, (v), (r) \
+    }
 
 static const field_case field_cases[] = {
     FIELD(high_interval_s, 0u, NXSM_ERR_INVALID_ARGUMENT),
@@ -191,8 +194,8 @@ static void test_config_validate_each_field(void **state)
 
         if (got != field_cases[i].expected)
         {
-            fail_msg("validate %s=%u: got %u, expected %u", field_cases[i].name,
-                     (unsigned)field_cases[i].value, (unsigned)got, (unsigned)field_cases[i].expected);
+            fail_msg("validate %s=%u: got %u, expected %u", field_cases[i].name, (unsigned)field_cases[i].value,
+                     (unsigned)got, (unsigned)field_cases[i].expected);
         }
     }
 }
@@ -226,8 +229,7 @@ static void test_start_refuses_bad_arguments_and_starts_nothing(void **state)
 
             if (got != NXSM_ERR_INVALID_ARGUMENT)
             {
-                fail_msg("start %s=%u: got %u", field_cases[i].name,
-                         (unsigned)field_cases[i].value, (unsigned)got);
+                fail_msg("start %s=%u: got %u", field_cases[i].name, (unsigned)field_cases[i].value, (unsigned)got);
             }
         }
     }

@@ -47,16 +47,15 @@ static NX_IP ips[MAX_IPS];
 #define SYN_ACK 0x12u
 
 /* IPv4 datagram; frag is the flags+offset field. Returns the total length. */
-static ULONG ipv4(UCHAR *out, ULONG src, ULONG dst, UCHAR proto, ULONG sport, ULONG dport,
-                  ULONG payload, ULONG frag)
+static ULONG ipv4(UCHAR *out, ULONG src, ULONG dst, UCHAR proto, ULONG sport, ULONG dport, ULONG payload, ULONG frag)
 {
     return tp_ipv4(out, (uint32_t)src, (uint32_t)dst, proto, (uint32_t)sport, (uint32_t)dport, (uint32_t)payload,
                    (uint32_t)frag, SYN_ACK);
 }
 
 /* IPv6 datagram, optionally behind a hop-by-hop header of hbh_len bytes (8, 16, ...). */
-static ULONG ipv6(UCHAR *out, const UCHAR *src, const UCHAR *dst, UCHAR proto, ULONG sport,
-                  ULONG dport, ULONG payload, ULONG hbh_len)
+static ULONG ipv6(UCHAR *out, const UCHAR *src, const UCHAR *dst, UCHAR proto, ULONG sport, ULONG dport, ULONG payload,
+                  ULONG hbh_len)
 {
     return tp_ipv6(out, src, dst, proto, (uint32_t)sport, (uint32_t)dport, (uint32_t)payload, (uint32_t)hbh_len,
                    SYN_ACK);
@@ -133,7 +132,6 @@ static UINT wrapping_filter(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT direction
 }
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
 
 static nxsm_netx_hook_status hook_status(void)
 {
@@ -232,8 +230,8 @@ static void drain(void)
 
 /* The flow of the current window with these ports and protocol (0 TCP, 1 UDP, 2 ICMP)
    and, if local is not NULL, this local address (first bytes). */
-static UINT find_flow_at(UCHAR version, UCHAR protocol, uint16_t local_port,
-                         uint16_t remote_port, const UCHAR *local, nxsm_flow *out)
+static UINT find_flow_at(UCHAR version, UCHAR protocol, uint16_t local_port, uint16_t remote_port, const UCHAR *local,
+                         nxsm_flow *out)
 {
     nxsm_flow flows[32];
     size_t written = 0;
@@ -242,8 +240,8 @@ static UINT find_flow_at(UCHAR version, UCHAR protocol, uint16_t local_port,
     assert_int_equal(nxsm_read_flows(0, flows, 32, &written), NXSM_OK);
     for (i = 0; i < written; i++)
     {
-        if (flows[i].ip_version == version && flows[i].protocol == protocol &&
-            flows[i].local_port == local_port && flows[i].remote_port == remote_port &&
+        if (flows[i].ip_version == version && flows[i].protocol == protocol && flows[i].local_port == local_port &&
+            flows[i].remote_port == remote_port &&
             (local == NX_NULL || memcmp(flows[i].local_address, local, version == 4 ? 4 : 16) == 0))
         {
             *out = flows[i];
@@ -253,8 +251,7 @@ static UINT find_flow_at(UCHAR version, UCHAR protocol, uint16_t local_port,
     return NX_FALSE;
 }
 
-static UINT find_flow(UCHAR version, UCHAR protocol, uint16_t local_port, uint16_t remote_port,
-                      nxsm_flow *out)
+static UINT find_flow(UCHAR version, UCHAR protocol, uint16_t local_port, uint16_t remote_port, nxsm_flow *out)
 {
     return find_flow_at(version, protocol, local_port, remote_port, NX_NULL, out);
 }

@@ -61,8 +61,8 @@ static void ring_wake(void *context)
 /* One UDP/IPv4 packet 10.0.0.1:port -> 10.0.0.2:53 (network order, no checksum). */
 static ULONG udp_packet(UCHAR *out, ULONG port)
 {
-    static const UCHAR header[28] = {0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1,
-                                     10, 0, 0, 2, 0, 0, 0, 53, 0, 8, 0, 0};
+    static const UCHAR header[28] = {0x45, 0, 0,  28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0,
+                                     0,    1, 10, 0,  0, 2, 0, 0, 0,  53, 0, 8, 0,  0};
 
     memcpy(out, header, sizeof(header));
     out[20] = (UCHAR)(port >> 8);
@@ -131,8 +131,7 @@ int main(void)
     /* The same burst with nothing draining until the next poll: the ring overflows. */
     before = stats();
     burst(&ip, 0u);
-    expect("burst without drains: ring_dropped",
-           stats().ring_dropped - before.ring_dropped,
+    expect("burst without drains: ring_dropped", stats().ring_dropped - before.ring_dropped,
            (capacities.ring_slots < BURST) ? BURST - capacities.ring_slots : 0u);
     expect("poll", nxsm_poll(NOW_S + 2u, false), NXSM_OK);
 

@@ -8,10 +8,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#define TP_TCP     6u
-#define TP_UDP     17u
-#define TP_ICMP    1u
-#define TP_ICMPV6  58u
+#define TP_TCP        6u
+#define TP_UDP        17u
+#define TP_ICMP       1u
+#define TP_ICMPV6     58u
 #define TP_HOP_BY_HOP 0u
 
 static inline void tp_put16(uint8_t *p, uint32_t v)
@@ -56,8 +56,8 @@ static inline uint32_t tp_transport(uint8_t *out, uint8_t proto, uint32_t sport,
 
 /* An IPv4 datagram from `src` to `dst` (host-order values); `frag` is the flags and
    fragment-offset field. Returns its total length. */
-static inline uint32_t tp_ipv4(uint8_t *out, uint32_t src, uint32_t dst, uint8_t proto, uint32_t sport,
-                               uint32_t dport, uint32_t payload, uint32_t frag, uint8_t tcp_flags)
+static inline uint32_t tp_ipv4(uint8_t *out, uint32_t src, uint32_t dst, uint8_t proto, uint32_t sport, uint32_t dport,
+                               uint32_t payload, uint32_t frag, uint8_t tcp_flags)
 {
     uint32_t l4 = tp_transport(out + 20, proto, sport, dport, payload, tcp_flags);
 
@@ -75,8 +75,7 @@ static inline uint32_t tp_ipv4(uint8_t *out, uint32_t src, uint32_t dst, uint8_t
 /* An IPv6 datagram, behind a hop-by-hop header of `hbh_len` bytes (8, 16, ...) when it is
    not 0. Returns its total length. */
 static inline uint32_t tp_ipv6(uint8_t *out, const uint8_t src[16], const uint8_t dst[16], uint8_t proto,
-                               uint32_t sport, uint32_t dport, uint32_t payload, uint32_t hbh_len,
-                               uint8_t tcp_flags)
+                               uint32_t sport, uint32_t dport, uint32_t payload, uint32_t hbh_len, uint8_t tcp_flags)
 {
     uint32_t l4 = tp_transport(out + 40 + hbh_len, proto, sport, dport, payload, tcp_flags);
 

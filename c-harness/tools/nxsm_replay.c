@@ -123,39 +123,38 @@ static ULONG replay_cloud_stack[1024];
 static struct
 {
     int started;
-    uint64_t clock;      /* simulated unix seconds */
-    uint64_t start;      /* the first IP packet's second */
-    uint64_t offset;     /* added to the timestamps of the current --repeat pass */
-    uint64_t last_seen;  /* latest timestamp seen, before the offset */
+    uint64_t clock;       /* simulated unix seconds */
+    uint64_t start;       /* the first IP packet's second */
+    uint64_t offset;      /* added to the timestamps of the current --repeat pass */
+    uint64_t last_seen;   /* latest timestamp seen, before the offset */
     uint64_t pass_length; /* seconds one --repeat pass spans */
-    int dirty;           /* packets fed since the last tick */
+    int dirty;            /* packets fed since the last tick */
     int hub_connected;
     uint64_t ip_packets;
-    int auto_device;        /* no --local: the device is the first sound packet's source */
-    UINT interfaces;        /* IPv4 interfaces given an address */
+    int auto_device; /* no --local: the device is the first sound packet's source */
+    UINT interfaces; /* IPv4 interfaces given an address */
     uint64_t non_ip_frames;
     uint64_t messages_printed;
     unsigned unsupported_files;
     unsigned damaged_files;
-    ULONG ip_hooked;        /* IPs the module hooked, read before the device is deleted */
+    ULONG ip_hooked; /* IPs the module hooked, read before the device is deleted */
 } run;
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: nxsm_replay [--local ADDR[/PREFIX]]... [--capture unicast-only|ip-input]\n"
-            "                   [--window-s N] [--hub-outage FROM:SECONDS] [--repeat N] FILE.pcap...\n"
-            "  --local ADDR     an address of the device (IPv4 or IPv6, repeatable; a prefix\n"
-            "                   makes its subnet broadcast count as received); default: the\n"
-            "                   source of the first IP packet\n"
-            "  --capture MODE   unicast-only (default): inbound at TCP/UDP/ICMP dispatch;\n"
-            "                   ip-input: every inbound packet at IP input\n"
-            "  --window-s N     flow window length in seconds (default 10)\n"
-            "  --hub-outage F:S the hub client is disconnected from F seconds after the first\n"
-            "                   IP packet, for S seconds\n"
-            "  --repeat N       play the files N times in a row (default 1)\n"
-            "Output: each message the hub accepted as a hex line, then a JSON summary line;\n"
-            "scripts/replay decodes it (nxsm-decode --replay).\n");
+    fprintf(out, "usage: nxsm_replay [--local ADDR[/PREFIX]]... [--capture unicast-only|ip-input]\n"
+                 "                   [--window-s N] [--hub-outage FROM:SECONDS] [--repeat N] FILE.pcap...\n"
+                 "  --local ADDR     an address of the device (IPv4 or IPv6, repeatable; a prefix\n"
+                 "                   makes its subnet broadcast count as received); default: the\n"
+                 "                   source of the first IP packet\n"
+                 "  --capture MODE   unicast-only (default): inbound at TCP/UDP/ICMP dispatch;\n"
+                 "                   ip-input: every inbound packet at IP input\n"
+                 "  --window-s N     flow window length in seconds (default 10)\n"
+                 "  --hub-outage F:S the hub client is disconnected from F seconds after the first\n"
+                 "                   IP packet, for S seconds\n"
+                 "  --repeat N       play the files N times in a row (default 1)\n"
+                 "Output: each message the hub accepted as a hex line, then a JSON summary line;\n"
+                 "scripts/replay decodes it (nxsm-decode --replay).\n");
 }
 
 static int fail_usage(const char *message, const char *argument)
@@ -282,8 +281,8 @@ static int parse_arguments(int argc, char **argv)
             options.files[options.file_count++] = arg;
             continue;
         }
-        if (strcmp(arg, "--local") != 0 && strcmp(arg, "--capture") != 0 &&
-            strcmp(arg, "--window-s") != 0 && strcmp(arg, "--hub-outage") != 0 && strcmp(arg, "--repeat") != 0)
+        if (strcmp(arg, "--local") != 0 && strcmp(arg, "--capture") != 0 && strcmp(arg, "--window-s") != 0 &&
+            strcmp(arg, "--hub-outage") != 0 && strcmp(arg, "--repeat") != 0)
         {
             return fail_usage("unknown option", arg);
         }
@@ -327,8 +326,7 @@ static int parse_arguments(int argc, char **argv)
 
             errno = 0;
             seconds = strtoul(value, &end, 10);
-            if (errno != 0 || end == value || *end != '\0' || seconds == 0 || seconds > 86400ul ||
-                value[0] == '-')
+            if (errno != 0 || end == value || *end != '\0' || seconds == 0 || seconds > 86400ul || value[0] == '-')
             {
                 return fail_usage("--window-s takes 1..86400 seconds, not", value);
             }
@@ -340,8 +338,8 @@ static int parse_arguments(int argc, char **argv)
             unsigned long long seconds;
             int used = 0;
 
-            if (value[0] == '-' || sscanf(value, "%llu:%llu%n", &from, &seconds, &used) != 2 ||
-                value[used] != '\0' || seconds == 0 || from > 0xFFFFFFFFull || seconds > 0xFFFFFFFFull)
+            if (value[0] == '-' || sscanf(value, "%llu:%llu%n", &from, &seconds, &used) != 2 || value[used] != '\0' ||
+                seconds == 0 || from > 0xFFFFFFFFull || seconds > 0xFFFFFFFFull)
             {
                 return fail_usage("--hub-outage takes FROM:SECONDS (whole seconds, SECONDS > 0), not", value);
             }
@@ -388,9 +386,8 @@ static uint32_t le32_at(const uint8_t *p)
 
 static int link_supported(int dlt)
 {
-    return dlt == DLT_EN10MB || dlt == DLT_RAW || dlt == DLT_IPV4 || dlt == DLT_IPV6 ||
-           dlt == DLT_LINUX_SLL || dlt == DLT_LINUX_SLL2 || dlt == DLT_NULL || dlt == DLT_LOOP ||
-           dlt == 12 || dlt == 14 || dlt == 101;
+    return dlt == DLT_EN10MB || dlt == DLT_RAW || dlt == DLT_IPV4 || dlt == DLT_IPV6 || dlt == DLT_LINUX_SLL ||
+           dlt == DLT_LINUX_SLL2 || dlt == DLT_NULL || dlt == DLT_LOOP || dlt == 12 || dlt == 14 || dlt == 101;
 }
 
 /* Ethertype at offset, through any number of 802.1Q / 802.1ad / QinQ tags: sets *offset to
@@ -417,8 +414,7 @@ static uint16_t ethertype_through_tags(const uint8_t *frame, uint32_t length, ui
 
 /* Finds the IP packet of a frame. Returns 4 or 6 (and sets ip and ip_length), or 0 if the frame
    carries no IPv4/IPv6 packet. */
-static int ip_of_frame(int dlt, const uint8_t *frame, uint32_t length, const uint8_t **ip,
-                       uint32_t *ip_length)
+static int ip_of_frame(int dlt, const uint8_t *frame, uint32_t length, const uint8_t **ip, uint32_t *ip_length)
 {
     uint32_t offset = 0;
     uint16_t type = 0;
@@ -688,15 +684,14 @@ static int start_device(uint64_t now)
     }
     seed_first_collection(config.first_collection_base_s);
     status = nx_azure_iot_create(&replay_iot, (const UCHAR *)"replay", &replay_ip, &replay_pool, &replay_dns,
-                                 replay_cloud_stack, (UINT)sizeof(replay_cloud_stack), 3,
-                                 sim_unix_time_get);
+                                 replay_cloud_stack, (UINT)sizeof(replay_cloud_stack), 3, sim_unix_time_get);
     if (status != NX_AZURE_IOT_SUCCESS)
     {
         fprintf(stderr, "nxsm_replay: nx_azure_iot_create failed: 0x%x\n", status);
         return -1;
     }
-    if (sim_hub_client_attach(&replay_hub, &replay_iot, "replay.azure-devices.net", "replay-device",
-                              NX_NULL) != NX_AZURE_IOT_SUCCESS)
+    if (sim_hub_client_attach(&replay_hub, &replay_iot, "replay.azure-devices.net", "replay-device", NX_NULL) !=
+        NX_AZURE_IOT_SUCCESS)
     {
         return -1;
     }
@@ -903,8 +898,7 @@ static void replay_file(const char *name, pcap_t *pcap)
         }
         /* pcap stores unsigned 32-bit seconds; libpcap's signed time_t makes those past
            2038 negative: read them back as unsigned. */
-        seconds = (header->ts.tv_sec < 0) ? (uint64_t)(uint32_t)header->ts.tv_sec
-                                          : (uint64_t)header->ts.tv_sec;
+        seconds = (header->ts.tv_sec < 0) ? (uint64_t)(uint32_t)header->ts.tv_sec : (uint64_t)header->ts.tv_sec;
         if (seconds > run.last_seen)
         {
             run.last_seen = seconds;
@@ -918,8 +912,7 @@ static void replay_file(const char *name, pcap_t *pcap)
     }
     if (status == PCAP_ERROR)
     {
-        fprintf(stderr, "nxsm_replay: %s: read error after %" PRIu64 " frames: %s\n", name, frames,
-                pcap_geterr(pcap));
+        fprintf(stderr, "nxsm_replay: %s: read error after %" PRIu64 " frames: %s\n", name, frames, pcap_geterr(pcap));
         run.damaged_files++;
     }
 }
@@ -949,9 +942,9 @@ static void print_summary(void)
            ", \"messages_failed\": %" PRIu32 ", \"messages_dropped\": %" PRIu32 ", \"outbox_messages\": %" PRIu32
            ", \"outbox_peak_bytes\": %" PRIu32 ", \"clock_unavailable\": %" PRIu32 ", \"messages_printed\": %" PRIu64
            ", \"hub_accepted\": %lu, ",
-           stats.collections, stats.messages_built, stats.messages_sent, stats.messages_failed,
-           stats.messages_dropped, stats.outbox_messages, stats.outbox_peak_bytes, stats.clock_unavailable,
-           run.messages_printed, (unsigned long)hub.sends);
+           stats.collections, stats.messages_built, stats.messages_sent, stats.messages_failed, stats.messages_dropped,
+           stats.outbox_messages, stats.outbox_peak_bytes, stats.clock_unavailable, run.messages_printed,
+           (unsigned long)hub.sends);
     printf("\"window_s\": %" PRIu64 ", \"hub_outage\": [%" PRIu64 ", %" PRIu64 "], \"repeat\": %lu, "
            "\"capture\": \"%s\", \"device\": [",
            options.window_s, options.outage_from, options.outage_seconds, options.repeat,
@@ -972,8 +965,8 @@ static void print_summary(void)
            (unsigned long)sim.outcome[SIM_IP_FILTER_DROPPED], (unsigned long)sim.outcome[SIM_IP_NOT_FOR_US],
            (unsigned long)sim.outcome[SIM_IP_INVALID], (unsigned long)sim.outcome[SIM_IP_FRAGMENT_HELD],
            (unsigned long)sim.outcome[SIM_IP_NO_TRANSPORT]);
-    printf("\"ip_hooked\": %lu, \"max_flows_v4\": %" PRIu32 ", \"max_flows_v6\": %" PRIu32
-           ", \"ring_slots\": %" PRIu32 ", \"outbox_bytes\": %" PRIu32 ", \"max_message_bytes\": %" PRIu32 "}}\n",
+    printf("\"ip_hooked\": %lu, \"max_flows_v4\": %" PRIu32 ", \"max_flows_v6\": %" PRIu32 ", \"ring_slots\": %" PRIu32
+           ", \"outbox_bytes\": %" PRIu32 ", \"max_message_bytes\": %" PRIu32 "}}\n",
            (unsigned long)run.ip_hooked, capacities.max_flows_v4, capacities.max_flows_v6, capacities.ring_slots,
            capacities.outbox_bytes, capacities.max_message_bytes);
 }

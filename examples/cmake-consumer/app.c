@@ -65,21 +65,17 @@ int main(void)
                                unix_time_get),
            NX_AZURE_IOT_SUCCESS);
     /* The application starts the module itself once the middleware exists. */
-    expect("nx_azure_iot_security_module_enable", nx_azure_iot_security_module_enable(&iot),
-           NX_AZURE_IOT_SUCCESS);
+    expect("nx_azure_iot_security_module_enable", nx_azure_iot_security_module_enable(&iot), NX_AZURE_IOT_SUCCESS);
     expect("the module runs after enable (PENDING)", module_state(), NXSM_STATE_PENDING);
 
-    expect("enable again for the same instance", nx_azure_iot_security_module_enable(&iot),
-           NX_AZURE_IOT_SUCCESS);
-    expect("nx_azure_iot_security_module_disable", nx_azure_iot_security_module_disable(&iot),
-           NX_AZURE_IOT_SUCCESS);
+    expect("enable again for the same instance", nx_azure_iot_security_module_enable(&iot), NX_AZURE_IOT_SUCCESS);
+    expect("nx_azure_iot_security_module_disable", nx_azure_iot_security_module_disable(&iot), NX_AZURE_IOT_SUCCESS);
     expect("stopped after disable", module_state(), NXSM_STATE_NOT_INITIALIZED);
     expect("enable again", nx_azure_iot_security_module_enable(&iot), NX_AZURE_IOT_SUCCESS);
     expect("running again after enable (PENDING)", module_state(), NXSM_STATE_PENDING);
 
     /* ... and stops it before deleting the middleware. */
-    expect("disable before nx_azure_iot_delete", nx_azure_iot_security_module_disable(&iot),
-           NX_AZURE_IOT_SUCCESS);
+    expect("disable before nx_azure_iot_delete", nx_azure_iot_security_module_disable(&iot), NX_AZURE_IOT_SUCCESS);
     expect("nx_azure_iot_delete", nx_azure_iot_delete(&iot), NX_AZURE_IOT_SUCCESS);
     expect("stopped after nx_azure_iot_delete", module_state(), NXSM_STATE_NOT_INITIALIZED);
 

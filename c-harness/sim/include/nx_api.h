@@ -16,7 +16,8 @@
 #include "tx_api.h"
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
 /* Release this simulator stands in for. */
@@ -71,17 +72,17 @@ extern "C" {
 #define NX_IP_VERSION_V6 0x6
 
 /* Protocol / IPv6 next-header numbers. */
-#define NX_PROTOCOL_NEXT_HEADER_HOP_BY_HOP       0
-#define NX_PROTOCOL_ICMP                         1
-#define NX_PROTOCOL_IGMP                         2
-#define NX_PROTOCOL_TCP                          6
-#define NX_PROTOCOL_UDP                          17
-#define NX_PROTOCOL_NEXT_HEADER_ROUTING          43
-#define NX_PROTOCOL_NEXT_HEADER_FRAGMENT         44
-#define NX_PROTOCOL_NEXT_HEADER_AUTHENTICATION   51
-#define NX_PROTOCOL_ICMPV6                       58
-#define NX_PROTOCOL_NO_NEXT_HEADER               59
-#define NX_PROTOCOL_NEXT_HEADER_DESTINATION      60
+#define NX_PROTOCOL_NEXT_HEADER_HOP_BY_HOP     0
+#define NX_PROTOCOL_ICMP                       1
+#define NX_PROTOCOL_IGMP                       2
+#define NX_PROTOCOL_TCP                        6
+#define NX_PROTOCOL_UDP                        17
+#define NX_PROTOCOL_NEXT_HEADER_ROUTING        43
+#define NX_PROTOCOL_NEXT_HEADER_FRAGMENT       44
+#define NX_PROTOCOL_NEXT_HEADER_AUTHENTICATION 51
+#define NX_PROTOCOL_ICMPV6                     58
+#define NX_PROTOCOL_NO_NEXT_HEADER             59
+#define NX_PROTOCOL_NEXT_HEADER_DESTINATION    60
 
 /* API return values. */
 #define NX_SUCCESS            0x00
@@ -120,135 +121,133 @@ extern "C" {
 
 /* Swaps the four words of an IPv6 address held as ULONG[4] between host and network order. */
 #define NX_IPV6_ADDRESS_CHANGE_ENDIAN(addr) \
-    {                                      \
-        NX_CHANGE_ULONG_ENDIAN((addr)[0]); \
-        NX_CHANGE_ULONG_ENDIAN((addr)[1]); \
-        NX_CHANGE_ULONG_ENDIAN((addr)[2]); \
-        NX_CHANGE_ULONG_ENDIAN((addr)[3]); \
+    {                                       \
+        NX_CHANGE_ULONG_ENDIAN((addr)[0]);  \
+        NX_CHANGE_ULONG_ENDIAN((addr)[1]);  \
+        NX_CHANGE_ULONG_ENDIAN((addr)[2]);  \
+        NX_CHANGE_ULONG_ENDIAN((addr)[3]);  \
     }
 
-struct NX_IP_STRUCT;
-struct NX_PACKET_STRUCT;
+    struct NX_IP_STRUCT;
+    struct NX_PACKET_STRUCT;
 
-/* Packet pool: the simulator only needs it as a type (nx_azure_iot_create takes one). */
-typedef struct NX_PACKET_POOL_STRUCT
-{
-    ULONG nx_packet_pool_id;
-    CHAR *nx_packet_pool_name;
-    ULONG nx_packet_pool_payload_size;
-} NX_PACKET_POOL;
-
-/* One packet buffer; a packet is a chain of these linked by nx_packet_next. */
-typedef struct NX_PACKET_STRUCT
-{
-    NX_PACKET_POOL *nx_packet_pool_owner;
-    struct NX_PACKET_STRUCT *nx_packet_queue_next;
-    struct NX_PACKET_STRUCT *nx_packet_next; /* next buffer of this packet */
-    struct NX_PACKET_STRUCT *nx_packet_last; /* last buffer of this packet */
-    UCHAR *nx_packet_data_start;
-    UCHAR *nx_packet_data_end;
-    UCHAR *nx_packet_prepend_ptr; /* first valid byte */
-    UCHAR *nx_packet_append_ptr;  /* one past the last valid byte of this buffer */
-    ULONG nx_packet_length;       /* total valid bytes over the whole chain */
-    UCHAR nx_packet_ip_version;
-    UCHAR nx_packet_identical_copy;
-    UCHAR nx_packet_ip_header_length;
-    UCHAR nx_packet_reserved;
-    UCHAR *nx_packet_ip_header; /* start of the IP header in this buffer */
-} NX_PACKET;
-
-/* An IP address of either version (NetX Duo "nxd" services take this). Addresses are in
-   host byte order. */
-typedef struct NXD_ADDRESS_STRUCT
-{
-    ULONG nxd_ip_version; /* NX_IP_VERSION_V4 or NX_IP_VERSION_V6 */
-    union
+    /* Packet pool: the simulator only needs it as a type (nx_azure_iot_create takes one). */
+    typedef struct NX_PACKET_POOL_STRUCT
     {
-        ULONG v4;
-        ULONG v6[4];
-    } nxd_ip_address;
-} NXD_ADDRESS;
+        ULONG nx_packet_pool_id;
+        CHAR *nx_packet_pool_name;
+        ULONG nx_packet_pool_payload_size;
+    } NX_PACKET_POOL;
 
-/* One network interface of an IP instance: its IPv4 address (host byte order). */
-typedef struct NX_INTERFACE_STRUCT
-{
-    CHAR *nx_interface_name;
-    UCHAR nx_interface_valid;
-    ULONG nx_interface_ip_address;
-    ULONG nx_interface_ip_network_mask;
-    ULONG nx_interface_ip_network;
-} NX_INTERFACE;
+    /* One packet buffer; a packet is a chain of these linked by nx_packet_next. */
+    typedef struct NX_PACKET_STRUCT
+    {
+        NX_PACKET_POOL *nx_packet_pool_owner;
+        struct NX_PACKET_STRUCT *nx_packet_queue_next;
+        struct NX_PACKET_STRUCT *nx_packet_next; /* next buffer of this packet */
+        struct NX_PACKET_STRUCT *nx_packet_last; /* last buffer of this packet */
+        UCHAR *nx_packet_data_start;
+        UCHAR *nx_packet_data_end;
+        UCHAR *nx_packet_prepend_ptr; /* first valid byte */
+        UCHAR *nx_packet_append_ptr;  /* one past the last valid byte of this buffer */
+        ULONG nx_packet_length;       /* total valid bytes over the whole chain */
+        UCHAR nx_packet_ip_version;
+        UCHAR nx_packet_identical_copy;
+        UCHAR nx_packet_ip_header_length;
+        UCHAR nx_packet_reserved;
+        UCHAR *nx_packet_ip_header; /* start of the IP header in this buffer */
+    } NX_PACKET;
+
+    /* An IP address of either version (NetX Duo "nxd" services take this). Addresses are in
+   host byte order. */
+    typedef struct NXD_ADDRESS_STRUCT
+    {
+        ULONG nxd_ip_version; /* NX_IP_VERSION_V4 or NX_IP_VERSION_V6 */
+        union
+        {
+            ULONG v4;
+            ULONG v6[4];
+        } nxd_ip_address;
+    } NXD_ADDRESS;
+
+    /* One network interface of an IP instance: its IPv4 address (host byte order). */
+    typedef struct NX_INTERFACE_STRUCT
+    {
+        CHAR *nx_interface_name;
+        UCHAR nx_interface_valid;
+        ULONG nx_interface_ip_address;
+        ULONG nx_interface_ip_network_mask;
+        ULONG nx_interface_ip_network;
+    } NX_INTERFACE;
 
 #ifdef FEATURE_NX_IPV6
-/* One IPv6 address of an IP instance (host byte order words). */
-typedef struct NXD_IPV6_ADDRESS_STRUCT
-{
-    UCHAR nxd_ipv6_address_valid;
-    UCHAR nxd_ipv6_address_state; /* NX_IPV6_ADDR_STATE_* */
-    UCHAR nxd_ipv6_address_prefix_length;
-    UCHAR nxd_ipv6_address_index;
-    ULONG nxd_ipv6_address[4];
-    NX_INTERFACE *nxd_ipv6_address_attached;
-} NXD_IPV6_ADDRESS;
+    /* One IPv6 address of an IP instance (host byte order words). */
+    typedef struct NXD_IPV6_ADDRESS_STRUCT
+    {
+        UCHAR nxd_ipv6_address_valid;
+        UCHAR nxd_ipv6_address_state; /* NX_IPV6_ADDR_STATE_* */
+        UCHAR nxd_ipv6_address_prefix_length;
+        UCHAR nxd_ipv6_address_index;
+        ULONG nxd_ipv6_address[4];
+        NX_INTERFACE *nxd_ipv6_address_attached;
+    } NXD_IPV6_ADDRESS;
 #endif
 
-/* IP instance. */
-typedef struct NX_IP_STRUCT
-{
-    ULONG nx_ip_id;
-    CHAR *nx_ip_name;
-    TX_MUTEX nx_ip_protection;
-    NX_PACKET_POOL *nx_ip_default_packet_pool;
-    NX_INTERFACE nx_ip_interface[NX_MAX_PHYSICAL_INTERFACES];
+    /* IP instance. */
+    typedef struct NX_IP_STRUCT
+    {
+        ULONG nx_ip_id;
+        CHAR *nx_ip_name;
+        TX_MUTEX nx_ip_protection;
+        NX_PACKET_POOL *nx_ip_default_packet_pool;
+        NX_INTERFACE nx_ip_interface[NX_MAX_PHYSICAL_INTERFACES];
 #ifdef FEATURE_NX_IPV6
-    NXD_IPV6_ADDRESS nx_ipv6_address[NX_MAX_IPV6_ADDRESSES];
+        NXD_IPV6_ADDRESS nx_ipv6_address[NX_MAX_IPV6_ADDRESSES];
 #endif
 
-    /* Transport dispatch; NULL means the protocol is not enabled on this IP. As in NetX
+        /* Transport dispatch; NULL means the protocol is not enabled on this IP. As in NetX
        Duo, IPv4 ICMP is dispatched to nx_ip_icmp_packet_receive but ICMPv6 goes straight
        to nx_ip_icmpv6_packet_process. */
-    void (*nx_ip_icmp_packet_receive)(struct NX_IP_STRUCT *, struct NX_PACKET_STRUCT *);
-    void (*nx_ip_udp_packet_receive)(struct NX_IP_STRUCT *, struct NX_PACKET_STRUCT *);
-    void (*nx_ip_tcp_packet_receive)(struct NX_IP_STRUCT *, struct NX_PACKET_STRUCT *);
+        void (*nx_ip_icmp_packet_receive)(struct NX_IP_STRUCT *, struct NX_PACKET_STRUCT *);
+        void (*nx_ip_udp_packet_receive)(struct NX_IP_STRUCT *, struct NX_PACKET_STRUCT *);
+        void (*nx_ip_tcp_packet_receive)(struct NX_IP_STRUCT *, struct NX_PACKET_STRUCT *);
 #ifdef FEATURE_NX_IPV6
-    void (*nx_ip_icmpv6_packet_process)(struct NX_IP_STRUCT *, NX_PACKET *);
+        void (*nx_ip_icmpv6_packet_process)(struct NX_IP_STRUCT *, NX_PACKET *);
 #endif
 
 #ifdef NX_ENABLE_IP_PACKET_FILTER
-    /* Called with the IP header on input and output; a non-NX_SUCCESS return drops. */
-    UINT (*nx_ip_packet_filter)(VOID *ip_header_ptr, UINT direction);
-    UINT (*nx_ip_packet_filter_extended)(struct NX_IP_STRUCT *ip_ptr,
-                                         struct NX_PACKET_STRUCT *packet_ptr, UINT direction);
+        /* Called with the IP header on input and output; a non-NX_SUCCESS return drops. */
+        UINT (*nx_ip_packet_filter)(VOID *ip_header_ptr, UINT direction);
+        UINT (*nx_ip_packet_filter_extended)(struct NX_IP_STRUCT *, struct NX_PACKET_STRUCT *, UINT direction);
 #endif
 
-    /* Circular list of created IP instances (head: _nx_ip_created_ptr in nx_ip.h). */
-    struct NX_IP_STRUCT *nx_ip_created_next;
-    struct NX_IP_STRUCT *nx_ip_created_previous;
-} NX_IP;
+        /* Circular list of created IP instances (head: _nx_ip_created_ptr in nx_ip.h). */
+        struct NX_IP_STRUCT *nx_ip_created_next;
+        struct NX_IP_STRUCT *nx_ip_created_previous;
+    } NX_IP;
 
-/* Enable a transport on an IP instance: installs its receive routine. nx_icmp_enable
+    /* Enable a transport on an IP instance: installs its receive routine. nx_icmp_enable
    enables ICMPv4 only; nxd_icmp_enable enables ICMPv4 and (with IPv6) ICMPv6. */
-UINT nx_icmp_enable(NX_IP *ip_ptr);
-UINT nxd_icmp_enable(NX_IP *ip_ptr);
-UINT nx_udp_enable(NX_IP *ip_ptr);
-UINT nx_tcp_enable(NX_IP *ip_ptr);
+    UINT nx_icmp_enable(NX_IP *ip_ptr);
+    UINT nxd_icmp_enable(NX_IP *ip_ptr);
+    UINT nx_udp_enable(NX_IP *ip_ptr);
+    UINT nx_tcp_enable(NX_IP *ip_ptr);
 
-/* Sets the IPv4 address and network mask (host byte order) of interface interface_index
+    /* Sets the IPv4 address and network mask (host byte order) of interface interface_index
    and marks the interface valid. */
-UINT nx_ip_interface_address_set(NX_IP *ip_ptr, UINT interface_index, ULONG ip_address,
-                                 ULONG network_mask);
+    UINT nx_ip_interface_address_set(NX_IP *ip_ptr, UINT interface_index, ULONG ip_address, ULONG network_mask);
 #ifdef FEATURE_NX_IPV6
-/* Adds an IPv6 address on interface if_index; the simulator has no DAD, so the address is
+    /* Adds an IPv6 address on interface if_index; the simulator has no DAD, so the address is
    VALID at once. address_index (optional) receives its slot. */
-UINT nxd_ipv6_address_set(NX_IP *ip_ptr, UINT if_index, NXD_ADDRESS *ip_address,
-                          ULONG prefix_length, UINT *address_index);
+    UINT nxd_ipv6_address_set(NX_IP *ip_ptr, UINT if_index, NXD_ADDRESS *ip_address, ULONG prefix_length,
+                              UINT *address_index);
 #endif
 
-/* Gives a packet back to its pool. A telemetry packet (nx_azure_iot_hub_client.h) goes back
+    /* Gives a packet back to its pool. A telemetry packet (nx_azure_iot_hub_client.h) goes back
    to the simulated publish pool (NX_PTR_ERROR if it is not out). Other packets belong to
    the call that built them (sim_ip_receive / sim_ip_send), so for them this only counts
    the release. */
-UINT nx_packet_release(NX_PACKET *packet_ptr);
+    UINT nx_packet_release(NX_PACKET *packet_ptr);
 
 #ifdef __cplusplus
 }

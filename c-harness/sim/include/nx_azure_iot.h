@@ -16,7 +16,8 @@
 #include "nxd_dns.h"
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
 /* API return values. */
@@ -49,51 +50,48 @@ extern "C" {
 #define NX_AZURE_IOT_MQTT_QOS_0 0
 #define NX_AZURE_IOT_MQTT_QOS_1 1
 
-/* One client (hub or provisioning) registered with an NX_AZURE_IOT. */
-typedef struct NX_AZURE_IOT_RESOURCE_STRUCT
-{
-    UINT resource_type;       /* NX_AZURE_IOT_RESOURCE_* */
-    VOID *resource_data_ptr;  /* the owning client (e.g. NX_AZURE_IOT_HUB_CLIENT *) */
-    const UCHAR *resource_hostname;
-    UINT resource_hostname_length;
-    struct NX_AZURE_IOT_RESOURCE_STRUCT *resource_next;
-} NX_AZURE_IOT_RESOURCE;
+    /* One client (hub or provisioning) registered with an NX_AZURE_IOT. */
+    typedef struct NX_AZURE_IOT_RESOURCE_STRUCT
+    {
+        UINT resource_type;      /* NX_AZURE_IOT_RESOURCE_* */
+        VOID *resource_data_ptr; /* the owning client (e.g. NX_AZURE_IOT_HUB_CLIENT *) */
+        const UCHAR *resource_hostname;
+        UINT resource_hostname_length;
+        struct NX_AZURE_IOT_RESOURCE_STRUCT *resource_next;
+    } NX_AZURE_IOT_RESOURCE;
 
-/* The middleware instance: one per application. */
-typedef struct NX_AZURE_IOT_STRUCT
-{
-    const UCHAR *nx_azure_iot_name;
-    NX_IP *nx_azure_iot_ip_ptr;
-    NX_PACKET_POOL *nx_azure_iot_pool_ptr;
-    NX_DNS *nx_azure_iot_dns_ptr;
-    NX_CLOUD nx_azure_iot_cloud;
-    NX_CLOUD_MODULE nx_azure_iot_cloud_module;
-    TX_MUTEX *nx_azure_iot_mutex_ptr; /* protects the resource list */
-    VOID (*nx_azure_iot_provisioning_client_event_process)(struct NX_AZURE_IOT_STRUCT *nx_azure_iot_ptr,
-                                                           ULONG common_events,
-                                                           ULONG module_own_events);
-    struct NX_AZURE_IOT_RESOURCE_STRUCT *nx_azure_iot_resource_list_header;
-    UINT (*nx_azure_iot_unix_time_get)(ULONG *unix_time);
-} NX_AZURE_IOT;
+    /* The middleware instance: one per application. */
+    typedef struct NX_AZURE_IOT_STRUCT
+    {
+        const UCHAR *nx_azure_iot_name;
+        NX_IP *nx_azure_iot_ip_ptr;
+        NX_PACKET_POOL *nx_azure_iot_pool_ptr;
+        NX_DNS *nx_azure_iot_dns_ptr;
+        NX_CLOUD nx_azure_iot_cloud;
+        NX_CLOUD_MODULE nx_azure_iot_cloud_module;
+        TX_MUTEX *nx_azure_iot_mutex_ptr; /* protects the resource list */
+        VOID (*nx_azure_iot_provisioning_client_event_process)(struct NX_AZURE_IOT_STRUCT *, ULONG, ULONG);
+        struct NX_AZURE_IOT_RESOURCE_STRUCT *nx_azure_iot_resource_list_header;
+        UINT (*nx_azure_iot_unix_time_get)(ULONG *unix_time);
+    } NX_AZURE_IOT;
 
-/* Creates the cloud helper, registers the middleware's own cloud module, then (unless
+    /* Creates the cloud helper, registers the middleware's own cloud module, then (unless
    NX_AZURE_DISABLE_IOT_SECURITY_MODULE) enables the security module; if that fails, undoes
    everything and returns the enable status. */
-UINT nx_azure_iot_create(NX_AZURE_IOT *nx_azure_iot_ptr, const UCHAR *name_ptr, NX_IP *ip_ptr,
-                         NX_PACKET_POOL *pool_ptr, NX_DNS *dns_ptr, VOID *stack_memory_ptr,
-                         UINT stack_memory_size, UINT priority,
-                         UINT (*unix_time_callback)(ULONG *unix_time));
+    UINT nx_azure_iot_create(NX_AZURE_IOT *nx_azure_iot_ptr, const UCHAR *name_ptr, NX_IP *ip_ptr,
+                             NX_PACKET_POOL *pool_ptr, NX_DNS *dns_ptr, VOID *stack_memory_ptr, UINT stack_memory_size,
+                             UINT priority, UINT (*unix_time_callback)(ULONG *unix_time));
 
-/* NX_AZURE_IOT_DELETE_ERROR while resources remain; otherwise disables the security module
+    /* NX_AZURE_IOT_DELETE_ERROR while resources remain; otherwise disables the security module
    (unless opted out; its failure is returned) and releases the cloud helper. */
-UINT nx_azure_iot_delete(NX_AZURE_IOT *nx_azure_iot_ptr);
+    UINT nx_azure_iot_delete(NX_AZURE_IOT *nx_azure_iot_ptr);
 
-/* Reads the application's unix time callback. */
-UINT nx_azure_iot_unix_time_get(NX_AZURE_IOT *nx_azure_iot_ptr, ULONG *unix_time);
+    /* Reads the application's unix time callback. */
+    UINT nx_azure_iot_unix_time_get(NX_AZURE_IOT *nx_azure_iot_ptr, ULONG *unix_time);
 
-/* Internal middleware services: add/remove a client resource (under the middleware mutex). */
-UINT nx_azure_iot_resource_add(NX_AZURE_IOT *nx_azure_iot_ptr, NX_AZURE_IOT_RESOURCE *resource);
-UINT nx_azure_iot_resource_remove(NX_AZURE_IOT *nx_azure_iot_ptr, NX_AZURE_IOT_RESOURCE *resource);
+    /* Internal middleware services: add/remove a client resource (under the middleware mutex). */
+    UINT nx_azure_iot_resource_add(NX_AZURE_IOT *nx_azure_iot_ptr, NX_AZURE_IOT_RESOURCE *resource);
+    UINT nx_azure_iot_resource_remove(NX_AZURE_IOT *nx_azure_iot_ptr, NX_AZURE_IOT_RESOURCE *resource);
 
 #ifdef __cplusplus
 }

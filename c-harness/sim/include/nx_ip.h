@@ -9,16 +9,17 @@
 #include "nx_api.h"
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
 /* Value of nx_ip_id while an NX_IP is created. */
 #define NX_IP_ID ((ULONG)0x49502020)
 
-/* Head of the circular list of created IP instances, and its length. Walk it with
+    /* Head of the circular list of created IP instances, and its length. Walk it with
    nx_ip_created_next exactly _nx_ip_created_count times. */
-extern NX_IP *_nx_ip_created_ptr;
-extern ULONG _nx_ip_created_count;
+    extern NX_IP *_nx_ip_created_ptr;
+    extern ULONG _nx_ip_created_count;
 
 #ifdef __cplusplus
 }

@@ -17,12 +17,9 @@
 #endif
 
 /* Swap a 32-bit / 16-bit value in place between host and network order. */
-#define NX_CHANGE_ULONG_ENDIAN(arg)                                                      \
-    (arg) = (ULONG)((((ULONG)(arg) & 0x000000FFUL) << 24) |                              \
-                    (((ULONG)(arg) & 0x0000FF00UL) << 8) |                               \
-                    (((ULONG)(arg) & 0x00FF0000UL) >> 8) |                               \
-                    (((ULONG)(arg) & 0xFF000000UL) >> 24))
-#define NX_CHANGE_USHORT_ENDIAN(arg)                                                     \
-    (arg) = (USHORT)((((USHORT)(arg) & 0x00FFu) << 8) | (((USHORT)(arg) & 0xFF00u) >> 8))
+#define NX_CHANGE_ULONG_ENDIAN(arg)                                                            \
+    (arg) = (ULONG)((((ULONG)(arg)&0x000000FFUL) << 24) | (((ULONG)(arg)&0x0000FF00UL) << 8) | \
+                    (((ULONG)(arg)&0x00FF0000UL) >> 8) | (((ULONG)(arg)&0xFF000000UL) >> 24))
+#define NX_CHANGE_USHORT_ENDIAN(arg) (arg) = (USHORT)((((USHORT)(arg)&0x00FFu) << 8) | (((USHORT)(arg)&0xFF00u) >> 8))
 
 #endif /* NX_PORT_H */

@@ -8,17 +8,18 @@
 #include "nx_api.h"
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
 #define NX_DNS_ID ((ULONG)0x444E5343)
 
-typedef struct NX_DNS_STRUCT
-{
-    ULONG nx_dns_id;
-    CHAR *nx_dns_name;
-    NX_IP *nx_dns_ip_ptr;
-} NX_DNS;
+    typedef struct NX_DNS_STRUCT
+    {
+        ULONG nx_dns_id;
+        CHAR *nx_dns_name;
+        NX_IP *nx_dns_ip_ptr;
+    } NX_DNS;
 
 #ifdef __cplusplus
 }

@@ -16,7 +16,8 @@
 #endif
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
 /* Release this simulator stands in for. */
@@ -49,55 +50,55 @@ extern "C" {
 /* Object identifiers stored in a created object's id field. */
 #define TX_MUTEX_ID ((ULONG)0x4D555445)
 
-/* Thread control block: only what other structures embed. */
-typedef struct TX_THREAD_STRUCT
-{
-    ULONG tx_thread_id;
-    CHAR *tx_thread_name;
-} TX_THREAD;
+    /* Thread control block: only what other structures embed. */
+    typedef struct TX_THREAD_STRUCT
+    {
+        ULONG tx_thread_id;
+        CHAR *tx_thread_name;
+    } TX_THREAD;
 
-/* Timer control block: only what other structures embed. */
-typedef struct TX_TIMER_STRUCT
-{
-    ULONG tx_timer_id;
-    CHAR *tx_timer_name;
-} TX_TIMER;
+    /* Timer control block: only what other structures embed. */
+    typedef struct TX_TIMER_STRUCT
+    {
+        ULONG tx_timer_id;
+        CHAR *tx_timer_name;
+    } TX_TIMER;
 
-/* Event flags group: only what other structures embed. */
-typedef struct TX_EVENT_FLAGS_GROUP_STRUCT
-{
-    ULONG tx_event_flags_group_id;
-    CHAR *tx_event_flags_group_name;
-    ULONG tx_event_flags_group_current;
-} TX_EVENT_FLAGS_GROUP;
+    /* Event flags group: only what other structures embed. */
+    typedef struct TX_EVENT_FLAGS_GROUP_STRUCT
+    {
+        ULONG tx_event_flags_group_id;
+        CHAR *tx_event_flags_group_name;
+        ULONG tx_event_flags_group_current;
+    } TX_EVENT_FLAGS_GROUP;
 
-/* Mutex: recursive for its owner, like a ThreadX mutex. On the host the simulator tracks
+    /* Mutex: recursive for its owner, like a ThreadX mutex. On the host the simulator tracks
    the owning pthread so multi-thread harness tests exercise real exclusion. */
-typedef struct TX_MUTEX_STRUCT
-{
-    ULONG tx_mutex_id;
-    CHAR *tx_mutex_name;
-    UINT tx_mutex_ownership_count;
-    UINT tx_mutex_inherit;
+    typedef struct TX_MUTEX_STRUCT
+    {
+        ULONG tx_mutex_id;
+        CHAR *tx_mutex_name;
+        UINT tx_mutex_ownership_count;
+        UINT tx_mutex_inherit;
 #if !TX_SIM_BARE_METAL
-    pthread_t tx_mutex_sim_owner; /* simulator only: valid while ownership_count > 0 */
+        pthread_t tx_mutex_sim_owner; /* simulator only: valid while ownership_count > 0 */
 #endif
-} TX_MUTEX;
+    } TX_MUTEX;
 
 /* Interrupt control: the real API maps this name onto the port's implementation. */
 #define tx_interrupt_control _tx_thread_interrupt_control
-UINT tx_interrupt_control(UINT new_posture);
+    UINT tx_interrupt_control(UINT new_posture);
 
-UINT tx_mutex_create(TX_MUTEX *mutex_ptr, CHAR *name_ptr, UINT inherit);
-UINT tx_mutex_delete(TX_MUTEX *mutex_ptr);
-/* In the simulator any wait option other than TX_NO_WAIT waits until the mutex is free. */
-UINT tx_mutex_get(TX_MUTEX *mutex_ptr, ULONG wait_option);
-UINT tx_mutex_put(TX_MUTEX *mutex_ptr);
+    UINT tx_mutex_create(TX_MUTEX *mutex_ptr, CHAR *name_ptr, UINT inherit);
+    UINT tx_mutex_delete(TX_MUTEX *mutex_ptr);
+    /* In the simulator any wait option other than TX_NO_WAIT waits until the mutex is free. */
+    UINT tx_mutex_get(TX_MUTEX *mutex_ptr, ULONG wait_option);
+    UINT tx_mutex_put(TX_MUTEX *mutex_ptr);
 
-/* Host: sleeps about one millisecond per tick (simulated time is driven by the tests,
+    /* Host: sleeps about one millisecond per tick (simulated time is driven by the tests,
    not by this). Bare metal: returns at once (there is no other thread to run). */
-UINT tx_thread_sleep(ULONG timer_ticks);
-VOID tx_thread_relinquish(VOID);
+    UINT tx_thread_sleep(ULONG timer_ticks);
+    VOID tx_thread_relinquish(VOID);
 
 #ifdef __cplusplus
 }

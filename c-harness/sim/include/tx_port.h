@@ -18,25 +18,26 @@
 #include <stdint.h>
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
-/* Basic ThreadX data types. ULONG is 32 bits on every supported target, as NetX assumes. */
-typedef void           VOID;
-typedef char           CHAR;
-typedef unsigned char  UCHAR;
-typedef int            INT;
-typedef unsigned int   UINT;
-typedef short          SHORT;
-typedef unsigned short USHORT;
+    /* Basic ThreadX data types. ULONG is 32 bits on every supported target, as NetX assumes. */
+    typedef void VOID;
+    typedef char CHAR;
+    typedef unsigned char UCHAR;
+    typedef int INT;
+    typedef unsigned int UINT;
+    typedef short SHORT;
+    typedef unsigned short USHORT;
 #if defined(__arm__)
-typedef long           LONG;
-typedef unsigned long  ULONG;
+    typedef long LONG;
+    typedef unsigned long ULONG;
 #else
-typedef int            LONG;
-typedef unsigned int   ULONG;
+typedef int LONG;
+typedef unsigned int ULONG;
 #endif
-typedef unsigned long long ULONG64;
+    typedef unsigned long long ULONG64;
 
 /* Pointer-sized integer, as the 64-bit ports define it. */
 #ifndef ALIGN_TYPE_DEFINED
@@ -62,20 +63,20 @@ typedef unsigned long long ULONG64;
 
 #if TX_SIM_BARE_METAL
 
-/* Reads PRIMASK and masks interrupts; returns the previous PRIMASK. */
-static inline UINT _tx_sim_primask_disable(void)
-{
-    UINT primask;
-    __asm volatile("mrs %0, primask" : "=r"(primask)::"memory");
-    __asm volatile("cpsid i" ::: "memory");
-    return primask;
-}
+    /* Reads PRIMASK and masks interrupts; returns the previous PRIMASK. */
+    static inline UINT _tx_sim_primask_disable(void)
+    {
+        UINT primask;
+        __asm volatile("mrs %0, primask" : "=r"(primask)::"memory");
+        __asm volatile("cpsid i" ::: "memory");
+        return primask;
+    }
 
-/* Writes back a PRIMASK value saved by _tx_sim_primask_disable(). */
-static inline void _tx_sim_primask_restore(UINT primask)
-{
-    __asm volatile("msr primask, %0" ::"r"(primask) : "memory");
-}
+    /* Writes back a PRIMASK value saved by _tx_sim_primask_disable(). */
+    static inline void _tx_sim_primask_restore(UINT primask)
+    {
+        __asm volatile("msr primask, %0" ::"r"(primask) : "memory");
+    }
 
 #define TX_INTERRUPT_SAVE_AREA UINT interrupt_save;
 #define TX_DISABLE             interrupt_save = _tx_sim_primask_disable();

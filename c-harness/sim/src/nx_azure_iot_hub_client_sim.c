@@ -23,8 +23,8 @@ typedef struct
 {
     NX_PACKET packet;
     UCHAR data[SIM_HUB_TOPIC_BYTES];
-    UINT out;                           /* created, not yet sent or deleted */
-    NX_AZURE_IOT_HUB_CLIENT *creator;   /* the client whose topic it carries */
+    UINT out;                         /* created, not yet sent or deleted */
+    NX_AZURE_IOT_HUB_CLIENT *creator; /* the client whose topic it carries */
 } sim_hub_slot;
 
 static sim_hub_slot sim_hub_slots[SIM_HUB_PACKETS];
@@ -165,14 +165,13 @@ static UINT sim_hub_topic_append_text(NX_PACKET *packet_ptr, const CHAR *text)
 }
 
 /* Records one accepted message, or counts it as overflow when the log is full; TX_DISABLE. */
-static VOID sim_hub_log_add(NX_AZURE_IOT_HUB_CLIENT *hub_ptr, const NX_PACKET *packet_ptr,
-                            const UCHAR *payload, UINT payload_length)
+static VOID sim_hub_log_add(NX_AZURE_IOT_HUB_CLIENT *hub_ptr, const NX_PACKET *packet_ptr, const UCHAR *payload,
+                            UINT payload_length)
 {
     ULONG topic_length = packet_ptr->nx_packet_length;
     sim_hub_log_entry *entry;
 
-    if (sim_hub_log_count >= SIM_HUB_LOG_ENTRIES ||
-        SIM_HUB_LOG_BYTES - sim_hub_log_used < topic_length + 1u ||
+    if (sim_hub_log_count >= SIM_HUB_LOG_ENTRIES || SIM_HUB_LOG_BYTES - sim_hub_log_used < topic_length + 1u ||
         SIM_HUB_LOG_BYTES - sim_hub_log_used - topic_length - 1u < payload_length)
     {
         sim_hub_stats.log_overflow++;
@@ -196,8 +195,7 @@ static VOID sim_hub_log_add(NX_AZURE_IOT_HUB_CLIENT *hub_ptr, const NX_PACKET *p
 
 /* ---- the middleware calls ------------------------------------------------------------- */
 
-UINT nx_azure_iot_hub_client_telemetry_message_create(NX_AZURE_IOT_HUB_CLIENT *hub_client_ptr,
-                                                      NX_PACKET **packet_pptr,
+UINT nx_azure_iot_hub_client_telemetry_message_create(NX_AZURE_IOT_HUB_CLIENT *hub_client_ptr, NX_PACKET **packet_pptr,
                                                       UINT wait_option)
 {
     TX_INTERRUPT_SAVE_AREA
@@ -307,10 +305,9 @@ UINT sim_hub_is_pool_packet(const NX_PACKET *packet_ptr)
     return (sim_hub_slot_of(packet_ptr) != NX_NULL) ? NX_TRUE : NX_FALSE;
 }
 
-UINT nx_azure_iot_hub_client_telemetry_property_add(NX_PACKET *packet_ptr,
-                                                    const UCHAR *property_name, USHORT property_name_length,
-                                                    const UCHAR *property_value, USHORT property_value_length,
-                                                    UINT wait_option)
+UINT nx_azure_iot_hub_client_telemetry_property_add(NX_PACKET *packet_ptr, const UCHAR *property_name,
+                                                    USHORT property_name_length, const UCHAR *property_value,
+                                                    USHORT property_value_length, UINT wait_option)
 {
     TX_INTERRUPT_SAVE_AREA
     sim_hub_slot *slot = sim_hub_slot_of(packet_ptr);
@@ -319,8 +316,7 @@ UINT nx_azure_iot_hub_client_telemetry_property_add(NX_PACKET *packet_ptr,
     UINT status = NX_AZURE_IOT_SUCCESS;
 
     (void)wait_option;
-    if (packet_ptr == NX_NULL || property_name == NX_NULL || property_value == NX_NULL ||
-        property_name_length == 0)
+    if (packet_ptr == NX_NULL || property_name == NX_NULL || property_value == NX_NULL || property_name_length == 0)
     {
         return NX_AZURE_IOT_INVALID_PARAMETER;
     }

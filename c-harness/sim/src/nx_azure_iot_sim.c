@@ -25,8 +25,7 @@ UINT nx_azure_iot_security_module_disable(NX_AZURE_IOT *nx_azure_iot_ptr);
 static ULONG sim_azure_iot_stack[64];
 
 /* The middleware's own cloud module: the simulator has no SDK work to do on the helper. */
-static VOID sim_azure_sdk_process(VOID *module_context, ULONG common_events,
-                                  ULONG module_own_events)
+static VOID sim_azure_sdk_process(VOID *module_context, ULONG common_events, ULONG module_own_events)
 {
     (void)module_context;
     (void)common_events;
@@ -34,10 +33,9 @@ static VOID sim_azure_sdk_process(VOID *module_context, ULONG common_events,
 }
 
 /* Fills the instance and creates its cloud helper; shared by create and sim init. */
-static UINT sim_azure_iot_setup(NX_AZURE_IOT *nx_azure_iot_ptr, const UCHAR *name_ptr,
-                                NX_IP *ip_ptr, NX_PACKET_POOL *pool_ptr, NX_DNS *dns_ptr,
-                                VOID *stack_memory_ptr, UINT stack_memory_size, UINT priority,
-                                UINT (*unix_time_callback)(ULONG *unix_time))
+static UINT sim_azure_iot_setup(NX_AZURE_IOT *nx_azure_iot_ptr, const UCHAR *name_ptr, NX_IP *ip_ptr,
+                                NX_PACKET_POOL *pool_ptr, NX_DNS *dns_ptr, VOID *stack_memory_ptr,
+                                UINT stack_memory_size, UINT priority, UINT (*unix_time_callback)(ULONG *unix_time))
 {
     UINT status;
 
@@ -46,8 +44,8 @@ static UINT sim_azure_iot_setup(NX_AZURE_IOT *nx_azure_iot_ptr, const UCHAR *nam
     nx_azure_iot_ptr->nx_azure_iot_ip_ptr = ip_ptr;
     nx_azure_iot_ptr->nx_azure_iot_pool_ptr = pool_ptr;
     nx_azure_iot_ptr->nx_azure_iot_dns_ptr = dns_ptr;
-    status = nx_cloud_create(&nx_azure_iot_ptr->nx_azure_iot_cloud, (const CHAR *)name_ptr,
-                             stack_memory_ptr, stack_memory_size, priority);
+    status = nx_cloud_create(&nx_azure_iot_ptr->nx_azure_iot_cloud, (const CHAR *)name_ptr, stack_memory_ptr,
+                             stack_memory_size, priority);
     if (status != NX_SUCCESS)
     {
         return status;
@@ -58,29 +56,26 @@ static UINT sim_azure_iot_setup(NX_AZURE_IOT *nx_azure_iot_ptr, const UCHAR *nam
     return NX_AZURE_IOT_SUCCESS;
 }
 
-UINT nx_azure_iot_create(NX_AZURE_IOT *nx_azure_iot_ptr, const UCHAR *name_ptr, NX_IP *ip_ptr,
-                         NX_PACKET_POOL *pool_ptr, NX_DNS *dns_ptr, VOID *stack_memory_ptr,
-                         UINT stack_memory_size, UINT priority,
+UINT nx_azure_iot_create(NX_AZURE_IOT *nx_azure_iot_ptr, const UCHAR *name_ptr, NX_IP *ip_ptr, NX_PACKET_POOL *pool_ptr,
+                         NX_DNS *dns_ptr, VOID *stack_memory_ptr, UINT stack_memory_size, UINT priority,
                          UINT (*unix_time_callback)(ULONG *unix_time))
 {
     UINT status;
 
-    if (nx_azure_iot_ptr == NX_NULL || ip_ptr == NX_NULL || pool_ptr == NX_NULL ||
-        dns_ptr == NX_NULL || stack_memory_ptr == NX_NULL || stack_memory_size == 0)
+    if (nx_azure_iot_ptr == NX_NULL || ip_ptr == NX_NULL || pool_ptr == NX_NULL || dns_ptr == NX_NULL ||
+        stack_memory_ptr == NX_NULL || stack_memory_size == 0)
     {
         return NX_AZURE_IOT_INVALID_PARAMETER;
     }
-    status = sim_azure_iot_setup(nx_azure_iot_ptr, name_ptr, ip_ptr, pool_ptr, dns_ptr,
-                                 stack_memory_ptr, stack_memory_size, priority, unix_time_callback);
+    status = sim_azure_iot_setup(nx_azure_iot_ptr, name_ptr, ip_ptr, pool_ptr, dns_ptr, stack_memory_ptr,
+                                 stack_memory_size, priority, unix_time_callback);
     if (status != NX_AZURE_IOT_SUCCESS)
     {
         return status;
     }
-    status = nx_cloud_module_register(&nx_azure_iot_ptr->nx_azure_iot_cloud,
-                                      &nx_azure_iot_ptr->nx_azure_iot_cloud_module,
-                                      SIM_AZURE_SDK_MODULE_NAME,
-                                      NX_CLOUD_MODULE_AZURE_SDK_EVENT | NX_CLOUD_COMMON_PERIODIC_EVENT,
-                                      sim_azure_sdk_process, nx_azure_iot_ptr);
+    status = nx_cloud_module_register(
+        &nx_azure_iot_ptr->nx_azure_iot_cloud, &nx_azure_iot_ptr->nx_azure_iot_cloud_module, SIM_AZURE_SDK_MODULE_NAME,
+        NX_CLOUD_MODULE_AZURE_SDK_EVENT | NX_CLOUD_COMMON_PERIODIC_EVENT, sim_azure_sdk_process, nx_azure_iot_ptr);
     if (status != NX_SUCCESS)
     {
         (void)nx_cloud_delete(&nx_azure_iot_ptr->nx_azure_iot_cloud);
@@ -121,8 +116,8 @@ UINT nx_azure_iot_delete(NX_AZURE_IOT *nx_azure_iot_ptr)
     }
 #endif
 
-    status = nx_cloud_module_deregister(&nx_azure_iot_ptr->nx_azure_iot_cloud,
-                                        &nx_azure_iot_ptr->nx_azure_iot_cloud_module);
+    status =
+        nx_cloud_module_deregister(&nx_azure_iot_ptr->nx_azure_iot_cloud, &nx_azure_iot_ptr->nx_azure_iot_cloud_module);
     if (status != NX_SUCCESS)
     {
         return status;
@@ -151,8 +146,7 @@ UINT nx_azure_iot_unix_time_get(NX_AZURE_IOT *nx_azure_iot_ptr, ULONG *unix_time
 
 UINT nx_azure_iot_resource_add(NX_AZURE_IOT *nx_azure_iot_ptr, NX_AZURE_IOT_RESOURCE *resource)
 {
-    if (nx_azure_iot_ptr == NX_NULL || resource == NX_NULL ||
-        nx_azure_iot_ptr->nx_azure_iot_mutex_ptr == NX_NULL)
+    if (nx_azure_iot_ptr == NX_NULL || resource == NX_NULL || nx_azure_iot_ptr->nx_azure_iot_mutex_ptr == NX_NULL)
     {
         return NX_AZURE_IOT_INVALID_PARAMETER;
     }
@@ -168,14 +162,12 @@ UINT nx_azure_iot_resource_remove(NX_AZURE_IOT *nx_azure_iot_ptr, NX_AZURE_IOT_R
     NX_AZURE_IOT_RESOURCE **link;
     UINT status = NX_AZURE_IOT_NOT_FOUND;
 
-    if (nx_azure_iot_ptr == NX_NULL || resource == NX_NULL ||
-        nx_azure_iot_ptr->nx_azure_iot_mutex_ptr == NX_NULL)
+    if (nx_azure_iot_ptr == NX_NULL || resource == NX_NULL || nx_azure_iot_ptr->nx_azure_iot_mutex_ptr == NX_NULL)
     {
         return NX_AZURE_IOT_INVALID_PARAMETER;
     }
     (void)tx_mutex_get(nx_azure_iot_ptr->nx_azure_iot_mutex_ptr, TX_WAIT_FOREVER);
-    for (link = &nx_azure_iot_ptr->nx_azure_iot_resource_list_header; *link != NX_NULL;
-         link = &(*link)->resource_next)
+    for (link = &nx_azure_iot_ptr->nx_azure_iot_resource_list_header; *link != NX_NULL; link = &(*link)->resource_next)
     {
         if (*link == resource)
         {
@@ -195,9 +187,8 @@ UINT sim_azure_iot_init(NX_AZURE_IOT *nx_azure_iot_ptr, UINT (*unix_time_callbac
     {
         return NX_AZURE_IOT_INVALID_PARAMETER;
     }
-    return sim_azure_iot_setup(nx_azure_iot_ptr, (const UCHAR *)"sim azure iot", NX_NULL, NX_NULL,
-                               NX_NULL, sim_azure_iot_stack, (UINT)sizeof(sim_azure_iot_stack), 0,
-                               unix_time_callback);
+    return sim_azure_iot_setup(nx_azure_iot_ptr, (const UCHAR *)"sim azure iot", NX_NULL, NX_NULL, NX_NULL,
+                               sim_azure_iot_stack, (UINT)sizeof(sim_azure_iot_stack), 0, unix_time_callback);
 }
 
 UINT sim_azure_iot_deinit(NX_AZURE_IOT *nx_azure_iot_ptr)
@@ -220,13 +211,12 @@ static az_span sim_span_of(const CHAR *text)
     return az_span_create((uint8_t *)(ALIGN_TYPE)text, (int32_t)strlen(text));
 }
 
-UINT sim_hub_client_attach(NX_AZURE_IOT_HUB_CLIENT *hub_ptr, NX_AZURE_IOT *nx_azure_iot_ptr,
-                           const CHAR *host_name, const CHAR *device_id, const CHAR *module_id)
+UINT sim_hub_client_attach(NX_AZURE_IOT_HUB_CLIENT *hub_ptr, NX_AZURE_IOT *nx_azure_iot_ptr, const CHAR *host_name,
+                           const CHAR *device_id, const CHAR *module_id)
 {
     UINT status;
 
-    if (hub_ptr == NX_NULL || nx_azure_iot_ptr == NX_NULL || host_name == NX_NULL ||
-        device_id == NX_NULL)
+    if (hub_ptr == NX_NULL || nx_azure_iot_ptr == NX_NULL || host_name == NX_NULL || device_id == NX_NULL)
     {
         return NX_AZURE_IOT_INVALID_PARAMETER;
     }
@@ -257,8 +247,7 @@ UINT sim_hub_client_detach(NX_AZURE_IOT_HUB_CLIENT *hub_ptr)
     {
         return NX_AZURE_IOT_INVALID_PARAMETER;
     }
-    status = nx_azure_iot_resource_remove(hub_ptr->nx_azure_iot_ptr,
-                                          &hub_ptr->nx_azure_iot_hub_client_resource);
+    status = nx_azure_iot_resource_remove(hub_ptr->nx_azure_iot_ptr, &hub_ptr->nx_azure_iot_hub_client_resource);
     if (status == NX_AZURE_IOT_SUCCESS)
     {
         hub_ptr->nx_azure_iot_ptr = NX_NULL;
@@ -275,8 +264,7 @@ VOID sim_hub_client_set_state(NX_AZURE_IOT_HUB_CLIENT *hub_ptr, UINT state)
         return;
     }
     /* The middleware changes the state under its mutex; do the same. */
-    mutex_ptr = (hub_ptr->nx_azure_iot_ptr != NX_NULL) ? hub_ptr->nx_azure_iot_ptr->nx_azure_iot_mutex_ptr
-                                                       : NX_NULL;
+    mutex_ptr = (hub_ptr->nx_azure_iot_ptr != NX_NULL) ? hub_ptr->nx_azure_iot_ptr->nx_azure_iot_mutex_ptr : NX_NULL;
     if (mutex_ptr != NX_NULL)
     {
         (void)tx_mutex_get(mutex_ptr, TX_WAIT_FOREVER);

@@ -69,9 +69,8 @@ static UINT sim_injection_take(sim_injection *injection, const CHAR *module_name
     UINT status = NX_SUCCESS;
 
     TX_DISABLE
-    if (injection->armed &&
-        (injection->module_name == NX_NULL ||
-         (module_name != NX_NULL && strcmp(injection->module_name, module_name) == 0)))
+    if (injection->armed && (injection->module_name == NX_NULL ||
+                             (module_name != NX_NULL && strcmp(injection->module_name, module_name) == 0)))
     {
         injection->armed = 0;
         status = injection->status;
@@ -105,8 +104,7 @@ static INT sim_cloud_slot(const NX_CLOUD *cloud_ptr)
     return -1;
 }
 
-UINT nx_cloud_create(NX_CLOUD *cloud_ptr, const CHAR *cloud_name, VOID *memory_ptr,
-                     ULONG memory_size, UINT priority)
+UINT nx_cloud_create(NX_CLOUD *cloud_ptr, const CHAR *cloud_name, VOID *memory_ptr, ULONG memory_size, UINT priority)
 {
     TX_INTERRUPT_SAVE_AREA
     INT slot;
@@ -177,11 +175,9 @@ UINT nx_cloud_delete(NX_CLOUD *cloud_ptr)
     return NX_SUCCESS;
 }
 
-UINT nx_cloud_module_register(NX_CLOUD *cloud_ptr, NX_CLOUD_MODULE *module_ptr,
-                              const CHAR *module_name, ULONG module_event,
-                              VOID (*module_process)(VOID *module_context, ULONG common_events,
-                                                     ULONG module_own_events),
-                              VOID *module_context)
+UINT nx_cloud_module_register(
+    NX_CLOUD *cloud_ptr, NX_CLOUD_MODULE *module_ptr, const CHAR *module_name, ULONG module_event,
+    VOID (*module_process)(VOID *module_context, ULONG common_events, ULONG module_own_events), VOID *module_context)
 {
     NX_CLOUD_MODULE *current;
     UINT injected;
@@ -202,8 +198,7 @@ UINT nx_cloud_module_register(NX_CLOUD *cloud_ptr, NX_CLOUD_MODULE *module_ptr,
     }
 
     (void)tx_mutex_get(&cloud_ptr->nx_cloud_mutex, TX_WAIT_FOREVER);
-    for (current = cloud_ptr->nx_cloud_modules_list_header; current != NX_NULL;
-         current = current->nx_cloud_module_next)
+    for (current = cloud_ptr->nx_cloud_modules_list_header; current != NX_NULL; current = current->nx_cloud_module_next)
     {
         if (current == module_ptr)
         {
@@ -240,8 +235,7 @@ UINT nx_cloud_module_deregister(NX_CLOUD *cloud_ptr, NX_CLOUD_MODULE *module_ptr
     }
 
     (void)tx_mutex_get(&cloud_ptr->nx_cloud_mutex, TX_WAIT_FOREVER);
-    for (link = &cloud_ptr->nx_cloud_modules_list_header; *link != NX_NULL;
-         link = &(*link)->nx_cloud_module_next)
+    for (link = &cloud_ptr->nx_cloud_modules_list_header; *link != NX_NULL; link = &(*link)->nx_cloud_module_next)
     {
         if (*link == module_ptr)
         {
@@ -324,8 +318,8 @@ static VOID sim_cloud_deliver(NX_CLOUD *cloud_ptr, ULONG common_events)
         (void)tx_mutex_put(&cloud_ptr->nx_cloud_mutex);
         return;
     }
-    for (module = cloud_ptr->nx_cloud_modules_list_header;
-         module != NX_NULL && count < SIM_MAX_MODULES_PER_PASS; module = module->nx_cloud_module_next)
+    for (module = cloud_ptr->nx_cloud_modules_list_header; module != NX_NULL && count < SIM_MAX_MODULES_PER_PASS;
+         module = module->nx_cloud_module_next)
     {
         ULONG common = common_events & module->nx_cloud_module_registered_events;
         ULONG own;
@@ -420,16 +414,14 @@ static ULONG sim_cloud_count(const CHAR *name)
     {
         NX_CLOUD_MODULE *module;
 
-        if (clouds[i] == NX_NULL ||
-            tx_mutex_get(&clouds[i]->nx_cloud_mutex, TX_WAIT_FOREVER) != TX_SUCCESS)
+        if (clouds[i] == NX_NULL || tx_mutex_get(&clouds[i]->nx_cloud_mutex, TX_WAIT_FOREVER) != TX_SUCCESS)
         {
             continue;
         }
-        for (module = clouds[i]->nx_cloud_modules_list_header; module != NX_NULL;
-             module = module->nx_cloud_module_next)
+        for (module = clouds[i]->nx_cloud_modules_list_header; module != NX_NULL; module = module->nx_cloud_module_next)
         {
-            if (name == NX_NULL || (module->nx_cloud_module_name != NX_NULL &&
-                                    strcmp(module->nx_cloud_module_name, name) == 0))
+            if (name == NX_NULL ||
+                (module->nx_cloud_module_name != NX_NULL && strcmp(module->nx_cloud_module_name, name) == 0))
             {
                 total++;
             }

@@ -73,9 +73,9 @@ static void sim_transport_consume(ULONG *counter, NX_PACKET *packet_ptr)
     TX_INTERRUPT_SAVE_AREA
 
     TX_DISABLE
-    (*counter)++;
+    *counter += 1u;
     TX_RESTORE
-    (void)nx_packet_release(packet_ptr);
+    nx_packet_release(packet_ptr);
 }
 
 static void sim_tcp_packet_receive(NX_IP *ip_ptr, NX_PACKET *packet_ptr)
@@ -213,13 +213,11 @@ UINT sim_ip_delete(NX_IP *ip_ptr)
     ip_ptr->nx_ip_created_next = NX_NULL;
     ip_ptr->nx_ip_created_previous = NX_NULL;
     TX_RESTORE
-    (void)tx_mutex_delete(&ip_ptr->nx_ip_protection);
-    return NX_SUCCESS;
+    return tx_mutex_delete(&ip_ptr->nx_ip_protection) == TX_SUCCESS ? NX_SUCCESS : NX_NOT_SUCCESSFUL;
 }
 
 /* Shared body of the three nx_*_enable services. */
-static UINT sim_transport_enable(void (**slot)(NX_IP *, NX_PACKET *),
-                                 void (*receive)(NX_IP *, NX_PACKET *))
+static UINT sim_transport_enable(void (**slot)(NX_IP *, NX_PACKET *), void (*receive)(NX_IP *, NX_PACKET *))
 {
     TX_INTERRUPT_SAVE_AREA
     UINT status = NX_SUCCESS;
@@ -275,8 +273,7 @@ UINT nxd_icmp_enable(NX_IP *ip_ptr)
     /* Each half is enabled if it is not yet; ALREADY_ENABLED only if both were. */
     status = sim_transport_enable(&ip_ptr->nx_ip_icmp_packet_receive, sim_icmp_packet_receive);
 #ifdef FEATURE_NX_IPV6
-    if (sim_transport_enable(&ip_ptr->nx_ip_icmpv6_packet_process, sim_icmpv6_packet_process) ==
-        NX_SUCCESS)
+    if (sim_transport_enable(&ip_ptr->nx_ip_icmpv6_packet_process, sim_icmpv6_packet_process) == NX_SUCCESS)
     {
         status = NX_SUCCESS;
     }
@@ -286,8 +283,7 @@ UINT nxd_icmp_enable(NX_IP *ip_ptr)
 
 /* ---- addresses ------------------------------------------------------------------------ */
 
-UINT nx_ip_interface_address_set(NX_IP *ip_ptr, UINT interface_index, ULONG ip_address,
-                                 ULONG network_mask)
+UINT nx_ip_interface_address_set(NX_IP *ip_ptr, UINT interface_index, ULONG ip_address, ULONG network_mask)
 {
     TX_INTERRUPT_SAVE_AREA
     NX_INTERFACE *if_ptr;
@@ -311,8 +307,8 @@ UINT nx_ip_interface_address_set(NX_IP *ip_ptr, UINT interface_index, ULONG ip_a
 }
 
 #ifdef FEATURE_NX_IPV6
-UINT nxd_ipv6_address_set(NX_IP *ip_ptr, UINT if_index, NXD_ADDRESS *ip_address,
-                          ULONG prefix_length, UINT *address_index)
+UINT nxd_ipv6_address_set(NX_IP *ip_ptr, UINT if_index, NXD_ADDRESS *ip_address, ULONG prefix_length,
+                          UINT *address_index)
 {
     TX_INTERRUPT_SAVE_AREA
     UINT i;
@@ -342,8 +338,7 @@ UINT nxd_ipv6_address_set(NX_IP *ip_ptr, UINT if_index, NXD_ADDRESS *ip_address,
         entry->nxd_ipv6_address_state = NX_IPV6_ADDR_STATE_VALID;
         entry->nxd_ipv6_address_prefix_length = (UCHAR)prefix_length;
         entry->nxd_ipv6_address_index = (UCHAR)i;
-        memcpy(entry->nxd_ipv6_address, ip_address->nxd_ip_address.v6,
-               sizeof(entry->nxd_ipv6_address));
+        memcpy(entry->nxd_ipv6_address, ip_address->nxd_ip_address.v6, sizeof(entry->nxd_ipv6_address));
         entry->nxd_ipv6_address_attached = &ip_ptr->nx_ip_interface[if_index];
         TX_RESTORE
         if (address_index != NX_NULL)
@@ -543,8 +538,7 @@ static UINT sim_filters_pass(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT directio
 
 /* Hands a packet whose prepend pointer is at the transport header to the routine in
    `hook`, the one NetX would call; a NULL routine means the protocol is not enabled. */
-static sim_ip_outcome sim_dispatch(NX_IP *ip_ptr, NX_PACKET *packet_ptr,
-                                   void (*const *hook)(NX_IP *, NX_PACKET *))
+static sim_ip_outcome sim_dispatch(NX_IP *ip_ptr, NX_PACKET *packet_ptr, void (*const *hook)(NX_IP *, NX_PACKET *))
 {
     TX_INTERRUPT_SAVE_AREA
     void (*receive)(NX_IP *, NX_PACKET *);
@@ -684,8 +678,7 @@ static UINT sim_ipv6_for_us(const NX_IP *ip_ptr, const UCHAR *destination)
     {
         const NXD_IPV6_ADDRESS *entry = &ip_ptr->nx_ipv6_address[i];
 
-        if (entry->nxd_ipv6_address_valid &&
-            entry->nxd_ipv6_address_state != NX_IPV6_ADDR_STATE_UNKNOWN &&
+        if (entry->nxd_ipv6_address_valid && entry->nxd_ipv6_address_state != NX_IPV6_ADDR_STATE_UNKNOWN &&
             memcmp(entry->nxd_ipv6_address, words, sizeof(words)) == 0)
         {
             return NX_TRUE;
@@ -802,7 +795,7 @@ static VOID sim_count(ULONG *calls, sim_ip_outcome outcome)
     TX_INTERRUPT_SAVE_AREA
 
     TX_DISABLE
-    (*calls)++;
+    *calls += 1u;
     sim_counters.outcome[outcome]++;
     TX_RESTORE
 }
@@ -820,8 +813,7 @@ VOID sim_ip_counters_get(sim_ip_counters *counters)
     TX_RESTORE
 }
 
-sim_ip_outcome sim_ip_receive(NX_IP *ip_ptr, const UCHAR *ip_packet, ULONG length,
-                              ULONG first_buffer_bytes)
+sim_ip_outcome sim_ip_receive(NX_IP *ip_ptr, const UCHAR *ip_packet, ULONG length, ULONG first_buffer_bytes)
 {
     sim_chain chain;
     NX_PACKET *packet_ptr;
@@ -866,8 +858,7 @@ sim_ip_outcome sim_ip_receive(NX_IP *ip_ptr, const UCHAR *ip_packet, ULONG lengt
     return outcome;
 }
 
-sim_ip_outcome sim_ip_send(NX_IP *ip_ptr, const UCHAR *ip_packet, ULONG length,
-                           ULONG first_buffer_bytes)
+sim_ip_outcome sim_ip_send(NX_IP *ip_ptr, const UCHAR *ip_packet, ULONG length, ULONG first_buffer_bytes)
 {
     sim_chain chain;
     sim_ip_outcome outcome;
@@ -884,8 +875,7 @@ sim_ip_outcome sim_ip_send(NX_IP *ip_ptr, const UCHAR *ip_packet, ULONG length,
     }
     /* A filter refusal makes NetX release the packet; a sent one goes to the driver, which
        releases it after transmission: either way it is given back once. */
-    outcome = sim_filters_pass(ip_ptr, &chain.packets[0], NX_IP_PACKET_OUT) ? SIM_IP_SENT
-                                                                             : SIM_IP_FILTER_DROPPED;
+    outcome = sim_filters_pass(ip_ptr, &chain.packets[0], NX_IP_PACKET_OUT) ? SIM_IP_SENT : SIM_IP_FILTER_DROPPED;
     (void)nx_packet_release(&chain.packets[0]);
     sim_count(&sim_counters.sent, outcome);
     sim_chain_free(&chain);

@@ -194,8 +194,7 @@ UINT tx_mutex_get(TX_MUTEX *mutex_ptr, ULONG wait_option)
             status = TX_MUTEX_ERROR;
             break;
         }
-        if (mutex_ptr->tx_mutex_ownership_count == 0 ||
-            pthread_equal(mutex_ptr->tx_mutex_sim_owner, self))
+        if (mutex_ptr->tx_mutex_ownership_count == 0 || pthread_equal(mutex_ptr->tx_mutex_sim_owner, self))
         {
             mutex_ptr->tx_mutex_sim_owner = self;
             mutex_ptr->tx_mutex_ownership_count++;
@@ -225,8 +224,7 @@ UINT tx_mutex_put(TX_MUTEX *mutex_ptr)
     {
         status = TX_MUTEX_ERROR;
     }
-    else if (mutex_ptr->tx_mutex_ownership_count == 0 ||
-             !pthread_equal(mutex_ptr->tx_mutex_sim_owner, pthread_self()))
+    else if (mutex_ptr->tx_mutex_ownership_count == 0 || !pthread_equal(mutex_ptr->tx_mutex_sim_owner, pthread_self()))
     {
         status = TX_NOT_OWNED;
     }

@@ -33,30 +33,30 @@
 #endif
 #endif
 
-#define START_TIME_S  1800000000u /* the example's wall clock at boot */
-#define EXCHANGES     20u         /* UDP request + reply pairs over IPv4 */
-#define EXCHANGES_V6  10u         /* and over IPv6 */
-#define REQUEST       "0123456789"
-#define REPLY         "abcdef"
-#define PINGS         3u
-#define PING_DATA     "ping"
-#define CLIENT_PORT   5000u
-#define SERVER_PORT   53u
-#define UDP_HEADER    8u
-#define ICMP_HEADER   8u
+#define START_TIME_S    1800000000u /* the example's wall clock at boot */
+#define EXCHANGES       20u         /* UDP request + reply pairs over IPv4 */
+#define EXCHANGES_V6    10u         /* and over IPv6 */
+#define REQUEST         "0123456789"
+#define REPLY           "abcdef"
+#define PINGS           3u
+#define PING_DATA       "ping"
+#define CLIENT_PORT     5000u
+#define SERVER_PORT     53u
+#define UDP_HEADER      8u
+#define ICMP_HEADER     8u
 #define TCP_CLIENT_PORT 6000u
 #define TCP_SERVER_PORT 80u
-#define TCP_SEGMENTS  5u
-#define TCP_SEGMENT   100u         /* bytes per segment the client sends */
-#define TCP_REPLY     50u          /* bytes the server answers */
-#define STACK_FILL    0xEFEFEFEFUL /* ThreadX fills every thread stack with it at creation */
-#define CLIENT_ADDRESS IP_ADDRESS(10, 0, 0, 1)
-#define SERVER_ADDRESS IP_ADDRESS(10, 0, 0, 2)
+#define TCP_SEGMENTS    5u
+#define TCP_SEGMENT     100u         /* bytes per segment the client sends */
+#define TCP_REPLY       50u          /* bytes the server answers */
+#define STACK_FILL      0xEFEFEFEFUL /* ThreadX fills every thread stack with it at creation */
+#define CLIENT_ADDRESS  IP_ADDRESS(10, 0, 0, 1)
+#define SERVER_ADDRESS  IP_ADDRESS(10, 0, 0, 2)
 /* 2001:db8::1 and 2001:db8::2, as NetX Duo holds them (host-order words). */
 static const ULONG client_v6[4] = {0x20010DB8UL, 0, 0, 1}, server_v6[4] = {0x20010DB8UL, 0, 0, 2};
 
 /* Waits of a working exchange end at once; the margin is for a slow or loaded host. */
-#define WAIT          (5u * NX_IP_PERIODIC_RATE)
+#define WAIT (5u * NX_IP_PERIODIC_RATE)
 
 #define LENGTH(text) ((ULONG)(sizeof(text) - 1u))
 
@@ -84,7 +84,14 @@ typedef struct
     USHORT local_port, remote_port;
     ULONG local, remote;
 } tally;
-enum { TALLY_TCP, TALLY_UDP, TALLY_ICMP, TALLY_UDP6, TALLY_PROTOCOLS };
+enum
+{
+    TALLY_TCP,
+    TALLY_UDP,
+    TALLY_ICMP,
+    TALLY_UDP6,
+    TALLY_PROTOCOLS
+};
 static tally tallies[2][TALLY_PROTOCOLS]; /* [client_ip, server_ip][protocol] */
 static ULONG tally_other;                 /* packets of any other kind */
 
@@ -113,7 +120,8 @@ static UINT tally_filter(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT direction)
             count->bytes_in += payload;
         }
         count->local_port = (USHORT)(out ? ((transport[0] << 8) | transport[1]) : ((transport[2] << 8) | transport[3]));
-        count->remote_port = (USHORT)(out ? ((transport[2] << 8) | transport[3]) : ((transport[0] << 8) | transport[1]));
+        count->remote_port =
+            (USHORT)(out ? ((transport[2] << 8) | transport[3]) : ((transport[0] << 8) | transport[1]));
         return NX_SUCCESS;
     }
     if (packet_ptr->nx_packet_length < 20u || (ip[0] >> 4) != 4u)
@@ -126,10 +134,18 @@ static UINT tally_filter(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT direction)
     transport = ip + header_length;
     switch (ip[9])
     {
-    case 6: count = &tallies[ip_ptr == &server_ip][TALLY_TCP]; break;
-    case 17: count = &tallies[ip_ptr == &server_ip][TALLY_UDP]; break;
-    case 1: count = &tallies[ip_ptr == &server_ip][TALLY_ICMP]; break;
-    default: tally_other++; return NX_SUCCESS;
+    case 6:
+        count = &tallies[ip_ptr == &server_ip][TALLY_TCP];
+        break;
+    case 17:
+        count = &tallies[ip_ptr == &server_ip][TALLY_UDP];
+        break;
+    case 1:
+        count = &tallies[ip_ptr == &server_ip][TALLY_ICMP];
+        break;
+    default:
+        tally_other++;
+        return NX_SUCCESS;
     }
     if (out)
     {
@@ -225,11 +241,10 @@ static void module_start(void)
 #ifdef EXAMPLE_DROP_IN
     NX_AZURE_IOT other;
 
-    check(nx_azure_iot_create(&iot, (const UCHAR *)"iot", &client_ip, &pool, &dns, iot_stack,
-                              sizeof(iot_stack), 3, iot_unix_time) == NX_AZURE_IOT_SUCCESS,
+    check(nx_azure_iot_create(&iot, (const UCHAR *)"iot", &client_ip, &pool, &dns, iot_stack, sizeof(iot_stack), 3,
+                              iot_unix_time) == NX_AZURE_IOT_SUCCESS,
           "nx_azure_iot_create");
-    check(nx_azure_iot_security_module_enable(&iot) == NX_AZURE_IOT_SUCCESS,
-          "nx_azure_iot_security_module_enable");
+    check(nx_azure_iot_security_module_enable(&iot) == NX_AZURE_IOT_SUCCESS, "nx_azure_iot_security_module_enable");
     check(nx_azure_iot_security_module_enable(&iot) == NX_AZURE_IOT_SUCCESS,
           "a second enable with the same instance succeeds");
     check(nx_azure_iot_security_module_enable(&other) == NX_AZURE_IOT_INVALID_PARAMETER,
@@ -242,8 +257,7 @@ static void module_start(void)
     check(nxsm_config_default(&config) == NXSM_OK && nxsm_get_capacities(&capacities) == NXSM_OK,
           "nxsm_config_default, nxsm_get_capacities");
     /* Half the ring: 4 packets per UDP exchange fill it well before the module's poll. */
-    check(nxsm_set_ring_callback(ring_wake, NX_NULL, capacities.ring_slots / 2u) == NXSM_OK,
-          "nxsm_set_ring_callback");
+    check(nxsm_set_ring_callback(ring_wake, NX_NULL, capacities.ring_slots / 2u) == NXSM_OK, "nxsm_set_ring_callback");
     check(nxsm_start(&config, unix_now(), 0x2545F491u) == NXSM_OK, "nxsm_start");
     check(nxsm_netx_hooks_install(config.capture_mode) == 2u, "nxsm_netx_hooks_install hooks both NX_IP");
 #endif
@@ -268,8 +282,8 @@ static void module_service(void)
 #endif
 }
 
-static const nxsm_flow *find_flow(const nxsm_flow *flows, size_t count, uint8_t protocol, ULONG local,
-                                  ULONG remote, uint16_t local_port, uint16_t remote_port)
+static const nxsm_flow *find_flow(const nxsm_flow *flows, size_t count, uint8_t protocol, ULONG local, ULONG remote,
+                                  uint16_t local_port, uint16_t remote_port)
 {
     for (size_t i = 0; i < count; i++)
     {
@@ -308,8 +322,7 @@ static int flow_is(const nxsm_flow *flow, ULONG packets_in, ULONG bytes_in, ULON
         return 0;
     printf("# %lu pkts %lu B in, %lu pkts %lu B out (expected %lu/%lu, %lu/%lu)\n", (unsigned long)flow->packets_in,
            (unsigned long)flow->bytes_in, (unsigned long)flow->packets_out, (unsigned long)flow->bytes_out,
-           (unsigned long)packets_in, (unsigned long)bytes_in, (unsigned long)packets_out,
-           (unsigned long)bytes_out);
+           (unsigned long)packets_in, (unsigned long)bytes_in, (unsigned long)packets_out, (unsigned long)bytes_out);
     return flow->packets_in == packets_in && flow->bytes_in == bytes_in && flow->packets_out == packets_out &&
            flow->bytes_out == bytes_out;
 }
@@ -317,8 +330,8 @@ static int flow_is(const nxsm_flow *flow, ULONG packets_in, ULONG bytes_in, ULON
 /* The module's flow is exactly what the application's filter counted on that IP. */
 static int flow_matches_tally(const nxsm_flow *flows, size_t count, uint8_t protocol, const tally *expected)
 {
-    const nxsm_flow *flow = find_flow(flows, count, protocol, expected->local, expected->remote,
-                                      expected->local_port, expected->remote_port);
+    const nxsm_flow *flow = find_flow(flows, count, protocol, expected->local, expected->remote, expected->local_port,
+                                      expected->remote_port);
 
     return flow_is(flow, expected->packets_in, expected->bytes_in, expected->packets_out, expected->bytes_out) &&
            flow->tcp_flags_in == expected->tcp_flags_in && flow->tcp_flags_out == expected->tcp_flags_out;
@@ -360,13 +373,17 @@ static void module_check_flows(void)
               flow_is(find_flow6(flows, count, server_v6, client_v6, SERVER_PORT, CLIENT_PORT), EXCHANGES_V6,
                       EXCHANGES_V6 * udp_request, EXCHANGES_V6, EXCHANGES_V6 * udp_reply),
           "UDP over IPv6 [2001:db8::1]:5000 <-> [2001:db8::2]:53 on each side, exact packets and bytes");
-    check(tallies[0][TALLY_UDP6].packets_out == EXCHANGES_V6 && tallies[0][TALLY_UDP6].bytes_out == EXCHANGES_V6 * udp_request &&
-              tallies[1][TALLY_UDP6].packets_out == EXCHANGES_V6 && tallies[1][TALLY_UDP6].bytes_out == EXCHANGES_V6 * udp_reply &&
+    check(tallies[0][TALLY_UDP6].packets_out == EXCHANGES_V6 &&
+              tallies[0][TALLY_UDP6].bytes_out == EXCHANGES_V6 * udp_request &&
+              tallies[1][TALLY_UDP6].packets_out == EXCHANGES_V6 &&
+              tallies[1][TALLY_UDP6].bytes_out == EXCHANGES_V6 * udp_reply &&
               tallies[0][TALLY_UDP6].packets_in == EXCHANGES_V6 && tallies[1][TALLY_UDP6].packets_in == EXCHANGES_V6,
           "the application's filter saw the same IPv6 traffic");
-    check(flow_matches_tally(flows, count, 0, &tallies[0][TALLY_TCP]) && tallies[0][TALLY_TCP].local_port == TCP_CLIENT_PORT,
+    check(flow_matches_tally(flows, count, 0, &tallies[0][TALLY_TCP]) &&
+              tallies[0][TALLY_TCP].local_port == TCP_CLIENT_PORT,
           "client TCP 10.0.0.1:6000 -> 10.0.0.2:80 = the application filter's count (packets, bytes, flags)");
-    check(flow_matches_tally(flows, count, 0, &tallies[1][TALLY_TCP]) && tallies[1][TALLY_TCP].local_port == TCP_SERVER_PORT,
+    check(flow_matches_tally(flows, count, 0, &tallies[1][TALLY_TCP]) &&
+              tallies[1][TALLY_TCP].local_port == TCP_SERVER_PORT,
           "server TCP 10.0.0.2:80 <- 10.0.0.1:6000 = the application filter's count (packets, bytes, flags)");
     check(flow_matches_tally(flows, count, 1, &tallies[0][TALLY_UDP]) &&
               flow_matches_tally(flows, count, 1, &tallies[1][TALLY_UDP]) &&
@@ -394,8 +411,7 @@ static void module_stop(void)
 {
     nxsm_netx_hook_status hooks;
 #ifdef EXAMPLE_DROP_IN
-    check(nx_azure_iot_security_module_disable(&iot) == NX_AZURE_IOT_SUCCESS,
-          "nx_azure_iot_security_module_disable");
+    check(nx_azure_iot_security_module_disable(&iot) == NX_AZURE_IOT_SUCCESS, "nx_azure_iot_security_module_disable");
 #else
     nxsm_result result;
 
@@ -407,15 +423,16 @@ static void module_stop(void)
 #endif
     nxsm_netx_hook_status_get(&hooks);
     check(hooks.ip_hooked == 0u, "hooks removed from both IP instances");
-    check(client_ip.nx_ip_packet_filter_extended == tally_filter && server_ip.nx_ip_packet_filter_extended == tally_filter,
+    check(client_ip.nx_ip_packet_filter_extended == tally_filter &&
+              server_ip.nx_ip_packet_filter_extended == tally_filter,
           "the application's packet filter is back on both IP instances");
 }
 #else
 static void module_start(void)
 {
 #ifdef EXAMPLE_DROP_IN
-    check(nx_azure_iot_create(&iot, (const UCHAR *)"iot", &client_ip, &pool, &dns, iot_stack,
-                              sizeof(iot_stack), 3, iot_unix_time) == NX_AZURE_IOT_SUCCESS,
+    check(nx_azure_iot_create(&iot, (const UCHAR *)"iot", &client_ip, &pool, &dns, iot_stack, sizeof(iot_stack), 3,
+                              iot_unix_time) == NX_AZURE_IOT_SUCCESS,
           "nx_azure_iot_create");
 #endif
 }
@@ -536,8 +553,7 @@ static void tcp_server_entry(ULONG input)
 
     if (nx_tcp_server_socket_accept(&tcp_server, WAIT) == NX_SUCCESS)
     {
-        while (received < TCP_SEGMENTS * TCP_SEGMENT &&
-               nx_tcp_socket_receive(&tcp_server, &packet, WAIT) == NX_SUCCESS)
+        while (received < TCP_SEGMENTS * TCP_SEGMENT && nx_tcp_socket_receive(&tcp_server, &packet, WAIT) == NX_SUCCESS)
         {
             received += packet->nx_packet_length;
             nx_packet_release(packet);
@@ -574,8 +590,7 @@ static int tcp_exchange(void)
     int ok;
 
     memset(segment, 's', sizeof(segment));
-    ok = nx_tcp_client_socket_connect(&tcp_client, SERVER_ADDRESS, TCP_SERVER_PORT, WAIT) ==
-         NX_SUCCESS;
+    ok = nx_tcp_client_socket_connect(&tcp_client, SERVER_ADDRESS, TCP_SERVER_PORT, WAIT) == NX_SUCCESS;
     for (unsigned i = 0; ok && i < TCP_SEGMENTS; i++)
     {
         ok = nx_packet_allocate(&pool, &packet, NX_TCP_PACKET, WAIT) == NX_SUCCESS;
@@ -700,8 +715,7 @@ static void app_entry(ULONG input)
     unsigned exchanged = 0, pinged = 0;
     (void)input;
 
-    check(nx_udp_socket_create(&client_ip, &client, "client", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 4) ==
-                  NX_SUCCESS &&
+    check(nx_udp_socket_create(&client_ip, &client, "client", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 4) == NX_SUCCESS &&
               nx_udp_socket_create(&server_ip, &server, "server", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 4) ==
                   NX_SUCCESS &&
               nx_udp_socket_bind(&client, CLIENT_PORT, TX_NO_WAIT) == NX_SUCCESS &&
@@ -709,8 +723,8 @@ static void app_entry(ULONG input)
           "UDP sockets created and bound");
     check(nx_tcp_socket_create(&client_ip, &tcp_client, "tcp client", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 4096,
                                NX_NULL, NX_NULL) == NX_SUCCESS &&
-              nx_tcp_socket_create(&server_ip, &tcp_server, "tcp server", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80,
-                                   4096, NX_NULL, NX_NULL) == NX_SUCCESS &&
+              nx_tcp_socket_create(&server_ip, &tcp_server, "tcp server", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 4096,
+                                   NX_NULL, NX_NULL) == NX_SUCCESS &&
               nx_tcp_client_socket_bind(&tcp_client, TCP_CLIENT_PORT, TX_NO_WAIT) == NX_SUCCESS &&
               nx_tcp_server_socket_listen(&server_ip, TCP_SERVER_PORT, &tcp_server, 2, NX_NULL) == NX_SUCCESS,
           "TCP sockets created, bound and listening");
@@ -735,8 +749,7 @@ static void app_entry(ULONG input)
     for (unsigned i = 0; i < PINGS; i++)
     {
         NX_PACKET *response;
-        if (nx_icmp_ping(&client_ip, SERVER_ADDRESS, PING_DATA, LENGTH(PING_DATA), &response,
-                         WAIT) == NX_SUCCESS)
+        if (nx_icmp_ping(&client_ip, SERVER_ADDRESS, PING_DATA, LENGTH(PING_DATA), &response, WAIT) == NX_SUCCESS)
         {
             pinged += response->nx_packet_length == LENGTH(PING_DATA);
             nx_packet_release(response);
@@ -744,8 +757,8 @@ static void app_entry(ULONG input)
         module_service();
     }
     check(pinged == PINGS, "every ping answered");
-    tx_thread_create(&tcp_server_thread, "tcp server", tcp_server_entry, 0, tcp_server_stack,
-                     sizeof(tcp_server_stack), 3, 3, TX_NO_TIME_SLICE, TX_AUTO_START);
+    tx_thread_create(&tcp_server_thread, "tcp server", tcp_server_entry, 0, tcp_server_stack, sizeof(tcp_server_stack),
+                     3, 3, TX_NO_TIME_SLICE, TX_AUTO_START);
     check(tcp_exchange(), "TCP: connected, 5 x 100 bytes sent, 50 bytes answered, closed on both sides");
     printf("# TCP client %lu pkts %lu B in, %lu pkts %lu B out, flags in 0x%02x out 0x%02x\n",
            (unsigned long)tallies[0][TALLY_TCP].packets_in, (unsigned long)tallies[0][TALLY_TCP].bytes_in,
@@ -766,10 +779,8 @@ static void app_entry(ULONG input)
     printf("# stack used: app %lu of %lu B, tcp server %lu of %lu B, IP threads %lu and %lu of %lu B\n",
            (unsigned long)stack_used(app_stack, sizeof(app_stack)), (unsigned long)sizeof(app_stack),
            (unsigned long)stack_used(tcp_server_stack, sizeof(tcp_server_stack)),
-           (unsigned long)sizeof(tcp_server_stack),
-           (unsigned long)stack_used(client_ip_stack, sizeof(client_ip_stack)),
-           (unsigned long)stack_used(server_ip_stack, sizeof(server_ip_stack)),
-           (unsigned long)sizeof(client_ip_stack));
+           (unsigned long)sizeof(tcp_server_stack), (unsigned long)stack_used(client_ip_stack, sizeof(client_ip_stack)),
+           (unsigned long)stack_used(server_ip_stack, sizeof(server_ip_stack)), (unsigned long)sizeof(client_ip_stack));
     check(stack_used(app_stack, sizeof(app_stack)) <= sizeof(app_stack) * 3u / 4u &&
               stack_used(client_ip_stack, sizeof(client_ip_stack)) <= sizeof(client_ip_stack) * 3u / 4u &&
               stack_used(server_ip_stack, sizeof(server_ip_stack)) <= sizeof(server_ip_stack) * 3u / 4u,

@@ -11,16 +11,16 @@
 
 #include "tx_api.h"
 
-#define BOARD_CPU_HZ      25000000u
-#define BOARD_SYSTICK_HZ  TX_TIMER_TICKS_PER_SECOND
+#define BOARD_CPU_HZ     25000000u
+#define BOARD_SYSTICK_HZ TX_TIMER_TICKS_PER_SECOND
 
 /* System control space registers used here. */
-#define SCB_CPACR  (*(volatile uint32_t *)0xE000ED88u)
-#define SCB_SHPR2  (*(volatile uint32_t *)0xE000ED1Cu) /* SVCall priority in bits 31..24 */
-#define SCB_SHPR3  (*(volatile uint32_t *)0xE000ED20u) /* SysTick 31..24, PendSV 23..16 */
-#define SYST_CSR   (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR   (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR   (*(volatile uint32_t *)0xE000E018u)
+#define SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
+#define SCB_SHPR2 (*(volatile uint32_t *)0xE000ED1Cu) /* SVCall priority in bits 31..24 */
+#define SCB_SHPR3 (*(volatile uint32_t *)0xE000ED20u) /* SysTick 31..24, PendSV 23..16 */
+#define SYST_CSR  (*(volatile uint32_t *)0xE000E010u)
+#define SYST_RVR  (*(volatile uint32_t *)0xE000E014u)
+#define SYST_CVR  (*(volatile uint32_t *)0xE000E018u)
 
 /* Linker script symbols. */
 extern uint32_t __StackTop;
@@ -63,7 +63,10 @@ __attribute__((section(".isr_vector"), used)) const board_vector board_vectors[1
     MemManage_Handler,
     BusFault_Handler,
     UsageFault_Handler,
-    0, 0, 0, 0,
+    0,
+    0,
+    0,
+    0,
     SVC_Handler,
     DebugMon_Handler,
     0,
@@ -119,7 +122,7 @@ void board_fault(void)
     register uint32_t r0 __asm("r0") = 0x04u; /* SYS_WRITE0 */
     register const void *r1 __asm("r1") = message;
     __asm volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
-    r0 = 0x18u;                               /* SYS_EXIT, ADP_Stopped_RunTimeError */
+    r0 = 0x18u; /* SYS_EXIT, ADP_Stopped_RunTimeError */
     r1 = (const void *)0x20023u;
     __asm volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
     for (;;)

@@ -9,25 +9,26 @@
 #include "azure/core/az_span.h"
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
-typedef struct
-{
-    az_span module_id; /* empty for a device identity */
-    az_span user_agent;
-    az_span model_id;
-} az_iot_hub_client_options;
-
-typedef struct
-{
-    struct
+    typedef struct
     {
-        az_span iot_hub_hostname;
-        az_span device_id;
-        az_iot_hub_client_options options;
-    } _internal;
-} az_iot_hub_client;
+        az_span module_id; /* empty for a device identity */
+        az_span user_agent;
+        az_span model_id;
+    } az_iot_hub_client_options;
+
+    typedef struct
+    {
+        struct
+        {
+            az_span iot_hub_hostname;
+            az_span device_id;
+            az_iot_hub_client_options options;
+        } _internal;
+    } az_iot_hub_client;
 
 #ifdef __cplusplus
 }
