@@ -95,7 +95,7 @@ const _: () = {
 };
 
 /// The IP version of a head word.
-#[inline(always)]
+#[inline]
 pub fn version(head: u32) -> IpVersion {
     if head & head::V6 == 0 {
         IpVersion::V4
@@ -105,14 +105,16 @@ pub fn version(head: u32) -> IpVersion {
 }
 
 /// Whether a head word is a raw entry's (not a flow record's).
-#[inline(always)]
+#[inline]
 pub fn is_raw(head: u32) -> bool {
     head & head::RAW == head::RAW
 }
 
 /// What the oldest entry's packet was: its flow record, or the verdict of parsing its raw
 /// header words (the one the hook's parser would have reached). Frees the entry's slot.
-#[inline(always)]
+// `#[inline]`, not `(always)`: left to the compiler, the drain takes 7 (IPv4) and 10
+// (IPv6) instructions less per record and the library 64 B less code (scripts/bench).
+#[inline]
 pub fn classify<const N: usize>(oldest: Oldest<'_, N>) -> Result<Captured, Malformed> {
     // One arm per kind and version, each reading only its own words.
     let head = oldest.head();

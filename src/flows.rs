@@ -7,6 +7,9 @@
 //! already present keep counting and packets of new flows are counted as overflow: the
 //! original stopped counting everything in that case.
 
+// `#[inline(always)]` here: without it the drain takes 4 (IPv4) and 13 (IPv6) more
+// instructions per record and the library 64 B more code (scripts/bench).
+
 use crate::capture::{Direction, FlowRecord, IpVersion};
 use crate::wire::{ipv4_octets, ipv6_octets, AddressWords, TcpFlags, TransportKind};
 use heapless::Vec;

@@ -85,6 +85,8 @@ pub extern "C" fn nxsm_capture_in_host_order(ip_header: *const u8, length: usize
 
 /// The capture entry points' shared body: the IPv4 fast path inline (one copy per entry
 /// point, each with its own constant `seen`), every other packet out of line.
+// `(always)` although rustc 1.95 inlines it anyway (same figures without): each entry point
+// is built around its own copy, whatever another compiler's inliner decides.
 #[inline(always)]
 fn capture_as(ip_header: *const u8, length: usize, seen: Seen) -> nxsm_result {
     let Some(start) = NonNull::new(ip_header.cast_mut()) else {

@@ -65,7 +65,7 @@ impl<'a> Ipv6Header<'a> {
 
     /// `new_checked` (a test helper) for a buffer whose version nibble the caller has
     /// already seen to be 6.
-    #[inline(always)]
+    #[inline]
     pub(super) fn of_version_6(buf: &'a [u8], order: HeaderOrder) -> Result<Self, Malformed> {
         let Some(fixed) = buf.first_chunk::<FIXED_LEN>() else {
             return Err(Malformed::TruncatedIpHeader);
@@ -119,7 +119,7 @@ impl<'a> Ipv6Header<'a> {
     /// Follows Hop-by-Hop, Routing, Destination Options, Fragment and Authentication
     /// headers to the upper layer, at most `MAX_EXTENSION_HEADERS` (8) of them. Every header
     /// followed must lie inside both the buffer and the payload length.
-    #[inline(always)]
+    #[inline]
     pub fn upper_layer(&self) -> Result<UpperLayer, Malformed> {
         let next = self.next_header();
         if is_extension(next) {
@@ -204,7 +204,7 @@ impl<'a> Ipv6Header<'a> {
             .ok_or(Malformed::BadExtensionHeader)
     }
 
-    #[inline(always)]
+    #[inline]
     fn address(&self, first_word: usize) -> AddressWords {
         let word = |i| address_word(self.fixed, first_word + i, self.order);
         [word(0), word(1), word(2), word(3)]

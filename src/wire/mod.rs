@@ -13,6 +13,9 @@
 //! indices), fields are read as whole words, and addresses stay words all the way to the
 //! ring and the flow table (see [`AddressWords`](crate::wire::AddressWords)).
 
+// `#[inline(always)]` here: without it the IPv6 hooks take 2 more instructions per packet and
+// the deepest hook stack grows from 164 to 244 B (scripts/bench).
+
 mod ipv4;
 pub(crate) mod ipv6;
 mod transport;
