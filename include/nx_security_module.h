@@ -559,6 +559,12 @@ typedef struct {
    * every deadline moves back with it).
    */
   uint32_t clock_steps_back;
+  /**
+   * Collections part of whose messages had to wait in the flow table for outbox room:
+   * the hub takes messages more slowly than the device makes them. (A 32-bit count, widened
+   * so that the struct keeps no padding.)
+   */
+  uint64_t collections_waited;
 } nxsm_stats;
 
 #ifdef __cplusplus

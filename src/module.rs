@@ -72,6 +72,9 @@ pub struct LifecycleCounters {
     pub clock_unavailable: u32,
     /// Polls whose time was earlier than the one before (the clock was set back).
     pub clock_steps_back: u32,
+    /// Collections part of whose messages had to wait in the flow table for outbox room
+    /// (the hub takes messages more slowly than the device makes them).
+    pub collections_waited: u32,
 }
 
 /// Versions of the platform the shim was compiled against (major, minor, patch).
@@ -190,6 +193,7 @@ impl Module {
                 messages_unstored: 0,
                 clock_unavailable: 0,
                 clock_steps_back: 0,
+                collections_waited: 0,
             },
             intake: IntakeTotals::new(),
             platform: Platform {
@@ -528,6 +532,7 @@ impl Module {
             outbox_peak_bytes: messages.peak_bytes,
             clock_unavailable: self.counters.clock_unavailable,
             clock_steps_back: self.counters.clock_steps_back,
+            collections_waited: self.counters.collections_waited,
         }
     }
 
@@ -573,6 +578,9 @@ impl Module {
         }
         self.counters.collections = self.counters.collections.saturating_add(1);
         self.compose(intake, self.state != State::Active);
+        if self.closing.collectors != 0 {
+            self.counters.collections_waited = self.counters.collections_waited.saturating_add(1);
+        }
     }
 
     /// Writes the messages of the waiting collection into the outbox: all of them when
@@ -1196,6 +1204,12 @@ mod tests {
             if capacity::MAX_FLOWS_V6 >= 64 && capacity::OUTBOX_BYTES <= 4096 {
                 assert!(waited, "the window fitted the outbox at once: {m:?}");
             }
+            // Counted once per collection that had to wait, and in the heartbeat.
+            assert_eq!(module.counters().collections_waited, u32::from(waited));
+            assert_eq!(
+                module.heartbeat(&NO_INTAKE).collections_waited,
+                u32::from(waited)
+            );
             assert_eq!(m.sent as usize, sent);
             assert_eq!(m.built, m.sent + m.waiting);
             // The next window (collected at +40 and +50) held only the new flow.

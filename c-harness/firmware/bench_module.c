@@ -345,9 +345,9 @@ static void summarize(const uint8_t *bytes, size_t length, outbox_summary *s)
             }
             skip(&r, 2); /* collectors, capture mode */
             break;
-        case 2: /* heartbeat */
+        case 2: /* heartbeat: the last event, all varints to the end (counters may be added) */
             s->heartbeat++;
-            for (unsigned i = 0; i < 15u; i++)
+            while (!r.bad && r.left != 0)
             {
                 (void)read_varint(&r);
             }

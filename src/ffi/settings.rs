@@ -102,6 +102,7 @@ pub extern "C" fn nxsm_get_stats(out: *mut nxsm_stats) -> nxsm_result {
                 clock_unavailable: counters.clock_unavailable,
                 next_collection_s: module.next_collection().unwrap_or(0),
                 clock_steps_back: counters.clock_steps_back,
+                collections_waited: u64::from(counters.collections_waited),
             }
         })?;
         Ok(())

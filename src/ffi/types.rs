@@ -352,13 +352,18 @@ pub struct nxsm_stats {
     /// `nxsm_poll` calls whose time was earlier than the previous one (clock set back;
     /// every deadline moves back with it).
     pub clock_steps_back: u32,
+    /// Collections part of whose messages had to wait in the flow table for outbox room:
+    /// the hub takes messages more slowly than the device makes them. (A 32-bit count, widened
+    /// so that the struct keeps no padding.)
+    pub collections_waited: u64,
 }
 
 // The layout C sees: no padding anywhere (see the comment on `packets_seen`).
 const _: () = assert!(
-    core::mem::size_of::<nxsm_stats>() == 22 * 4 + 6 * 8
+    core::mem::size_of::<nxsm_stats>() == 22 * 4 + 7 * 8
         && core::mem::offset_of!(nxsm_stats, packets_seen) == 32
         && core::mem::offset_of!(nxsm_stats, ring_waiting) == 80
+        && core::mem::offset_of!(nxsm_stats, collections_waited) == 136
 );
 
 /// Capacities this library was built with (`NXSM_*` build variables).

@@ -96,6 +96,8 @@ pub struct Heartbeat {
     pub clock_unavailable: u32,
     /// Polls whose time was earlier than the previous one (the clock was set back).
     pub clock_steps_back: u32,
+    /// Collections part of whose messages waited in the flow table for outbox room.
+    pub collections_waited: u32,
 }
 
 impl Heartbeat {
@@ -122,7 +124,8 @@ impl Heartbeat {
         sink.varint64(u64::from(self.outbox_used_bytes))?;
         sink.varint64(u64::from(self.outbox_peak_bytes))?;
         sink.varint64(u64::from(self.clock_unavailable))?;
-        sink.varint64(u64::from(self.clock_steps_back))
+        sink.varint64(u64::from(self.clock_steps_back))?;
+        sink.varint64(u64::from(self.collections_waited))
     }
 }
 

@@ -222,6 +222,7 @@ fn the_widest_first_message_fits_the_smallest_maximum() {
         outbox_peak_bytes: u32::MAX,
         clock_unavailable: u32::MAX,
         clock_steps_back: u32::MAX,
+        collections_waited: u32::MAX,
     };
     let flows = [flow];
     let collection = Collection {

@@ -152,5 +152,6 @@ fn heartbeat_json(hb: &Heartbeat) -> Value {
         "outbox_peak_bytes": hb.outbox_peak_bytes,
         "clock_unavailable": hb.clock_unavailable,
         "clock_steps_back": hb.clock_steps_back,
+        "collections_waited": hb.collections_waited,
     })
 }

@@ -19,7 +19,7 @@
 //!
 //! ```
 //! // format 1, "nxsm", version 0, sequence 7, time 0, one event: a heartbeat of zeros.
-//! let line = "01 046e78736d 00 07 00 01 02 000000000000000000000000000000";
+//! let line = "01 046e78736d 00 07 00 01 02 00000000000000000000000000000000";
 //! let bytes = nxsm_decode::hex::parse_line(line).unwrap();
 //! let message = nxsm_decode::decode(&bytes).unwrap();
 //! assert_eq!(message.sequence, 7);
@@ -340,6 +340,8 @@ pub struct Heartbeat {
     pub clock_unavailable: u32,
     /// Polls whose time was earlier than the previous one (the clock was set back).
     pub clock_steps_back: u32,
+    /// Collections part of whose messages waited in the device's flow table for outbox room.
+    pub collections_waited: u32,
 }
 
 /// Ports travel as two big-endian bytes, not as a varint.

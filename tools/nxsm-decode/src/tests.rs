@@ -85,6 +85,7 @@ fn heartbeat_event() -> Vec<u8> {
     b.extend(varint(u32::MAX)); // outbox_peak_bytes
     b.push(0x00); // clock_unavailable
     b.push(0x03); // clock_steps_back
+    b.push(0x02); // collections_waited
     b
 }
 
@@ -172,6 +173,7 @@ fn worked_example_decodes_field_by_field() {
             outbox_peak_bytes: u32::MAX,
             clock_unavailable: 0,
             clock_steps_back: 3,
+            collections_waited: 2,
         })
     );
     // The reader's own encoder gives back the hand-written bytes.
@@ -487,6 +489,7 @@ fn heartbeat_packet_counters_are_64_bit() {
         b.extend(varint64((1 << 32) - 1)); // malformed
         b.extend([0x00; 3]); // ignored, ring_dropped, table_full_dropped
         b.extend([0x00; 8]); // the 32-bit and 16-bit fields after them
+        b.push(0x00); // collections_waited
         message(&[b])
     };
     assert_eq!(varint64(u64::MAX).len(), 10);

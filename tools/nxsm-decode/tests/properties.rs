@@ -141,9 +141,10 @@ fn heartbeat() -> impl Strategy<Value = Heartbeat> {
         (counter(), total(), total(), total(), total()),
         (total(), total(), counter(), counter(), counter()),
         (any::<u16>(), counter(), counter(), counter(), counter()),
+        counter(),
     )
         .prop_map(
-            |((a, b, c, d, e), (f, g, h, i, j), (k, l, m, n, o))| Heartbeat {
+            |((a, b, c, d, e), (f, g, h, i, j), (k, l, m, n, o), p)| Heartbeat {
                 uptime_s: a,
                 packets_seen: b,
                 packets_counted: c,
@@ -159,6 +160,7 @@ fn heartbeat() -> impl Strategy<Value = Heartbeat> {
                 outbox_peak_bytes: m,
                 clock_unavailable: n,
                 clock_steps_back: o,
+                collections_waited: p,
             },
         )
 }

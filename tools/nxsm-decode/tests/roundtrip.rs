@@ -48,6 +48,7 @@ fn heartbeat() -> Heartbeat {
         outbox_peak_bytes: 4_000,
         clock_unavailable: 7,
         clock_steps_back: 8,
+        collections_waited: 9,
     }
 }
 
@@ -165,6 +166,7 @@ fn heartbeat_alone_and_at_its_limits() {
             outbox_peak_bytes: u32::MAX,
             clock_unavailable: u32::MAX,
             clock_steps_back: u32::MAX,
+            collections_waited: u32::MAX,
         },
     ] {
         let c = Collection {

@@ -158,6 +158,7 @@ pub fn heartbeat_of(hb: &core_message::Heartbeat) -> Heartbeat {
         outbox_peak_bytes: hb.outbox_peak_bytes,
         clock_unavailable: hb.clock_unavailable,
         clock_steps_back: hb.clock_steps_back,
+        collections_waited: hb.collections_waited,
     }
 }
 
