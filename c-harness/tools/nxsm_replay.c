@@ -243,9 +243,123 @@ static int add_local(const local_address *address)
     return 0;
 }
 
+/* A whole number 1..max, nothing before or after it, into *out; 0 on success. */
+static int parse_count(const char *value, unsigned long max, unsigned long *out)
+{
+    char *end = NULL;
+    unsigned long count;
+
+    if (value[0] == '-')
+    {
+        return -1;
+    }
+    errno = 0;
+    count = strtoul(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0' || count == 0 || count > max)
+    {
+        return -1;
+    }
+    *out = count;
+    return 0;
+}
+
+static int add_file(const char *path)
+{
+    if (options.file_count >= REPLAY_MAX_FILES)
+    {
+        return fail_usage("too many files", NULL);
+    }
+    options.files[options.file_count++] = path;
+    return 0;
+}
+
+/* The options that take a value (each is handled by parse_option). */
+static const char *const valued_options[] = {"--local", "--capture", "--window-s", "--hub-outage", "--repeat"};
+
+static int is_valued_option(const char *arg)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof valued_options / sizeof valued_options[0]; i++)
+    {
+        if (strcmp(arg, valued_options[i]) == 0)
+        {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* One option of valued_options with its value; 0 on success, else fail_usage's status. */
+static int parse_option(const char *arg, const char *value)
+{
+    unsigned long count;
+
+    if (strcmp(arg, "--local") == 0)
+    {
+        local_address address;
+
+        if (parse_local(value, &address) != 0)
+        {
+            return fail_usage("not an IPv4/IPv6 address[/prefix]", value);
+        }
+        if (add_local(&address) != 0)
+        {
+            return fail_usage("too many --local addresses of this IP version", value);
+        }
+    }
+    else if (strcmp(arg, "--capture") == 0)
+    {
+        if (strcmp(value, "unicast-only") == 0)
+        {
+            options.capture_mode = NXSM_CAPTURE_UNICAST_ONLY;
+        }
+        else if (strcmp(value, "ip-input") == 0)
+        {
+            options.capture_mode = NXSM_CAPTURE_IP_INPUT;
+        }
+        else
+        {
+            return fail_usage("--capture takes unicast-only or ip-input, not", value);
+        }
+    }
+    else if (strcmp(arg, "--window-s") == 0)
+    {
+        if (parse_count(value, 86400ul, &count) != 0)
+        {
+            return fail_usage("--window-s takes 1..86400 seconds, not", value);
+        }
+        options.window_s = count;
+    }
+    else if (strcmp(arg, "--hub-outage") == 0)
+    {
+        unsigned long long from;
+        unsigned long long seconds;
+        int used = 0;
+
+        if (value[0] == '-' || sscanf(value, "%llu:%llu%n", &from, &seconds, &used) != 2 || value[used] != '\0' ||
+            seconds == 0 || from > 0xFFFFFFFFull || seconds > 0xFFFFFFFFull)
+        {
+            return fail_usage("--hub-outage takes FROM:SECONDS (whole seconds, SECONDS > 0), not", value);
+        }
+        options.outage_from = from;
+        options.outage_seconds = seconds;
+    }
+    else
+    {
+        if (parse_count(value, 10000ul, &count) != 0)
+        {
+            return fail_usage("--repeat takes 1..10000, not", value);
+        }
+        options.repeat = count;
+    }
+    return 0;
+}
+
 static int parse_arguments(int argc, char **argv)
 {
     int i;
+    int status;
 
     options.capture_mode = NXSM_CAPTURE_UNICAST_ONLY;
     options.window_s = 10;
@@ -253,111 +367,42 @@ static int parse_arguments(int argc, char **argv)
     for (i = 1; i < argc; i++)
     {
         const char *arg = argv[i];
-        const char *value = (i + 1 < argc) ? argv[i + 1] : NULL;
 
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
         {
             usage(stdout);
             exit(0);
         }
-        else if (strcmp(arg, "--") == 0)
+        if (strcmp(arg, "--") == 0)
         {
             for (i++; i < argc; i++)
             {
-                if (options.file_count >= REPLAY_MAX_FILES)
+                if ((status = add_file(argv[i])) != 0)
                 {
-                    return fail_usage("too many files", NULL);
+                    return status;
                 }
-                options.files[options.file_count++] = argv[i];
             }
             break;
         }
-        else if (strncmp(arg, "--", 2) != 0)
+        if (strncmp(arg, "--", 2) != 0)
         {
-            if (options.file_count >= REPLAY_MAX_FILES)
-            {
-                return fail_usage("too many files", NULL);
-            }
-            options.files[options.file_count++] = arg;
-            continue;
+            status = add_file(arg);
         }
-        if (strcmp(arg, "--local") != 0 && strcmp(arg, "--capture") != 0 && strcmp(arg, "--window-s") != 0 &&
-            strcmp(arg, "--hub-outage") != 0 && strcmp(arg, "--repeat") != 0)
+        else if (!is_valued_option(arg))
         {
-            return fail_usage("unknown option", arg);
+            status = fail_usage("unknown option", arg);
         }
-        if (value == NULL)
+        else if (i + 1 >= argc)
         {
-            return fail_usage("missing value for", arg);
-        }
-        i++;
-        if (strcmp(arg, "--local") == 0)
-        {
-            local_address address;
-
-            if (parse_local(value, &address) != 0)
-            {
-                return fail_usage("not an IPv4/IPv6 address[/prefix]", value);
-            }
-            if (add_local(&address) != 0)
-            {
-                return fail_usage("too many --local addresses of this IP version", value);
-            }
-        }
-        else if (strcmp(arg, "--capture") == 0)
-        {
-            if (strcmp(value, "unicast-only") == 0)
-            {
-                options.capture_mode = NXSM_CAPTURE_UNICAST_ONLY;
-            }
-            else if (strcmp(value, "ip-input") == 0)
-            {
-                options.capture_mode = NXSM_CAPTURE_IP_INPUT;
-            }
-            else
-            {
-                return fail_usage("--capture takes unicast-only or ip-input, not", value);
-            }
-        }
-        else if (strcmp(arg, "--window-s") == 0)
-        {
-            char *end = NULL;
-            unsigned long seconds;
-
-            errno = 0;
-            seconds = strtoul(value, &end, 10);
-            if (errno != 0 || end == value || *end != '\0' || seconds == 0 || seconds > 86400ul || value[0] == '-')
-            {
-                return fail_usage("--window-s takes 1..86400 seconds, not", value);
-            }
-            options.window_s = seconds;
-        }
-        else if (strcmp(arg, "--hub-outage") == 0)
-        {
-            unsigned long long from;
-            unsigned long long seconds;
-            int used = 0;
-
-            if (value[0] == '-' || sscanf(value, "%llu:%llu%n", &from, &seconds, &used) != 2 || value[used] != '\0' ||
-                seconds == 0 || from > 0xFFFFFFFFull || seconds > 0xFFFFFFFFull)
-            {
-                return fail_usage("--hub-outage takes FROM:SECONDS (whole seconds, SECONDS > 0), not", value);
-            }
-            options.outage_from = from;
-            options.outage_seconds = seconds;
+            status = fail_usage("missing value for", arg);
         }
         else
         {
-            char *end = NULL;
-            unsigned long count;
-
-            errno = 0;
-            count = strtoul(value, &end, 10);
-            if (errno != 0 || end == value || *end != '\0' || count == 0 || count > 10000ul || value[0] == '-')
-            {
-                return fail_usage("--repeat takes 1..10000, not", value);
-            }
-            options.repeat = count;
+            status = parse_option(arg, argv[++i]);
+        }
+        if (status != 0)
+        {
+            return status;
         }
     }
     if (options.file_count == 0)
