@@ -722,21 +722,14 @@ static const nxsm_flow *find_flow(const nxsm_flow *flows, size_t count, uint8_t 
     return NULL;
 }
 
-static void test_capture(void)
-{
-#if NXSM_FW_EXPECT_MAX_FLOWS_V4 < 2
-    printf("# capture checks skipped: they need NXSM_MAX_FLOWS_V4 >= 2\n");
-    return;
-#endif
-    static int context_marker;
-    uint8_t packet[64];
-    size_t length;
-    size_t written = 99;
-    nxsm_flow flows[4];
-    const nxsm_config config = default_config();
+static int ring_context_marker;
 
-    /* Argument checks, and a stopped module records nothing. */
-    length = tcp_packet(packet, device_ip, 49152, server_ip, 443, TCP_SYN);
+/* Argument checks, and a stopped module records nothing; sets the ring callback (watermark 2). */
+static void capture_when_stopped(void)
+{
+    uint8_t packet[64];
+    const size_t length = tcp_packet(packet, device_ip, 49152, server_ip, 443, TCP_SYN);
+
     check_result(nxsm_capture(packet, length, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER), NXSM_ERR_NOT_STARTED,
                  "nxsm_capture when stopped -> NOT_STARTED");
     check_result(nxsm_capture(NULL, 40, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER), NXSM_ERR_NULL_ARGUMENT,
@@ -747,19 +740,21 @@ static void test_capture(void)
                  "nxsm_capture with header order 2 -> INVALID_ARGUMENT");
     check_result(nxsm_drain(T0), NXSM_ERR_NOT_STARTED, "nxsm_drain when stopped -> NOT_STARTED");
 
-    check_result(nxsm_set_ring_callback(ring_callback, &context_marker, 0), NXSM_ERR_INVALID_ARGUMENT,
+    check_result(nxsm_set_ring_callback(ring_callback, &ring_context_marker, 0), NXSM_ERR_INVALID_ARGUMENT,
                  "nxsm_set_ring_callback with watermark 0 -> INVALID_ARGUMENT");
-    check_result(nxsm_set_ring_callback(ring_callback, &context_marker, NXSM_FW_EXPECT_RING_SLOTS + 1),
+    check_result(nxsm_set_ring_callback(ring_callback, &ring_context_marker, NXSM_FW_EXPECT_RING_SLOTS + 1),
                  NXSM_ERR_INVALID_ARGUMENT, "nxsm_set_ring_callback with watermark ring slots + 1 -> INVALID_ARGUMENT");
-    check_result(nxsm_set_ring_callback(ring_callback, &context_marker, 2), NXSM_OK,
+    check_result(nxsm_set_ring_callback(ring_callback, &ring_context_marker, 2), NXSM_OK,
                  "nxsm_set_ring_callback(watermark 2)");
+}
 
-    const nxsm_stats before = read_stats();
-    check_result(nxsm_start(&config, T0, 0), NXSM_OK, "start for the capture test");
-    check_result(nxsm_set_ring_callback(NULL, NULL, 0), NXSM_ERR_ALREADY_STARTED,
-                 "nxsm_set_ring_callback while running -> ALREADY_STARTED");
+/* One TCP connection (both directions), one UDP exchange, two packets not recorded; then a
+   drain. The counters move by exactly those packets. */
+static void capture_outcomes(const nxsm_stats *before)
+{
+    uint8_t packet[64];
+    size_t length = tcp_packet(packet, device_ip, 49152, server_ip, 443, TCP_SYN);
 
-    /* One TCP connection (both directions), one UDP exchange, two packets not recorded. */
     ring_callback_calls = 0;
     check_result(nxsm_capture(packet, length, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER), NXSM_OK,
                  "capture a TCP SYN sent");
@@ -768,7 +763,7 @@ static void test_capture(void)
     check_result(nxsm_capture(packet, length, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER), NXSM_OK,
                  "capture a TCP SYN-ACK received");
     check_u32(ring_callback_calls, 1, "the ring callback runs at the watermark");
-    check_true(ring_callback_context == (uintptr_t)&context_marker, "another pointer",
+    check_true(ring_callback_context == (uintptr_t)&ring_context_marker, "another pointer",
                "the ring callback gets its context");
     check_result(capture_dns_reply(), NXSM_OK, "capture a UDP datagram received");
     check_u32(ring_callback_calls, 1, "the ring callback runs once per crossing");
@@ -779,9 +774,9 @@ static void test_capture(void)
                  "capture a truncated IPv4 header -> MALFORMED");
 
     nxsm_stats stats = read_stats();
-    check_u64(stats.packets_seen - before.packets_seen, 5, "five packets seen");
-    check_u64(stats.malformed - before.malformed, 1, "one malformed packet");
-    check_u64(stats.ignored - before.ignored, 1, "one packet ignored");
+    check_u64(stats.packets_seen - before->packets_seen, 5, "five packets seen");
+    check_u64(stats.malformed - before->malformed, 1, "one malformed packet");
+    check_u64(stats.ignored - before->ignored, 1, "one packet ignored");
     check_u32(stats.ring_waiting, 3, "three records wait in the ring");
     check_identity(&stats, "with records waiting");
 
@@ -790,12 +785,18 @@ static void test_capture(void)
     check_result(nxsm_drain(T0 + 1), NXSM_OK, "nxsm_drain(T0+1)");
     stats = read_stats();
     check_u32(stats.ring_waiting, 0, "the ring is empty after the drain");
-    check_u64(stats.packets_counted - before.packets_counted, 3, "three packets counted in flows");
+    check_u64(stats.packets_counted - before->packets_counted, 3, "three packets counted in flows");
     check_identity(&stats, "after the drain");
     check_u32(stats.flows_v4, 2, "two IPv4 flows");
     check_u32(stats.flows_v6, 0, "no IPv6 flow");
+}
 
-    /* Reading the window. */
+/* The window as nxsm_read_flows reports it, then ended by switching network activity off. */
+static void capture_read_window(void)
+{
+    size_t written = 99;
+    nxsm_flow flows[4];
+
     check_result(nxsm_read_flows(0, flows, 4, NULL), NXSM_ERR_NULL_ARGUMENT, "nxsm_read_flows(written NULL)");
     check_result(nxsm_read_flows(0, NULL, 4, &written), NXSM_ERR_NULL_ARGUMENT, "nxsm_read_flows(out NULL)");
     check_result(nxsm_read_flows(0, NULL, 0, &written), NXSM_OK, "nxsm_read_flows with capacity 0");
@@ -846,8 +847,13 @@ static void test_capture(void)
     check_result(nxsm_read_flows(0, flows, 4, &written), NXSM_OK, "nxsm_read_flows after the window ended");
     check_u32((uint32_t)written, 0, "a new window starts empty");
     check_u32(read_stats().flows_v4, 0, "no IPv4 flow after the window ended");
+}
 
-    /* A full ring drops and counts, and a drain empties it. */
+/* A full ring drops and counts, and a poll empties it. */
+static void capture_full_ring(void)
+{
+    nxsm_stats stats;
+
     bool all_stored = true;
     for (uint32_t i = 0; i < NXSM_FW_EXPECT_RING_SLOTS; i++)
     {
@@ -865,8 +871,11 @@ static void test_capture(void)
     check_u32(stats.ring_waiting, 0, "the ring is empty after the poll");
     check_u64(stats.packets_counted - full.packets_counted, NXSM_FW_EXPECT_RING_SLOTS,
               "every stored record was counted");
+}
 
-    /* Capture from an interrupt while the module is busy: never turned away. */
+/* Capture from an interrupt while the module is busy: never turned away. */
+static void capture_from_interrupt(void)
+{
     const nxsm_stats quiet = read_stats();
     isr_action = capture_dns_reply;
     isr_runs = 0;
@@ -877,7 +886,26 @@ static void test_capture(void)
     check_result(isr_result, NXSM_OK, "a capture from an interrupt during a module call is recorded");
     check_result(nxsm_drain(T0 + 3), NXSM_OK, "drain again");
     check_u64(read_stats().packets_counted - quiet.packets_counted, 1, "the interrupt's packet was counted");
+}
 
+static void test_capture(void)
+{
+#if NXSM_FW_EXPECT_MAX_FLOWS_V4 < 2
+    printf("# capture checks skipped: they need NXSM_MAX_FLOWS_V4 >= 2\n");
+    return;
+#endif
+    const nxsm_config config = default_config();
+
+    capture_when_stopped();
+    const nxsm_stats before = read_stats();
+    check_result(nxsm_start(&config, T0, 0), NXSM_OK, "start for the capture test");
+    check_result(nxsm_set_ring_callback(NULL, NULL, 0), NXSM_ERR_ALREADY_STARTED,
+                 "nxsm_set_ring_callback while running -> ALREADY_STARTED");
+
+    capture_outcomes(&before);
+    capture_read_window();
+    capture_full_ring();
+    capture_from_interrupt();
     check_result(nxsm_stop(), NXSM_OK, "stop after the capture test");
     check_result(capture_dns_reply(), NXSM_ERR_NOT_STARTED, "no capture after stop");
     check_result(nxsm_set_ring_callback(NULL, NULL, 0), NXSM_OK, "remove the ring callback");
