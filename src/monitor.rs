@@ -115,13 +115,9 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
         }
     }
 
-    /// The intake the hooks share (read-only uses: counters, tests).
-    pub fn intake(&self) -> &Intake {
-        &self.intake
-    }
-
     /// The wake-up.
-    pub fn waker(&self) -> &W {
+    #[cfg(test)]
+    fn waker(&self) -> &W {
         &self.wake
     }
 

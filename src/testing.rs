@@ -35,5 +35,4 @@ pub mod wire {
 pub mod message {
     pub use crate::flows::{DirectionCounters, Flow, Key};
     pub use crate::message::{Collection, Composer, Heartbeat, SystemInformation, Window};
-    pub use crate::message::{FORMAT, MAX_LOCALS, MAX_MESSAGE_BYTES, MIN_MESSAGE_BYTES};
 }

@@ -6,19 +6,14 @@
 //! assert_eq!(syn.len(), 40);
 //! ```
 //!
-//! A packet is an IP header (IPv4 with optional options and fragment fields, or IPv6 behind
-//! optional hop-by-hop headers), a transport header (TCP without options, UDP, or an ICMP /
-//! ICMPv6 echo request), then payload bytes. Every length field counts the payload, whether
-//! or not [`Packet::build`]'s bytes hold it: [`Packet::headers`] gives only the headers, as
-//! the first buffer of a large NetX Duo packet does. No checksums: nothing here checks them.
+//! A packet is an IP header (IPv4 with optional options, or IPv6 behind optional hop-by-hop
+//! headers), a transport header (TCP without options, UDP, or an ICMP / ICMPv6 echo
+//! request), then payload bytes (zeros), every length field counting them. No checksums:
+//! nothing here checks them.
 
-/// TCP flag bits.
-pub const TCP_FIN: u8 = 0x01;
-/// SYN.
+/// TCP flag bit SYN.
 pub const TCP_SYN: u8 = 0x02;
-/// RST.
-pub const TCP_RST: u8 = 0x04;
-/// ACK.
+/// TCP flag bit ACK.
 pub const TCP_ACK: u8 = 0x10;
 
 /// IP protocol numbers.
@@ -45,7 +40,6 @@ pub struct Packet {
     transport: Vec<u8>,
     payload: usize,
     options: Vec<u8>,
-    fragment: u16,
     hop_by_hop: usize,
 }
 
@@ -77,7 +71,6 @@ impl Packet {
             transport: Vec::new(),
             payload: 0,
             options: Vec::new(),
-            fragment: 0,
             hop_by_hop: 0,
         }
     }
@@ -115,13 +108,6 @@ impl Packet {
         self
     }
 
-    /// Protocol `number` with `header` as its header bytes.
-    pub fn other(mut self, number: u8, header: &[u8]) -> Self {
-        self.protocol = number;
-        self.transport = header.to_vec();
-        self
-    }
-
     /// `bytes` of payload after the transport header (zeros).
     pub fn payload(mut self, bytes: usize) -> Self {
         self.payload = bytes;
@@ -135,33 +121,11 @@ impl Packet {
         self
     }
 
-    /// The IPv4 flags and fragment-offset field (offset in 8-byte units, bit 13 "more").
-    pub fn fragment(mut self, field: u16) -> Self {
-        assert!(!self.v6);
-        self.fragment = field;
-        self
-    }
-
     /// `count` IPv6 hop-by-hop headers of 8 bytes each before the transport header.
     pub fn hop_by_hop(mut self, count: usize) -> Self {
         assert!(self.v6);
         self.hop_by_hop = count;
         self
-    }
-
-    fn ip_header_len(&self) -> usize {
-        if self.v6 {
-            40 + 8 * self.hop_by_hop
-        } else {
-            20 + self.options.len()
-        }
-    }
-
-    /// The headers only: IP, extension headers and transport header.
-    pub fn headers(&self) -> Vec<u8> {
-        let mut bytes = self.build();
-        bytes.truncate(self.ip_header_len() + self.transport.len());
-        bytes
     }
 
     /// The whole packet.
@@ -198,7 +162,7 @@ impl Packet {
             p.push(0);
             p.extend_from_slice(&((header + l4) as u16).to_be_bytes());
             p.extend_from_slice(&[0, 1]); // identification
-            p.extend_from_slice(&self.fragment.to_be_bytes());
+            p.extend_from_slice(&[0, 0]); // flags, fragment offset
             p.extend_from_slice(&[64, self.protocol, 0, 0]);
             p.extend_from_slice(&self.src);
             p.extend_from_slice(&self.dst);
@@ -236,7 +200,7 @@ mod tests {
     }
 
     #[test]
-    fn lengths_count_the_payload_the_headers_leave_out() {
+    fn lengths_count_the_payload_and_the_extension_headers() {
         let packet = ipv6(v6_doc(1), v6_doc(2))
             .hop_by_hop(2)
             .udp(5000, 53)
@@ -245,9 +209,7 @@ mod tests {
         assert_eq!(whole.len(), 40 + 16 + 8 + 100);
         assert_eq!(u16::from_be_bytes([whole[4], whole[5]]), 16 + 8 + 100);
         assert_eq!((whole[6], whole[40], whole[48]), (0, 0, protocol::UDP));
-        let headers = packet.headers();
-        assert_eq!(headers.len(), 40 + 16 + 8);
-        assert_eq!(u16::from_be_bytes([headers[60], headers[61]]), 108);
+        assert_eq!(u16::from_be_bytes([whole[60], whole[61]]), 108);
         let with_options = ipv4([10, 0, 0, 1], [10, 0, 0, 2])
             .options(&[0x94, 4, 0, 0])
             .echo()
