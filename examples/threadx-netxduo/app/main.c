@@ -53,7 +53,15 @@
 #define CLIENT_ADDRESS  IP_ADDRESS(10, 0, 0, 1)
 #define SERVER_ADDRESS  IP_ADDRESS(10, 0, 0, 2)
 /* 2001:db8::1 and 2001:db8::2, as NetX Duo holds them (host-order words). */
-static const ULONG client_v6[4] = {0x20010DB8UL, 0, 0, 1}, server_v6[4] = {0x20010DB8UL, 0, 0, 2};
+#define CLIENT_V6             \
+    {                         \
+        0x20010DB8UL, 0, 0, 1 \
+    } /* 2001:db8::1 */
+#define SERVER_V6             \
+    {                         \
+        0x20010DB8UL, 0, 0, 2 \
+    } /* 2001:db8::2 */
+static const ULONG client_v6[4] = CLIENT_V6, server_v6[4] = SERVER_V6;
 
 /* Waits of a working exchange end at once; the margin is for a slow or loaded host. */
 #define WAIT (5u * NX_IP_PERIODIC_RATE)
@@ -451,40 +459,13 @@ static void module_stop(void)
 /* Traffic                                                                                */
 /* ------------------------------------------------------------------------------------- */
 
-/* Sends text from a socket; the packet is released by NetX Duo once sent. */
-static UINT send_text(NX_UDP_SOCKET *socket, const char *text, ULONG length, ULONG address, UINT port)
+/* Sends text from a socket to an IPv4 or IPv6 address; NetX Duo releases the packet once
+   sent. */
+static UINT send_text(NX_UDP_SOCKET *socket, const char *text, ULONG length, NXD_ADDRESS *to, UINT port)
 {
     NX_PACKET *packet;
-    UINT status = nx_packet_allocate(&pool, &packet, NX_UDP_PACKET, WAIT);
-
-    if (status != NX_SUCCESS)
-        return status;
-    status = nx_packet_data_append(packet, (VOID *)text, length, &pool, WAIT);
-    if (status == NX_SUCCESS)
-        status = nx_udp_socket_send(socket, packet, address, port);
-    if (status != NX_SUCCESS)
-        nx_packet_release(packet);
-    return status;
-}
-
-/* Receives one datagram of the expected length and tells who sent it. */
-static int receive_text(NX_UDP_SOCKET *socket, ULONG length, ULONG *from, UINT *port)
-{
-    NX_PACKET *packet;
-    int ok;
-
-    if (nx_udp_socket_receive(socket, &packet, WAIT) != NX_SUCCESS)
-        return 0;
-    ok = packet->nx_packet_length == length && nx_udp_source_extract(packet, from, port) == NX_SUCCESS;
-    nx_packet_release(packet);
-    return ok;
-}
-
-/* send_text over IPv6. */
-static UINT send_text_v6(NX_UDP_SOCKET *socket, const char *text, ULONG length, NXD_ADDRESS *to, UINT port)
-{
-    NX_PACKET *packet;
-    UINT status = nx_packet_allocate(&pool, &packet, NX_IPv6_UDP_PACKET, WAIT);
+    ULONG type = (to->nxd_ip_version == NX_IP_VERSION_V6) ? NX_IPv6_UDP_PACKET : NX_UDP_PACKET;
+    UINT status = nx_packet_allocate(&pool, &packet, type, WAIT);
 
     if (status != NX_SUCCESS)
         return status;
@@ -496,8 +477,17 @@ static UINT send_text_v6(NX_UDP_SOCKET *socket, const char *text, ULONG length, 
     return status;
 }
 
-/* receive_text over IPv6: the datagram must come from `expected`. */
-static int receive_text_v6(NX_UDP_SOCKET *socket, ULONG length, const ULONG *expected, NXD_ADDRESS *from, UINT *port)
+static int same_address(const NXD_ADDRESS *a, const NXD_ADDRESS *b)
+{
+    if (a->nxd_ip_version != b->nxd_ip_version)
+        return 0;
+    if (a->nxd_ip_version == NX_IP_VERSION_V4)
+        return a->nxd_ip_address.v4 == b->nxd_ip_address.v4;
+    return memcmp(a->nxd_ip_address.v6, b->nxd_ip_address.v6, sizeof(a->nxd_ip_address.v6)) == 0;
+}
+
+/* Receives one datagram of the expected length from `expected`, and tells its port. */
+static int receive_text(NX_UDP_SOCKET *socket, ULONG length, const NXD_ADDRESS *expected, NXD_ADDRESS *from, UINT *port)
 {
     NX_PACKET *packet;
     int ok;
@@ -505,42 +495,30 @@ static int receive_text_v6(NX_UDP_SOCKET *socket, ULONG length, const ULONG *exp
     if (nx_udp_socket_receive(socket, &packet, WAIT) != NX_SUCCESS)
         return 0;
     ok = packet->nx_packet_length == length && nxd_udp_source_extract(packet, from, port) == NX_SUCCESS &&
-         from->nxd_ip_version == NX_IP_VERSION_V6 &&
-         memcmp(from->nxd_ip_address.v6, expected, sizeof(from->nxd_ip_address.v6)) == 0;
+         same_address(from, expected);
     nx_packet_release(packet);
     return ok;
 }
 
-/* One request from the client and the server's reply over IPv6. */
-static int udp_exchange_v6(void)
+/* One request from the client and the server's reply, over the IP version of the addresses. */
+static int udp_exchange(const NXD_ADDRESS *client_address, NXD_ADDRESS *server_address)
 {
-    NXD_ADDRESS to = {.nxd_ip_version = NX_IP_VERSION_V6}, from;
+    NXD_ADDRESS from;
     UINT port;
 
-    memcpy(to.nxd_ip_address.v6, server_v6, sizeof(server_v6));
-    if (send_text_v6(&client, REQUEST, LENGTH(REQUEST), &to, SERVER_PORT) != NX_SUCCESS ||
-        !receive_text_v6(&server, LENGTH(REQUEST), client_v6, &from, &port) || port != CLIENT_PORT)
+    if (send_text(&client, REQUEST, LENGTH(REQUEST), server_address, SERVER_PORT) != NX_SUCCESS ||
+        !receive_text(&server, LENGTH(REQUEST), client_address, &from, &port) || port != CLIENT_PORT)
         return 0;
-    if (send_text_v6(&server, REPLY, LENGTH(REPLY), &from, port) != NX_SUCCESS ||
-        !receive_text_v6(&client, LENGTH(REPLY), server_v6, &from, &port))
+    if (send_text(&server, REPLY, LENGTH(REPLY), &from, port) != NX_SUCCESS ||
+        !receive_text(&client, LENGTH(REPLY), server_address, &from, &port))
         return 0;
     return port == SERVER_PORT;
 }
 
-/* One request from the client and the server's reply. */
-static int udp_exchange(void)
-{
-    ULONG from;
-    UINT port;
-
-    if (send_text(&client, REQUEST, LENGTH(REQUEST), SERVER_ADDRESS, SERVER_PORT) != NX_SUCCESS ||
-        !receive_text(&server, LENGTH(REQUEST), &from, &port) || from != CLIENT_ADDRESS || port != CLIENT_PORT)
-        return 0;
-    if (send_text(&server, REPLY, LENGTH(REPLY), from, port) != NX_SUCCESS ||
-        !receive_text(&client, LENGTH(REPLY), &from, &port) || from != SERVER_ADDRESS || port != SERVER_PORT)
-        return 0;
-    return 1;
-}
+static NXD_ADDRESS client_v4_address = {.nxd_ip_version = NX_IP_VERSION_V4, .nxd_ip_address.v4 = CLIENT_ADDRESS};
+static NXD_ADDRESS server_v4_address = {.nxd_ip_version = NX_IP_VERSION_V4, .nxd_ip_address.v4 = SERVER_ADDRESS};
+static NXD_ADDRESS client_v6_address = {.nxd_ip_version = NX_IP_VERSION_V6, .nxd_ip_address.v6 = CLIENT_V6};
+static NXD_ADDRESS server_v6_address = {.nxd_ip_version = NX_IP_VERSION_V6, .nxd_ip_address.v6 = SERVER_V6};
 
 /* The TCP server: accepts one connection, reads TCP_SEGMENTS * TCP_SEGMENT bytes, answers
    TCP_REPLY bytes, and closes when the client does. */
@@ -672,7 +650,8 @@ static void ip_input_capture(void)
     check(nxsm_get_stats(&before) == NXSM_OK, "nxsm_get_stats (the packet counters are totals since boot)");
     /* 4 records per exchange or ping, 48 in all: the ring (64) holds them until the drain. */
     for (unsigned i = 0; i < 5u; i++)
-        ok += (unsigned)udp_exchange() + (unsigned)udp_exchange_v6();
+        ok += (unsigned)udp_exchange(&client_v4_address, &server_v4_address) +
+              (unsigned)udp_exchange(&client_v6_address, &server_v6_address);
     for (unsigned i = 0; i < 2u; i++)
     {
         NX_PACKET *response;
@@ -735,14 +714,14 @@ static void app_entry(ULONG input)
 
     for (unsigned i = 0; i < EXCHANGES; i++)
     {
-        exchanged += (unsigned)udp_exchange();
+        exchanged += (unsigned)udp_exchange(&client_v4_address, &server_v4_address);
         module_service();
     }
     check(exchanged == EXCHANGES, "every UDP request answered");
     exchanged = 0;
     for (unsigned i = 0; i < EXCHANGES_V6; i++)
     {
-        exchanged += (unsigned)udp_exchange_v6();
+        exchanged += (unsigned)udp_exchange(&client_v6_address, &server_v6_address);
         module_service();
     }
     check(exchanged == EXCHANGES_V6, "every UDP request over IPv6 answered");
@@ -775,7 +754,7 @@ static void app_entry(ULONG input)
 #if !defined(EXAMPLE_BASELINE) && !defined(EXAMPLE_DROP_IN)
     ip_input_capture();
 #endif
-    check(udp_exchange(), "a last UDP exchange, after the module stopped");
+    check(udp_exchange(&client_v4_address, &server_v4_address), "a last UDP exchange, after the module stopped");
     printf("# stack used: app %lu of %lu B, tcp server %lu of %lu B, IP threads %lu and %lu of %lu B\n",
            (unsigned long)stack_used(app_stack, sizeof(app_stack)), (unsigned long)sizeof(app_stack),
            (unsigned long)stack_used(tcp_server_stack, sizeof(tcp_server_stack)),
