@@ -54,6 +54,8 @@ pub(crate) mod monitor;
 /// cbindgen:ignore
 pub(crate) mod outbox;
 /// cbindgen:ignore
+pub(crate) mod policy;
+/// cbindgen:ignore
 pub(crate) mod raw;
 /// cbindgen:ignore
 pub(crate) mod ring;

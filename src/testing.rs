@@ -36,3 +36,13 @@ pub mod message {
     pub use crate::flows::{DirectionCounters, Flow, Key};
     pub use crate::message::{Collection, Composer, Heartbeat, SystemInformation, Window};
 }
+
+/// The detection policy blob: its fields, the reader that checks it and its lookups, for
+/// `nxsm-policy` (which writes blobs and prints them) and the tests.
+pub mod policy {
+    pub use crate::policy::store::{LoadError, PolicyStore};
+    pub use crate::policy::{
+        at, check, crc32, field, flag, Fields, Layout, Policy, PolicyError, Words, HEADER_BYTES,
+        INDEX_ENTRIES, MAGIC, VERSION,
+    };
+}
