@@ -18,7 +18,8 @@ struct Knob {
     default: u32,
     min: u32,
     max: u32,
-    power_of_two: bool,
+    /// `pow2`, `x4` (a multiple of 4) or `-`.
+    rule: String,
     original: Option<String>,
     doc: String,
 }
@@ -53,15 +54,15 @@ fn knobs() -> Vec<Knob> {
             panic!("{TABLE} line {row}: expected 6 fields before '|', found {fields:?}");
         };
         assert!(
-            rule == "pow2" || rule == "-",
-            "{TABLE} line {row}: rule {rule:?} is neither pow2 nor -"
+            ["pow2", "x4", "-"].contains(&rule),
+            "{TABLE} line {row}: rule {rule:?} is none of pow2, x4, -"
         );
         knobs.push(Knob {
             name: name.to_string(),
             default: number(row, default),
             min: number(row, min),
             max: number(row, max),
-            power_of_two: rule == "pow2",
+            rule: rule.to_string(),
             original: (original != "-").then(|| original.to_string()),
             doc: doc.trim().to_string(),
         });
@@ -87,8 +88,14 @@ fn read(knob: &Knob) -> u32 {
         knob.max
     );
     assert!(
-        !knob.power_of_two || value.is_power_of_two(),
+        knob.rule != "pow2" || value.is_power_of_two(),
         "{} = {} must be a power of two",
+        knob.name,
+        value
+    );
+    assert!(
+        knob.rule != "x4" || value % 4 == 0,
+        "{} = {} must be a multiple of 4",
         knob.name,
         value
     );

@@ -237,6 +237,51 @@ enum nxsm_result
    * collector off; not counted. (While it is stopped: `NXSM_ERR_NOT_STARTED`.)
    */
   NXSM_ERR_CAPTURE_OFF = 12,
+  /**
+   * A policy blob longer than `NXSM_POLICY_BYTES`.
+   */
+  NXSM_ERR_POLICY_TOO_LARGE = 13,
+  /**
+   * A policy blob shorter than its header, or whose length word is not the length given
+   * or not a multiple of 4.
+   */
+  NXSM_ERR_POLICY_TRUNCATED = 14,
+  /**
+   * Not a policy blob (wrong magic).
+   */
+  NXSM_ERR_POLICY_MAGIC = 15,
+  /**
+   * A policy format version this library does not read.
+   */
+  NXSM_ERR_POLICY_VERSION = 16,
+  /**
+   * The policy blob's CRC-32 does not match its bytes.
+   */
+  NXSM_ERR_POLICY_CHECKSUM = 17,
+  /**
+   * The policy's flags and counts contradict one another.
+   */
+  NXSM_ERR_POLICY_RULES = 18,
+  /**
+   * The policy's counts do not add up to its length.
+   */
+  NXSM_ERR_POLICY_COUNTS = 19,
+  /**
+   * Policy ranges inverted, unsorted or overlapping.
+   */
+  NXSM_ERR_POLICY_RANGES = 20,
+  /**
+   * A policy range names an indicator source that does not exist.
+   */
+  NXSM_ERR_POLICY_SOURCE = 21,
+  /**
+   * A policy index differs from its ranges.
+   */
+  NXSM_ERR_POLICY_INDEX = 22,
+  /**
+   * Policy ports not strictly increasing.
+   */
+  NXSM_ERR_POLICY_PORTS = 23,
 };
 #ifndef __cplusplus
 typedef uint32_t nxsm_result;
@@ -783,6 +828,21 @@ nxsm_result nxsm_set_interval(uint32_t priority_group, uint32_t seconds);
  * Writes the interval of one `nxsm_priority` group to `out_seconds`.
  */
 nxsm_result nxsm_get_interval(uint32_t priority_group, uint32_t *out_seconds);
+
+/**
+ * Checks the policy blob `blob` (`length` bytes, at most `NXSM_POLICY_BYTES`) completely
+ * and makes it the active policy. The bytes are copied: the caller may reuse them when the
+ * call returns. On any error the active policy stays and the code says what is wrong
+ * (`NXSM_ERR_POLICY_*`); `NXSM_ERR_BUSY` when another load runs or a hook still reads
+ * the policy before last. Any state; any context but an ISR.
+ */
+nxsm_result nxsm_policy_load(const uint8_t *blob, size_t length);
+
+/**
+ * Forgets the active policy: nothing is detected or blocked until the next load.
+ * `NXSM_ERR_BUSY` while a load runs.
+ */
+nxsm_result nxsm_policy_clear(void);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -14,6 +14,8 @@
 use crate::config::{capacity, Priority, Settings};
 use crate::intake::{Intake, IntakeCounters, Offer, Packet};
 use crate::module::{LifecycleError, Module, Platform, SetError, State, UnixSeconds};
+use crate::policy::store::{LoadError, PolicyStore};
+use crate::policy::{Layout, PolicyError};
 use crate::raw::Seen;
 use crate::scheduler::Collector;
 
@@ -59,6 +61,17 @@ pub enum Error {
     ClockUnavailable,
     /// No message to hand out now.
     NoMessage,
+    /// A policy blob breaks a rule of its format; the active policy stays.
+    Policy(PolicyError),
+}
+
+impl From<LoadError> for Error {
+    fn from(error: LoadError) -> Self {
+        match error {
+            LoadError::Policy(error) => Self::Policy(error),
+            LoadError::Busy => Self::Busy,
+        }
+    }
 }
 
 impl From<LifecycleError> for Error {
@@ -98,11 +111,16 @@ pub enum Capture {
     CaptureOff = 12,
 }
 
-/// The intake, the module behind `M` (one consumer at a time) and the wake-up `W`.
+/// The policy store with the build-time budget.
+pub type Policies = PolicyStore<{ capacity::POLICY_BYTES / 4 }>;
+
+/// The intake, the module behind `M` (one consumer at a time), the wake-up `W` and the
+/// detection policy.
 pub struct Monitor<M, W> {
     intake: Intake,
     module: M,
     wake: W,
+    policy: Policies,
 }
 
 impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
@@ -112,6 +130,7 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
             intake: Intake::new(),
             module,
             wake,
+            policy: PolicyStore::new(),
         }
     }
 
@@ -321,6 +340,17 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
     #[inline(always)]
     pub fn interval(&self, group: Priority) -> Result<u32, Error> {
         self.with_module(|module| Ok(module.interval(group)))
+    }
+
+    /// Checks a policy blob and makes it the active policy (any state, any context but a
+    /// hook). On any error the active policy stays.
+    pub fn load_policy(&self, blob: &[u8]) -> Result<Layout, Error> {
+        Ok(self.policy.load(blob)?)
+    }
+
+    /// Forgets the active policy.
+    pub fn clear_policy(&self) -> Result<(), Error> {
+        Ok(self.policy.clear()?)
     }
 
     /// The state.

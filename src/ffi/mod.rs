@@ -12,7 +12,7 @@
 //!
 //! By area: `lifecycle` (version, configuration, start, stop, poll, drain, state),
 //! `capture` (the hooks' entry points and the ring callback), `messages` (peek, ack, flows),
-//! `settings` (collectors, intervals, platform, statistics).
+//! `settings` (collectors, intervals, platform, statistics), `policy` (detection policy).
 #![allow(non_camel_case_types)]
 
 // In the order the generated header lists them.
@@ -27,12 +27,15 @@ mod messages;
 
 mod settings;
 
+mod policy;
+
 mod guard;
 mod panic;
 
 pub use capture::*;
 pub use lifecycle::*;
 pub use messages::*;
+pub use policy::*;
 pub use settings::*;
 pub use types::*;
 
@@ -66,6 +69,9 @@ impl From<Error> for nxsm_result {
             Error::InvalidArgument => Self::NXSM_ERR_INVALID_ARGUMENT,
             Error::ClockUnavailable => Self::NXSM_ERR_CLOCK_UNAVAILABLE,
             Error::NoMessage => Self::NXSM_ERR_NO_MESSAGE,
+            Error::Policy(error) => {
+                Self::from_code(error as u32).unwrap_or(Self::NXSM_ERR_INVALID_ARGUMENT)
+            }
         }
     }
 }

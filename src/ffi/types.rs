@@ -60,11 +60,34 @@ pub enum nxsm_result {
     /// A packet handed to `nxsm_capture` while the module runs with its network-activity
     /// collector off; not counted. (While it is stopped: `NXSM_ERR_NOT_STARTED`.)
     NXSM_ERR_CAPTURE_OFF = 12,
+    /// A policy blob longer than `NXSM_POLICY_BYTES`.
+    NXSM_ERR_POLICY_TOO_LARGE = 13,
+    /// A policy blob shorter than its header, or whose length word is not the length given
+    /// or not a multiple of 4.
+    NXSM_ERR_POLICY_TRUNCATED = 14,
+    /// Not a policy blob (wrong magic).
+    NXSM_ERR_POLICY_MAGIC = 15,
+    /// A policy format version this library does not read.
+    NXSM_ERR_POLICY_VERSION = 16,
+    /// The policy blob's CRC-32 does not match its bytes.
+    NXSM_ERR_POLICY_CHECKSUM = 17,
+    /// The policy's flags and counts contradict one another.
+    NXSM_ERR_POLICY_RULES = 18,
+    /// The policy's counts do not add up to its length.
+    NXSM_ERR_POLICY_COUNTS = 19,
+    /// Policy ranges inverted, unsorted or overlapping.
+    NXSM_ERR_POLICY_RANGES = 20,
+    /// A policy range names an indicator source that does not exist.
+    NXSM_ERR_POLICY_SOURCE = 21,
+    /// A policy index differs from its ranges.
+    NXSM_ERR_POLICY_INDEX = 22,
+    /// Policy ports not strictly increasing.
+    NXSM_ERR_POLICY_PORTS = 23,
 }
 
 impl nxsm_result {
     /// Every result in code order: `ALL[code]` is the result numbered `code`.
-    pub const ALL: [nxsm_result; 13] = [
+    pub const ALL: [nxsm_result; 24] = [
         Self::NXSM_OK,
         Self::NXSM_ERR_NULL_ARGUMENT,
         Self::NXSM_ERR_INVALID_ARGUMENT,
@@ -78,6 +101,17 @@ impl nxsm_result {
         Self::NXSM_ERR_NOT_RECORDED,
         Self::NXSM_ERR_NO_MESSAGE,
         Self::NXSM_ERR_CAPTURE_OFF,
+        Self::NXSM_ERR_POLICY_TOO_LARGE,
+        Self::NXSM_ERR_POLICY_TRUNCATED,
+        Self::NXSM_ERR_POLICY_MAGIC,
+        Self::NXSM_ERR_POLICY_VERSION,
+        Self::NXSM_ERR_POLICY_CHECKSUM,
+        Self::NXSM_ERR_POLICY_RULES,
+        Self::NXSM_ERR_POLICY_COUNTS,
+        Self::NXSM_ERR_POLICY_RANGES,
+        Self::NXSM_ERR_POLICY_SOURCE,
+        Self::NXSM_ERR_POLICY_INDEX,
+        Self::NXSM_ERR_POLICY_PORTS,
     ];
 
     /// The result numbered `code`, if there is one.
@@ -111,6 +145,19 @@ impl nxsm_result {
             Self::NXSM_ERR_CAPTURE_OFF => {
                 c"capture is off: the network-activity collector is disabled"
             }
+            Self::NXSM_ERR_POLICY_TOO_LARGE => c"the policy is longer than NXSM_POLICY_BYTES",
+            Self::NXSM_ERR_POLICY_TRUNCATED => {
+                c"the policy is truncated or its length word is wrong"
+            }
+            Self::NXSM_ERR_POLICY_MAGIC => c"not a policy blob (wrong magic)",
+            Self::NXSM_ERR_POLICY_VERSION => c"a policy format version this library does not read",
+            Self::NXSM_ERR_POLICY_CHECKSUM => c"the policy's CRC-32 does not match",
+            Self::NXSM_ERR_POLICY_RULES => c"the policy's flags and counts contradict one another",
+            Self::NXSM_ERR_POLICY_COUNTS => c"the policy's counts do not add up to its length",
+            Self::NXSM_ERR_POLICY_RANGES => c"policy ranges are inverted, unsorted or overlapping",
+            Self::NXSM_ERR_POLICY_SOURCE => c"a policy range names a source that does not exist",
+            Self::NXSM_ERR_POLICY_INDEX => c"a policy index differs from its ranges",
+            Self::NXSM_ERR_POLICY_PORTS => c"policy ports are not strictly increasing",
         }
     }
 }
