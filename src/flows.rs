@@ -138,7 +138,7 @@ impl<A: Address> Probe<A> {
         Self {
             local: key.local.words(),
             remote: key.remote.words(),
-            ports: ports_word(key),
+            ports: ports_word(key.local_port, key.remote_port),
             protocol: key.protocol as u32,
         }
     }
@@ -164,19 +164,19 @@ impl<A: Address> Probe<A> {
     }
 
     #[inline(always)]
-    fn matches(&self, key: &Key<A>) -> bool {
-        key.local.difference(&self.local)
-            | key.remote.difference(&self.remote)
-            | (ports_word(key) ^ self.ports)
-            | (key.protocol as u32 ^ self.protocol)
+    fn matches(&self, flow: &Flow<A>) -> bool {
+        flow.local.difference(&self.local)
+            | flow.remote.difference(&self.remote)
+            | (ports_word(flow.local_port, flow.remote_port) ^ self.ports)
+            | (flow.protocol as u32 ^ self.protocol)
             == 0
     }
 }
 
-/// A key's ports as [`Probe::ports`] holds them.
+/// Two ports as [`Probe::ports`] holds them.
 #[inline(always)]
-fn ports_word<A>(key: &Key<A>) -> u32 {
-    u32::from(key.remote_port) << 16 | u32::from(key.local_port)
+fn ports_word(local_port: u16, remote_port: u16) -> u32 {
+    u32::from(remote_port) << 16 | u32::from(local_port)
 }
 
 /// Counters of one direction of a flow.
@@ -188,23 +188,68 @@ pub struct DirectionCounters {
     pub packets: u32,
 }
 
-/// One flow of the current window.
+/// One flow of the current window. Its key's fields are its first five: laid out in this
+/// order (`repr(C)`) the four one-byte fields fill what would be a key's padding, and a
+/// flow stays 40 (IPv4) or 64 (IPv6) bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
 pub struct Flow<A> {
-    /// What identifies it.
-    pub key: Key<A>,
-    /// Received traffic.
-    pub inbound: DirectionCounters,
-    /// Sent traffic.
-    pub outbound: DirectionCounters,
+    /// Device-side address.
+    pub local: A,
+    /// Peer address.
+    pub remote: A,
+    /// Device-side port.
+    pub local_port: u16,
+    /// Peer port.
+    pub remote_port: u16,
+    /// Transport protocol.
+    pub protocol: TransportKind,
     /// Union of the TCP flags received.
     pub flags_in: TcpFlags,
     /// Union of the TCP flags sent.
     pub flags_out: TcpFlags,
+    /// Who opened it: the sender of its first packet in the window, or of a TCP SYN
+    /// without ACK when one is seen (`Out`: the device, `In`: the peer).
+    pub initiator: Direction,
+    /// Received traffic.
+    pub inbound: DirectionCounters,
+    /// Sent traffic.
+    pub outbound: DirectionCounters,
     /// Time of its first packet in the window, seconds.
     pub first_seen: u32,
     /// Time of its last packet in the window, seconds.
     pub last_seen: u32,
+}
+
+impl<A: Copy> Flow<A> {
+    /// A flow of `key` with nothing counted yet, opened by a packet `initiator` tells.
+    pub fn new(key: Key<A>, now: u32, initiator: Direction) -> Self {
+        Self {
+            local: key.local,
+            remote: key.remote,
+            local_port: key.local_port,
+            remote_port: key.remote_port,
+            protocol: key.protocol,
+            flags_in: TcpFlags(0),
+            flags_out: TcpFlags(0),
+            initiator,
+            inbound: DirectionCounters::default(),
+            outbound: DirectionCounters::default(),
+            first_seen: now,
+            last_seen: now,
+        }
+    }
+
+    /// What identifies it.
+    pub fn key(&self) -> Key<A> {
+        Key {
+            local: self.local,
+            remote: self.remote,
+            local_port: self.local_port,
+            remote_port: self.remote_port,
+            protocol: self.protocol,
+        }
+    }
 }
 
 /// What a table did with a record.
@@ -317,9 +362,12 @@ impl<A: Address, const N: usize, const S: usize, const H: usize> FlowTable<A, N,
         flags: TcpFlags,
         now: u32,
     ) -> Update {
-        let Some(flow) = self.find_or_insert(probe, now) else {
+        let Some(flow) = self.find_or_insert(probe, now, direction) else {
             return Update::Overflow;
         };
+        if flags.0 & (TcpFlags::SYN | TcpFlags::ACK) == TcpFlags::SYN {
+            flow.initiator = direction;
+        }
         let (side, seen_flags) = match direction {
             Direction::In => (&mut flow.inbound, &mut flow.flags_in),
             Direction::Out => (&mut flow.outbound, &mut flow.flags_out),
@@ -402,7 +450,12 @@ impl<A: Address, const N: usize, const S: usize, const H: usize> FlowTable<A, N,
 
     /// The flow of `key`, added when there is room.
     #[inline]
-    fn find_or_insert(&mut self, probe: Probe<A>, now: u32) -> Option<&mut Flow<A>> {
+    fn find_or_insert(
+        &mut self,
+        probe: Probe<A>,
+        now: u32,
+        direction: Direction,
+    ) -> Option<&mut Flow<A>> {
         let mask = S - 1;
         let mut slot = (probe.hash() >> Self::SHIFT) as usize;
         // The index is never more than half full, so an empty slot ends every probe run.
@@ -411,14 +464,10 @@ impl<A: Address, const N: usize, const S: usize, const H: usize> FlowTable<A, N,
             let high = self.index_high.get(slot).map_or(0, |high| *high);
             let entry = usize::from(high) << 8 | usize::from(low);
             if entry == 0 {
-                return self.insert(slot, probe.key(), now);
+                return self.insert(slot, probe.key(), now, direction);
             }
             let position = entry - 1;
-            if self
-                .flows
-                .get(position)
-                .is_some_and(|f| probe.matches(&f.key))
-            {
+            if self.flows.get(position).is_some_and(|f| probe.matches(f)) {
                 return self.flows.get_mut(position);
             }
             slot = (slot + 1) & mask;
@@ -429,17 +478,15 @@ impl<A: Address, const N: usize, const S: usize, const H: usize> FlowTable<A, N,
     /// Adds a flow for `key` at index slot `slot`, if the array has room. Out of line: new
     /// flows are rare, and the lookup loop stays small.
     #[inline(never)]
-    fn insert(&mut self, slot: usize, key: Key<A>, now: u32) -> Option<&mut Flow<A>> {
+    fn insert(
+        &mut self,
+        slot: usize,
+        key: Key<A>,
+        now: u32,
+        direction: Direction,
+    ) -> Option<&mut Flow<A>> {
         let position = self.flows.len();
-        let flow = Flow {
-            key,
-            inbound: DirectionCounters::default(),
-            outbound: DirectionCounters::default(),
-            flags_in: TcpFlags(0),
-            flags_out: TcpFlags(0),
-            first_seen: now,
-            last_seen: now,
-        };
+        let flow = Flow::new(key, now, direction);
         self.flows.push(flow).ok()?;
         let entry = position + 1;
         *self.index.get_mut(slot)? = entry as u8;
@@ -534,6 +581,33 @@ mod tests {
             remote_port: 443,
             protocol: TransportKind::Tcp,
         }
+    }
+
+    #[test]
+    fn the_initiator_is_the_first_sender_unless_a_syn_says_otherwise() {
+        let mut table: FlowTable<[u8; 4], 4, 8> = FlowTable::new();
+        // A UDP exchange the peer starts: its first packet decides.
+        let udp = Key {
+            protocol: TransportKind::Udp,
+            ..key(1)
+        };
+        table.update(udp, Direction::In, 30, TcpFlags(0), 100);
+        table.update(udp, Direction::Out, 30, TcpFlags(0), 101);
+        // A connection whose first packet in the window is the peer's SYN-ACK (the device's
+        // SYN went out in the window before): still the device's, once its SYN is seen.
+        let tcp = key(2);
+        table.update(tcp, Direction::In, 40, TcpFlags(0x12), 100);
+        assert_eq!(table.flows()[1].initiator, Direction::In);
+        table.update(tcp, Direction::Out, 40, TcpFlags(0x02), 101);
+        // A SYN-ACK or a plain ACK changes nothing.
+        table.update(tcp, Direction::In, 40, TcpFlags(0x12), 102);
+        table.update(tcp, Direction::In, 40, TcpFlags(0x10), 103);
+        // A connection the peer opens.
+        let inbound = key(3);
+        table.update(inbound, Direction::In, 40, TcpFlags(0x02), 100);
+        table.update(inbound, Direction::Out, 40, TcpFlags(0x12), 100);
+        let initiators: Vec<Direction, 4> = table.flows().iter().map(|f| f.initiator).collect();
+        assert_eq!(initiators, [Direction::In, Direction::Out, Direction::In]);
     }
 
     #[test]
@@ -666,9 +740,9 @@ mod tests {
         assert!(overflow > 0);
         assert_eq!(table.len(), reference.len());
         for flow in table.flows() {
-            let n = u32::from_be_bytes(flow.key.local[..4].try_into().unwrap());
+            let n = u32::from_be_bytes(flow.local[..4].try_into().unwrap());
             assert_eq!(
-                reference[&(n, flow.key.local_port)],
+                reference[&(n, flow.local_port)],
                 (flow.outbound.bytes, flow.outbound.packets)
             );
         }
@@ -710,7 +784,7 @@ mod tests {
         }
         assert_eq!(table.len(), 600);
         for (n, flow) in table.flows().iter().enumerate() {
-            assert_eq!(flow.key, key(n as u32));
+            assert_eq!(flow.key(), key(n as u32));
             assert_eq!((flow.inbound.packets, flow.last_seen), (2, 1));
         }
         table.clear();
@@ -719,7 +793,7 @@ mod tests {
             table.update(key(599), Direction::In, 1, TcpFlags(0), 0),
             Update::Counted
         );
-        assert_eq!(table.flows()[0].key, key(599));
+        assert_eq!(table.flows()[0].key(), key(599));
     }
 
     #[test]
@@ -770,7 +844,7 @@ mod tests {
             .all(|f| f.outbound.bytes == 10 && f.inbound.packets == 0));
         table.release_front(2);
         assert_eq!(table.closed().len(), 3);
-        assert_eq!(table.closed()[0].key, key(2));
+        assert_eq!(table.closed()[0].key(), key(2));
         table.release_closed();
         assert!(table.closed().is_empty());
         for n in 3..6 {
@@ -779,7 +853,7 @@ mod tests {
         let open: std::vec::Vec<_> = table
             .flows()
             .iter()
-            .map(|f| (f.key, f.inbound.packets))
+            .map(|f| (f.key(), f.inbound.packets))
             .collect();
         assert_eq!(open, [(key(3), 2), (key(4), 2), (key(5), 2)]);
     }

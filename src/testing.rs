@@ -33,6 +33,7 @@ pub mod wire {
 
 /// Flows and the message writer, for the reference decoder's round trips and benchmarks.
 pub mod message {
+    pub use crate::capture::Direction;
     pub use crate::flows::{DirectionCounters, Flow, Key};
     pub use crate::message::{Collection, Composer, Heartbeat, SystemInformation, Window};
 }

@@ -515,8 +515,12 @@ def expected(path, locals_, mode, window, capacity):
                 continue
             table.add(key)
             flows[key] = collections.Counter()
+            flows[key]["initiator"] = "local" if outbound else "remote"
         flow = flows[key]
         side = "out" if outbound else "in"
+        # A SYN without ACK names who opened the connection, whatever came first.
+        if flags & 0x12 == 0x02:
+            flow["initiator"] = "local" if outbound else "remote"
         flow["packets_" + side] += 1
         flow["bytes_" + side] += length
         flow["tcp_flags_" + side] |= flags
@@ -558,6 +562,7 @@ def run_replay(replay, decode, path, locals_, mode, window):
         flows[key] = {name: record[name] for name in ("packets_in", "packets_out", "bytes_in", "bytes_out")}
         flows[key]["tcp_flags_in"] = sorted(record["tcp_flags_in"])
         flows[key]["tcp_flags_out"] = sorted(record["tcp_flags_out"])
+        flows[key]["initiator"] = record["initiator"]
         packets += record["packets_in"] + record["packets_out"]
     if summary is None:
         raise RuntimeError("no summary line from the replay")
@@ -582,7 +587,8 @@ def compare(replay, decode, path, locals_, mode, window):
     capacity = {4: summary["max_flows_v4"], 6: summary["max_flows_v6"]}
     want_flows, counters = expected(path, locals_, mode, window, capacity)
     problems = []
-    names = ("packets_in", "packets_out", "bytes_in", "bytes_out", "tcp_flags_in", "tcp_flags_out")
+    names = ("packets_in", "packets_out", "bytes_in", "bytes_out", "tcp_flags_in", "tcp_flags_out",
+             "initiator")
     for key, flow in want_flows.items():
         want = {name: flow[name] for name in names}
         want["tcp_flags_in"] = wire_flags(want["tcp_flags_in"])

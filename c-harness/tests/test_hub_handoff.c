@@ -268,6 +268,10 @@ static void decode_flows(reader *r, size_t address_bytes, uint32_t locals, netwo
         {
             r->ok = 0;
         }
+        if (rd_u8(r) > 1u) /* initiator: 0 the device, 1 the peer */
+        {
+            r->ok = 0;
+        }
         (void)rd_varint(r, 32); /* bytes_in */
         (void)rd_varint(r, 32); /* bytes_out */
         packets_in = rd_varint(r, 32);
@@ -302,7 +306,7 @@ static message decode(const uint8_t *bytes, size_t length)
     m.time = rd_varint(&r, 32);
     m.events = rd_varint(&r, 32);
     assert_true(r.ok);
-    assert_int_equal(m.format, 1);
+    assert_int_equal(m.format, 2);
     assert_in_range(m.events, 1, 3);
     for (i = 0; i < m.events && r.ok; i++)
     {

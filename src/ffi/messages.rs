@@ -73,8 +73,8 @@ pub extern "C" fn nxsm_read_flows(
 fn flow_out<A: Address>(ip_version: u8, flow: &Flow<A>) -> nxsm_flow {
     let mut local_address = [0u8; 16];
     let mut remote_address = [0u8; 16];
-    let local = flow.key.local.octets();
-    let remote = flow.key.remote.octets();
+    let local = flow.local.octets();
+    let remote = flow.remote.octets();
     for (to, from) in local_address.iter_mut().zip(local) {
         *to = *from;
     }
@@ -83,13 +83,13 @@ fn flow_out<A: Address>(ip_version: u8, flow: &Flow<A>) -> nxsm_flow {
     }
     nxsm_flow {
         ip_version,
-        protocol: flow.key.protocol as u8,
+        protocol: flow.protocol as u8,
         tcp_flags_in: flow.flags_in.0,
         tcp_flags_out: flow.flags_out.0,
         local_address,
         remote_address,
-        local_port: flow.key.local_port,
-        remote_port: flow.key.remote_port,
+        local_port: flow.local_port,
+        remote_port: flow.remote_port,
         bytes_in: flow.inbound.bytes,
         bytes_out: flow.outbound.bytes,
         packets_in: flow.inbound.packets,

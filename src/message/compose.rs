@@ -36,26 +36,27 @@ fn records<A: Address, S: Sink>(
     for flow in flows {
         // Planning put every local address of these flows in `locals`; an index the
         // decoder refuses (255) would show a planning defect instead of hiding it.
-        let local = local_index(locals, &flow.key.local).map_or(u8::MAX, |i| i as u8);
+        let local = local_index(locals, &flow.local).map_or(u8::MAX, |i| i as u8);
         record(sink, flow, local)?;
     }
     Ok(())
 }
 
 /// One flow record (`docs/wire-format.md` 3.1): local index, remote address, both ports
-/// (big-endian), kind, then the four counters. Plain calls rather than iterators over
+/// (big-endian), kind, initiator, then the four counters. Plain calls rather than iterators over
 /// arrays: at the firmware's size-first optimization level those stay out-of-line calls.
 #[inline(always)]
 fn record<A: Address, S: Sink>(sink: &mut S, flow: &Flow<A>, local: u8) -> Result<(), EncodeError> {
     sink.byte(local)?;
-    sink.octets(flow.key.remote.octets())?;
-    let [a, b] = flow.key.local_port.to_be_bytes();
-    let [c, d] = flow.key.remote_port.to_be_bytes();
+    sink.octets(flow.remote.octets())?;
+    let [a, b] = flow.local_port.to_be_bytes();
+    let [c, d] = flow.remote_port.to_be_bytes();
     sink.byte(a)?;
     sink.byte(b)?;
     sink.byte(c)?;
     sink.byte(d)?;
     sink.byte(kind(flow))?;
+    sink.byte(initiator(flow))?;
     sink.varint(flow.inbound.bytes)?;
     sink.varint(flow.outbound.bytes)?;
     sink.varint(flow.inbound.packets)?;
@@ -227,7 +228,7 @@ fn fill<A: Address, const L: usize>(
         return;
     };
     for flow in rest {
-        let known = local_index(locals, &flow.key.local).is_some();
+        let known = local_index(locals, &flow.local).is_some();
         let mut cost = record_len(flow);
         if !known {
             cost += size_of::<A>();
@@ -235,7 +236,7 @@ fn fill<A: Address, const L: usize>(
         let count = (range.len()) as u32;
         cost += varint_len(count + 1) - varint_len(count);
         // A ninth local address does not fit the part either: `push` refuses it.
-        if cost > *room || (!known && locals.push(flow.key.local).is_err()) {
+        if cost > *room || (!known && locals.push(flow.local).is_err()) {
             return;
         }
         *room -= cost;
@@ -367,13 +368,22 @@ pub(crate) fn encoded_record<A: Address>(
     Ok(out[..len].to_vec())
 }
 
+/// Who opened the flow: 0 the device, 1 the peer.
+#[inline(always)]
+pub(crate) fn initiator<A>(flow: &Flow<A>) -> u8 {
+    match flow.initiator {
+        crate::capture::Direction::Out => 0,
+        crate::capture::Direction::In => 1,
+    }
+}
+
 /// Protocol in bits 0-1, received SYN/FIN/RST in bits 2-4, sent ones in bits 5-7 (TCP
 /// only: the flag bits of other protocols are 0).
 pub(crate) fn kind<A>(flow: &Flow<A>) -> u8 {
     // TCP header bits: FIN 0x01, SYN 0x02, RST 0x04; on the wire SYN, FIN, RST.
     let pick = |flags: u8| ((flags >> 1) & 1) | ((flags & 1) << 1) | (flags & 4);
-    let protocol = flow.key.protocol as u8;
-    if flow.key.protocol != crate::wire::TransportKind::Tcp {
+    let protocol = flow.protocol as u8;
+    if flow.protocol != crate::wire::TransportKind::Tcp {
         return protocol;
     }
     protocol | pick(flow.flags_in.0) << 2 | pick(flow.flags_out.0) << 5

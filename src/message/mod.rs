@@ -15,7 +15,7 @@ pub use compose::{Composer, Cursor, EncodeError};
 pub use model::{Collection, Heartbeat, SystemInformation, Window};
 
 /// Wire format version (the first byte of every message).
-pub const FORMAT: u8 = 1;
+pub const FORMAT: u8 = 2;
 /// Module id in every message header.
 pub const MODULE_ID: &str = "nxsm";
 /// Distinct device-side addresses per IP version in one message part.

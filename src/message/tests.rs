@@ -1,4 +1,5 @@
 use super::*;
+use crate::capture::Direction;
 use crate::flows::{DirectionCounters, Flow, Key};
 use crate::wire::{TcpFlags, TransportKind};
 
@@ -6,13 +7,6 @@ const TIME: u32 = 1_700_000_000;
 
 fn v4(local: [u8; 4], remote: [u8; 4], ports: (u16, u16), counts: [u32; 4]) -> Flow<[u8; 4]> {
     Flow {
-        key: Key {
-            local,
-            remote,
-            local_port: ports.0,
-            remote_port: ports.1,
-            protocol: TransportKind::Tcp,
-        },
         inbound: DirectionCounters {
             bytes: counts[0],
             packets: counts[2],
@@ -23,8 +17,18 @@ fn v4(local: [u8; 4], remote: [u8; 4], ports: (u16, u16), counts: [u32; 4]) -> F
         },
         flags_in: TcpFlags(0),
         flags_out: TcpFlags(0),
-        first_seen: TIME - 5,
         last_seen: TIME - 1,
+        ..Flow::new(
+            Key {
+                local,
+                remote,
+                local_port: ports.0,
+                remote_port: ports.1,
+                protocol: TransportKind::Tcp,
+            },
+            TIME - 5,
+            Direction::Out,
+        )
     }
 }
 
@@ -49,13 +53,6 @@ fn example_v6() -> Flow<[u8; 16]> {
     remote[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
     remote[15] = 2;
     Flow {
-        key: Key {
-            local,
-            remote,
-            local_port: 0,
-            remote_port: 0,
-            protocol: TransportKind::Icmp,
-        },
         inbound: DirectionCounters::default(),
         outbound: DirectionCounters {
             bytes: 64,
@@ -63,8 +60,18 @@ fn example_v6() -> Flow<[u8; 16]> {
         },
         flags_in: TcpFlags(0),
         flags_out: TcpFlags(0),
-        first_seen: TIME,
         last_seen: TIME,
+        ..Flow::new(
+            Key {
+                local,
+                remote,
+                local_port: 0,
+                remote_port: 0,
+                protocol: TransportKind::Icmp,
+            },
+            TIME,
+            Direction::Out,
+        )
     }
 }
 
@@ -248,7 +255,7 @@ fn kind_packs_protocol_and_syn_fin_rst() {
     flow.flags_out = TcpFlags(0xFF);
     assert_eq!(compose::kind(&flow), 0b1111_1000);
     // Flags belong to TCP only: the wire keeps them 0 for UDP and ICMP.
-    flow.key.protocol = TransportKind::Udp;
+    flow.protocol = TransportKind::Udp;
     assert_eq!(compose::kind(&flow), 0b0000_0001);
 }
 
@@ -307,15 +314,15 @@ fn golden_bytes() {
 #[test]
 fn record_sizes_are_as_documented() {
     let flow = v4([10, 0, 0, 1], [10, 0, 0, 2], (50000, 443), [127, 127, 3, 3]);
-    assert_eq!(compose::record_len(&flow), 14);
+    assert_eq!(compose::record_len(&flow), 15);
     let flow = v4(
         [10, 0, 0, 1],
         [10, 0, 0, 2],
         (50000, 443),
         [16_000, 16_000, 127, 127],
     );
-    assert_eq!(compose::record_len(&flow), 16);
-    assert_eq!(compose::record_len(&example_v6()), 26);
+    assert_eq!(compose::record_len(&flow), 17);
+    assert_eq!(compose::record_len(&example_v6()), 27);
 }
 
 #[test]
@@ -420,7 +427,7 @@ fn fixed_overhead_per_message() {
         let records: usize = v4.iter().map(compose::record_len).sum::<usize>()
             + v6.iter().map(compose::record_len).sum::<usize>();
         let overhead = messages[0].len() - records;
-        // format 1, "nxsm" 5, version 3, sequence 5, time 5, event count 1, event tag 1,
+        // format 2, "nxsm" 5, version 3, sequence 5, time 5, event count 1, event tag 1,
         // duration 1, part 1, more 1, four sequence lengths 4, then the local addresses.
         assert_eq!(overhead, 28 + local_bytes);
         assert!(overhead - local_bytes <= 48);
@@ -461,19 +468,23 @@ fn event_lengths_are_what_is_written() {
 }
 
 /// A record is its documented fields in order: local index, remote address, both ports
-/// big-endian, kind, then the four counters as varints.
+/// big-endian, kind, initiator (0 the device, 1 the peer), then the four counters as varints.
 #[test]
 fn records_are_the_documented_fields() {
     for counter in [0, 1, 127, 128, 16_383, 16_384, 1 << 21, 1 << 28, u32::MAX] {
         let mut flow = example_v6();
+        if counter % 2 == 1 {
+            flow.initiator = Direction::In;
+        }
         flow.inbound.packets = counter;
         flow.outbound.bytes = counter.wrapping_mul(3);
-        flow.key.local_port = counter as u16;
+        flow.local_port = counter as u16;
         let mut want = std::vec![7u8];
-        want.extend_from_slice(&flow.key.remote);
-        want.extend_from_slice(&flow.key.local_port.to_be_bytes());
-        want.extend_from_slice(&flow.key.remote_port.to_be_bytes());
+        want.extend_from_slice(&flow.remote);
+        want.extend_from_slice(&flow.local_port.to_be_bytes());
+        want.extend_from_slice(&flow.remote_port.to_be_bytes());
         want.push(compose::kind(&flow));
+        want.push(u8::from(counter % 2 == 1));
         for value in [
             flow.inbound.bytes,
             flow.outbound.bytes,

@@ -1,4 +1,4 @@
-//! Where a checked blob's sections are: what [`super::check`] finds and every lookup reads.
+//! Where a checked blob's sections are: what [`check()`](super::check()) finds and every lookup reads.
 //!
 //! A layout is a handful of words ([`at`]) so that a policy store can keep it in atomics
 //! beside the blob and a hook can read just the two or three it needs.

@@ -1,9 +1,10 @@
 //! The detection policy: indicators, allow lists, the connection-count rule and what blocks,
 //! read from one checked blob (`docs/policy-format.md`).
 //!
-//! [`check`] refuses any blob that breaks a rule of the format and returns its [`Layout`];
-//! a [`Policy`] then answers lookups from the blob and the layout without checking again.
-//! [`store::PolicyStore`] keeps the active policy where hooks and the consumer read it while
+//! [`check()`](crate::policy::check()) refuses any blob that breaks a rule of the format and
+//! returns its [`Layout`](crate::policy::Layout); a [`Policy`](crate::policy::Policy) then
+//! answers lookups from the blob and the layout without checking again.
+//! [`PolicyStore`](crate::policy::store::PolicyStore) keeps the active policy where hooks and the consumer read it while
 //! a new one is loaded.
 
 mod check;

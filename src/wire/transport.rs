@@ -45,6 +45,13 @@ impl TransportKind {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TcpFlags(pub u8);
 
+impl TcpFlags {
+    /// Synchronize: opens a connection (alone) or answers an opening (with ACK).
+    pub const SYN: u8 = 0x02;
+    /// Acknowledgement.
+    pub const ACK: u8 = 0x10;
+}
+
 /// The transport part of a flow record.
 ///
 /// `repr(C)` in this order gives each field a word of its own: in Rust's own layout the

@@ -2,7 +2,7 @@
 //! message writer) and whether known flows keep counting when the flow table is full.
 
 use nx_security_module::testing::message::{Collection, Composer, Window};
-use nx_security_module::testing::message::{DirectionCounters, Flow, Key};
+use nx_security_module::testing::message::{Direction, DirectionCounters, Flow, Key};
 use nx_security_module::testing::wire::{TcpFlags, TransportKind};
 
 use crate::abi::{self, NXSM_HEADER_NETWORK_ORDER, NXSM_OK};
@@ -11,13 +11,6 @@ use crate::{reset, Calls, T0};
 
 fn flow<A: Copy>(local: A, remote: A, port: u16, counts: [u32; 4]) -> Flow<A> {
     Flow {
-        key: Key {
-            local,
-            remote,
-            local_port: port,
-            remote_port: 443,
-            protocol: TransportKind::Tcp,
-        },
         inbound: DirectionCounters {
             bytes: counts[0],
             packets: counts[1],
@@ -28,8 +21,18 @@ fn flow<A: Copy>(local: A, remote: A, port: u16, counts: [u32; 4]) -> Flow<A> {
         },
         flags_in: TcpFlags(0x12),
         flags_out: TcpFlags(0x02),
-        first_seen: T0,
         last_seen: T0,
+        ..Flow::new(
+            Key {
+                local,
+                remote,
+                local_port: port,
+                remote_port: 443,
+                protocol: TransportKind::Tcp,
+            },
+            T0,
+            Direction::Out,
+        )
     }
 }
 

@@ -97,6 +97,7 @@ pub fn flow_json<A: AddressText>(ip: u8, local: Option<&A>, flow: &Flow<A>) -> V
         "packets_out": flow.packets_out,
         "tcp_flags_in": flow.flags_in().names(),
         "tcp_flags_out": flow.flags_out().names(),
+        "initiator": flow.initiator_name(),
     })
 }
 

@@ -1,11 +1,11 @@
 //! # nxsm-decode
 //!
-//! Reference reader of the security messages built by nx-security-module, wire format 1 as
+//! Reference reader of the security messages built by nx-security-module, wire format 2 as
 //! specified in `docs/wire-format.md` (the contract; this crate follows that page, not the
 //! writer's source).
 //!
 //! - [`decode`] turns the bytes of one message into an owned, validated [`Message`]: postcard
-//!   decoding plus every rule the page states (format 1, module `"nxsm"`, one to three events
+//!   decoding plus every rule the page states (format 2, module `"nxsm"`, one to three events
 //!   in order and at most one of each kind, local indices in range, protocol 3 invalid, no
 //!   flag bits outside TCP, no trailing bytes, ...). It never panics; every failure is a
 //!   [`DecodeError`].
@@ -18,8 +18,8 @@
 //! lists the options.
 //!
 //! ```
-//! // format 1, "nxsm", version 0, sequence 7, time 0, one event: a heartbeat of zeros.
-//! let line = "01 046e78736d 00 07 00 01 02 00000000000000000000000000000000";
+//! // format 2, "nxsm", version 0, sequence 7, time 0, one event: a heartbeat of zeros.
+//! let line = "02 046e78736d 00 07 00 01 02 00000000000000000000000000000000";
 //! let bytes = nxsm_decode::hex::parse_line(line).unwrap();
 //! let message = nxsm_decode::decode(&bytes).unwrap();
 //! assert_eq!(message.sequence, 7);
@@ -41,7 +41,7 @@ pub mod replay;
 pub use json::{event_json, flow_json, to_json};
 
 /// The wire format version this reader understands.
-pub const FORMAT: u8 = 1;
+pub const FORMAT: u8 = 2;
 /// The module id every message carries.
 pub const MODULE: &str = "nxsm";
 /// Most local addresses of one IP version in one message.
@@ -148,6 +148,9 @@ pub struct Flow<A> {
     pub remote_port: u16,
     /// Protocol (bits 0-1), received TCP flags (bits 2-4), sent TCP flags (bits 5-7).
     pub kind: u8,
+    /// Who opened the flow: 0 the device ([`INITIATOR_LOCAL`]), 1 the peer
+    /// ([`INITIATOR_REMOTE`]).
+    pub initiator: u8,
     /// IP payload bytes received (saturating).
     pub bytes_in: u32,
     /// IP payload bytes sent (saturating).
@@ -273,7 +276,21 @@ impl<A> Flow<A> {
     pub fn flags_out(&self) -> FlagSet {
         FlagSet::from_bits(self.kind >> 5)
     }
+
+    /// Who opened the flow: `"local"` (the device) or `"remote"` (`None` for another value).
+    pub fn initiator_name(&self) -> Option<&'static str> {
+        match self.initiator {
+            INITIATOR_LOCAL => Some("local"),
+            INITIATOR_REMOTE => Some("remote"),
+            _ => None,
+        }
+    }
 }
+
+/// `Flow::initiator` of a flow the device opened.
+pub const INITIATOR_LOCAL: u8 = 0;
+/// `Flow::initiator` of a flow the peer opened.
+pub const INITIATOR_REMOTE: u8 = 1;
 
 /// The `kind` byte of a flow.
 pub fn kind_byte(protocol: Protocol, flags_in: FlagSet, flags_out: FlagSet) -> u8 {
@@ -492,6 +509,15 @@ pub enum DecodeError {
         /// Position of the flow in its list.
         flow: usize,
     },
+    /// A flow whose initiator is neither 0 nor 1.
+    BadInitiator {
+        /// IP version.
+        ip: IpVersion,
+        /// Position of the flow in its list.
+        flow: usize,
+        /// The value.
+        value: u8,
+    },
     /// A flow whose key already appeared in the message.
     DuplicateFlow {
         /// IP version.
@@ -554,6 +580,9 @@ impl fmt::Display for DecodeError {
             }
             DecodeError::FlagsWithoutTcp { ip, flow } => {
                 write!(f, "{ip} flow {flow}: TCP flags on a UDP or ICMP flow")
+            }
+            DecodeError::BadInitiator { ip, flow, value } => {
+                write!(f, "{ip} flow {flow}: initiator {value} is neither 0 nor 1")
             }
             DecodeError::DuplicateFlow { ip, flow } => {
                 write!(f, "{ip} flow {flow}: same key as an earlier flow")
@@ -691,6 +720,13 @@ fn validate_flows<A: Copy + Eq + std::hash::Hash>(
         };
         if protocol != Protocol::Tcp && flow.kind >> 2 != 0 {
             return Err(DecodeError::FlagsWithoutTcp { ip, flow: position });
+        }
+        if flow.initiator_name().is_none() {
+            return Err(DecodeError::BadInitiator {
+                ip,
+                flow: position,
+                value: flow.initiator,
+            });
         }
         let key = (
             *local,

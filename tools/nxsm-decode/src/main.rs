@@ -10,7 +10,7 @@ const USAGE: &str = "\
 usage: nxsm-decode [--hex|--raw] [--pretty] [FILE...]
        nxsm-decode --replay [--format json|table]
 
-Decodes nx-security-module security messages (wire format 1, docs/wire-format.md).
+Decodes nx-security-module security messages (wire format 2, docs/wire-format.md).
 
   FILE          a message as raw bytes (one per file) or as hex text (one per line, or
                 wrapped over consecutive lines; whitespace ignored, '#' starts a comment);

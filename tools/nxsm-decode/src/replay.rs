@@ -4,7 +4,8 @@
 //! (`json`) or shown as a block of `key value` lines (`table`). Any other non-empty line is
 //! one message in hex (`#` comments allowed). For a message, `json` prints one object per
 //! flow (keys `t`, `ip`, `proto`, `local`, `local_port`, `remote`, `remote_port`, `bytes_in`,
-//! `bytes_out`, `packets_in`, `packets_out`, `tcp_flags_in`, `tcp_flags_out`, `seq`, `part`)
+//! `bytes_out`, `packets_in`, `packets_out`, `tcp_flags_in`, `tcp_flags_out`, `initiator`, `seq`,
+//! `part`)
 //! and one per system information or heartbeat event (`t`, `event`, its fields, `seq`);
 //! `table` prints a header line per window and one aligned row per flow.
 
@@ -96,7 +97,7 @@ fn right(value: impl ToString) -> Cell {
     }
 }
 
-const COLUMNS: [(&str, bool); 12] = [
+const COLUMNS: [(&str, bool); 13] = [
     ("ip", true),
     ("proto", false),
     ("local", false),
@@ -107,6 +108,7 @@ const COLUMNS: [(&str, bool); 12] = [
     ("pkts_out", true),
     ("flags_in", false),
     ("flags_out", false),
+    ("opened_by", false),
     ("seq", true),
     ("part", true),
 ];
@@ -308,6 +310,7 @@ fn row<A: AddressText>(
         right(flow.packets_out),
         left(flags_text(flow.flags_in().names())),
         left(flags_text(flow.flags_out().names())),
+        left(flow.initiator_name().unwrap_or("invalid")),
         right(message.sequence),
         right(part),
     ]

@@ -22,9 +22,9 @@ fn varint64(mut value: u64) -> Vec<u8> {
     }
 }
 
-/// The header: format 1, "nxsm", version 0.1.0, sequence 7, time 1,700,000,000.
+/// The header: format 2, "nxsm", version 0.1.0, sequence 7, time 1,700,000,000.
 const HEADER: &[u8] = &[
-    0x01, // format
+    0x02, // format
     0x04, b'n', b'x', b's', b'm', // module
     0x80, 0x80, 0x04, // module_version 0x0001_0000 (0.1.0)
     0x07, // sequence
@@ -45,6 +45,7 @@ fn network_event() -> Vec<u8> {
         0xc3, 0x50, // local_port 50000
         0x22, 0xb3, // remote_port 8883
         0x24, // TCP, SYN in (bit 2), SYN out (bit 5)
+        0x00, // initiator: the device
         0xe8, 0x07, // bytes_in 1000
         0xd0, 0x0f, // bytes_out 2000
         0x04, // packets_in
@@ -59,6 +60,7 @@ fn network_event() -> Vec<u8> {
     ]); // 2001:db8::2
     b.extend([0, 0, 0, 0]); // ports
     b.push(0x02); // ICMP, no flags
+    b.push(0x00); // initiator: the device
     b.extend([0x00, 0x40, 0x00, 0x01]); // 0 in, 64 out, 0 packets in, 1 out
     b
 }
@@ -105,7 +107,7 @@ fn example() -> Vec<u8> {
 #[test]
 fn worked_example_decodes_field_by_field() {
     let m = decode(&example()).unwrap();
-    assert_eq!(m.format, 1);
+    assert_eq!(m.format, 2);
     assert_eq!(m.module, "nxsm");
     assert_eq!(m.module_version, 0x0001_0000);
     assert_eq!(m.sequence, 7);
@@ -122,6 +124,7 @@ fn worked_example_decodes_field_by_field() {
             local_port: 50000,
             remote_port: 8883,
             kind: kind_byte(Protocol::Tcp, FlagSet::SYN, FlagSet::SYN),
+            initiator: INITIATOR_LOCAL,
             bytes_in: 1000,
             bytes_out: 2000,
             packets_in: 4,
@@ -197,7 +200,7 @@ fn worked_example_as_json() {
         json!({"ip": 4, "proto": "tcp", "local": "192.168.1.10", "local_port": 50000,
                "remote": "20.1.2.3", "remote_port": 8883, "bytes_in": 1000, "bytes_out": 2000,
                "packets_in": 4, "packets_out": 5, "tcp_flags_in": ["SYN"],
-               "tcp_flags_out": ["SYN"]})
+               "tcp_flags_out": ["SYN"], "initiator": "local"})
     );
     assert_eq!(na["flows"][1]["local"], "fe80::1");
     assert_eq!(na["flows"][1]["remote"], "2001:db8::2");
@@ -265,8 +268,10 @@ fn trailing_bytes_are_rejected() {
 #[test]
 fn format_and_module() {
     let mut bytes = example();
-    bytes[0] = 2;
-    assert_eq!(decode(&bytes), Err(DecodeError::UnsupportedFormat(2)));
+    bytes[0] = 1;
+    assert_eq!(decode(&bytes), Err(DecodeError::UnsupportedFormat(1)));
+    bytes[0] = 3;
+    assert_eq!(decode(&bytes), Err(DecodeError::UnsupportedFormat(3)));
     bytes[0] = 0;
     assert_eq!(decode(&bytes), Err(DecodeError::UnsupportedFormat(0)));
     let mut bytes = example();
@@ -275,7 +280,7 @@ fn format_and_module() {
     bytes[5] = 0xff;
     assert_eq!(decode(&bytes), Err(DecodeError::BadUtf8));
     // A longer module id shifts everything after it: still refused for the id.
-    let mut bytes = vec![0x01, 0x05, b'n', b'x', b's', b'm', b'2'];
+    let mut bytes = vec![0x02, 0x05, b'n', b'x', b's', b'm', b'2'];
     bytes.extend(&example()[6..]);
     assert_eq!(
         decode(&bytes),
@@ -420,11 +425,30 @@ fn v4_window(locals: &[[u8; 4]], flows: &[(u8, u8, u8)]) -> Vec<u8> {
     b.extend(varint(flows.len() as u32));
     for &(local, remote, kind) in flows {
         b.extend([
-            local, 10, 0, 0, remote, 0x00, 0x50, 0x04, 0x00, kind, 0, 0, 0, 0,
+            local, 10, 0, 0, remote, 0x00, 0x50, 0x04, 0x00, kind, 0, 0, 0, 0, 0,
         ]);
     }
     b.extend([0x00, 0x00]); // no IPv6
     b
+}
+
+#[test]
+fn the_initiator_is_local_or_remote() {
+    let mut bytes = example();
+    // The IPv4 flow's initiator byte follows its kind byte 0x24.
+    let at = bytes.iter().position(|&b| b == 0x24).unwrap() + 1;
+    bytes[at] = 1;
+    let m = decode(&bytes).unwrap();
+    assert_eq!(to_json(&m)["events"][0]["flows"][0]["initiator"], "remote");
+    bytes[at] = 2;
+    assert_eq!(
+        decode(&bytes),
+        Err(DecodeError::BadInitiator {
+            ip: IpVersion::V4,
+            flow: 0,
+            value: 2
+        })
+    );
 }
 
 #[test]
@@ -630,7 +654,7 @@ fn hex_lines() {
     }
     assert_eq!(messages.len(), 1);
     assert!(matches!(
-        decode_hex_line("0104"),
+        decode_hex_line("0204"),
         Err(InputError::Decode(DecodeError::Truncated))
     ));
     assert!(matches!(decode_hex_line("01 4"), Err(InputError::Hex(_))));

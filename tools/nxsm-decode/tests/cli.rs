@@ -271,6 +271,7 @@ fn replay_json_one_line_per_flow() {
                 "packets_out",
                 "tcp_flags_in",
                 "tcp_flags_out",
+                "initiator",
                 "seq",
                 "part"
             ]

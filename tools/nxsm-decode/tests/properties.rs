@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use common::check_collection;
 use nx_security_module::testing::message::{Collection, Heartbeat, SystemInformation, Window};
-use nx_security_module::testing::message::{DirectionCounters, Flow, Key};
+use nx_security_module::testing::message::{Direction, DirectionCounters, Flow, Key};
 use nx_security_module::testing::wire::{TcpFlags, TransportKind};
 use proptest::prelude::*;
 
@@ -47,19 +47,13 @@ fn flow<A: Copy + std::fmt::Debug>(
         (counter(), counter(), counter(), counter()),
         any::<u8>(),
         any::<u8>(),
+        any::<bool>(),
     )
         .prop_map(
-            |(local, remote, lp, rp, protocol, (bi, pi, bo, po), fi, fo)| {
+            |(local, remote, lp, rp, protocol, (bi, pi, bo, po), fi, fo, opened_by_peer)| {
                 let tcp = protocol == TransportKind::Tcp;
                 let icmp = protocol == TransportKind::Icmp;
                 Flow {
-                    key: Key {
-                        local,
-                        remote,
-                        local_port: if icmp { 0 } else { lp },
-                        remote_port: if icmp { 0 } else { rp },
-                        protocol,
-                    },
                     inbound: DirectionCounters {
                         bytes: bi,
                         packets: pi,
@@ -70,8 +64,22 @@ fn flow<A: Copy + std::fmt::Debug>(
                     },
                     flags_in: TcpFlags(if tcp { fi } else { 0 }),
                     flags_out: TcpFlags(if tcp { fo } else { 0 }),
-                    first_seen: 0,
                     last_seen: 0,
+                    ..Flow::new(
+                        Key {
+                            local,
+                            remote,
+                            local_port: if icmp { 0 } else { lp },
+                            remote_port: if icmp { 0 } else { rp },
+                            protocol,
+                        },
+                        0,
+                        if opened_by_peer {
+                            Direction::In
+                        } else {
+                            Direction::Out
+                        },
+                    )
                 }
             },
         )
@@ -100,7 +108,7 @@ fn v6_local() -> impl Strategy<Value = [u8; 16]> {
 fn unique<A: Copy + Eq + std::hash::Hash>(mut flows: Vec<Flow<A>>) -> Vec<Flow<A>> {
     let mut keys = HashSet::new();
     flows.retain(|f| {
-        let k = f.key;
+        let k = f.key();
         keys.insert((k.local, k.remote, k.local_port, k.remote_port, k.protocol))
     });
     flows

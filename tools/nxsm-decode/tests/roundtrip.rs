@@ -247,7 +247,7 @@ fn every_field_of_every_event_in_one_message() {
         json!({"ip": 4, "proto": "tcp", "local": "192.168.1.10", "local_port": 50000,
                "remote": "20.1.2.3", "remote_port": 8883, "bytes_in": 1000,
                "bytes_out": 2000, "packets_in": 4, "packets_out": 5,
-               "tcp_flags_in": ["SYN"], "tcp_flags_out": ["SYN"]})
+               "tcp_flags_in": ["SYN"], "tcp_flags_out": ["SYN"], "initiator": "local"})
     );
     let v6_icmp = flows
         .iter()
@@ -418,10 +418,12 @@ fn golden_bytes_read_as_the_format_page_describes() {
         json!([
             {"ip": 4, "proto": "tcp", "local": "192.168.1.10", "local_port": 50000,
              "remote": "20.1.2.3", "remote_port": 8883, "bytes_in": 1000, "bytes_out": 2000,
-             "packets_in": 4, "packets_out": 5, "tcp_flags_in": ["SYN"], "tcp_flags_out": ["SYN"]},
+             "packets_in": 4, "packets_out": 5, "tcp_flags_in": ["SYN"], "tcp_flags_out": ["SYN"],
+             "initiator": "local"},
             {"ip": 6, "proto": "icmp", "local": "fe80::1", "local_port": 0,
              "remote": "2001:db8::2", "remote_port": 0, "bytes_in": 0, "bytes_out": 64,
-             "packets_in": 0, "packets_out": 1, "tcp_flags_in": [], "tcp_flags_out": []}
+             "packets_in": 0, "packets_out": 1, "tcp_flags_in": [], "tcp_flags_out": [],
+             "initiator": "local"}
         ])
     );
     assert_eq!(events[1]["event"], "system_information");

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use nx_security_module::testing::message::{self as core_message, Collection, Composer};
-use nx_security_module::testing::message::{DirectionCounters, Flow, Key};
+use nx_security_module::testing::message::{Direction, DirectionCounters, Flow, Key};
 use nx_security_module::testing::wire::{TcpFlags, TransportKind};
 use nxsm_decode::{
     decode, encode, Event, FlowV4, FlowV6, Heartbeat, Message, NetworkActivity, SystemInformation,
@@ -43,6 +43,8 @@ pub struct Seen {
     /// SYN bit 0, FIN bit 1, RST bit 2.
     pub flags_in: u8,
     pub flags_out: u8,
+    /// 0 the device opened the flow, 1 the peer.
+    pub initiator: u8,
     pub bytes_in: u32,
     pub bytes_out: u32,
     pub packets_in: u32,
@@ -66,17 +68,17 @@ pub fn reported_flags(flags: TcpFlags) -> u8 {
 
 /// What the format says a reader must see for a flow the writer was given.
 pub fn expected<A: AsRef<[u8]>>(ip: u8, flow: &Flow<A>) -> Seen {
-    let (protocol, tcp) = match flow.key.protocol {
+    let (protocol, tcp) = match flow.protocol {
         TransportKind::Tcp => (0, true),
         TransportKind::Udp => (1, false),
         TransportKind::Icmp => (2, false),
     };
     Seen {
         ip,
-        local: flow.key.local.as_ref().to_vec(),
-        remote: flow.key.remote.as_ref().to_vec(),
-        local_port: flow.key.local_port,
-        remote_port: flow.key.remote_port,
+        local: flow.local.as_ref().to_vec(),
+        remote: flow.remote.as_ref().to_vec(),
+        local_port: flow.local_port,
+        remote_port: flow.remote_port,
         protocol,
         flags_in: if tcp {
             reported_flags(flow.flags_in)
@@ -87,6 +89,10 @@ pub fn expected<A: AsRef<[u8]>>(ip: u8, flow: &Flow<A>) -> Seen {
             reported_flags(flow.flags_out)
         } else {
             0
+        },
+        initiator: match flow.initiator {
+            Direction::Out => 0,
+            Direction::In => 1,
         },
         bytes_in: flow.inbound.bytes,
         bytes_out: flow.outbound.bytes,
@@ -105,6 +111,7 @@ fn seen_flow<A: AsRef<[u8]>>(ip: u8, locals: &[A], flow: &nxsm_decode::Flow<A>) 
         protocol: flow.protocol().expect("validated").bits(),
         flags_in: flow.flags_in().bits(),
         flags_out: flow.flags_out().bits(),
+        initiator: flow.initiator,
         bytes_in: flow.bytes_in,
         bytes_out: flow.bytes_out,
         packets_in: flow.packets_in,
@@ -164,7 +171,7 @@ pub fn heartbeat_of(hb: &core_message::Heartbeat) -> Heartbeat {
 
 /// A core flow.
 #[allow(clippy::too_many_arguments)]
-pub fn flow<A>(
+pub fn flow<A: Copy>(
     local: A,
     remote: A,
     local_port: u16,
@@ -175,13 +182,6 @@ pub fn flow<A>(
     flags: (u8, u8),
 ) -> Flow<A> {
     Flow {
-        key: Key {
-            local,
-            remote,
-            local_port,
-            remote_port,
-            protocol,
-        },
         inbound: DirectionCounters {
             bytes: inbound.0,
             packets: inbound.1,
@@ -192,8 +192,18 @@ pub fn flow<A>(
         },
         flags_in: TcpFlags(flags.0),
         flags_out: TcpFlags(flags.1),
-        first_seen: 0,
         last_seen: 0,
+        ..Flow::new(
+            Key {
+                local,
+                remote,
+                local_port,
+                remote_port,
+                protocol,
+            },
+            0,
+            Direction::Out,
+        )
     }
 }
 
@@ -283,7 +293,7 @@ pub fn check_collection(
     );
 
     for (i, m) in messages.iter().enumerate() {
-        assert_eq!(m.format, 1);
+        assert_eq!(m.format, nxsm_decode::FORMAT);
         assert_eq!(m.module, "nxsm");
         assert_eq!(m.module_version, nx_security_module::VERSION, "message {i}");
         assert_eq!(
