@@ -301,26 +301,37 @@ mod tests {
     use crate::capture;
     use crate::config::capacity;
     use crate::intake::{Intake, Offer};
-    use nxsm_test_packets::{ipv4, ipv6, to_host_order, v6_doc, TCP_ACK, TCP_SYN};
+    use nxsm_test_packets::{ipv4, ipv6, to_host_order, v6_doc, Packet, TCP_ACK, TCP_SYN};
+
+    fn v4() -> Packet {
+        ipv4([192, 168, 1, 10], [20, 1, 2, 3])
+    }
+
+    fn v6() -> Packet {
+        let link_local = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        ipv6(link_local, v6_doc(2))
+    }
+
+    /// The TCP segment of `ipv6_packets`, over `ip`.
+    fn ack_psh(ip: Packet) -> Packet {
+        ip.tcp(8883, 50000, TCP_ACK | 0x08)
+    }
 
     /// An IPv4 TCP SYN (40 bytes), a UDP datagram and an ICMP echo with 20 bytes of data.
     fn ipv4_packets() -> [Vec<u8>; 3] {
-        let ip = || ipv4([192, 168, 1, 10], [20, 1, 2, 3]);
         [
-            ip().tcp(50000, 8883, TCP_SYN).build(),
-            ip().udp(5000, 53).payload(20).build(),
-            ip().echo().payload(20).build(),
+            v4().tcp(50000, 8883, TCP_SYN).build(),
+            v4().udp(5000, 53).payload(20).build(),
+            v4().echo().payload(20).build(),
         ]
     }
 
     /// IPv6 TCP, UDP and ICMPv6 packets of 60 bytes and more.
     fn ipv6_packets() -> [Vec<u8>; 3] {
-        let link_local = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
-        let ip = || ipv6(link_local, v6_doc(2));
         [
-            ip().tcp(8883, 50000, TCP_ACK | 0x08).build(),
-            ip().udp(546, 547).payload(16).build(),
-            ip().echo().payload(16).build(),
+            ack_psh(v6()).build(),
+            v6().udp(546, 547).payload(16).build(),
+            v6().echo().payload(16).build(),
         ]
     }
 
@@ -404,15 +415,13 @@ mod tests {
     #[test]
     fn short_packets_and_other_shapes_are_parsed_in_the_hook() {
         let [tcp, ..] = ipv4_packets();
-        let mut with_options = tcp.clone();
-        with_options[0] = 0x46;
-        with_options.splice(20..20, [1, 1, 1, 0]);
-        with_options[3] = 44;
+        // NOP, NOP, NOP, end of options
+        let with_options = v4()
+            .options(&[1, 1, 1, 0])
+            .tcp(50000, 8883, TCP_SYN)
+            .build();
         let [tcp6, ..] = ipv6_packets();
-        let mut hop_by_hop = tcp6.clone();
-        hop_by_hop[6] = 0;
-        hop_by_hop.splice(40..40, [6, 0, 1, 4, 0, 0, 0, 0]);
-        hop_by_hop[5] = 28;
+        let hop_by_hop = ack_psh(v6().hop_by_hop(1)).build();
         for packet in [&tcp[..39], &with_options[..], &tcp6[..59], &hop_by_hop[..]] {
             let (got, raw) =
                 through_intake(packet, Direction::In, HeaderOrder::Network, Protocols::ALL);

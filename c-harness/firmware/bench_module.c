@@ -726,16 +726,9 @@ static void expect_result(const char *name, nxsm_result got, nxsm_result want)
     }
 }
 
-/* nxsm_capture on every kind of packet the hooks hand over, plus the error paths. */
-static void stack_hook(void)
+/* Stack cases: TCP over both IP versions, every direction and header order of the hooks. */
+static void stack_hook_tcp(stack_record *record, uint8_t *p, nxsm_result v6_ok)
 {
-    stack_record record = {"hook", 0, "none", 0};
-    uint8_t p[PACKET_BYTES + 16];
-    size_t n;
-    const bool v6 = capacities.max_flows_v6 != 0u;
-    const nxsm_result v6_ok = v6 ? NXSM_OK : NXSM_ERR_NOT_RECORDED;
-
-    reset_window();
     static const struct
     {
         const char *name;
@@ -752,89 +745,99 @@ static void stack_hook(void)
     };
     for (unsigned c = 0; c < sizeof tcp_cases / sizeof tcp_cases[0]; c++)
     {
-        n = build_tcp(p, 7, tcp_cases[c].ipv6, tcp_cases[c].direction, tcp_cases[c].order == NXSM_HEADER_HOST_ORDER,
-                      100, TCP_SYN | TCP_ACK);
+        size_t n = build_tcp(p, 7, tcp_cases[c].ipv6, tcp_cases[c].direction,
+                             tcp_cases[c].order == NXSM_HEADER_HOST_ORDER, 100, TCP_SYN | TCP_ACK);
         expect_result(tcp_cases[c].name,
-                      probe_capture(&record, tcp_cases[c].name, p, n, tcp_cases[c].direction, tcp_cases[c].order),
+                      probe_capture(record, tcp_cases[c].name, p, n, tcp_cases[c].direction, tcp_cases[c].order),
                       tcp_cases[c].ipv6 ? v6_ok : NXSM_OK);
     }
+}
 
-    /* UDP and ICMP over IPv4 (network order), ICMPv6. */
-    n = build_tcp(p, 8, false, NXSM_DIRECTION_IN, false, 0, 0);
+/* Stack cases: UDP and ICMP over IPv4 (network order), ICMPv6. */
+static void stack_hook_udp_icmp(stack_record *record, uint8_t *p, nxsm_result v6_ok)
+{
+    (void)build_tcp(p, 8, false, NXSM_DIRECTION_IN, false, 0, 0);
     p[9] = PROTO_UDP;
     p[24] = 0;
     p[25] = 20; /* UDP length: 8 + 12 data bytes, as the IP total length says */
     expect_result("ipv4 udp in",
-                  probe_capture(&record, "ipv4 udp in", p, 28, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER), NXSM_OK);
-    n = build_tcp(p, 9, false, NXSM_DIRECTION_OUT, false, 0, 0);
+                  probe_capture(record, "ipv4 udp in", p, 28, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER), NXSM_OK);
+    (void)build_tcp(p, 9, false, NXSM_DIRECTION_OUT, false, 0, 0);
     p[9] = PROTO_ICMP;
     p[20] = 8;
     p[21] = 0; /* echo request */
     expect_result("ipv4 icmp out",
-                  probe_capture(&record, "ipv4 icmp out", p, 28, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
+                  probe_capture(record, "ipv4 icmp out", p, 28, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
                   NXSM_OK);
-    n = build_tcp(p, 10, true, NXSM_DIRECTION_IN, false, 0, 0);
+    (void)build_tcp(p, 10, true, NXSM_DIRECTION_IN, false, 0, 0);
     p[6] = PROTO_ICMPV6;
     p[40] = 128; /* echo request */
     expect_result("ipv6 icmpv6 in",
-                  probe_capture(&record, "ipv6 icmpv6 in", p, 48, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER), v6_ok);
+                  probe_capture(record, "ipv6 icmpv6 in", p, 48, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER), v6_ok);
+}
 
-    /* IPv6 with a hop-by-hop header and a first-fragment header before TCP: the extension
-       walk. */
-    {
-        uint8_t tcp_header[20];
-        n = build_tcp(p, 11, true, NXSM_DIRECTION_IN, false, 0, TCP_ACK);
-        memcpy(tcp_header, p + 40, sizeof tcp_header);
-        p[4] = 0;
-        p[5] = 8 + 8 + 20 + 100; /* payload length */
-        p[6] = PROTO_HOP_BY_HOP;
-        memset(p + 40, 0, 16);
-        p[40] = PROTO_FRAGMENT;
-        p[41] = 0; /* hop-by-hop, 8 bytes */
-        p[42] = 1;
-        p[43] = 4; /* PadN */
-        p[48] = PROTO_TCP;
-        p[51] = 1; /* fragment offset 0, more fragments */
-        memcpy(p + 56, tcp_header, sizeof tcp_header);
-        expect_result("ipv6 hop-by-hop + fragment + tcp",
-                      probe_capture(&record, "ipv6 hop-by-hop + fragment + tcp", p, 76, NXSM_DIRECTION_IN,
-                                    NXSM_HEADER_NETWORK_ORDER),
-                      v6_ok);
-        /* The same with the extension header cut off by the buffer: malformed. */
-        expect_result("ipv6 extension header past the buffer",
-                      probe_capture(&record, "ipv6 extension header past the buffer", p, 52, NXSM_DIRECTION_IN,
-                                    NXSM_HEADER_NETWORK_ORDER),
-                      NXSM_ERR_MALFORMED);
-    }
-
-    /* Malformed and ignored IPv4. */
-    n = build_tcp(p, 12, false, NXSM_DIRECTION_IN, false, 0, TCP_ACK);
-    expect_result("ipv4 truncated header",
-                  probe_capture(&record, "ipv4 truncated header", p, 12, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
-                  NXSM_ERR_MALFORMED);
+/* Stack cases: IPv6 with a hop-by-hop header and a first-fragment header before TCP (the
+   extension walk), then the same cut off by the buffer. */
+static void stack_hook_extensions(stack_record *record, uint8_t *p, nxsm_result v6_ok)
+{
+    uint8_t tcp_header[20];
+    (void)build_tcp(p, 11, true, NXSM_DIRECTION_IN, false, 0, TCP_ACK);
+    memcpy(tcp_header, p + 40, sizeof tcp_header);
+    p[4] = 0;
+    p[5] = 8 + 8 + 20 + 100; /* payload length */
+    p[6] = PROTO_HOP_BY_HOP;
+    memset(p + 40, 0, 16);
+    p[40] = PROTO_FRAGMENT;
+    p[41] = 0; /* hop-by-hop, 8 bytes */
+    p[42] = 1;
+    p[43] = 4; /* PadN */
+    p[48] = PROTO_TCP;
+    p[51] = 1; /* fragment offset 0, more fragments */
+    memcpy(p + 56, tcp_header, sizeof tcp_header);
     expect_result(
-        "ipv4 tcp header missing",
-        probe_capture(&record, "ipv4 tcp header missing", p, 30, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
-        NXSM_ERR_MALFORMED);
-    p[0] = 0x4F; /* 60-byte header claimed, 40 bytes there */
-    expect_result("ipv4 header length past the buffer",
-                  probe_capture(&record, "ipv4 header length past the buffer", p, n, NXSM_DIRECTION_IN,
+        "ipv6 hop-by-hop + fragment + tcp",
+        probe_capture(record, "ipv6 hop-by-hop + fragment + tcp", p, 76, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
+        v6_ok);
+    /* The same with the extension header cut off by the buffer: malformed. */
+    expect_result("ipv6 extension header past the buffer",
+                  probe_capture(record, "ipv6 extension header past the buffer", p, 52, NXSM_DIRECTION_IN,
                                 NXSM_HEADER_NETWORK_ORDER),
                   NXSM_ERR_MALFORMED);
+}
+
+/* Stack cases: malformed and ignored IPv4. */
+static void stack_hook_malformed_ipv4(stack_record *record, uint8_t *p)
+{
+    const size_t n = build_tcp(p, 12, false, NXSM_DIRECTION_IN, false, 0, TCP_ACK);
+    expect_result("ipv4 truncated header",
+                  probe_capture(record, "ipv4 truncated header", p, 12, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
+                  NXSM_ERR_MALFORMED);
+    expect_result("ipv4 tcp header missing",
+                  probe_capture(record, "ipv4 tcp header missing", p, 30, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
+                  NXSM_ERR_MALFORMED);
+    p[0] = 0x4F; /* 60-byte header claimed, 40 bytes there */
+    expect_result(
+        "ipv4 header length past the buffer",
+        probe_capture(record, "ipv4 header length past the buffer", p, n, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
+        NXSM_ERR_MALFORMED);
     p[0] = 0x45;
     p[9] = PROTO_GRE;
     /* Queued as a raw header (the drain counts it as ignored), and too short for that:
        parsed in the hook. */
     expect_result("ipv4 other protocol",
-                  probe_capture(&record, "ipv4 other protocol", p, n, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
+                  probe_capture(record, "ipv4 other protocol", p, n, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
                   NXSM_OK);
     expect_result(
         "ipv4 other protocol, short",
-        probe_capture(&record, "ipv4 other protocol, short", p, 24, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
+        probe_capture(record, "ipv4 other protocol, short", p, 24, NXSM_DIRECTION_IN, NXSM_HEADER_NETWORK_ORDER),
         NXSM_ERR_NOT_RECORDED);
+}
 
-    /* A full flow table (the hook does not see it: the drain counts the drop), then a full
-       ring. */
+/* Stack cases: a full flow table (the hook does not see it: the drain counts the drop), then
+   a full ring. */
+static void stack_hook_full(stack_record *record, uint8_t *p, bool v6)
+{
+    size_t n;
     for (uint32_t f = 0; f < capacities.max_flows_v4; f++)
     {
         n = build_tcp(p, 1000u + f, false, NXSM_DIRECTION_OUT, false, 0, TCP_ACK);
@@ -855,19 +858,35 @@ static void stack_hook(void)
     n = build_tcp(p, 5000u, false, NXSM_DIRECTION_OUT, false, 0, TCP_ACK);
     expect_result(
         "ipv4 new flow, flow table full",
-        probe_capture(&record, "ipv4 new flow, flow table full", p, n, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
+        probe_capture(record, "ipv4 new flow, flow table full", p, n, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
         NXSM_OK);
     for (uint32_t i = read_stats().ring_waiting; i < capacities.ring_slots; i++)
     {
         (void)nxsm_capture(p, n, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER);
     }
     expect_result("ipv4 ring full",
-                  probe_capture(&record, "ipv4 ring full", p, n, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
+                  probe_capture(record, "ipv4 ring full", p, n, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
                   NXSM_ERR_RING_FULL);
     n = build_tcp(p, 13, true, NXSM_DIRECTION_OUT, false, 0, TCP_ACK);
     expect_result("ipv6 ring full",
-                  probe_capture(&record, "ipv6 ring full", p, n, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
+                  probe_capture(record, "ipv6 ring full", p, n, NXSM_DIRECTION_OUT, NXSM_HEADER_NETWORK_ORDER),
                   v6 ? NXSM_ERR_RING_FULL : NXSM_ERR_NOT_RECORDED);
+}
+
+/* nxsm_capture on every kind of packet the hooks hand over, plus the error paths. */
+static void stack_hook(void)
+{
+    stack_record record = {"hook", 0, "none", 0};
+    uint8_t p[PACKET_BYTES + 16];
+    const bool v6 = capacities.max_flows_v6 != 0u;
+    const nxsm_result v6_ok = v6 ? NXSM_OK : NXSM_ERR_NOT_RECORDED;
+
+    reset_window();
+    stack_hook_tcp(&record, p, v6_ok);
+    stack_hook_udp_icmp(&record, p, v6_ok);
+    stack_hook_extensions(&record, p, v6_ok);
+    stack_hook_malformed_ipv4(&record, p);
+    stack_hook_full(&record, p, v6);
     (void)nxsm_drain(now_s);
     reset_window();
 

@@ -581,28 +581,121 @@ static int rs_sub_one_way(const rs_counts counts, UINT from, unsigned long want,
                   counts[from][1], to, counts[to][0], want, counts[from][0] + counts[to][1]);
 }
 
-int rs_check_traffic(UINT kinds, int verbose, const char *label)
+/* What a window held, per kind of packet. Per IP version (0: v4, 1: v6); TCP counts are kept
+   per sender (0: client, 1: server). */
+typedef struct
 {
-    TX_INTERRUPT_SAVE_AREA
-    /* Per IP version (0: v4, 1: v6). TCP counts are kept per sender (0: client, 1: server). */
     rs_counts udp_request[2], udp_reply[2], echo_request[2], echo_reply[2];
     rs_counts tcp[2], tcp_syn[2], tcp_fin[2], tcp_rst[2], tcp_data[2], tcp_data_segments[2];
-    unsigned long neighbour = 0, unexpected = 0, count, overflow;
-    rs_counts legacy, extended;
+    unsigned long neighbour, unexpected;
+} rs_tally;
+
+/* Counts one packet of the filter's log in `t`. */
+static void rs_tally_packet(rs_tally *t, const rs_packet *p, const char *label)
+{
+    UINT v = p->version == 6;
+    UINT ip = p->ip, d = p->direction;
+    UCHAR client[16], server[16];
+    UINT from_client, from_server, sender;
+
+    rs_address_bytes(0, p->version, client);
+    rs_address_bytes(1, p->version, server);
+    from_client = !memcmp(p->src, client, 16) && !memcmp(p->dst, server, 16);
+    from_server = !memcmp(p->src, server, 16) && !memcmp(p->dst, client, 16);
+    sender = from_client ? 0u : 1u;
+    if (p->proto == RS_PROTO_UDP && from_client && p->sport == RS_UDP_CLIENT && p->dport == RS_UDP_SERVER &&
+        p->data == RS_UDP_DATA)
+        t->udp_request[v][ip][d]++;
+    else if (p->proto == RS_PROTO_UDP && from_server && p->sport == RS_UDP_SERVER && p->dport == RS_UDP_CLIENT &&
+             p->data == RS_UDP_REPLY)
+        t->udp_reply[v][ip][d]++;
+    else if (p->proto == RS_PROTO_TCP &&
+             ((from_client && p->sport == RS_TCP_CLIENT + p->version && p->dport == RS_TCP_SERVER) ||
+              (from_server && p->sport == RS_TCP_SERVER && p->dport == RS_TCP_CLIENT + p->version)) &&
+             ip == (d ? sender : 1u - sender))
+    {
+        t->tcp[v][sender][d]++;
+        t->tcp_syn[v][sender][d] += (p->tcp_flags & 0x02) != 0;
+        t->tcp_fin[v][sender][d] += (p->tcp_flags & 0x01) != 0;
+        t->tcp_rst[v][sender][d] += (p->tcp_flags & 0x04) != 0;
+        t->tcp_data[v][sender][d] += p->data;
+        t->tcp_data_segments[v][sender][d] += p->data != 0;
+    }
+    else if (p->proto == RS_PROTO_ICMP && from_client && p->icmp_type == (v ? 128 : 8) &&
+             p->payload == 8 + RS_PING_DATA)
+        t->echo_request[v][ip][d]++;
+    else if (p->proto == RS_PROTO_ICMP && from_server && p->icmp_type == (v ? 129 : 0) &&
+             p->payload == 8 + RS_PING_DATA)
+        t->echo_reply[v][ip][d]++;
+    else if (p->version == 6 && p->ip_protocol == 58 && p->icmp_type >= 133 && p->icmp_type <= 137)
+        t->neighbour++;
+    else
+    {
+        t->unexpected++;
+        if (!rs_silent)
+            rs_note("%s: unexpected packet ip%u %s v%u protocol %u", label, ip, d ? "out" : "in", p->version,
+                    p->ip_protocol);
+    }
+}
+
+/* TCP over IP version index `v`, the segments side `s` sent: every one arrives once; one SYN
+   and one FIN each way, no RST; the data exactly, in one segment per send. The other segments
+   (ACKs) are whatever NetX Duo sent: the flows are checked against them. */
+static int rs_check_tcp_side(const rs_tally *t, UINT v, UINT s, UINT has_tcp, int verbose, const char *label)
+{
+    UINT version = v ? 6 : 4;
+    const char *side = s ? "server" : "client";
+    unsigned long data = has_tcp ? (s ? RS_TCP_REPLY : RS_TCP_SENDS * RS_TCP_DATA) : 0;
+    unsigned long segments = has_tcp ? (s ? 1 : RS_TCP_SENDS) : 0;
+    unsigned long one = has_tcp ? 1 : 0;
+    const unsigned long *tcp = t->tcp[v][s], *syn = t->tcp_syn[v][s], *fin = t->tcp_fin[v][s];
+    const unsigned long *rst = t->tcp_rst[v][s], *bytes = t->tcp_data[v][s], *with_data = t->tcp_data_segments[v][s];
+    int failures = 0;
+
+    failures += rs_sub(tcp[1] == tcp[0] && (tcp[1] != 0) == has_tcp, verbose, label,
+                       "TCPv%u segments the %s sent: %lu, the other side received: %lu", version, side, tcp[1], tcp[0]);
+    failures += rs_sub(syn[1] == one && fin[1] == one && rst[1] == 0 && syn[0] == one && fin[0] == one && rst[0] == 0,
+                       verbose, label, "TCPv%u %s: SYN %lu, FIN %lu, RST %lu (expected %lu, %lu, 0)", version, side,
+                       syn[1], fin[1], rst[1], one, one);
+    failures += rs_sub(bytes[1] == data && bytes[0] == data && with_data[1] == segments, verbose, label,
+                       "TCPv%u %s data: %lu bytes in %lu segments sent, %lu bytes received "
+                       "(expected %lu in %lu)",
+                       version, side, bytes[1], with_data[1], bytes[0], data, segments);
+    return failures;
+}
+
+/* The UDP, ICMP and TCP traffic of IP version index `v` in the window, against `kinds`. */
+static int rs_check_version(const rs_tally *t, UINT kinds, UINT v, int verbose, const char *label)
+{
+    UINT version = v ? 6 : 4;
+    unsigned long udp = (kinds & (v ? RS_UDP6 : RS_UDP4)) ? RS_DATAGRAMS : 0;
+    unsigned long pings = (kinds & (v ? RS_PING6 : RS_PING4)) ? RS_PINGS : 0;
+    UINT has_tcp = (kinds & (v ? RS_TCP6 : RS_TCP4)) != 0;
     int failures = 0;
     char what[96];
 
-    memset(udp_request, 0, sizeof(udp_request));
-    memset(udp_reply, 0, sizeof(udp_reply));
-    memset(echo_request, 0, sizeof(echo_request));
-    memset(echo_reply, 0, sizeof(echo_reply));
-    memset(tcp, 0, sizeof(tcp));
-    memset(tcp_syn, 0, sizeof(tcp_syn));
-    memset(tcp_fin, 0, sizeof(tcp_fin));
-    memset(tcp_rst, 0, sizeof(tcp_rst));
-    memset(tcp_data, 0, sizeof(tcp_data));
-    memset(tcp_data_segments, 0, sizeof(tcp_data_segments));
+    snprintf(what, sizeof(what), "UDPv%u requests (%u data bytes)", version, RS_UDP_DATA);
+    failures += rs_sub_one_way(t->udp_request[v], 0, udp, verbose, label, what);
+    snprintf(what, sizeof(what), "UDPv%u replies (%u data bytes)", version, RS_UDP_REPLY);
+    failures += rs_sub_one_way(t->udp_reply[v], 1, udp, verbose, label, what);
+    snprintf(what, sizeof(what), "ICMPv%u echo requests", version == 6 ? 6 : 4);
+    failures += rs_sub_one_way(t->echo_request[v], 0, pings, verbose, label, what);
+    snprintf(what, sizeof(what), "ICMPv%u echo replies", version == 6 ? 6 : 4);
+    failures += rs_sub_one_way(t->echo_reply[v], 1, pings, verbose, label, what);
+    for (UINT s = 0; s < 2; s++)
+        failures += rs_check_tcp_side(t, v, s, has_tcp, verbose, label);
+    return failures;
+}
 
+int rs_check_traffic(UINT kinds, int verbose, const char *label)
+{
+    TX_INTERRUPT_SAVE_AREA
+    rs_tally tally;
+    unsigned long count, overflow;
+    rs_counts legacy, extended;
+    int failures = 0;
+
+    memset(&tally, 0, sizeof(tally));
     TX_DISABLE
     count = rs_log_count;
     overflow = rs_log_overflow;
@@ -611,99 +704,16 @@ int rs_check_traffic(UINT kinds, int verbose, const char *label)
     TX_RESTORE
 
     for (unsigned long n = 0; n < count; n++)
-    {
-        const rs_packet *p = &rs_log[n];
-        UINT v = p->version == 6;
-        UINT ip = p->ip, d = p->direction;
-        UCHAR client[16], server[16];
-        UINT from_client, from_server, sender;
-
-        rs_address_bytes(0, p->version, client);
-        rs_address_bytes(1, p->version, server);
-        from_client = !memcmp(p->src, client, 16) && !memcmp(p->dst, server, 16);
-        from_server = !memcmp(p->src, server, 16) && !memcmp(p->dst, client, 16);
-        sender = from_client ? 0u : 1u;
-        if (p->proto == RS_PROTO_UDP && from_client && p->sport == RS_UDP_CLIENT && p->dport == RS_UDP_SERVER &&
-            p->data == RS_UDP_DATA)
-            udp_request[v][ip][d]++;
-        else if (p->proto == RS_PROTO_UDP && from_server && p->sport == RS_UDP_SERVER && p->dport == RS_UDP_CLIENT &&
-                 p->data == RS_UDP_REPLY)
-            udp_reply[v][ip][d]++;
-        else if (p->proto == RS_PROTO_TCP &&
-                 ((from_client && p->sport == RS_TCP_CLIENT + p->version && p->dport == RS_TCP_SERVER) ||
-                  (from_server && p->sport == RS_TCP_SERVER && p->dport == RS_TCP_CLIENT + p->version)) &&
-                 ip == (d ? sender : 1u - sender))
-        {
-            tcp[v][sender][d]++;
-            tcp_syn[v][sender][d] += (p->tcp_flags & 0x02) != 0;
-            tcp_fin[v][sender][d] += (p->tcp_flags & 0x01) != 0;
-            tcp_rst[v][sender][d] += (p->tcp_flags & 0x04) != 0;
-            tcp_data[v][sender][d] += p->data;
-            tcp_data_segments[v][sender][d] += p->data != 0;
-        }
-        else if (p->proto == RS_PROTO_ICMP && from_client && p->icmp_type == (v ? 128 : 8) &&
-                 p->payload == 8 + RS_PING_DATA)
-            echo_request[v][ip][d]++;
-        else if (p->proto == RS_PROTO_ICMP && from_server && p->icmp_type == (v ? 129 : 0) &&
-                 p->payload == 8 + RS_PING_DATA)
-            echo_reply[v][ip][d]++;
-        else if (p->version == 6 && p->ip_protocol == 58 && p->icmp_type >= 133 && p->icmp_type <= 137)
-            neighbour++;
-        else
-        {
-            unexpected++;
-            if (!rs_silent)
-                rs_note("%s: unexpected packet ip%u %s v%u protocol %u", label, ip, d ? "out" : "in", p->version,
-                        p->ip_protocol);
-        }
-    }
+        rs_tally_packet(&tally, &rs_log[n], label);
 
     failures += rs_sub(overflow == 0, verbose, label, "the filter's log held every packet (%lu lost)", overflow);
     for (UINT v = 0; v < 2; v++)
-    {
-        UINT version = v ? 6 : 4;
-        unsigned long udp = (kinds & (v ? RS_UDP6 : RS_UDP4)) ? RS_DATAGRAMS : 0;
-        unsigned long pings = (kinds & (v ? RS_PING6 : RS_PING4)) ? RS_PINGS : 0;
-        UINT has_tcp = (kinds & (v ? RS_TCP6 : RS_TCP4)) != 0;
-
-        snprintf(what, sizeof(what), "UDPv%u requests (%u data bytes)", version, RS_UDP_DATA);
-        failures += rs_sub_one_way(udp_request[v], 0, udp, verbose, label, what);
-        snprintf(what, sizeof(what), "UDPv%u replies (%u data bytes)", version, RS_UDP_REPLY);
-        failures += rs_sub_one_way(udp_reply[v], 1, udp, verbose, label, what);
-        snprintf(what, sizeof(what), "ICMPv%u echo requests", version == 6 ? 6 : 4);
-        failures += rs_sub_one_way(echo_request[v], 0, pings, verbose, label, what);
-        snprintf(what, sizeof(what), "ICMPv%u echo replies", version == 6 ? 6 : 4);
-        failures += rs_sub_one_way(echo_reply[v], 1, pings, verbose, label, what);
-        /* TCP: every segment a side sends arrives once; one SYN and one FIN each way, no
-           RST; the data exactly, in one segment per send. The other segments (ACKs) are
-           whatever NetX Duo sent: the flows are checked against them. */
-        for (UINT s = 0; s < 2; s++)
-        {
-            const char *side = s ? "server" : "client";
-            unsigned long data = has_tcp ? (s ? RS_TCP_REPLY : RS_TCP_SENDS * RS_TCP_DATA) : 0;
-            unsigned long segments = has_tcp ? (s ? 1 : RS_TCP_SENDS) : 0;
-            unsigned long one = has_tcp ? 1 : 0;
-
-            failures += rs_sub(tcp[v][s][1] == tcp[v][s][0] && (tcp[v][s][1] != 0) == has_tcp, verbose, label,
-                               "TCPv%u segments the %s sent: %lu, the other side received: %lu", version, side,
-                               tcp[v][s][1], tcp[v][s][0]);
-            failures += rs_sub(tcp_syn[v][s][1] == one && tcp_fin[v][s][1] == one && tcp_rst[v][s][1] == 0 &&
-                                   tcp_syn[v][s][0] == one && tcp_fin[v][s][0] == one && tcp_rst[v][s][0] == 0,
-                               verbose, label, "TCPv%u %s: SYN %lu, FIN %lu, RST %lu (expected %lu, %lu, 0)", version,
-                               side, tcp_syn[v][s][1], tcp_fin[v][s][1], tcp_rst[v][s][1], one, one);
-            failures +=
-                rs_sub(tcp_data[v][s][1] == data && tcp_data[v][s][0] == data && tcp_data_segments[v][s][1] == segments,
-                       verbose, label,
-                       "TCPv%u %s data: %lu bytes in %lu segments sent, %lu bytes received "
-                       "(expected %lu in %lu)",
-                       version, side, tcp_data[v][s][1], tcp_data_segments[v][s][1], tcp_data[v][s][0], data, segments);
-        }
-    }
-    failures +=
-        rs_sub(unexpected == 0, verbose, label, "nothing else but IPv6 neighbour discovery (%lu other)", unexpected);
-    rs_last_neighbour = neighbour;
+        failures += rs_check_version(&tally, kinds, v, verbose, label);
+    failures += rs_sub(tally.unexpected == 0, verbose, label, "nothing else but IPv6 neighbour discovery (%lu other)",
+                       tally.unexpected);
+    rs_last_neighbour = tally.neighbour;
     if (verbose && !rs_silent)
-        rs_note("%s: %lu packets in the window, %lu of them neighbour discovery", label, count, neighbour);
+        rs_note("%s: %lu packets in the window, %lu of them neighbour discovery", label, count, tally.neighbour);
     for (UINT i = 0; i < RS_IPS; i++)
         failures += rs_sub(legacy[i][0] == extended[i][0] && legacy[i][1] == extended[i][1], verbose, label,
                            "ip%u: legacy filter in %lu out %lu, extended filter in %lu out %lu", i, legacy[i][0],

@@ -847,35 +847,13 @@ static void test_connect_late_sends_backlog_oldest_first(void **state)
 
 static uint32_t port_table[PORT_SLOTS];
 
-static void test_disconnected_ten_minutes_under_traffic(void **state)
+/* Ten minutes without the hub, with 6 new flows a second: about 60 windows of some 900
+   bytes, so an outbox of the default 4096 bytes (anything below 32 KiB) overflows. */
+static void ten_minutes_offline(NX_AZURE_IOT_HUB_CLIENT *hub, const nxsm_stats *start)
 {
-    NX_AZURE_IOT_HUB_CLIENT *hub;
-    nxsm_stats start = stats_now();
     nxsm_stats stats;
-    nxsm_stats before_hb;
-    nxsm_stats after_hb;
-    ULONG first;
-    ULONG cut;
-    ULONG heartbeat_at;
-    ULONG count;
     ULONG i;
-    ULONG gaps = 0;
-    ULONG missing = 0;
-    uint32_t first_sequence;
-    uint32_t previous;
-    uint32_t built;
-    uint32_t dropped;
-    message m;
 
-    (void)state;
-    hub = attach("hub.example", "dev-1", NX_NULL, NX_TRUE);
-    first = first_collection();
-    cut = first + 10u;
-    run_to(cut, 42000u, 1u);
-    assert_int_equal(sim_hub_sent_count(), 2);
-
-    /* Ten minutes without the hub, with 6 new flows a second: about 60 windows of some
-       900 bytes, so an outbox of the default 4096 bytes (anything below 32 KiB) overflows. */
     set_connected(hub, NX_FALSE);
     for (i = 0; i < 600u; i++)
     {
@@ -886,23 +864,24 @@ static void test_disconnected_ten_minutes_under_traffic(void **state)
     assert_int_equal(sim_hub_sent_count(), 2);
     if (capacities_now().outbox_bytes < 32768u)
     {
-        assert_true(stats.messages_dropped > start.messages_dropped);
+        assert_true(stats.messages_dropped > start->messages_dropped);
     }
     assert_true(stats.outbox_used_bytes <= stats.outbox_peak_bytes);
     assert_true(stats.outbox_peak_bytes <= capacities_now().outbox_bytes);
-    assert_int_equal(stats.messages_failed, start.messages_failed); /* nothing was attempted */
+    assert_int_equal(stats.messages_failed, start->messages_failed); /* nothing was attempted */
+}
 
-    /* Back: light traffic again; the backlog drains within a window. */
-    set_connected(hub, NX_TRUE);
-    run_to(cut + 600u + 9u, 42000u, 1u);
-    stats = stats_now();
-    assert_int_equal(stats.outbox_messages, 0);
-    assert_int_equal(stats.state, NXSM_STATE_ACTIVE);
+/* The next heartbeat (low group, every 60 s from the first collection, at `first`):
+   statistics just before its tick (nothing is sent between the poll that builds it and the
+   hand-off after it) and just after (the poll drains the ring before collecting). */
+static void next_heartbeat_counts_the_backlog(ULONG first)
+{
+    ULONG heartbeat_at = first + 60u * ((now() - first) / 60u + 1u);
+    nxsm_stats before_hb;
+    nxsm_stats after_hb;
+    ULONG count;
+    message m;
 
-    /* The next heartbeat (low group, every 60 s from the first collection): statistics
-       just before its tick (nothing is sent between the poll that builds it and the
-       hand-off after it) and just after (the poll drains the ring before collecting). */
-    heartbeat_at = first + 60u * ((now() - first) / 60u + 1u);
     run_to(heartbeat_at - 1u, 42000u, 1u);
     send_segment(42000u);
     before_hb = stats_now();
@@ -931,19 +910,29 @@ static void test_disconnected_ten_minutes_under_traffic(void **state)
     assert_int_equal(m.heartbeat.heartbeat[HB_OUTBOX_PEAK_BYTES], before_hb.outbox_peak_bytes);
     assert_int_equal(m.heartbeat.heartbeat[HB_CLOCK_UNAVAILABLE], before_hb.clock_unavailable);
     assert_int_equal(m.heartbeat.heartbeat[HB_CLOCK_STEPS_BACK], before_hb.clock_steps_back);
+}
 
-    /* Every message built in this test was delivered (once, oldest first) or dropped. */
-    stats = stats_now();
-    built = stats.messages_built - start.messages_built;
-    dropped = stats.messages_dropped - start.messages_dropped;
-    count = sim_hub_sent_count();
-    assert_int_equal(count, stats.messages_sent - start.messages_sent);
+/* Every message built since `start` was delivered (once, oldest first) or dropped, the oldest
+   ones dropped. */
+static void every_message_delivered_or_dropped(const nxsm_stats *start)
+{
+    nxsm_stats stats = stats_now();
+    uint32_t built = stats.messages_built - start->messages_built;
+    uint32_t dropped = stats.messages_dropped - start->messages_dropped;
+    ULONG count = sim_hub_sent_count();
+    ULONG gaps = 0;
+    ULONG missing = 0;
+    uint32_t first_sequence;
+    uint32_t previous;
+    ULONG i;
+
+    assert_int_equal(count, stats.messages_sent - start->messages_sent);
     assert_int_equal(count + dropped, built);
     first_sequence = sent_message(0).sequence;
     previous = first_sequence;
     for (i = 1; i < count; i++)
     {
-        m = sent_message(i);
+        message m = sent_message(i);
         assert_true(m.sequence > previous);
         if (m.sequence != previous + 1u)
         {
@@ -957,6 +946,34 @@ static void test_disconnected_ten_minutes_under_traffic(void **state)
     /* The oldest were dropped: one run of sequence numbers (none if nothing was). */
     assert_int_equal(gaps, (dropped != 0u) ? 1u : 0u);
     assert_int_equal(stats.outbox_messages, 0);
+}
+
+static void test_disconnected_ten_minutes_under_traffic(void **state)
+{
+    NX_AZURE_IOT_HUB_CLIENT *hub;
+    nxsm_stats start = stats_now();
+    nxsm_stats stats;
+    ULONG first;
+    ULONG cut;
+
+    (void)state;
+    hub = attach("hub.example", "dev-1", NX_NULL, NX_TRUE);
+    first = first_collection();
+    cut = first + 10u;
+    run_to(cut, 42000u, 1u);
+    assert_int_equal(sim_hub_sent_count(), 2);
+
+    ten_minutes_offline(hub, &start);
+
+    /* Back: light traffic again; the backlog drains within a window. */
+    set_connected(hub, NX_TRUE);
+    run_to(cut + 600u + 9u, 42000u, 1u);
+    stats = stats_now();
+    assert_int_equal(stats.outbox_messages, 0);
+    assert_int_equal(stats.state, NXSM_STATE_ACTIVE);
+
+    next_heartbeat_counts_the_backlog(first);
+    every_message_delivered_or_dropped(&start);
 }
 
 /* ---- failed sends ------------------------------------------------------------------------- */

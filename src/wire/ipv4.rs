@@ -130,18 +130,23 @@ impl<'a> Ipv4Header<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nxsm_test_packets::to_host_order;
+    use nxsm_test_packets::{ipv4, to_host_order, TCP_SYN};
 
-    /// 192.168.1.10 -> 20.1.2.3, TCP, 40 bytes total, DF set.
-    pub(crate) const TCP_SYN_HEADER: [u8; 20] = [
-        0x45, 0x00, 0x00, 0x28, 0x12, 0x34, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00, 192, 168, 1, 10,
-        20, 1, 2, 3,
-    ];
+    /// The IPv4 header of a TCP SYN, 192.168.1.10 -> 20.1.2.3, 40 bytes total, DF set (the
+    /// TCP header not in the buffer).
+    fn tcp_syn_header() -> Vec<u8> {
+        let mut p = ipv4([192, 168, 1, 10], [20, 1, 2, 3])
+            .dont_fragment()
+            .tcp(50000, 8883, TCP_SYN)
+            .build();
+        p.truncate(20);
+        p
+    }
 
     #[test]
     fn reads_every_field_in_both_orders() {
         for order in [HeaderOrder::Network, HeaderOrder::Host] {
-            let mut bytes = TCP_SYN_HEADER;
+            let mut bytes = tcp_syn_header();
             if order == HeaderOrder::Host {
                 to_host_order(&mut bytes, 5);
             }
@@ -158,10 +163,14 @@ mod tests {
 
     #[test]
     fn honours_options() {
-        let mut bytes = [0u8; 28];
-        bytes[..20].copy_from_slice(&TCP_SYN_HEADER);
-        bytes[0] = 0x47; // 28-byte header
-        bytes[20..24].copy_from_slice(&[0x94, 0x04, 0x00, 0x00]); // router alert
+        // A 28-byte header (router alert, then end-of-options padding) and an echo request
+        // with 4 bytes of data: 40 bytes, of which only the header is in the buffer.
+        let mut bytes = ipv4([192, 168, 1, 10], [20, 1, 2, 3])
+            .options(&[0x94, 0x04, 0x00, 0x00, 0, 0, 0, 0])
+            .echo()
+            .payload(4)
+            .build();
+        bytes.truncate(28);
         let ip = Ipv4Header::new_checked(&bytes, HeaderOrder::Network).unwrap();
         assert_eq!(ip.header_len(), 28);
         assert_eq!(ip.payload_len(), 12);
@@ -170,11 +179,11 @@ mod tests {
 
     #[test]
     fn fragments_are_visible() {
-        let mut bytes = TCP_SYN_HEADER;
-        bytes[6] = 0x20; // MF, offset 0
+        let mut bytes = tcp_syn_header();
+        bytes[6] = 0x20; // flags: MF, offset 0
         let ip = Ipv4Header::new_checked(&bytes, HeaderOrder::Network).unwrap();
         assert_eq!((ip.fragment_offset(), ip.more_fragments()), (0, true));
-        bytes[6..8].copy_from_slice(&[0x00, 0xB9]); // last fragment at 185 * 8
+        bytes[6..8].copy_from_slice(&[0x00, 0xB9]); // flags, offset: last fragment at 185 * 8
         let ip = Ipv4Header::new_checked(&bytes, HeaderOrder::Network).unwrap();
         assert_eq!((ip.fragment_offset(), ip.more_fragments()), (185, false));
     }
@@ -188,19 +197,20 @@ mod tests {
                 "{bytes:02x?}"
             )
         };
+        let good = tcp_syn_header();
         check(&[], Malformed::TruncatedIpHeader);
-        check(&TCP_SYN_HEADER[..19], Malformed::TruncatedIpHeader);
-        let mut v6 = TCP_SYN_HEADER;
-        v6[0] = 0x65;
+        check(&good[..19], Malformed::TruncatedIpHeader);
+        let mut v6 = good.clone();
+        v6[0] = 0x65; // version 6
         check(&v6, Malformed::BadVersion);
-        let mut short = TCP_SYN_HEADER;
-        short[0] = 0x44; // 16-byte header
+        let mut short = good.clone();
+        short[0] = 0x44; // IHL: 16-byte header
         check(&short, Malformed::BadHeaderLength);
-        let mut long = TCP_SYN_HEADER;
-        long[0] = 0x46; // 24-byte header in a 20-byte buffer
+        let mut long = good.clone();
+        long[0] = 0x46; // IHL: 24-byte header in a 20-byte buffer
         check(&long, Malformed::BadHeaderLength);
-        let mut total = TCP_SYN_HEADER;
-        total[2..4].copy_from_slice(&[0, 19]);
+        let mut total = good;
+        total[2..4].copy_from_slice(&[0, 19]); // total length shorter than the header
         check(&total, Malformed::BadTotalLength);
     }
 }

@@ -214,25 +214,20 @@ impl<'a> Ipv6Header<'a> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use nxsm_test_packets::to_host_order;
+    use nxsm_test_packets::{ipv6, to_host_order, v6_doc, Packet};
 
-    /// fe80::1 -> 2001:db8::2, next header `next`, payload length `len`.
-    pub(crate) fn fixed_header(next: u8, len: u16) -> [u8; 40] {
-        let mut h = [0u8; 40];
-        h[0] = 0x60;
-        h[4..6].copy_from_slice(&len.to_be_bytes());
-        h[6] = next;
-        h[7] = 64;
-        h[8] = 0xfe;
-        h[9] = 0x80;
-        h[23] = 1;
-        h[24..28].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
-        h[39] = 2;
-        h
+    /// An IPv6 packet fe80::1 -> 2001:db8::2.
+    pub(crate) fn v6() -> Packet {
+        let link_local = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        ipv6(link_local, v6_doc(2))
     }
 
+    /// The fixed header of `v6()` with next header `next` and payload length `len`, then
+    /// `rest`: for extension headers the builder does not make, and malformed ones.
     fn packet(next: u8, len: u16, rest: &[u8]) -> Vec<u8> {
-        let mut p = fixed_header(next, len).to_vec();
+        let mut p = v6().build();
+        p[4..6].copy_from_slice(&len.to_be_bytes()); // payload length
+        p[6] = next; // next header
         p.extend_from_slice(rest);
         p
     }
@@ -240,7 +235,7 @@ pub(crate) mod tests {
     #[test]
     fn reads_fixed_fields_in_both_orders() {
         for order in [HeaderOrder::Network, HeaderOrder::Host] {
-            let mut bytes = fixed_header(protocol::UDP, 8);
+            let mut bytes = v6().udp(5000, 53).build();
             if order == HeaderOrder::Host {
                 to_host_order(&mut bytes, 10);
             }
@@ -279,9 +274,7 @@ pub(crate) mod tests {
 
     #[test]
     fn extension_headers_keep_network_order_on_the_host_path() {
-        let mut rest = vec![protocol::UDP, 0, 0, 0, 0, 0, 0, 0];
-        rest.extend_from_slice(&[0; 8]);
-        let mut bytes = packet(protocol::HOP_BY_HOP, 16, &rest);
+        let mut bytes = v6().hop_by_hop(1).udp(5000, 53).build();
         to_host_order(&mut bytes, 10);
         let ip = Ipv6Header::new_checked(&bytes, HeaderOrder::Host).unwrap();
         let upper = ip.upper_layer().unwrap();
@@ -339,18 +332,21 @@ pub(crate) mod tests {
     #[test]
     fn every_malformed_shape_is_refused() {
         let net = HeaderOrder::Network;
+        let udp = v6().udp(5000, 53).build();
         assert_eq!(
-            Ipv6Header::new_checked(&fixed_header(17, 8)[..39], net).err(),
+            Ipv6Header::new_checked(&udp[..39], net).err(),
             Some(Malformed::TruncatedIpHeader)
         );
-        let mut v4 = fixed_header(17, 8);
-        v4[0] = 0x45;
+        let mut v4 = udp.clone();
+        v4[0] = 0x45; // version 4
         assert_eq!(
             Ipv6Header::new_checked(&v4, net).err(),
             Some(Malformed::BadVersion)
         );
+        let mut jumbo = udp;
+        jumbo[4..6].copy_from_slice(&[0, 0]); // payload length 0: a jumbogram
         assert_eq!(
-            Ipv6Header::new_checked(&fixed_header(17, 0), net).err(),
+            Ipv6Header::new_checked(&jumbo, net).err(),
             Some(Malformed::Jumbogram)
         );
         let walk = |bytes: &[u8]| Ipv6Header::new_checked(bytes, net).unwrap().upper_layer();
@@ -377,14 +373,7 @@ pub(crate) mod tests {
 
     /// `count` hop-by-hop headers of 8 bytes, then a UDP header.
     pub(crate) fn extension_chain(count: usize) -> Vec<u8> {
-        let mut rest: Vec<u8> = (0..count)
-            .flat_map(|i| {
-                let next = if i + 1 == count { protocol::UDP } else { 0 };
-                [next, 0, 0, 0, 0, 0, 0, 0]
-            })
-            .collect();
-        rest.extend_from_slice(&[0x13, 0x88, 0, 53, 0, 8, 0, 0]);
-        packet(protocol::HOP_BY_HOP, rest.len() as u16, &rest)
+        v6().hop_by_hop(count).udp(5000, 53).build()
     }
 
     #[test]

@@ -266,15 +266,15 @@ pub(crate) fn parse_v6(buf: &[u8], order: HeaderOrder) -> Result<Parsed, Malform
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nxsm_test_packets::to_host_order;
+    use ipv6::tests::v6;
+    use nxsm_test_packets::{ipv4, to_host_order, TCP_ACK, TCP_SYN};
 
+    /// 10.0.0.1:5000 -> 10.0.0.2:53, 8 bytes of data.
     fn v4_udp() -> Vec<u8> {
-        let mut p = vec![
-            0x45, 0, 0, 36, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
-        ];
-        p.extend_from_slice(&[0x13, 0x88, 0x00, 0x35, 0, 16, 0, 0]);
-        p.extend_from_slice(&[0xAA; 8]);
-        p
+        ipv4([10, 0, 0, 1], [10, 0, 0, 2])
+            .udp(5000, 53)
+            .payload(8)
+            .build()
     }
 
     #[test]
@@ -299,7 +299,7 @@ mod tests {
     #[test]
     fn ipv4_non_first_fragment_reads_no_transport() {
         let mut p = v4_udp();
-        p[6..8].copy_from_slice(&[0x00, 0x01]);
+        p[6..8].copy_from_slice(&[0x00, 0x01]); // flags, fragment offset: at 8 bytes
         p.truncate(20); // nothing after the header at all
         assert_eq!(
             parse(&p, HeaderOrder::Network),
@@ -326,14 +326,13 @@ mod tests {
     #[test]
     fn protocol_numbers_belong_to_their_ip_version() {
         let mut p = v4_udp();
-        p[9] = protocol::ICMPV6;
+        p[9] = protocol::ICMPV6; // protocol
         assert_eq!(parse(&p, HeaderOrder::Network), Ok(Parsed::Untracked));
-        let mut v6 = ipv6::tests::fixed_header(protocol::ICMP, 8).to_vec();
-        v6.extend_from_slice(&[0; 8]);
-        assert_eq!(parse(&v6, HeaderOrder::Network), Ok(Parsed::Untracked));
-        let mut v6 = ipv6::tests::fixed_header(protocol::ICMPV6, 8).to_vec();
-        v6.extend_from_slice(&[128, 0, 0, 0, 0, 0, 0, 0]);
-        let Ok(Parsed::Flow(d)) = parse(&v6, HeaderOrder::Network) else {
+        let mut v6_icmp = v6().echo().build();
+        v6_icmp[6] = protocol::ICMP; // next header: IPv4's ICMP
+        assert_eq!(parse(&v6_icmp, HeaderOrder::Network), Ok(Parsed::Untracked));
+        let echo6 = v6().echo().build();
+        let Ok(Parsed::Flow(d)) = parse(&echo6, HeaderOrder::Network) else {
             panic!()
         };
         assert_eq!(d.transport.kind, TransportKind::Icmp);
@@ -342,9 +341,7 @@ mod tests {
 
     #[test]
     fn ipv6_tcp_in_host_order() {
-        let mut p = ipv6::tests::fixed_header(protocol::TCP, 20).to_vec();
-        p.extend_from_slice(&[0x22, 0xb3, 0xc3, 0x50, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x12]);
-        p.extend_from_slice(&[0; 6]);
+        let mut p = v6().tcp(8883, 50000, TCP_SYN | TCP_ACK).build();
         to_host_order(&mut p, 10);
         let Ok(Parsed::Flow(d)) = parse(&p, HeaderOrder::Host) else {
             panic!()
@@ -375,11 +372,8 @@ mod tests {
             Err(Malformed::BadVersion)
         );
         // Every prefix and every single-byte corruption of valid packets parses or is refused.
-        let mut v6 = ipv6::tests::fixed_header(protocol::HOP_BY_HOP, 28).to_vec();
-        v6.extend_from_slice(&[protocol::UDP, 0, 0, 0, 0, 0, 0, 0]);
-        v6.extend_from_slice(&[0, 1, 0, 2, 0, 20, 0, 0]);
-        v6.extend_from_slice(&[0; 12]);
-        for packet in [v4_udp(), v6] {
+        let v6_udp = v6().hop_by_hop(1).udp(1, 2).payload(12).build();
+        for packet in [v4_udp(), v6_udp] {
             for cut in 0..=packet.len() {
                 let _ = parse(&packet[..cut], HeaderOrder::Network);
             }

@@ -154,14 +154,25 @@ fn ports<const N: usize>(header: &[u8; N]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nxsm_test_packets::{ipv4, ipv6, v6_doc, Packet, TCP_SYN};
 
-    const TCP_SYN: [u8; 20] = [
-        0xc3, 0x50, 0x22, 0xb3, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
-    ];
+    /// What follows the 20-byte IPv4 header of `packet`.
+    fn after_ipv4(packet: Packet) -> Vec<u8> {
+        packet.build().split_off(20)
+    }
+
+    fn v4() -> Packet {
+        ipv4([192, 168, 1, 10], [20, 1, 2, 3])
+    }
+
+    /// A TCP SYN header, 50000 -> 8883.
+    fn tcp_syn() -> Vec<u8> {
+        after_ipv4(v4().tcp(50000, 8883, TCP_SYN))
+    }
 
     #[test]
     fn tcp_ports_and_flags() {
-        let t = Transport::parse(protocol::TCP, &TCP_SYN, 20)
+        let t = Transport::parse(protocol::TCP, &tcp_syn(), 20)
             .unwrap()
             .unwrap();
         assert_eq!(t.kind, TransportKind::Tcp);
@@ -171,14 +182,17 @@ mod tests {
 
     #[test]
     fn udp_and_icmp() {
-        let udp = [0x00, 0x35, 0xd4, 0x31, 0, 8, 0, 0];
+        let udp = after_ipv4(v4().udp(53, 54321));
         let t = Transport::parse(protocol::UDP, &udp, 8).unwrap().unwrap();
         assert_eq!(
             (t.kind, t.src_port(), t.dst_port()),
             (TransportKind::Udp, 53, 54321)
         );
-        for p in [protocol::ICMP, protocol::ICMPV6] {
-            let t = Transport::parse(p, &[8, 0, 0, 0], 64).unwrap().unwrap();
+        let echo = after_ipv4(v4().echo());
+        let echo6 = ipv6(v6_doc(1), v6_doc(2)).echo().build().split_off(40);
+        for (p, header) in [(protocol::ICMP, echo), (protocol::ICMPV6, echo6)] {
+            // Type, code and checksum are all an ICMP header needs in the buffer.
+            let t = Transport::parse(p, &header[..4], 64).unwrap().unwrap();
             assert_eq!(
                 (t.kind, t.src_port(), t.dst_port()),
                 (TransportKind::Icmp, 0, 0)
@@ -194,32 +208,35 @@ mod tests {
 
     #[test]
     fn every_malformed_shape_is_refused() {
+        let tcp = tcp_syn();
         assert_eq!(
-            Transport::parse(protocol::TCP, &TCP_SYN[..19], 20),
+            Transport::parse(protocol::TCP, &tcp[..19], 20),
             Err(Malformed::TruncatedTransport)
         );
         assert_eq!(
-            Transport::parse(protocol::TCP, &TCP_SYN, 19),
+            Transport::parse(protocol::TCP, &tcp, 19),
             Err(Malformed::BadTransportLength)
         );
-        let mut short_offset = TCP_SYN;
-        short_offset[12] = 0x40;
+        let mut short_offset = tcp.clone();
+        short_offset[12] = 0x40; // data offset: 4 words, shorter than a TCP header
         assert_eq!(
             Transport::parse(protocol::TCP, &short_offset, 20),
             Err(Malformed::BadTransportLength)
         );
-        let mut long_offset = TCP_SYN;
-        long_offset[12] = 0x60;
+        let mut long_offset = tcp;
+        long_offset[12] = 0x60; // data offset: 6 words, past the 20 bytes the IP header counts
         assert_eq!(
             Transport::parse(protocol::TCP, &long_offset, 20),
             Err(Malformed::BadTransportLength)
         );
+        let udp = after_ipv4(v4().udp(53, 54321));
         assert_eq!(
-            Transport::parse(protocol::UDP, &[0; 7], 8),
+            Transport::parse(protocol::UDP, &udp[..7], 8),
             Err(Malformed::TruncatedTransport)
         );
+        let echo = after_ipv4(v4().echo());
         assert_eq!(
-            Transport::parse(protocol::ICMP, &[8, 0], 2),
+            Transport::parse(protocol::ICMP, &echo[..2], 2),
             Err(Malformed::BadTransportLength)
         );
     }

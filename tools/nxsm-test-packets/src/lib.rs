@@ -8,8 +8,9 @@
 //!
 //! A packet is an IP header (IPv4 with optional options, or IPv6 behind optional hop-by-hop
 //! headers), a transport header (TCP without options, UDP, or an ICMP / ICMPv6 echo
-//! request), then payload bytes (zeros), every length field counting them. No checksums:
-//! nothing here checks them.
+//! request), then payload bytes (zeros), every length field counting them. IPv4 headers
+//! have identification 1, TTL 64 and no fragment flags unless asked; IPv6 hop limit 64;
+//! TCP window 0. No checksums: nothing here checks them.
 
 /// TCP flag bit SYN.
 pub const TCP_SYN: u8 = 0x02;
@@ -41,6 +42,7 @@ pub struct Packet {
     payload: usize,
     options: Vec<u8>,
     hop_by_hop: usize,
+    dont_fragment: bool,
 }
 
 /// An IPv4 packet from `src` to `dst`, protocol 0 and no transport header until one is set.
@@ -72,6 +74,7 @@ impl Packet {
             payload: 0,
             options: Vec::new(),
             hop_by_hop: 0,
+            dont_fragment: false,
         }
     }
 
@@ -121,6 +124,13 @@ impl Packet {
         self
     }
 
+    /// Sets the IPv4 don't-fragment flag (0x40 in byte 6), as TCP stacks send segments.
+    pub fn dont_fragment(mut self) -> Self {
+        assert!(!self.v6);
+        self.dont_fragment = true;
+        self
+    }
+
     /// `count` IPv6 hop-by-hop headers of 8 bytes each before the transport header.
     pub fn hop_by_hop(mut self, count: usize) -> Self {
         assert!(self.v6);
@@ -162,7 +172,8 @@ impl Packet {
             p.push(0);
             p.extend_from_slice(&((header + l4) as u16).to_be_bytes());
             p.extend_from_slice(&[0, 1]); // identification
-            p.extend_from_slice(&[0, 0]); // flags, fragment offset
+            let flags = if self.dont_fragment { 0x40 } else { 0 };
+            p.extend_from_slice(&[flags, 0]); // flags, fragment offset
             p.extend_from_slice(&[64, self.protocol, 0, 0]);
             p.extend_from_slice(&self.src);
             p.extend_from_slice(&self.dst);
@@ -197,6 +208,10 @@ mod tests {
         assert_eq!(&p[12..20], &[192, 168, 1, 10, 20, 1, 2, 3]);
         assert_eq!(&p[20..24], &[0xc3, 0x50, 0x22, 0xb3]);
         assert_eq!((p[32], p[33]), (0x50, TCP_SYN));
+        let df = ipv4([192, 168, 1, 10], [20, 1, 2, 3])
+            .dont_fragment()
+            .build();
+        assert_eq!((p[6], df[6], df[7]), (0, 0x40, 0));
     }
 
     #[test]
