@@ -52,6 +52,11 @@
 #define NXSM_PROTOCOL_ICMP 4
 
 /**
+ * How many result codes there are: every code is below this.
+ */
+#define NXSM_RESULT_COUNT 24
+
+/**
  * `nxsm_config.collectors` with every collector enabled.
  */
 #define NXSM_COLLECTORS_ALL 7

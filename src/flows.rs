@@ -173,6 +173,25 @@ impl<A: Address> Probe<A> {
     }
 }
 
+/// Who opened a flow as far as one packet tells (sent `direction`, carrying `flags`): the
+/// sender of a TCP SYN without ACK; else the side with the higher port; with equal ports
+/// or none, the sender (see [`Flow::new`]).
+pub fn opened_by(
+    local_port: u16,
+    remote_port: u16,
+    direction: Direction,
+    flags: TcpFlags,
+) -> Direction {
+    if flags.0 & (TcpFlags::SYN | TcpFlags::ACK) == TcpFlags::SYN {
+        return direction;
+    }
+    match local_port.cmp(&remote_port) {
+        core::cmp::Ordering::Greater => Direction::Out,
+        core::cmp::Ordering::Less => Direction::In,
+        core::cmp::Ordering::Equal => direction,
+    }
+}
+
 /// Two ports as [`Probe::ports`] holds them.
 #[inline(always)]
 fn ports_word(local_port: u16, remote_port: u16) -> u32 {
@@ -208,8 +227,7 @@ pub struct Flow<A> {
     pub flags_in: TcpFlags,
     /// Union of the TCP flags sent.
     pub flags_out: TcpFlags,
-    /// Who opened it: the sender of its first packet in the window, or of a TCP SYN
-    /// without ACK when one is seen (`Out`: the device, `In`: the peer).
+    /// Who opened it (`Out`: the device, `In`: the peer): see [`Flow::new`].
     pub initiator: Direction,
     /// Received traffic.
     pub inbound: DirectionCounters,
@@ -222,8 +240,15 @@ pub struct Flow<A> {
 }
 
 impl<A: Copy> Flow<A> {
-    /// A flow of `key` with nothing counted yet, opened by a packet `initiator` tells.
-    pub fn new(key: Key<A>, now: u32, initiator: Direction) -> Self {
+    /// A flow of `key` with nothing counted yet, whose first packet went `first`.
+    ///
+    /// Its initiator is the sender of a TCP SYN without ACK once one is seen (see
+    /// [`FlowTable::update`]). Until then it is the side with the higher port, the client's
+    /// ephemeral port in practice (so a connection older than the window is not taken for
+    /// one the peer opened when the peer speaks first in it), and the sender of the first
+    /// packet when both ports are equal or there are none (ICMP).
+    pub fn new(key: Key<A>, now: u32, first: Direction) -> Self {
+        let initiator = opened_by(key.local_port, key.remote_port, first, TcpFlags(0));
         Self {
             local: key.local,
             remote: key.remote,
@@ -255,8 +280,10 @@ impl<A: Copy> Flow<A> {
 /// What a table did with a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Update {
-    /// Added to an existing flow or to a new one.
+    /// Added to an existing flow.
     Counted,
+    /// Added to a new flow: the first packet of this key in the window.
+    Opened,
     /// A new flow, but the table is full: counted as overflow.
     Overflow,
 }
@@ -362,6 +389,7 @@ impl<A: Address, const N: usize, const S: usize, const H: usize> FlowTable<A, N,
         flags: TcpFlags,
         now: u32,
     ) -> Update {
+        let before = self.flows.len();
         let Some(flow) = self.find_or_insert(probe, now, direction) else {
             return Update::Overflow;
         };
@@ -376,7 +404,11 @@ impl<A: Address, const N: usize, const S: usize, const H: usize> FlowTable<A, N,
         side.packets = side.packets.saturating_add(1);
         seen_flags.0 |= flags.0;
         flow.last_seen = flow.last_seen.max(now);
-        Update::Counted
+        if self.flows.len() == before {
+            Update::Counted
+        } else {
+            Update::Opened
+        }
     }
 
     /// The flows of the open window, in order of first appearance.
@@ -584,30 +616,47 @@ mod tests {
     }
 
     #[test]
-    fn the_initiator_is_the_first_sender_unless_a_syn_says_otherwise() {
-        let mut table: FlowTable<[u8; 4], 4, 8> = FlowTable::new();
-        // A UDP exchange the peer starts: its first packet decides.
-        let udp = Key {
-            protocol: TransportKind::Udp,
+    fn the_initiator_is_the_syn_sender_else_the_higher_port_else_the_first_sender() {
+        let mut table: FlowTable<[u8; 4], 8, 16> = FlowTable::new();
+        let with = |local_port, remote_port, protocol| Key {
+            local_port,
+            remote_port,
+            protocol,
             ..key(1)
         };
-        table.update(udp, Direction::In, 30, TcpFlags(0), 100);
-        table.update(udp, Direction::Out, 30, TcpFlags(0), 101);
-        // A connection whose first packet in the window is the peer's SYN-ACK (the device's
-        // SYN went out in the window before): still the device's, once its SYN is seen.
-        let tcp = key(2);
-        table.update(tcp, Direction::In, 40, TcpFlags(0x12), 100);
-        assert_eq!(table.flows()[1].initiator, Direction::In);
-        table.update(tcp, Direction::Out, 40, TcpFlags(0x02), 101);
+        // The device's connection to port 443, older than the window: the peer speaks
+        // first, the device's higher (ephemeral) port still makes it the device's.
+        let client = with(40_001, 443, TransportKind::Tcp);
+        table.update(client, Direction::In, 40, TcpFlags(0x10), 100);
+        // A service on the device's port 8080: the peer's higher port makes it the peer's,
+        // whoever speaks first.
+        let server = with(8080, 51_000, TransportKind::Udp);
+        table.update(server, Direction::Out, 30, TcpFlags(0), 100);
+        // Equal ports (NTP, mDNS) and ICMP: the first sender.
+        let ntp = with(123, 123, TransportKind::Udp);
+        table.update(ntp, Direction::In, 48, TcpFlags(0), 100);
+        table.update(ntp, Direction::Out, 48, TcpFlags(0), 101);
+        let ping = with(0, 0, TransportKind::Icmp);
+        table.update(ping, Direction::Out, 64, TcpFlags(0), 100);
+        // A SYN without ACK decides over the ports: here the peer connects from a lower
+        // port to the device's higher one.
+        let inbound = with(50_000, 1_000, TransportKind::Tcp);
+        table.update(inbound, Direction::Out, 40, TcpFlags(0x10), 100);
+        table.update(inbound, Direction::In, 40, TcpFlags(0x02), 101);
         // A SYN-ACK or a plain ACK changes nothing.
-        table.update(tcp, Direction::In, 40, TcpFlags(0x12), 102);
-        table.update(tcp, Direction::In, 40, TcpFlags(0x10), 103);
-        // A connection the peer opens.
-        let inbound = key(3);
-        table.update(inbound, Direction::In, 40, TcpFlags(0x02), 100);
-        table.update(inbound, Direction::Out, 40, TcpFlags(0x12), 100);
-        let initiators: Vec<Direction, 4> = table.flows().iter().map(|f| f.initiator).collect();
-        assert_eq!(initiators, [Direction::In, Direction::Out, Direction::In]);
+        table.update(inbound, Direction::Out, 40, TcpFlags(0x12), 102);
+        table.update(inbound, Direction::Out, 40, TcpFlags(0x10), 103);
+        let initiators: Vec<Direction, 8> = table.flows().iter().map(|f| f.initiator).collect();
+        assert_eq!(
+            initiators,
+            [
+                Direction::Out,
+                Direction::In,
+                Direction::In,
+                Direction::Out,
+                Direction::In
+            ]
+        );
     }
 
     #[test]
@@ -616,7 +665,7 @@ mod tests {
         let k = key(1);
         assert_eq!(
             table.update(k, Direction::Out, 40, TcpFlags(0x02), 100),
-            Update::Counted
+            Update::Opened
         );
         assert_eq!(
             table.update(k, Direction::In, 40, TcpFlags(0x12), 101),
@@ -654,7 +703,7 @@ mod tests {
         for n in 0..4 {
             assert_eq!(
                 table.update(key(n), Direction::In, 10, TcpFlags(0), 1),
-                Update::Counted
+                Update::Opened
             );
         }
         for n in 4..100 {
@@ -695,11 +744,11 @@ mod tests {
         assert!(table.is_empty());
         assert_eq!(
             table.update(key(2), Direction::In, 1, TcpFlags(0), 0),
-            Update::Counted
+            Update::Opened
         );
         assert_eq!(
             table.update(key(1), Direction::In, 1, TcpFlags(0), 0),
-            Update::Counted
+            Update::Opened
         );
         assert_eq!(table.len(), 2);
     }
@@ -725,8 +774,10 @@ mod tests {
             };
             let known = reference.contains_key(&(n, k.local_port));
             let len = (step % 1500) as u16;
-            match table.update(k, Direction::Out, len, TcpFlags(0), step) {
-                Update::Counted => {
+            let update = table.update(k, Direction::Out, len, TcpFlags(0), step);
+            match update {
+                Update::Counted | Update::Opened => {
+                    assert_eq!(known, matches!(update, Update::Counted));
                     let e = reference.entry((n, k.local_port)).or_default();
                     e.0 += u32::from(len);
                     e.1 += 1;
@@ -773,10 +824,12 @@ mod tests {
         let mut table: FlowTable<[u8; 4], 600, 2048, 2048> = FlowTable::new();
         for round in 0..2 {
             for n in 0..700 {
-                let expected = if n < 600 {
-                    Update::Counted
-                } else {
+                let expected = if n >= 600 {
                     Update::Overflow
+                } else if round == 0 {
+                    Update::Opened
+                } else {
+                    Update::Counted
                 };
                 let update = table.update(key(n), Direction::In, 10, TcpFlags(0), round);
                 assert_eq!(update, expected);
@@ -791,7 +844,7 @@ mod tests {
         assert!(table.is_empty());
         assert_eq!(
             table.update(key(599), Direction::In, 1, TcpFlags(0), 0),
-            Update::Counted
+            Update::Opened
         );
         assert_eq!(table.flows()[0].key(), key(599));
     }
@@ -811,7 +864,7 @@ mod tests {
             };
             assert_eq!(
                 table.update(k, Direction::In, 8, TcpFlags(0), 0),
-                Update::Counted
+                Update::Opened
             );
         }
         assert_eq!(table.len(), 16);
@@ -828,9 +881,10 @@ mod tests {
         table.close();
         assert_eq!((table.closed().len(), table.len()), (5, 0));
         for n in 3..6 {
+            // Keys of the closed window start new flows in the open one.
             assert_eq!(
                 table.update(key(n), Direction::In, 7, TcpFlags(0), 2),
-                Update::Counted
+                Update::Opened
             );
         }
         // Capacity is shared: 5 closed + 3 open fill the 8 slots.

@@ -592,7 +592,11 @@ mod tests {
             }
             let waiting = identity(&mut module);
             assert!(waiting.ring_waiting > 0);
-            module.drain(&intake, 1_700_000_000 + round);
+            module.drain(
+                &intake,
+                1_700_000_000 + round,
+                &crate::policy::store::Policies::new(),
+            );
             assert_eq!(identity(&mut module).ring_waiting, 0);
         }
         let raw = intake.raw_counters();

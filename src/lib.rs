@@ -15,6 +15,8 @@
 //! - `flows`: the fixed-capacity flow tables of the current window.
 //! - `scheduler`: the three priority groups and when collectors run; `time`: serial
 //!   (modulo 2^32) device time.
+//! - `policy`: the detection policy blob, checked, and the store hooks read it from;
+//!   `detect`: the policy's rules evaluated on flows, and the alerts they raise.
 //! - `message`: the postcard envelope and its splitting; `outbox`: finished messages
 //!   waiting for the hub.
 //! - `module`: the security-module life cycle (state machine), collections and counters;
@@ -38,6 +40,8 @@
 pub(crate) mod capture;
 /// cbindgen:ignore
 pub(crate) mod config;
+/// cbindgen:ignore
+pub(crate) mod detect;
 /// cbindgen:ignore
 pub(crate) mod entry;
 /// cbindgen:ignore

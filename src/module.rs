@@ -6,13 +6,17 @@
 //! in tests. Unlike the original, collections go on in every running state: their messages
 //! wait in the outbox until a hub takes them, and whatever cannot wait is counted.
 
-use crate::capture::Captured;
+use crate::capture::{Captured, FlowRecord};
 use crate::config::{capacity, Priority, RawSettings, Settings};
+use crate::detect::{Alert, DetectCounters, Detector};
 use crate::entry;
 use crate::flows::{Flows, Update};
 use crate::intake::{Intake, IntakeCounters, IntakeTotals};
-use crate::message::{Collection, Composer, Cursor, Heartbeat, SystemInformation, Window};
+use crate::message::{
+    AlertPlan, Collection, Composer, Cursor, Heartbeat, SystemInformation, Window,
+};
 use crate::outbox::Outbox;
+use crate::policy::store::Policies;
 use crate::scheduler::{Collector, Due, Scheduler};
 
 pub use crate::time::UnixSeconds;
@@ -158,6 +162,7 @@ pub struct Module {
     scheduler: Scheduler,
     flows: Flows,
     closing: Closing,
+    detect: Detector,
     outbox: ModuleOutbox,
     /// Time of the latest start or poll: the module's clock (a drain does not move it).
     now: UnixSeconds,
@@ -203,6 +208,7 @@ impl Module {
             scheduler: Scheduler::new(),
             flows: Flows::new(),
             closing: Closing::NONE,
+            detect: Detector::new(),
             outbox: Outbox::new(),
             now: 0,
         }
@@ -240,11 +246,16 @@ impl Module {
 
     /// Stops collecting: any state -> NOT_INITIALIZED. The open window is collected into
     /// the outbox first; waiting messages stay there for the next start.
-    pub fn stop(&mut self, intake: &IntakeCounters) -> Result<(), LifecycleError> {
+    /// Alerts the closing window raises wait for the first poll after the next start.
+    pub fn stop(
+        &mut self,
+        intake: &IntakeCounters,
+        policy: &Policies,
+    ) -> Result<(), LifecycleError> {
         if !self.is_running() {
             return Err(LifecycleError::NotStarted);
         }
-        self.flush_window(intake);
+        self.flush_window(intake, policy);
         // Stopped, nothing takes messages: what still waits goes in now.
         self.compose(intake, true);
         self.counters.stops = self.counters.stops.wrapping_add(1);
@@ -253,8 +264,10 @@ impl Module {
         Ok(())
     }
 
-    /// Advances the state machine to `now` given whether any hub is connected, then makes
-    /// the collections that are due. `intake` is the producers' counters, for the heartbeat.
+    /// Advances the state machine to `now` given whether any hub is connected, puts waiting
+    /// alerts in the outbox (telling `notify` of each), then makes the collections that are
+    /// due. `intake` is the producers' counters, for the heartbeat; `policy` the detection
+    /// policy, for the connection-count rule of a closing window.
     ///
     /// A clock that steps backwards (a correction by NTP, say) moves every deadline back by
     /// the same step, so collections, retries and timeouts keep their spacing in the new
@@ -264,6 +277,8 @@ impl Module {
         now: UnixSeconds,
         hub_connected: bool,
         intake: &IntakeCounters,
+        policy: &Policies,
+        notify: impl Fn(&Alert),
     ) -> Result<State, LifecycleError> {
         if !self.is_running() {
             return Err(LifecycleError::NotStarted);
@@ -286,14 +301,17 @@ impl Module {
         if next != self.state {
             self.enter(next, now);
         }
+        self.send_alerts(&notify);
         // A collection waiting for room: as much as fits while a hub takes messages, all
         // of it (dropping the oldest if it must) once none does.
         self.compose(intake, self.state != State::Active);
         let due = self.scheduler.due(now);
         if due.collectors != 0 {
-            self.collect(due, intake);
+            self.collect(due, intake, policy);
             self.scheduler
                 .collected(due, now, &self.settings.intervals_s);
+            // The closed window's connection count may have raised one.
+            self.send_alerts(&notify);
         }
         Ok(self.state)
     }
@@ -314,7 +332,9 @@ impl Module {
     ///
     /// `now` only stamps the flows: the module's clock moves with polls alone, so a drain
     /// from another context with another idea of the time changes no schedule.
-    pub fn drain(&mut self, intake: &Intake, now: UnixSeconds) -> u32 {
+    ///
+    /// A flow entering the table, or refused by a full one, is evaluated against `policy`.
+    pub fn drain(&mut self, intake: &Intake, now: UnixSeconds, policy: &Policies) -> u32 {
         let ring = intake.ring();
         // Entries taken are told by the ring's read position, and only the rarer outcomes
         // are counted in the loop; every counter is then updated once.
@@ -323,9 +343,14 @@ impl Module {
         let mut malformed = 0u32;
         let mut ignored = 0u32;
         while let Some(oldest) = ring.oldest() {
-            let flows = &mut self.flows;
             let update = match entry::classify(oldest) {
-                Ok(Captured::Record(record)) => flows.apply(&record, now),
+                Ok(Captured::Record(record)) => {
+                    let update = self.flows.apply(&record, now);
+                    if update != Update::Counted {
+                        self.entered(&record, update, policy, now);
+                    }
+                    update
+                }
                 Ok(Captured::Ignored) => {
                     ignored = ignored.wrapping_add(1);
                     continue;
@@ -353,6 +378,24 @@ impl Module {
             .table_full_dropped
             .saturating_add(u64::from(overflow));
         taken
+    }
+
+    /// Evaluates a flow entering the table (`Opened`) or refused (`Overflow`). Out of line:
+    /// the drain's loop stays small, and with no policy this is one call per new flow.
+    #[inline(never)]
+    fn entered(
+        &mut self,
+        record: &FlowRecord,
+        update: Update,
+        policy: &Policies,
+        now: UnixSeconds,
+    ) {
+        policy.read(|policy| {
+            if let Some(policy) = policy {
+                self.detect
+                    .flow_entered(&policy, record, update == Update::Overflow, now);
+            }
+        });
     }
 
     /// The capture counters as 64-bit totals, folded now (see [`IntakeTotals`]): what
@@ -399,6 +442,7 @@ impl Module {
         enabled: bool,
         priority: Priority,
         intake: &IntakeCounters,
+        policy: &Policies,
     ) -> Result<(), LifecycleError> {
         if !self.is_running() {
             return Err(LifecycleError::NotStarted);
@@ -408,7 +452,7 @@ impl Module {
             if enabled {
                 self.window_start = self.now;
             } else {
-                self.flush_window(intake);
+                self.flush_window(intake, policy);
             }
         }
         self.scheduler.set_collector(collector, enabled, priority);
@@ -533,6 +577,8 @@ impl Module {
             clock_unavailable: self.counters.clock_unavailable,
             clock_steps_back: self.counters.clock_steps_back,
             collections_waited: self.counters.collections_waited,
+            alerts_sent: self.detect.counters().alerts_sent,
+            alerts_suppressed: self.detect.counters().alerts_suppressed,
         }
     }
 
@@ -560,11 +606,14 @@ impl Module {
     /// the window. While a hub takes messages (ACTIVE) only what fits without dropping
     /// goes in now, and the rest follows at the next polls as room frees; otherwise the
     /// oldest messages make room. A collection still waiting from before goes first, whole.
-    fn collect(&mut self, due: Due, intake: &IntakeCounters) {
+    fn collect(&mut self, due: Due, intake: &IntakeCounters, policy: &Policies) {
         self.compose(intake, true);
         let now = self.now;
         let network = due.has(Collector::NetworkActivity);
         if network {
+            let flows = self.flows.v4.len() + self.flows.v6.len();
+            let detect = &mut self.detect;
+            policy.read(|policy| detect.window_closed(policy.as_ref(), flows, now));
             self.flows.close();
         }
         self.closing = Closing {
@@ -643,7 +692,7 @@ impl Module {
 
     /// Collects the open window now (on stop, or when network activity is disabled); a
     /// collection still waiting goes first (see [`collect`](Self::collect)).
-    fn flush_window(&mut self, intake: &IntakeCounters) {
+    fn flush_window(&mut self, intake: &IntakeCounters, policy: &Policies) {
         if self.flows.v4.is_empty() && self.flows.v6.is_empty() {
             self.window_start = self.now;
             return;
@@ -652,7 +701,46 @@ impl Module {
             collectors: Collector::NetworkActivity.bit(),
             groups: 0,
         };
-        self.collect(due, intake);
+        self.collect(due, intake, policy);
+    }
+
+    /// Puts the waiting alerts in the outbox, in messages of their own, and tells `notify`
+    /// of each. An alert message may drop older messages of any kind to make room; nothing
+    /// but another alert drops it (see [`Outbox`]).
+    fn send_alerts(&mut self, notify: &impl Fn(&Alert)) {
+        while let Some(plan) = AlertPlan::new(
+            self.detect.pending(),
+            capacity::MAX_MESSAGE_BYTES,
+            self.next_sequence,
+            self.now,
+        ) {
+            if !self
+                .outbox
+                .push_alert(plan.sequence(), plan.len(), |room| plan.write(room).ok())
+            {
+                self.counters.messages_unstored = self.counters.messages_unstored.saturating_add(1);
+            }
+            let count = plan.count();
+            for alert in self.detect.pending().iter().take(count) {
+                notify(alert);
+            }
+            self.take_sequence();
+            self.detect.sent(count);
+        }
+    }
+
+    /// Numbers a message made outside a collection: a collection waiting for room goes on
+    /// after it.
+    fn take_sequence(&mut self) {
+        self.next_sequence = self.next_sequence.wrapping_add(1);
+        if self.closing.collectors != 0 {
+            self.closing.at.sequence = self.next_sequence;
+        }
+    }
+
+    /// Detection counters.
+    pub fn detect_counters(&self) -> DetectCounters {
+        self.detect.counters()
     }
 
     /// Moves every stored time back by `seconds` (the clock was set back).
@@ -696,6 +784,12 @@ mod tests {
         ring_waiting: 0,
     };
 
+    /// No detection policy: what every test here runs with but the detection ones.
+    fn no_policy() -> &'static Policies {
+        static NONE: Policies = Policies::new();
+        &NONE
+    }
+
     fn started() -> Module {
         let mut module = Module::new();
         module.start(&Settings::DEFAULT, T0, 0).unwrap();
@@ -726,33 +820,42 @@ mod tests {
     #[test]
     fn pending_suspends_only_after_the_timeout() {
         let mut module = started();
-        assert_eq!(module.poll(T0 + 300, false, &NO_INTAKE), Ok(State::Pending));
         assert_eq!(
-            module.poll(T0 + 301, false, &NO_INTAKE),
+            module.poll(T0 + 300, false, &NO_INTAKE, no_policy(), |_| {}),
+            Ok(State::Pending)
+        );
+        assert_eq!(
+            module.poll(T0 + 301, false, &NO_INTAKE, no_policy(), |_| {}),
             Ok(State::Suspended)
         );
         assert_eq!(module.state_since(), T0 + 301);
         assert_eq!(
-            module.poll(T0 + 5_000, false, &NO_INTAKE),
+            module.poll(T0 + 5_000, false, &NO_INTAKE, no_policy(), |_| {}),
             Ok(State::Suspended)
         );
-        assert_eq!(module.poll(T0 + 5_001, true, &NO_INTAKE), Ok(State::Active));
+        assert_eq!(
+            module.poll(T0 + 5_001, true, &NO_INTAKE, no_policy(), |_| {}),
+            Ok(State::Active)
+        );
     }
 
     #[test]
     fn active_falls_back_to_pending_and_the_timeout_restarts() {
         let mut module = started();
-        assert_eq!(module.poll(T0 + 1, true, &NO_INTAKE), Ok(State::Active));
         assert_eq!(
-            module.poll(T0 + 1_000, false, &NO_INTAKE),
+            module.poll(T0 + 1, true, &NO_INTAKE, no_policy(), |_| {}),
+            Ok(State::Active)
+        );
+        assert_eq!(
+            module.poll(T0 + 1_000, false, &NO_INTAKE, no_policy(), |_| {}),
             Ok(State::Pending)
         );
         assert_eq!(
-            module.poll(T0 + 1_300, false, &NO_INTAKE),
+            module.poll(T0 + 1_300, false, &NO_INTAKE, no_policy(), |_| {}),
             Ok(State::Pending)
         );
         assert_eq!(
-            module.poll(T0 + 1_301, false, &NO_INTAKE),
+            module.poll(T0 + 1_301, false, &NO_INTAKE, no_policy(), |_| {}),
             Ok(State::Suspended)
         );
         assert_eq!(module.counters().state_changes, 4);
@@ -768,14 +871,20 @@ mod tests {
         let built = module.messages().built;
         // Set back by 1,000 s: the next collection is still 10 s away, the pending timeout
         // still counts from the same moment.
-        assert_eq!(module.poll(T0 - 900, false, &NO_INTAKE), Ok(State::Pending));
+        assert_eq!(
+            module.poll(T0 - 900, false, &NO_INTAKE, no_policy(), |_| {}),
+            Ok(State::Pending)
+        );
         assert_eq!(module.counters().clock_steps_back, 1);
         assert_eq!(module.next_collection(), Some(T0 - 890));
         run(&mut module, &intake, T0 - 899..T0 - 889, false, true);
         assert_eq!(module.messages().built, built + 1);
-        assert_eq!(module.poll(T0 - 700, false, &NO_INTAKE), Ok(State::Pending));
         assert_eq!(
-            module.poll(T0 - 699, false, &NO_INTAKE),
+            module.poll(T0 - 700, false, &NO_INTAKE, no_policy(), |_| {}),
+            Ok(State::Pending)
+        );
+        assert_eq!(
+            module.poll(T0 - 699, false, &NO_INTAKE, no_policy(), |_| {}),
             Ok(State::Suspended)
         );
     }
@@ -783,11 +892,14 @@ mod tests {
     #[test]
     fn stop_returns_to_not_initialized_and_refuses_twice() {
         let mut module = started();
-        assert_eq!(module.stop(&NO_INTAKE), Ok(()));
+        assert_eq!(module.stop(&NO_INTAKE, no_policy()), Ok(()));
         assert_eq!(module.state(), State::NotInitialized);
-        assert_eq!(module.stop(&NO_INTAKE), Err(LifecycleError::NotStarted));
         assert_eq!(
-            module.poll(T0, true, &NO_INTAKE),
+            module.stop(&NO_INTAKE, no_policy()),
+            Err(LifecycleError::NotStarted)
+        );
+        assert_eq!(
+            module.poll(T0, true, &NO_INTAKE, no_policy(), |_| {}),
             Err(LifecycleError::NotStarted)
         );
         let counters = module.counters();
@@ -819,7 +931,7 @@ mod tests {
             ));
         }
         let mut module = started();
-        assert_eq!(module.drain(&intake, T0 + 1), 4);
+        assert_eq!(module.drain(&intake, T0 + 1, no_policy()), 4);
         let seen = module.intake_counters(&intake);
         assert_eq!((seen.seen, seen.malformed, seen.ignored), (4, 1, 1));
         assert_eq!(module.counters().packets_counted, 2);
@@ -849,7 +961,7 @@ mod tests {
         record.push_to(intake.ring());
         record.push_to(intake.ring());
         let mut module = started();
-        assert_eq!(module.drain(&intake, T0 + 5), 2);
+        assert_eq!(module.drain(&intake, T0 + 5, no_policy()), 2);
         if capacity::MAX_FLOWS_V6 == 0 {
             // A build without IPv6 flows has no room for them: counted, not lost.
             assert_eq!(module.counters().table_full_dropped, 2);
@@ -863,7 +975,7 @@ mod tests {
         assert_eq!((flow.outbound.bytes, flow.outbound.packets), (128, 2));
         assert_eq!(flow.first_seen, T0 + 5);
         assert_eq!(module.counters().packets_counted, 2);
-        module.stop(&NO_INTAKE).unwrap();
+        module.stop(&NO_INTAKE, no_policy()).unwrap();
         assert!(module.flows().v6.is_empty(), "stop collects the window");
         assert_eq!(module.messages().built, 1);
     }
@@ -936,8 +1048,10 @@ mod tests {
                 intake,
                 (0..4).map(|i| (now % spread + i, 40_000 + (now % 7) as u16)),
             );
-            module.drain(intake, now);
-            module.poll(now, connected, &NO_INTAKE).unwrap();
+            module.drain(intake, now, no_policy());
+            module
+                .poll(now, connected, &NO_INTAKE, no_policy(), |_| {})
+                .unwrap();
             while let Some((sequence, bytes)) = module.peek() {
                 assert!(bytes.len() <= capacity::MAX_MESSAGE_BYTES);
                 assert_eq!(bytes[0], crate::message::FORMAT);
@@ -1017,9 +1131,13 @@ mod tests {
         run(&mut module, &intake, T0..T0 + 31, true, false);
         assert_eq!(module.counters().messages_failed, 1);
         assert!(module.peek().is_none(), "retry delay");
-        module.poll(T0 + 32, true, &NO_INTAKE).unwrap();
+        module
+            .poll(T0 + 32, true, &NO_INTAKE, no_policy(), |_| {})
+            .unwrap();
         assert!(module.peek().is_none());
-        module.poll(T0 + 33, true, &NO_INTAKE).unwrap();
+        module
+            .poll(T0 + 33, true, &NO_INTAKE, no_policy(), |_| {})
+            .unwrap();
         let (sequence, _) = module.peek().unwrap();
         assert_eq!(sequence, 0);
         assert_eq!(module.ack(sequence + 1, true), Err(AckError::NotOldest));
@@ -1036,7 +1154,7 @@ mod tests {
         assert_eq!(module.counters().clock_unavailable, 2);
         assert_eq!(module.state(), State::Pending);
         assert_eq!(module.heartbeat(&NO_INTAKE).clock_unavailable, 2);
-        module.stop(&NO_INTAKE).unwrap();
+        module.stop(&NO_INTAKE, no_policy()).unwrap();
         assert_eq!(module.poll_without_clock(), Err(LifecycleError::NotStarted));
     }
 
@@ -1045,13 +1163,14 @@ mod tests {
         let intake = Intake::new();
         let mut module = started();
         traffic(&intake, [(1, 1), (2, 2)].into_iter());
-        module.drain(&intake, T0 + 5);
+        module.drain(&intake, T0 + 5, no_policy());
         module
             .set_collector(
                 Collector::NetworkActivity,
                 false,
                 Priority::High,
                 &NO_INTAKE,
+                no_policy(),
             )
             .unwrap();
         assert_eq!(module.messages().built, 1);
@@ -1061,7 +1180,9 @@ mod tests {
             (false, Priority::High)
         );
         // Nothing else is due until the first collection; then only the low group.
-        module.poll(T0 + 30, false, &NO_INTAKE).unwrap();
+        module
+            .poll(T0 + 30, false, &NO_INTAKE, no_policy(), |_| {})
+            .unwrap();
         assert_eq!(module.messages().built, 2);
         assert_eq!(module.next_collection(), Some(T0 + 90));
     }
@@ -1071,7 +1192,7 @@ mod tests {
         let intake = Intake::new();
         let mut module = started();
         run(&mut module, &intake, T0..T0 + 45, false, true);
-        module.stop(&NO_INTAKE).unwrap();
+        module.stop(&NO_INTAKE, no_policy()).unwrap();
         // Two collections and the window collected at stop; more when a larger flow table
         // (NXSM_MAX_FLOWS_V4) makes a window split over several messages.
         let built = module.messages().built;
@@ -1151,9 +1272,13 @@ mod tests {
     fn a_peeked_message_is_left_alone_until_acknowledged() {
         let intake = Intake::new();
         let mut module = started();
-        module.poll(T0 + 1, true, &NO_INTAKE).unwrap();
+        module
+            .poll(T0 + 1, true, &NO_INTAKE, no_policy(), |_| {})
+            .unwrap();
         fill_wide_flows(&mut module, 0, 64, true);
-        module.poll(T0 + 30, true, &NO_INTAKE).unwrap();
+        module
+            .poll(T0 + 30, true, &NO_INTAKE, no_policy(), |_| {})
+            .unwrap();
         fill_wide_flows(&mut module, 1_000, 128, true);
         let (sequence, bytes) = module.peek().unwrap();
         let (lent, at) = (bytes.to_vec(), bytes.as_ptr());
@@ -1163,11 +1288,14 @@ mod tests {
                 false,
                 Priority::High,
                 &NO_INTAKE,
+                no_policy(),
             )
             .unwrap();
-        module.drain(&intake, T0 + 31);
-        module.poll(T0 + 31, false, &NO_INTAKE).unwrap();
-        module.stop(&NO_INTAKE).unwrap();
+        module.drain(&intake, T0 + 31, no_policy());
+        module
+            .poll(T0 + 31, false, &NO_INTAKE, no_policy(), |_| {})
+            .unwrap();
+        module.stop(&NO_INTAKE, no_policy()).unwrap();
         let (front, bytes) = module.outbox.front().unwrap();
         assert_eq!((front, bytes.as_ptr()), (sequence, at));
         assert_eq!(bytes, &lent[..]);
@@ -1183,13 +1311,17 @@ mod tests {
         for distinct_locals in [false, true] {
             let intake = Intake::new();
             let mut module = started();
-            module.poll(T0 + 1, true, &NO_INTAKE).unwrap();
+            module
+                .poll(T0 + 1, true, &NO_INTAKE, no_policy(), |_| {})
+                .unwrap();
             fill_wide_flows(&mut module, 0, 64, distinct_locals);
             let mut sent = 0;
             let mut waited = false;
             for now in T0 + 30..T0 + 60 {
-                module.drain(&intake, now);
-                module.poll(now, true, &NO_INTAKE).unwrap();
+                module.drain(&intake, now, no_policy());
+                module
+                    .poll(now, true, &NO_INTAKE, no_policy(), |_| {})
+                    .unwrap();
                 waited |= module.closing.collectors != 0;
                 if now == T0 + 30 {
                     // New packets of the same keys while the window waits: a new window.
@@ -1227,12 +1359,17 @@ mod tests {
         let intake = Intake::new();
         let mut module = started();
         for now in T0..=T0 + 10 {
-            module.poll(now, false, &NO_INTAKE).unwrap();
+            module
+                .poll(now, false, &NO_INTAKE, no_policy(), |_| {})
+                .unwrap();
         }
         let first = module.next_collection();
-        module.drain(&intake, T0 + 1_000);
+        module.drain(&intake, T0 + 1_000, no_policy());
         assert_eq!(module.now(), T0 + 10);
-        assert_eq!(module.poll(T0 + 11, false, &NO_INTAKE), Ok(State::Pending));
+        assert_eq!(
+            module.poll(T0 + 11, false, &NO_INTAKE, no_policy(), |_| {}),
+            Ok(State::Pending)
+        );
         assert_eq!(module.counters().clock_steps_back, 0);
         assert_eq!(module.state_since(), T0);
         assert_eq!(module.next_collection(), first);
@@ -1250,12 +1387,14 @@ mod tests {
         let mut collected_at = std::vec::Vec::new();
         for second in 0..400u32 {
             let now = start.wrapping_add(second);
-            module.drain(&intake, now);
+            module.drain(&intake, now, no_policy());
             let built = module.messages().built;
             if now == u32::MAX {
                 continue; // NXSM_TIME_UNAVAILABLE: a poll without a clock
             }
-            module.poll(now, false, &NO_INTAKE).unwrap();
+            module
+                .poll(now, false, &NO_INTAKE, no_policy(), |_| {})
+                .unwrap();
             if module.counters().collections as usize > collected_at.len() {
                 collected_at.push(second);
             }

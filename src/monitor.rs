@@ -12,9 +12,10 @@
 //! drive it directly with a [`core::cell::RefCell`] for the module.
 
 use crate::config::{capacity, Priority, Settings};
+use crate::detect::Alert;
 use crate::intake::{Intake, IntakeCounters, Offer, Packet};
 use crate::module::{LifecycleError, Module, Platform, SetError, State, UnixSeconds};
-use crate::policy::store::{LoadError, PolicyStore};
+use crate::policy::store::{LoadError, Policies, PolicyStore};
 use crate::policy::{Layout, PolicyError};
 use crate::raw::Seen;
 use crate::scheduler::Collector;
@@ -33,15 +34,21 @@ impl<T> Exclusive<T> for core::cell::RefCell<T> {
     }
 }
 
-/// Wakes the consumer when the capture ring reaches its watermark. Called in the capturing
-/// context, possibly an ISR: it must only signal (e.g. set an event flag).
-pub trait Wake {
-    /// Signals the consumer.
+/// What the monitor tells the firmware as it happens.
+pub trait Notify {
+    /// The capture ring reached its watermark: wake the consumer. Called in the capturing
+    /// context, possibly an ISR: it must only signal (e.g. set an event flag).
     fn wake(&self);
+
+    /// An alert went into the outbox. Called on the consumer's side, inside the monitor:
+    /// a local response (log it, light a LED) that must not call the monitor back.
+    fn alert(&self, alert: &Alert) {
+        let _ = alert;
+    }
 }
 
-/// No wake-up: the consumer polls.
-impl Wake for () {
+/// No wake-up and no alert callback: the consumer polls.
+impl Notify for () {
     #[inline(always)]
     fn wake(&self) {}
 }
@@ -111,25 +118,22 @@ pub enum Capture {
     CaptureOff = 12,
 }
 
-/// The policy store with the build-time budget.
-pub type Policies = PolicyStore<{ capacity::POLICY_BYTES / 4 }>;
-
-/// The intake, the module behind `M` (one consumer at a time), the wake-up `W` and the
+/// The intake, the module behind `M` (one consumer at a time), what `W` tells the firmware and the
 /// detection policy.
 pub struct Monitor<M, W> {
     intake: Intake,
     module: M,
-    wake: W,
+    notify: W,
     policy: Policies,
 }
 
-impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
+impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
     /// A stopped monitor (usable in a `static`).
-    pub const fn new(module: M, wake: W) -> Self {
+    pub const fn new(module: M, notify: W) -> Self {
         Self {
             intake: Intake::new(),
             module,
-            wake,
+            notify,
             policy: PolicyStore::new(),
         }
     }
@@ -137,7 +141,7 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
     /// The wake-up.
     #[cfg(test)]
     fn waker(&self) -> &W {
-        &self.wake
+        &self.notify
     }
 
     // ---- capture: any context, never waits ------------------------------------------------
@@ -173,7 +177,7 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
         match offer {
             Offer::Stored { at_watermark } => {
                 if at_watermark {
-                    self.wake.wake();
+                    self.notify.wake();
                 }
                 Capture::Stored
             }
@@ -242,7 +246,7 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
             self.intake.set_started(false);
             self.close_intake(module);
             let intake = module.intake_counters(&self.intake);
-            module.stop(&intake)?;
+            module.stop(&intake, &self.policy)?;
             Ok(())
         })
     }
@@ -253,13 +257,15 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
     #[inline(always)]
     pub fn poll(&self, now: Option<UnixSeconds>, hub_connected: bool) -> Result<(), Error> {
         self.with_running(|module| {
-            module.drain(&self.intake, now.unwrap_or(module.now()));
+            module.drain(&self.intake, now.unwrap_or(module.now()), &self.policy);
             let Some(now) = now else {
                 module.poll_without_clock()?;
                 return Err(Error::ClockUnavailable);
             };
             let intake = module.intake_counters(&self.intake);
-            module.poll(now, hub_connected, &intake)?;
+            module.poll(now, hub_connected, &intake, &self.policy, |alert| {
+                self.notify.alert(alert)
+            })?;
             Ok(())
         })
     }
@@ -268,7 +274,7 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
     /// module's clock moves with polls alone). Returns how many entries were taken.
     #[inline(always)]
     pub fn drain(&self, now: UnixSeconds) -> Result<u32, Error> {
-        self.with_running(|module| Ok(module.drain(&self.intake, now)))
+        self.with_running(|module| Ok(module.drain(&self.intake, now, &self.policy)))
     }
 
     /// Lends the oldest waiting message to `f` as (sequence, bytes). The bytes stay where
@@ -319,7 +325,7 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
                 }
             }
             let intake = module.intake_counters(&self.intake);
-            module.set_collector(collector, enabled, group, &intake)?;
+            module.set_collector(collector, enabled, group, &intake, &self.policy)?;
             Ok(())
         })
     }
@@ -385,7 +391,7 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
             if fill.is_some_and(|fill| fill == 0 || fill as usize > capacity::RING_SLOTS) {
                 return Err(Error::InvalidArgument);
             }
-            change(&self.wake)?;
+            change(&self.notify)?;
             // 0 is a fill no capture reports.
             self.intake.set_watermark(fill.unwrap_or(0));
             Ok(())
@@ -395,7 +401,7 @@ impl<M: Exclusive<Module>, W: Wake> Monitor<M, W> {
     /// Stops capture; what the ring already holds still counts.
     fn close_intake(&self, module: &mut Module) {
         self.intake.close();
-        module.drain(&self.intake, module.now());
+        module.drain(&self.intake, module.now(), &self.policy);
     }
 }
 
@@ -427,7 +433,7 @@ mod tests {
     #[derive(Default)]
     struct Count(Cell<u32>);
 
-    impl Wake for Count {
+    impl Notify for Count {
         fn wake(&self) {
             self.0.set(self.0.get() + 1);
         }

@@ -7,6 +7,10 @@
 //! length of `0xFFFF` marks the skipped tail. When a new message finds no room, the oldest
 //! ones are dropped and counted: the only way a message is lost.
 //!
+//! Alert messages are the last to go: a message that is not an alert never drops one to
+//! make room (it is refused instead), while an alert drops the oldest messages of any kind.
+//! A flag in the stored length marks them.
+//!
 //! The oldest message can be lent out ([`Outbox::lend_front`](crate::outbox::Outbox::lend_front)): its bytes then stay where
 //! they are, unchanged, until [`Outbox::returned`](crate::outbox::Outbox::returned) or [`Outbox::pop_sent`](crate::outbox::Outbox::pop_sent), because the
 //! transport reads them without holding anything. Making room never drops a lent message;
@@ -15,6 +19,8 @@
 /// Bytes in front of every stored message: length (u16) and sequence number (u32).
 pub const HEADER: usize = 6;
 const WRAP: u16 = 0xFFFF;
+/// Bit of a stored length that marks an alert message.
+const ALERT: u16 = 0x8000;
 
 /// What happened to messages so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -76,11 +82,32 @@ impl<const N: usize> Outbox<N> {
         len: usize,
         write: impl FnOnce(&mut [u8]) -> Option<usize>,
     ) -> bool {
+        self.store(sequence, len, false, write)
+    }
+
+    /// Stores an alert message as [`push`](Self::push) stores others, except that it may
+    /// drop messages of any kind to make room, and none but another alert drops it.
+    pub fn push_alert(
+        &mut self,
+        sequence: u32,
+        len: usize,
+        write: impl FnOnce(&mut [u8]) -> Option<usize>,
+    ) -> bool {
+        self.store(sequence, len, true, write)
+    }
+
+    fn store(
+        &mut self,
+        sequence: u32,
+        len: usize,
+        alert: bool,
+        write: impl FnOnce(&mut [u8]) -> Option<usize>,
+    ) -> bool {
         let need = HEADER + len;
-        if len >= usize::from(WRAP) || need > N {
+        if len >= usize::from(ALERT - 1) || need > N {
             return false;
         }
-        let Some(at) = self.make_room(need) else {
+        let Some(at) = self.make_room(need, alert) else {
             return false;
         };
         let Some(room) = self.bytes.get_mut(at + HEADER..at + need) else {
@@ -89,7 +116,8 @@ impl<const N: usize> Outbox<N> {
         let Some(written) = write(room).filter(|written| *written <= len) else {
             return false;
         };
-        self.put_header(at, written as u16, sequence);
+        let flag = if alert { ALERT } else { 0 };
+        self.put_header(at, written as u16 | flag, sequence);
         self.tail = at + HEADER + written;
         self.count += 1;
         self.counters.built = self.counters.built.saturating_add(1);
@@ -100,7 +128,7 @@ impl<const N: usize> Outbox<N> {
     /// Whether a message of `len` bytes fits now without dropping any other.
     pub fn has_room(&self, len: usize) -> bool {
         let need = HEADER + len;
-        len < usize::from(WRAP) && need <= N && self.free_at(need).is_some()
+        len < usize::from(ALERT - 1) && need <= N && self.free_at(need).is_some()
     }
 
     /// The oldest message, lent to the transport: it stays, unchanged, until it is
@@ -128,7 +156,7 @@ impl<const N: usize> Outbox<N> {
         }
         let (len, sequence) = self.header(self.head);
         let start = self.head + HEADER;
-        let bytes = self.bytes.get(start..start + usize::from(len))?;
+        let bytes = self.bytes.get(start..start + usize::from(len & !ALERT))?;
         Some((sequence, bytes))
     }
 
@@ -191,8 +219,9 @@ impl<const N: usize> Outbox<N> {
     }
 
     /// Returns where `need` contiguous bytes start, dropping the oldest messages until
-    /// there are (`need <= N` was checked); `None` when only a lent message is left to drop.
-    fn make_room(&mut self, need: usize) -> Option<usize> {
+    /// there are (`need <= N` was checked); `None` when only a lent message, or for a
+    /// message that is not an `alert` an alert message, is left to drop.
+    fn make_room(&mut self, need: usize, alert: bool) -> Option<usize> {
         loop {
             if self.count == 0 {
                 self.head = 0;
@@ -209,7 +238,7 @@ impl<const N: usize> Outbox<N> {
                 }
                 return Some(at);
             }
-            if self.lent {
+            if self.lent || (!alert && self.header(self.head).0 & ALERT != 0) {
                 return None;
             }
             if self.pop() {
@@ -223,7 +252,7 @@ impl<const N: usize> Outbox<N> {
             return false;
         }
         let (len, _) = self.header(self.head);
-        self.head += HEADER + usize::from(len);
+        self.head += HEADER + usize::from(len & !ALERT);
         self.count -= 1;
         if self.count == 0 {
             self.head = 0;
@@ -301,6 +330,35 @@ mod tests {
             }
         );
         assert_eq!(outbox.peak_bytes(), 2 * HEADER + 30);
+    }
+
+    #[test]
+    fn alerts_are_the_last_to_go() {
+        let mut outbox = Outbox::<64>::new();
+        let alert = |outbox: &mut Outbox<64>, sequence: u32| {
+            outbox.push_alert(sequence, 14, |room| {
+                room.fill(0xA0 | sequence as u8);
+                Some(room.len())
+            })
+        };
+        // 20 bytes each: a report, an alert, a report fill 60 of 64 bytes.
+        assert!(push(&mut outbox, 0, 14));
+        assert!(alert(&mut outbox, 1));
+        assert!(push(&mut outbox, 2, 14));
+        // A report drops the oldest report, then finds the alert in its way: refused.
+        assert!(push(&mut outbox, 3, 14));
+        assert_eq!(outbox.front().map(|f| f.0), Some(1));
+        assert!(!push(&mut outbox, 4, 14));
+        assert_eq!(outbox.front(), Some((1, &[0xA1u8; 14][..])));
+        assert_eq!(outbox.len(), 3);
+        // An alert drops the oldest messages whatever they are.
+        assert!(alert(&mut outbox, 5));
+        assert!(alert(&mut outbox, 6));
+        let order: std::vec::Vec<u32> =
+            core::iter::from_fn(|| outbox.front().map(|f| f.0).filter(|_| outbox.pop_sent()))
+                .collect();
+        assert_eq!(order, [3, 5, 6]);
+        assert_eq!(outbox.counters().dropped, 3);
     }
 
     #[test]

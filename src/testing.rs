@@ -6,7 +6,7 @@
 
 /// Driving the core as the C API does: capture, drain, poll, messages.
 pub mod monitor {
-    pub use crate::monitor::{Capture, Error, Exclusive, Monitor, Wake};
+    pub use crate::monitor::{Capture, Error, Exclusive, Monitor, Notify};
 }
 
 /// The capture path's pieces, for tests that look inside it.
@@ -34,14 +34,18 @@ pub mod wire {
 /// Flows and the message writer, for the reference decoder's round trips and benchmarks.
 pub mod message {
     pub use crate::capture::Direction;
+    pub use crate::detect::{Alert, AlertFlow, AlertKind, Subject};
     pub use crate::flows::{DirectionCounters, Flow, Key};
-    pub use crate::message::{Collection, Composer, Heartbeat, SystemInformation, Window};
+    pub use crate::message::{
+        AlertPlan, Collection, Composer, Heartbeat, SystemInformation, Window, MIN_MESSAGE_BYTES,
+    };
+    pub use crate::wire::IpVersion;
 }
 
 /// The detection policy blob: its fields, the reader that checks it and its lookups, for
 /// `nxsm-policy` (which writes blobs and prints them) and the tests.
 pub mod policy {
-    pub use crate::policy::store::{LoadError, PolicyStore};
+    pub use crate::policy::store::{LoadError, Policies, PolicyStore};
     pub use crate::policy::{
         at, check, crc32, field, flag, Fields, Layout, Policy, PolicyError, Words, HEADER_BYTES,
         INDEX_ENTRIES, MAGIC, VERSION,

@@ -22,7 +22,7 @@ fn rows() -> Vec<(&'static str, u32, &'static str)> {
 #[test]
 fn the_readme_lists_every_capacity_with_its_default() {
     let rows = rows();
-    assert_eq!(rows.len(), 6, "{rows:?}");
+    assert_eq!(rows.len(), 7, "{rows:?}");
     for (name, default, original) in rows {
         let line = README
             .lines()
@@ -48,6 +48,10 @@ fn the_built_capacities_are_the_table_defaults_unless_overridden() {
         ("NXSM_OUTBOX_BYTES", capacity::OUTBOX_BYTES),
         ("NXSM_MAX_MESSAGE_BYTES", capacity::MAX_MESSAGE_BYTES),
         ("NXSM_POLICY_BYTES", capacity::POLICY_BYTES),
+        (
+            "NXSM_MAX_ALERTS_PER_WINDOW",
+            capacity::MAX_ALERTS_PER_WINDOW,
+        ),
     ];
     for (name, default, _) in rows() {
         let (_, value) = built

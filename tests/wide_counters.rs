@@ -8,6 +8,7 @@ use nx_security_module::testing::capture::Direction;
 use nx_security_module::testing::capture::{Intake, IntakeCounters, Offer};
 use nx_security_module::testing::config::{capacity, Settings};
 use nx_security_module::testing::module::Module;
+use nx_security_module::testing::policy::Policies;
 use nx_security_module::testing::wire::HeaderOrder;
 
 const T0: u32 = 1_700_000_000;
@@ -58,6 +59,7 @@ fn counters_stay_exact_past_2_pow_32_packets() {
     let slots = capacity::RING_SLOTS as u64;
     let intake = Intake::new();
     let mut module = Module::new();
+    let policy = Policies::new();
     module.start(&Settings::DEFAULT, T0, 0).unwrap();
     intake.open(Settings::DEFAULT.protocols);
     let mut want = Expected::default();
@@ -114,12 +116,12 @@ fn counters_stay_exact_past_2_pow_32_packets() {
             );
             now += 1;
             let counters = module.intake_counters(&intake);
-            module.poll(now, true, &counters).unwrap();
+            module.poll(now, true, &counters, &policy, |_| {}).unwrap();
             while let Some((sequence, _)) = module.peek() {
                 module.ack(sequence, true).unwrap();
             }
         }
-        assert_eq!(module.drain(&intake, now) as u64, slots);
+        assert_eq!(module.drain(&intake, now, &policy) as u64, slots);
     }
     let raw = intake.raw_counters();
     assert!(

@@ -515,7 +515,11 @@ def expected(path, locals_, mode, window, capacity):
                 continue
             table.add(key)
             flows[key] = collections.Counter()
-            flows[key]["initiator"] = "local" if outbound else "remote"
+            # The higher port is the client's; equal ports or none: the first sender.
+            if local_port != remote_port:
+                flows[key]["initiator"] = "local" if local_port > remote_port else "remote"
+            else:
+                flows[key]["initiator"] = "local" if outbound else "remote"
         flow = flows[key]
         side = "out" if outbound else "in"
         # A SYN without ACK names who opened the connection, whatever came first.

@@ -61,7 +61,7 @@ static void test_result_text_for_every_code(void **state)
     /* One past the last code in nx_security_module.h. */
     enum
     {
-        RESULT_END = NXSM_ERR_CAPTURE_OFF + 1
+        RESULT_END = NXSM_RESULT_COUNT
     };
     const char *texts[RESULT_END];
     uint32_t code;

@@ -55,7 +55,8 @@ fn collections_wait_for_a_hub_then_go_out_in_order() {
     let sent = send_all();
     assert_eq!(sent.len(), 1);
     let (_, message) = &sent[0];
-    assert_eq!(&message[..6], b"\x01\x04nxsm");
+    assert_eq!(message[0], nxsm_decode::FORMAT);
+    assert_eq!(&message[1..6], b"\x04nxsm");
     let s = stats();
     assert_eq!(
         s.messages_built,

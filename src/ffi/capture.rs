@@ -9,7 +9,7 @@ use super::types::*;
 use super::{code, MONITOR};
 use crate::capture::Direction;
 use crate::intake::Packet;
-use crate::monitor::{Capture, Error, Wake};
+use crate::monitor::{Capture, Error, Notify};
 use crate::raw::{self, Seen};
 use crate::sync::{compare_exchange, fetch_add, fetch_sub, AtomicU32, Ordering};
 use crate::wire::HeaderOrder;
@@ -247,7 +247,7 @@ impl RingCallback {
     }
 }
 
-impl Wake for RingCallback {
+impl Notify for RingCallback {
     #[inline(always)]
     fn wake(&self) {
         // Only a hint (`call` reads the pair again, registered): skipping a call is always

@@ -162,6 +162,11 @@ impl nxsm_result {
     }
 }
 
+/// How many result codes there are: every code is below this.
+pub const NXSM_RESULT_COUNT: u32 = 24;
+
+const _: () = assert!(nxsm_result::ALL.len() == NXSM_RESULT_COUNT as usize);
+
 // `ALL` is in code order (checked here at build time); that it lists every variant is checked
 // against the generated header by a test.
 const _: () = {

@@ -298,14 +298,12 @@ impl Plan<'_> {
     /// The message's fields in wire order (`docs/wire-format.md`): the header, then each
     /// event. Without `flows`, the part's address and flow sequences are written empty.
     fn emit<S: Sink>(&self, sink: &mut S, flows: bool) -> Result<(), EncodeError> {
-        // Header: format, module id, version, sequence, time, event count.
-        sink.byte(FORMAT)?;
-        sink.varint(MODULE_ID.len() as u32)?;
-        sink.octets(MODULE_ID.as_bytes())?;
-        sink.varint(crate::VERSION)?;
-        sink.varint(self.sequence)?;
-        sink.varint(self.collection.time)?;
-        sink.varint(self.event_count() as u32)?;
+        header(
+            sink,
+            self.sequence,
+            self.collection.time,
+            self.event_count(),
+        )?;
         if let (Some(part), Some(window)) = (self.network.as_ref(), self.collection.network) {
             sink.varint(EVENT_NETWORK_ACTIVITY)?;
             sink.varint(part.duration_s)?;
@@ -350,10 +348,29 @@ impl Plan<'_> {
     }
 }
 
+/// The header every message starts with: format, module id, version, sequence, time and
+/// the number of events that follow.
+pub(crate) fn header<S: Sink>(
+    sink: &mut S,
+    sequence: u32,
+    time: u32,
+    events: usize,
+) -> Result<(), EncodeError> {
+    sink.byte(FORMAT)?;
+    sink.varint(MODULE_ID.len() as u32)?;
+    sink.octets(MODULE_ID.as_bytes())?;
+    sink.varint(crate::VERSION)?;
+    sink.varint(sequence)?;
+    sink.varint(time)?;
+    sink.varint(events as u32)
+}
+
 /// Variant numbers of `enum Event` (`docs/wire-format.md` 3).
 const EVENT_NETWORK_ACTIVITY: u32 = 0;
 const EVENT_SYSTEM_INFORMATION: u32 = 1;
 const EVENT_HEARTBEAT: u32 = 2;
+/// `enum Event` variant of the alerts event.
+pub(crate) const EVENT_ALERTS: u32 = 3;
 
 /// A flow's record as written (for tests).
 #[cfg(test)]

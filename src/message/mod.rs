@@ -7,10 +7,12 @@
 //! reserve exactly that much room, then `Plan::write` serializes it with postcard. Nothing
 //! is ever cut: a window with more flows than one message holds goes on in the next one.
 
+mod alerts;
 mod compose;
 mod model;
 mod sink;
 
+pub use alerts::AlertPlan;
 pub use compose::{Composer, Cursor, EncodeError};
 pub use model::{Collection, Heartbeat, SystemInformation, Window};
 
@@ -22,7 +24,7 @@ pub const MODULE_ID: &str = "nxsm";
 pub const MAX_LOCALS: usize = 8;
 /// Smallest maximum message size accepted: room for a full header, system information,
 /// heartbeat and one IPv6 flow with a new local address, with every varint at its widest.
-pub const MIN_MESSAGE_BYTES: usize = 256;
+pub const MIN_MESSAGE_BYTES: usize = 320;
 /// Largest maximum message size accepted (lengths in the outbox are 16-bit).
 pub const MAX_MESSAGE_BYTES: usize = 16_384;
 

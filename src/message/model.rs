@@ -98,6 +98,10 @@ pub struct Heartbeat {
     pub clock_steps_back: u32,
     /// Collections part of whose messages waited in the flow table for outbox room.
     pub collections_waited: u32,
+    /// Alerts put in messages for the hub.
+    pub alerts_sent: u32,
+    /// Alerts not raised: a window had reached its limit.
+    pub alerts_suppressed: u32,
 }
 
 impl Heartbeat {
@@ -125,7 +129,9 @@ impl Heartbeat {
         sink.varint64(u64::from(self.outbox_peak_bytes))?;
         sink.varint64(u64::from(self.clock_unavailable))?;
         sink.varint64(u64::from(self.clock_steps_back))?;
-        sink.varint64(u64::from(self.collections_waited))
+        sink.varint64(u64::from(self.collections_waited))?;
+        sink.varint64(u64::from(self.alerts_sent))?;
+        sink.varint64(u64::from(self.alerts_suppressed))
     }
 }
 

@@ -230,6 +230,8 @@ fn the_widest_first_message_fits_the_smallest_maximum() {
         clock_unavailable: u32::MAX,
         clock_steps_back: u32::MAX,
         collections_waited: u32::MAX,
+        alerts_sent: u32::MAX,
+        alerts_suppressed: u32::MAX,
     };
     let flows = [flow];
     let collection = Collection {
@@ -355,7 +357,7 @@ fn large_window_splits_without_losing_a_flow() {
         system: Some(&system),
         heartbeat: Some(&heartbeat),
     };
-    for max in [256, 300, 512, 1024, 4096] {
+    for max in [MIN_MESSAGE_BYTES, 400, 512, 1024, 4096] {
         let messages = write_all(&collection, max, u32::MAX - 1);
         let mut carried = 0;
         let mut composer = Composer::new(&collection, max, u32::MAX - 1);

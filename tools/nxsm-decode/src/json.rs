@@ -154,5 +154,7 @@ fn heartbeat_json(hb: &Heartbeat) -> Value {
         "clock_unavailable": hb.clock_unavailable,
         "clock_steps_back": hb.clock_steps_back,
         "collections_waited": hb.collections_waited,
+        "alerts_sent": hb.alerts_sent,
+        "alerts_suppressed": hb.alerts_suppressed,
     })
 }

@@ -88,6 +88,8 @@ fn heartbeat_event() -> Vec<u8> {
     b.push(0x00); // clock_unavailable
     b.push(0x03); // clock_steps_back
     b.push(0x02); // collections_waited
+    b.push(0x05); // alerts_sent
+    b.push(0x01); // alerts_suppressed
     b
 }
 
@@ -177,6 +179,8 @@ fn worked_example_decodes_field_by_field() {
             clock_unavailable: 0,
             clock_steps_back: 3,
             collections_waited: 2,
+            alerts_sent: 5,
+            alerts_suppressed: 1,
         })
     );
     // The reader's own encoder gives back the hand-written bytes.
@@ -513,7 +517,7 @@ fn heartbeat_packet_counters_are_64_bit() {
         b.extend(varint64((1 << 32) - 1)); // malformed
         b.extend([0x00; 3]); // ignored, ring_dropped, table_full_dropped
         b.extend([0x00; 8]); // the 32-bit and 16-bit fields after them
-        b.push(0x00); // collections_waited
+        b.extend([0x00; 3]); // collections_waited, alerts_sent, alerts_suppressed
         message(&[b])
     };
     assert_eq!(varint64(u64::MAX).len(), 10);

@@ -149,10 +149,10 @@ fn heartbeat() -> impl Strategy<Value = Heartbeat> {
         (counter(), total(), total(), total(), total()),
         (total(), total(), counter(), counter(), counter()),
         (any::<u16>(), counter(), counter(), counter(), counter()),
-        counter(),
+        (counter(), counter(), counter()),
     )
         .prop_map(
-            |((a, b, c, d, e), (f, g, h, i, j), (k, l, m, n, o), p)| Heartbeat {
+            |((a, b, c, d, e), (f, g, h, i, j), (k, l, m, n, o), (p, q, r))| Heartbeat {
                 uptime_s: a,
                 packets_seen: b,
                 packets_counted: c,
@@ -169,6 +169,8 @@ fn heartbeat() -> impl Strategy<Value = Heartbeat> {
                 clock_unavailable: n,
                 clock_steps_back: o,
                 collections_waited: p,
+                alerts_sent: q,
+                alerts_suppressed: r,
             },
         )
 }

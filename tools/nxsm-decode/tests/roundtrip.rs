@@ -49,6 +49,8 @@ fn heartbeat() -> Heartbeat {
         clock_unavailable: 7,
         clock_steps_back: 8,
         collections_waited: 9,
+        alerts_sent: 10,
+        alerts_suppressed: 11,
     }
 }
 
@@ -167,6 +169,8 @@ fn heartbeat_alone_and_at_its_limits() {
             clock_unavailable: u32::MAX,
             clock_steps_back: u32::MAX,
             collections_waited: u32::MAX,
+            alerts_sent: u32::MAX,
+            alerts_suppressed: u32::MAX,
         },
     ] {
         let c = Collection {

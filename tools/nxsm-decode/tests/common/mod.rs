@@ -166,6 +166,8 @@ pub fn heartbeat_of(hb: &core_message::Heartbeat) -> Heartbeat {
         clock_unavailable: hb.clock_unavailable,
         clock_steps_back: hb.clock_steps_back,
         collections_waited: hb.collections_waited,
+        alerts_sent: hb.alerts_sent,
+        alerts_suppressed: hb.alerts_suppressed,
     }
 }
 
@@ -257,7 +259,7 @@ pub fn check_collection(
     max_len: usize,
     first_sequence: u32,
 ) -> Vec<Message> {
-    let limit = max_len.clamp(256, 16_384);
+    let limit = max_len.clamp(core_message::MIN_MESSAGE_BYTES, 16_384);
     let raw = compose(collection, max_len, first_sequence);
     let mut messages = Vec::with_capacity(raw.len());
     for (i, bytes) in raw.iter().enumerate() {

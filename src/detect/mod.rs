@@ -1,0 +1,294 @@
+//! Detection: the active policy's rules, evaluated on the consumer's side, and the alerts
+//! they raise.
+//!
+//! A flow is evaluated once, when it enters the flow table in a window (and so is a flow
+//! the full table refused: an indicator or a closed port must not hide behind a flood); the
+//! connection-count rule is evaluated when a network-activity window closes. Hooks never
+//! evaluate anything. Alerts wait here for the next poll, which puts them in the outbox
+//! ahead of any collection.
+//!
+//! Limits: at most one alert per rule and flow in a window, and at most
+//! `NXSM_MAX_ALERTS_PER_WINDOW` in a window; the rest are counted as suppressed.
+
+use heapless::Vec;
+
+use crate::capture::{Direction, FlowRecord, IpVersion};
+use crate::config::capacity;
+use crate::flows::opened_by;
+use crate::policy::{Fields, Policy, Words};
+use crate::wire::{ipv4_octets, ipv6_octets, TransportKind};
+
+/// Which rule an alert reports. The values are the wire format's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum AlertKind {
+    /// The remote address is an indicator (`rule`: the indicator's source).
+    Indicator = 0,
+    /// A flow the device opened to a remote outside the outbound allow list.
+    OutboundNotAllowed = 1,
+    /// A flow the peer opened to a local port outside the inbound allow list.
+    InboundPortNotAllowed = 2,
+    /// The window held more or fewer flows than the connection-count rule allows.
+    ConnectionsOutOfRange = 3,
+}
+
+/// The flow an alert is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AlertFlow {
+    /// IP version.
+    pub version: IpVersion,
+    /// Transport protocol.
+    pub protocol: TransportKind,
+    /// Device-side address, wire octets (IPv4 in the first 4).
+    pub local: [u8; 16],
+    /// Device-side port (0 for ICMP).
+    pub local_port: u16,
+    /// Peer address, wire octets.
+    pub remote: [u8; 16],
+    /// Peer port (0 for ICMP).
+    pub remote_port: u16,
+    /// Who opened the flow (`Out`: the device).
+    pub initiator: Direction,
+}
+
+/// What an alert is about: a flow, or the window's flow count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    /// The flow that broke the rule.
+    Flow(AlertFlow),
+    /// The flows the window held, and the range the rule allows.
+    Connections {
+        /// Flows in the window, those a full table refused included (counted once per
+        /// refused packet).
+        active: u32,
+        /// Fewest allowed.
+        min: u32,
+        /// Most allowed.
+        max: u32,
+    },
+}
+
+/// One alert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Alert {
+    /// Which rule.
+    pub kind: AlertKind,
+    /// Unix seconds when it was raised.
+    pub time: u32,
+    /// CRC-32 of the policy that raised it.
+    pub policy: u32,
+    /// The indicator's source for [`AlertKind::Indicator`], 0 otherwise.
+    pub rule: u32,
+    /// What it is about.
+    pub subject: Subject,
+}
+
+/// The detection counters (heartbeat and statistics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DetectCounters {
+    /// Alerts put in messages for the hub.
+    pub alerts_sent: u32,
+    /// Alerts not raised because a window had reached its limit, or the queue was full.
+    pub alerts_suppressed: u32,
+}
+
+/// Most alerts in one window (and waiting at once).
+const LIMIT: usize = capacity::MAX_ALERTS_PER_WINDOW;
+
+/// Alerts waiting for the next poll, and what the current window raised.
+#[derive(Debug)]
+pub struct Detector {
+    pending: Vec<Alert, LIMIT>,
+    /// A fingerprint of each (rule, flow) alerted in the current window.
+    raised: Vec<u32, LIMIT>,
+    /// Packets of new flows the full table refused in the current window.
+    refused: u32,
+    counters: DetectCounters,
+}
+
+impl Default for Detector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Detector {
+    /// Nothing raised (usable in a `static`).
+    pub const fn new() -> Self {
+        Self {
+            pending: Vec::new(),
+            raised: Vec::new(),
+            refused: 0,
+            counters: DetectCounters {
+                alerts_sent: 0,
+                alerts_suppressed: 0,
+            },
+        }
+    }
+
+    /// Evaluates a flow entering the table (`refused`: the full table refused it) against
+    /// `policy`, stamping alerts `now`. Who opened it is what its first packet tells
+    /// ([`opened_by`]).
+    pub fn flow_entered<W, F>(
+        &mut self,
+        policy: &Policy<'_, W, F>,
+        record: &FlowRecord,
+        refused: bool,
+        now: u32,
+    ) where
+        W: Words + ?Sized,
+        F: Fields + ?Sized,
+    {
+        if refused {
+            self.refused = self.refused.saturating_add(1);
+        }
+        let flow = alert_flow(record);
+        let opened_by_device = flow.initiator == Direction::Out;
+        let (indicator, allowed) = match record.version() {
+            IpVersion::V4 => {
+                let remote = u32::from_be_bytes(ipv4_octets(record.remote()));
+                (
+                    policy.indicator_v4(remote),
+                    !opened_by_device || policy.outbound_allowed_v4(remote),
+                )
+            }
+            IpVersion::V6 => {
+                let remote = u128::from_be_bytes(ipv6_octets(record.remote()));
+                (
+                    policy.indicator_v6(remote),
+                    !opened_by_device || policy.outbound_allowed_v6(remote),
+                )
+            }
+        };
+        let raise = |kind, rule| Alert {
+            kind,
+            time: now,
+            policy: policy.crc32(),
+            rule,
+            subject: Subject::Flow(flow),
+        };
+        if let Some(source) = indicator {
+            self.raise(raise(AlertKind::Indicator, source));
+        }
+        if !allowed {
+            self.raise(raise(AlertKind::OutboundNotAllowed, 0));
+        }
+        let port_rule = match flow.protocol {
+            TransportKind::Tcp => Some(true),
+            TransportKind::Udp => Some(false),
+            TransportKind::Icmp => None,
+        };
+        if let (false, Some(tcp)) = (opened_by_device, port_rule) {
+            if !policy.inbound_allowed(tcp, flow.local_port) {
+                self.raise(raise(AlertKind::InboundPortNotAllowed, 0));
+            }
+        }
+    }
+
+    /// Closes the window that held `flows` flows: evaluates the connection-count rule of
+    /// `policy` (if any) and starts counting the next window.
+    pub fn window_closed<W, F>(&mut self, policy: Option<&Policy<'_, W, F>>, flows: usize, now: u32)
+    where
+        W: Words + ?Sized,
+        F: Fields + ?Sized,
+    {
+        let active = u32::try_from(flows)
+            .unwrap_or(u32::MAX)
+            .saturating_add(self.refused);
+        if let Some((min, max)) = policy.and_then(Policy::connections) {
+            if !(min..=max).contains(&active) {
+                self.raise(Alert {
+                    kind: AlertKind::ConnectionsOutOfRange,
+                    time: now,
+                    policy: policy.map_or(0, Policy::crc32),
+                    rule: 0,
+                    subject: Subject::Connections { active, min, max },
+                });
+            }
+        }
+        self.raised.clear();
+        self.refused = 0;
+    }
+
+    /// Queues `alert` unless the same rule already alerted on the same flow in this window;
+    /// counts it as suppressed when the window's limit is reached.
+    fn raise(&mut self, alert: Alert) {
+        let fingerprint = fingerprint(&alert);
+        if self.raised.contains(&fingerprint) {
+            return;
+        }
+        if self.raised.push(fingerprint).is_err() || self.pending.push(alert).is_err() {
+            self.counters.alerts_suppressed = self.counters.alerts_suppressed.saturating_add(1);
+        }
+    }
+
+    /// The alerts waiting for the outbox, oldest first.
+    pub fn pending(&self) -> &[Alert] {
+        &self.pending
+    }
+
+    /// The first `count` waiting alerts went into messages.
+    pub fn sent(&mut self, count: usize) {
+        let count = count.min(self.pending.len());
+        let kept = self.pending.len() - count;
+        for to in 0..kept {
+            if let Some(alert) = self.pending.get(to + count).copied() {
+                if let Some(slot) = self.pending.get_mut(to) {
+                    *slot = alert;
+                }
+            }
+        }
+        self.pending.truncate(kept);
+        self.counters.alerts_sent = self.counters.alerts_sent.saturating_add(count as u32);
+    }
+
+    /// The counters.
+    pub fn counters(&self) -> DetectCounters {
+        self.counters
+    }
+}
+
+/// The alert view of a record's flow.
+fn alert_flow(record: &FlowRecord) -> AlertFlow {
+    let octets = |words| match record.version() {
+        IpVersion::V4 => {
+            let mut all = [0u8; 16];
+            for (to, from) in all.iter_mut().zip(ipv4_octets(words)) {
+                *to = from;
+            }
+            all
+        }
+        IpVersion::V6 => ipv6_octets(words),
+    };
+    let ports = record.ports();
+    let (local_port, remote_port) = ((ports >> 16) as u16, ports as u16);
+    AlertFlow {
+        version: record.version(),
+        protocol: record.protocol(),
+        local: octets(record.local()),
+        local_port,
+        remote: octets(record.remote()),
+        remote_port,
+        initiator: opened_by(local_port, remote_port, record.direction(), record.flags()),
+    }
+}
+
+/// Folds what makes two alerts the same (rule and flow key) into one word.
+fn fingerprint(alert: &Alert) -> u32 {
+    let mut hash = 0x811C_9DC5u32 ^ alert.kind as u32;
+    let mut mix = |byte: u8| hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
+    if let Subject::Flow(flow) = &alert.subject {
+        mix(flow.version as u8);
+        mix(flow.protocol as u8);
+        flow.local.iter().chain(&flow.remote).for_each(|b| mix(*b));
+        flow.local_port
+            .to_be_bytes()
+            .iter()
+            .chain(&flow.remote_port.to_be_bytes())
+            .for_each(|b| mix(*b));
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests;
