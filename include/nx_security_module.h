@@ -615,7 +615,90 @@ typedef struct {
    * so that the struct keeps no padding.)
    */
   uint64_t collections_waited;
+  /**
+   * Alerts put into messages for the hub.
+   */
+  uint32_t alerts_sent;
+  /**
+   * Alerts not raised because their network-activity window had already raised
+   * `NXSM_MAX_ALERTS_PER_WINDOW`.
+   */
+  uint32_t alerts_suppressed;
 } nxsm_stats;
+
+/**
+ * One alert, as `nxsm_alert_callback` receives it.
+ */
+typedef struct {
+  /**
+   * An `nxsm_alert_kind`.
+   */
+  uint32_t kind;
+  /**
+   * Unix seconds when it was raised.
+   */
+  uint32_t time_s;
+  /**
+   * CRC-32 of the policy that raised it.
+   */
+  uint32_t policy_crc32;
+  /**
+   * The indicator's source for `NXSM_ALERT_INDICATOR`, 0 otherwise.
+   */
+  uint32_t rule;
+  /**
+   * 4 or 6 for a flow's alert; 0 for `NXSM_ALERT_CONNECTIONS_OUT_OF_RANGE`.
+   */
+  uint8_t ip_version;
+  /**
+   * 0 TCP, 1 UDP, 2 ICMP (a flow's alert).
+   */
+  uint8_t protocol;
+  /**
+   * Who opened the flow: 0 the device, 1 the peer (a flow's alert).
+   */
+  uint8_t initiator;
+  /**
+   * Always 0.
+   */
+  uint8_t reserved;
+  /**
+   * Device-side port (0 for ICMP).
+   */
+  uint16_t local_port;
+  /**
+   * Peer port (0 for ICMP).
+   */
+  uint16_t remote_port;
+  /**
+   * Device-side address, wire octet order (IPv4 in the first 4 bytes).
+   */
+  uint8_t local_address[16];
+  /**
+   * Peer address, wire octet order.
+   */
+  uint8_t remote_address[16];
+  /**
+   * Flows the window held (`NXSM_ALERT_CONNECTIONS_OUT_OF_RANGE`).
+   */
+  uint32_t active;
+  /**
+   * Fewest flows the rule allows (`NXSM_ALERT_CONNECTIONS_OUT_OF_RANGE`).
+   */
+  uint32_t min;
+  /**
+   * Most flows the rule allows (`NXSM_ALERT_CONNECTIONS_OUT_OF_RANGE`).
+   */
+  uint32_t max;
+} nxsm_alert;
+
+/**
+ * Called on the consumer's side (inside `nxsm_poll`) for each alert as it goes into the
+ * outbox, with the context it was set with: a local response (log, LED, close a socket
+ * from another thread). It must not call `nxsm_*` functions: they would return
+ * `NXSM_ERR_BUSY`.
+ */
+typedef void (*nxsm_alert_callback)(const nxsm_alert *alert, void *context);
 
 #ifdef __cplusplus
 extern "C" {
@@ -848,6 +931,14 @@ nxsm_result nxsm_policy_load(const uint8_t *blob, size_t length);
  * `NXSM_ERR_BUSY` while a load runs.
  */
 nxsm_result nxsm_policy_clear(void);
+
+/**
+ * Sets the function called on the consumer's side (inside `nxsm_poll`) for each alert as
+ * it goes into the outbox, or removes it when `callback` is NULL. Any state. Once this
+ * returns `NXSM_OK` the previous pair is never called again; `NXSM_ERR_BUSY` while a poll
+ * runs (never from inside the callback).
+ */
+nxsm_result nxsm_set_alert_callback(nxsm_alert_callback callback, void *context);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -398,6 +398,15 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
         })
     }
 
+    /// Runs `change` with what the monitor calls back, while no poll runs (so never while
+    /// an alert is being told). Any state.
+    pub fn with_notify(&self, change: impl FnOnce(&W)) -> Result<(), Error> {
+        self.with_module(|_| {
+            change(&self.notify);
+            Ok(())
+        })
+    }
+
     /// Stops capture; what the ring already holds still counts.
     fn close_intake(&self, module: &mut Module) {
         self.intake.close();

@@ -9,7 +9,7 @@ use super::types::*;
 use super::{code, MONITOR};
 use crate::capture::Direction;
 use crate::intake::Packet;
-use crate::monitor::{Capture, Error, Notify};
+use crate::monitor::{Capture, Error};
 use crate::raw::{self, Seen};
 use crate::sync::{compare_exchange, fetch_add, fetch_sub, AtomicU32, Ordering};
 use crate::wire::HeaderOrder;
@@ -247,9 +247,10 @@ impl RingCallback {
     }
 }
 
-impl Notify for RingCallback {
+impl RingCallback {
+    /// Calls the callback if one is set.
     #[inline(always)]
-    fn wake(&self) {
+    pub(super) fn wake(&self) {
         // Only a hint (`call` reads the pair again, registered): skipping a call is always
         // allowed. Inline, it also keeps the hooks branching over the watermark code; a
         // lone call there would be made conditional, an instruction on every packet.
@@ -282,7 +283,7 @@ pub extern "C" fn nxsm_set_ring_callback(
     };
     code(
         MONITOR
-            .set_watermark(fill, |callback| callback.replace(function, context))
+            .set_watermark(fill, |callbacks| callbacks.ring.replace(function, context))
             .map_err(Into::into),
     )
 }

@@ -42,14 +42,38 @@ pub use types::*;
 use core::mem::size_of;
 
 use crate::config::Priority;
+use crate::detect::Alert;
 use crate::module::Module;
-use crate::monitor::{Error, Exclusive, Monitor};
+use crate::monitor::{Error, Exclusive, Monitor, Notify};
 use crate::scheduler::Collector;
 use guard::TryShared;
 
+/// What the monitor calls back: the ring callback (from hooks) and the alert callback (from
+/// polls).
+pub(crate) struct Callbacks {
+    ring: capture::RingCallback,
+    alert: policy::AlertCallback,
+}
+
+impl Notify for Callbacks {
+    #[inline(always)]
+    fn wake(&self) {
+        self.ring.wake();
+    }
+
+    fn alert(&self, alert: &Alert) {
+        self.alert.call(alert);
+    }
+}
+
 /// The device's one monitor (static storage, no heap).
-static MONITOR: Monitor<TryShared<Module>, capture::RingCallback> =
-    Monitor::new(TryShared::new(Module::new()), capture::RingCallback::new());
+static MONITOR: Monitor<TryShared<Module>, Callbacks> = Monitor::new(
+    TryShared::new(Module::new()),
+    Callbacks {
+        ring: capture::RingCallback::new(),
+        alert: policy::AlertCallback::new(),
+    },
+);
 
 impl Exclusive<Module> for TryShared<Module> {
     #[inline(always)]

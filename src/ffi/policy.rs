@@ -1,7 +1,13 @@
-//! The detection policy: loading and clearing it (`docs/policy-format.md`).
+//! Detection: loading and clearing the policy (`docs/policy-format.md`), and the alert
+//! callback.
+
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use super::types::*;
 use super::{checked, FfiResult, MONITOR};
+use crate::capture::{Direction, IpVersion};
+use crate::detect::{Alert, Subject};
 use crate::policy::PolicyError;
 
 // Each policy error is the result of the same number: the core numbers them for the C API.
@@ -65,4 +71,84 @@ pub extern "C" fn nxsm_policy_load(blob: *const u8, length: usize) -> nxsm_resul
 #[no_mangle]
 pub extern "C" fn nxsm_policy_clear() -> nxsm_result {
     checked!({ Ok(MONITOR.clear_policy()?) })
+}
+
+/// The alert callback and its context. Called and changed only inside the monitor (a poll,
+/// or `nxsm_set_alert_callback`), one caller at a time; atomics only because it lives in a
+/// shared `static`.
+pub(super) struct AlertCallback {
+    function: AtomicPtr<c_void>,
+    context: AtomicPtr<c_void>,
+}
+
+impl AlertCallback {
+    pub(super) const fn new() -> Self {
+        Self {
+            function: AtomicPtr::new(core::ptr::null_mut()),
+            context: AtomicPtr::new(core::ptr::null_mut()),
+        }
+    }
+
+    pub(super) fn call(&self, alert: &Alert) {
+        let function = self.function.load(Ordering::Relaxed);
+        if function.is_null() {
+            return;
+        }
+        let context = self.context.load(Ordering::Relaxed);
+        let out = alert_out(alert);
+        // SAFETY: only `nxsm_set_alert_callback` stores here: NULL or an
+        // `unsafe extern "C" fn(*const nxsm_alert, *mut c_void)`, with the caller's context.
+        let function: unsafe extern "C" fn(*const nxsm_alert, *mut c_void) =
+            unsafe { core::mem::transmute(function) };
+        unsafe { function(&out, context) };
+    }
+
+    fn replace(&self, function: *mut c_void, context: *mut c_void) {
+        self.function.store(function, Ordering::Relaxed);
+        self.context.store(context, Ordering::Relaxed);
+    }
+}
+
+/// The C view of an alert.
+fn alert_out(alert: &Alert) -> nxsm_alert {
+    let mut out = nxsm_alert {
+        kind: alert.kind as u32,
+        time_s: alert.time,
+        policy_crc32: alert.policy,
+        rule: alert.rule,
+        ..nxsm_alert::default()
+    };
+    match &alert.subject {
+        Subject::Flow(flow) => {
+            out.ip_version = match flow.version {
+                IpVersion::V4 => 4,
+                IpVersion::V6 => 6,
+            };
+            out.protocol = flow.protocol as u8;
+            out.initiator = u8::from(flow.initiator == Direction::In);
+            out.local_port = flow.local_port;
+            out.remote_port = flow.remote_port;
+            out.local_address = flow.local;
+            out.remote_address = flow.remote;
+        }
+        Subject::Connections { active, min, max } => {
+            out.active = *active;
+            out.min = *min;
+            out.max = *max;
+        }
+    }
+    out
+}
+
+/// Sets the function called on the consumer's side (inside `nxsm_poll`) for each alert as
+/// it goes into the outbox, or removes it when `callback` is NULL. Any state. Once this
+/// returns `NXSM_OK` the previous pair is never called again; `NXSM_ERR_BUSY` while a poll
+/// runs (never from inside the callback).
+#[no_mangle]
+pub extern "C" fn nxsm_set_alert_callback(
+    callback: nxsm_alert_callback,
+    context: *mut c_void,
+) -> nxsm_result {
+    let function = callback.map_or(core::ptr::null_mut(), |function| function as *mut c_void);
+    checked!({ Ok(MONITOR.with_notify(|callbacks| callbacks.alert.replace(function, context))?) })
 }

@@ -103,6 +103,8 @@ pub extern "C" fn nxsm_get_stats(out: *mut nxsm_stats) -> nxsm_result {
                 next_collection_s: module.next_collection().unwrap_or(0),
                 clock_steps_back: counters.clock_steps_back,
                 collections_waited: u64::from(counters.collections_waited),
+                alerts_sent: module.detect_counters().alerts_sent,
+                alerts_suppressed: module.detect_counters().alerts_suppressed,
             }
         })?;
         Ok(())

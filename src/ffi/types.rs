@@ -208,6 +208,63 @@ pub enum nxsm_header_order {
 /// ThreadX event flag). While it runs, `nxsm_set_ring_callback` returns `NXSM_ERR_BUSY`.
 pub type nxsm_ring_callback = Option<unsafe extern "C" fn(context: *mut core::ffi::c_void)>;
 
+/// Which rule of the detection policy an alert reports (the wire format's numbers).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nxsm_alert_kind {
+    /// The remote address is in an indicator range; `rule` is the range's source.
+    NXSM_ALERT_INDICATOR = 0,
+    /// A flow the device opened, to a remote outside the outbound allow list.
+    NXSM_ALERT_OUTBOUND_NOT_ALLOWED = 1,
+    /// A flow the peer opened, to a local port outside the inbound allow list.
+    NXSM_ALERT_INBOUND_PORT_NOT_ALLOWED = 2,
+    /// A network-activity window held more or fewer flows than the rule allows.
+    NXSM_ALERT_CONNECTIONS_OUT_OF_RANGE = 3,
+}
+
+/// One alert, as `nxsm_alert_callback` receives it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct nxsm_alert {
+    /// An `nxsm_alert_kind`.
+    pub kind: u32,
+    /// Unix seconds when it was raised.
+    pub time_s: u32,
+    /// CRC-32 of the policy that raised it.
+    pub policy_crc32: u32,
+    /// The indicator's source for `NXSM_ALERT_INDICATOR`, 0 otherwise.
+    pub rule: u32,
+    /// 4 or 6 for a flow's alert; 0 for `NXSM_ALERT_CONNECTIONS_OUT_OF_RANGE`.
+    pub ip_version: u8,
+    /// 0 TCP, 1 UDP, 2 ICMP (a flow's alert).
+    pub protocol: u8,
+    /// Who opened the flow: 0 the device, 1 the peer (a flow's alert).
+    pub initiator: u8,
+    /// Always 0.
+    pub reserved: u8,
+    /// Device-side port (0 for ICMP).
+    pub local_port: u16,
+    /// Peer port (0 for ICMP).
+    pub remote_port: u16,
+    /// Device-side address, wire octet order (IPv4 in the first 4 bytes).
+    pub local_address: [u8; 16],
+    /// Peer address, wire octet order.
+    pub remote_address: [u8; 16],
+    /// Flows the window held (`NXSM_ALERT_CONNECTIONS_OUT_OF_RANGE`).
+    pub active: u32,
+    /// Fewest flows the rule allows (`NXSM_ALERT_CONNECTIONS_OUT_OF_RANGE`).
+    pub min: u32,
+    /// Most flows the rule allows (`NXSM_ALERT_CONNECTIONS_OUT_OF_RANGE`).
+    pub max: u32,
+}
+
+/// Called on the consumer's side (inside `nxsm_poll`) for each alert as it goes into the
+/// outbox, with the context it was set with: a local response (log, LED, close a socket
+/// from another thread). It must not call `nxsm_*` functions: they would return
+/// `NXSM_ERR_BUSY`.
+pub type nxsm_alert_callback =
+    Option<unsafe extern "C" fn(alert: *const nxsm_alert, context: *mut core::ffi::c_void)>;
+
 /// One flow of the current window, as `nxsm_read_flows` reports it.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -408,14 +465,20 @@ pub struct nxsm_stats {
     /// the hub takes messages more slowly than the device makes them. (A 32-bit count, widened
     /// so that the struct keeps no padding.)
     pub collections_waited: u64,
+    /// Alerts put into messages for the hub.
+    pub alerts_sent: u32,
+    /// Alerts not raised because their network-activity window had already raised
+    /// `NXSM_MAX_ALERTS_PER_WINDOW`.
+    pub alerts_suppressed: u32,
 }
 
 // The layout C sees: no padding anywhere (see the comment on `packets_seen`).
 const _: () = assert!(
-    core::mem::size_of::<nxsm_stats>() == 22 * 4 + 7 * 8
+    core::mem::size_of::<nxsm_stats>() == 24 * 4 + 7 * 8
         && core::mem::offset_of!(nxsm_stats, packets_seen) == 32
         && core::mem::offset_of!(nxsm_stats, ring_waiting) == 80
         && core::mem::offset_of!(nxsm_stats, collections_waited) == 136
+        && core::mem::offset_of!(nxsm_stats, alerts_suppressed) == 148
 );
 
 /// Capacities this library was built with (`NXSM_*` build variables).
