@@ -440,11 +440,15 @@ mod tests {
     };
 
     #[derive(Default)]
-    struct Count(Cell<u32>);
+    struct Count(Cell<u32>, RefCell<std::vec::Vec<Alert>>);
 
     impl Notify for Count {
         fn wake(&self) {
             self.0.set(self.0.get() + 1);
+        }
+
+        fn alert(&self, alert: &Alert) {
+            self.1.borrow_mut().push(*alert);
         }
     }
 
@@ -560,5 +564,76 @@ mod tests {
             Err(Error::InvalidArgument)
         );
         monitor.ack(sequence, true).unwrap();
+    }
+
+    /// A policy listing 10.0.0.2 (the UDP datagram's destination) and allowing at most one
+    /// flow per window.
+    fn listing_policy() -> std::vec::Vec<u8> {
+        crate::policy::spec::Spec {
+            flags: crate::policy::flag::CONNECTIONS,
+            sources: 1,
+            connections: (0, 1),
+            indicators_v4: std::vec![(0x0A00_0002, 0x0A00_0002, 0)],
+            ..Default::default()
+        }
+        .blob()
+    }
+
+    #[test]
+    fn an_alert_goes_out_at_the_next_poll_ahead_of_the_window() {
+        let monitor = monitor();
+        let policy = listing_policy();
+        let mut broken = policy.clone();
+        broken[20] ^= 1;
+        assert_eq!(
+            monitor.load_policy(&broken),
+            Err(Error::Policy(PolicyError::Checksum))
+        );
+        let layout = monitor.load_policy(&policy).unwrap();
+        monitor.start(&Settings::DEFAULT, T0, 0).unwrap();
+        monitor.capture(&UDP[..], OUT);
+        monitor.poll(Some(T0 + 1), true).unwrap();
+        // Long before the first collection (30 s in), the alert waits to be sent.
+        let (sequence, bytes) = monitor.peek(|s, b| (s, b.to_vec())).unwrap();
+        // Format, "nxsm", version, sequence 0, time, event count.
+        let varint = crate::message::varint_len;
+        let header = 1 + 5 + varint(crate::VERSION) + varint(0) + varint(T0 + 1) + 1;
+        assert_eq!(bytes[header], 3, "an alerts event");
+        assert_eq!((bytes[header + 1], bytes[header + 2]), (1, 0), "one indicator alert");
+        monitor.ack(sequence, true).unwrap();
+        let told = monitor.notify.1.borrow().clone();
+        assert_eq!(told.len(), 1);
+        assert_eq!(told[0].kind, crate::detect::AlertKind::Indicator);
+        assert_eq!(told[0].policy, layout.0[crate::policy::at::CRC32]);
+        let crate::detect::Subject::Flow(flow) = told[0].subject else {
+            panic!("a flow alert")
+        };
+        assert_eq!((flow.local_port, flow.remote_port), (5000, 53));
+        // The device's port 5000 is above the peer's 53: the device opened it.
+        assert_eq!(flow.initiator, Direction::Out);
+    }
+
+    #[test]
+    fn too_many_flows_in_a_window_alert_at_its_collection() {
+        let monitor = monitor();
+        monitor.load_policy(&listing_policy()).unwrap();
+        monitor.start(&Settings::DEFAULT, T0, 0).unwrap();
+        let mut second = UDP;
+        second[21] = 0x89; // source port 5001: a second flow
+        monitor.capture(&UDP[..], OUT);
+        monitor.capture(&second[..], OUT);
+        for now in T0 + 1..T0 + 40 {
+            monitor.poll(Some(now), false).unwrap();
+        }
+        let kinds: std::vec::Vec<_> = monitor.notify.1.borrow().iter().map(|a| a.kind).collect();
+        use crate::detect::AlertKind::*;
+        // The two flows to the listed address, then the count of the first window.
+        assert_eq!(kinds, [Indicator, Indicator, ConnectionsOutOfRange]);
+        let counters = monitor.snapshot(|module, _| module.detect_counters()).unwrap();
+        assert_eq!((counters.alerts_sent, counters.alerts_suppressed), (3, 0));
+        monitor.clear_policy().unwrap();
+        monitor.capture(&UDP[..], OUT);
+        monitor.poll(Some(T0 + 41), false).unwrap();
+        assert_eq!(monitor.notify.1.borrow().len(), 3, "no policy, no alert");
     }
 }
