@@ -54,7 +54,7 @@
 /**
  * How many result codes there are: every code is below this.
  */
-#define NXSM_RESULT_COUNT 24
+#define NXSM_RESULT_COUNT 25
 
 /**
  * `nxsm_config.collectors` with every collector enabled.
@@ -287,6 +287,11 @@ enum nxsm_result
    * Policy ports not strictly increasing.
    */
   NXSM_ERR_POLICY_PORTS = 23,
+  /**
+   * From a capture call: the detection policy blocks this packet, so the hook drops it
+   * (counted in `packets_blocked`; its record was kept as the other codes would say).
+   */
+  NXSM_ERR_BLOCKED = 24,
 };
 #ifndef __cplusplus
 typedef uint32_t nxsm_result;
@@ -624,6 +629,10 @@ typedef struct {
    * `NXSM_MAX_ALERTS_PER_WINDOW`.
    */
   uint32_t alerts_suppressed;
+  /**
+   * Packets the hooks dropped because a block rule of the detection policy matched.
+   */
+  uint64_t packets_blocked;
 } nxsm_stats;
 
 /**
@@ -791,7 +800,9 @@ nxsm_result nxsm_get_state(uint32_t *out_state);
  * reaching the end of the address space), not refused. `direction` is an
  * `nxsm_direction`, `header_order` an `nxsm_header_order`.
  *
- * Returns `NXSM_OK` when the packet was stored for the consumer. `NXSM_ERR_MALFORMED`,
+ * Returns `NXSM_OK` when the packet was stored for the consumer, and
+ * `NXSM_ERR_BLOCKED` whatever became of its record when a block rule of the detection
+ * policy matches it: the hook must then drop the packet. `NXSM_ERR_MALFORMED`,
  * `NXSM_ERR_NOT_RECORDED` and `NXSM_ERR_RING_FULL` are counted in the statistics;
  * `NXSM_ERR_NOT_STARTED` (module stopped), `NXSM_ERR_CAPTURE_OFF` (network-activity
  * collector off) and argument errors are not. IPv4 without options (40 bytes or more)

@@ -79,6 +79,10 @@ pub struct LifecycleCounters {
     /// Collections part of whose messages had to wait in the flow table for outbox room
     /// (the hub takes messages more slowly than the device makes them).
     pub collections_waited: u32,
+    /// Packets hooks dropped because a block rule of the policy matched (64-bit).
+    pub packets_blocked: u64,
+    /// The policy store's wrapping count of them at the last fold.
+    blocked_folded: u32,
 }
 
 /// Versions of the platform the shim was compiled against (major, minor, patch).
@@ -199,6 +203,8 @@ impl Module {
                 clock_unavailable: 0,
                 clock_steps_back: 0,
                 collections_waited: 0,
+                packets_blocked: 0,
+                blocked_folded: 0,
             },
             intake: IntakeTotals::new(),
             platform: Platform {
@@ -366,6 +372,13 @@ impl Module {
         }
         let taken = ring.popped().wrapping_sub(first);
         self.intake.count_later(malformed, ignored);
+        // Folded at every drain like the capture counters, so it never laps between folds.
+        let blocked = policy.blocked();
+        let counters = &mut self.counters;
+        counters.packets_blocked = counters
+            .packets_blocked
+            .saturating_add(u64::from(blocked.wrapping_sub(counters.blocked_folded)));
+        counters.blocked_folded = blocked;
         // Folded at every drain, so no 32-bit producer counter laps between two folds.
         self.intake.fold(intake);
         let counters = &mut self.counters;
@@ -579,6 +592,7 @@ impl Module {
             collections_waited: self.counters.collections_waited,
             alerts_sent: self.detect.counters().alerts_sent,
             alerts_suppressed: self.detect.counters().alerts_suppressed,
+            packets_blocked: self.counters.packets_blocked,
         }
     }
 

@@ -11,6 +11,7 @@
 //! The C API (`ffi`) is a one-to-one wrapper of this type; tests, fuzz targets and tools
 //! drive it directly with a [`core::cell::RefCell`] for the module.
 
+use crate::capture::FlowRecord;
 use crate::config::{capacity, Priority, Settings};
 use crate::detect::Alert;
 use crate::intake::{Intake, IntakeCounters, Offer, Packet};
@@ -19,6 +20,7 @@ use crate::policy::store::{LoadError, Policies, PolicyStore};
 use crate::policy::{Layout, PolicyError};
 use crate::raw::Seen;
 use crate::scheduler::Collector;
+use crate::wire::Parsed;
 
 /// Exclusive access to a value that never waits: `None` at once while another context
 /// holds it.
@@ -186,6 +188,30 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
             Offer::Dropped => Capture::RingFull,
             Offer::Closed => self.closed(),
         }
+    }
+
+    /// Whether a rule of the active policy blocks packets: what a hook asks before
+    /// [`blocks`](Self::blocks), one load.
+    #[inline(always)]
+    pub fn blocking(&self) -> bool {
+        self.policy.block() != 0
+    }
+
+    /// Whether the active policy drops this packet; counted when it does. Out of line: only
+    /// hooks of a device with a block rule come here, and they parse the packet again.
+    #[inline(never)]
+    pub fn blocks<'a, P: Packet<'a>>(&self, packet: P, seen: Seen) -> bool {
+        let Ok(Parsed::Flow(datagram)) = crate::wire::parse(packet.bytes(), seen.order()) else {
+            return false;
+        };
+        let record = FlowRecord::new(seen.direction(), &datagram);
+        let blocked = self
+            .policy
+            .read(|policy| policy.is_some_and(|policy| crate::detect::blocks(&policy, &record)));
+        if blocked {
+            self.policy.count_blocked();
+        }
+        blocked
     }
 
     /// Why capture is off. Decided only here, so a stored packet pays nothing for it. (Not
@@ -599,7 +625,11 @@ mod tests {
         let varint = crate::message::varint_len;
         let header = 1 + 5 + varint(crate::VERSION) + varint(0) + varint(T0 + 1) + 1;
         assert_eq!(bytes[header], 3, "an alerts event");
-        assert_eq!((bytes[header + 1], bytes[header + 2]), (1, 0), "one indicator alert");
+        assert_eq!(
+            (bytes[header + 1], bytes[header + 2]),
+            (1, 0),
+            "one indicator alert"
+        );
         monitor.ack(sequence, true).unwrap();
         let told = monitor.notify.1.borrow().clone();
         assert_eq!(told.len(), 1);
@@ -629,7 +659,9 @@ mod tests {
         use crate::detect::AlertKind::*;
         // The two flows to the listed address, then the count of the first window.
         assert_eq!(kinds, [Indicator, Indicator, ConnectionsOutOfRange]);
-        let counters = monitor.snapshot(|module, _| module.detect_counters()).unwrap();
+        let counters = monitor
+            .snapshot(|module, _| module.detect_counters())
+            .unwrap();
         assert_eq!((counters.alerts_sent, counters.alerts_suppressed), (3, 0));
         monitor.clear_policy().unwrap();
         monitor.capture(&UDP[..], OUT);

@@ -15,7 +15,7 @@ use heapless::Vec;
 use crate::capture::{Direction, FlowRecord, IpVersion};
 use crate::config::capacity;
 use crate::flows::opened_by;
-use crate::policy::{Fields, Policy, Words};
+use crate::policy::{flag, Fields, Policy, Words};
 use crate::wire::{ipv4_octets, ipv6_octets, TransportKind};
 
 /// Which rule an alert reports. The values are the wire format's.
@@ -143,23 +143,7 @@ impl Detector {
             self.refused = self.refused.saturating_add(1);
         }
         let flow = alert_flow(record);
-        let opened_by_device = flow.initiator == Direction::Out;
-        let (indicator, allowed) = match record.version() {
-            IpVersion::V4 => {
-                let remote = u32::from_be_bytes(ipv4_octets(record.remote()));
-                (
-                    policy.indicator_v4(remote),
-                    !opened_by_device || policy.outbound_allowed_v4(remote),
-                )
-            }
-            IpVersion::V6 => {
-                let remote = u128::from_be_bytes(ipv6_octets(record.remote()));
-                (
-                    policy.indicator_v6(remote),
-                    !opened_by_device || policy.outbound_allowed_v6(remote),
-                )
-            }
-        };
+        let breaches = breaches(policy, record, flow.initiator);
         let raise = |kind, rule| Alert {
             kind,
             time: now,
@@ -167,21 +151,14 @@ impl Detector {
             rule,
             subject: Subject::Flow(flow),
         };
-        if let Some(source) = indicator {
+        if let Some(source) = breaches.indicator {
             self.raise(raise(AlertKind::Indicator, source));
         }
-        if !allowed {
+        if breaches.outbound {
             self.raise(raise(AlertKind::OutboundNotAllowed, 0));
         }
-        let port_rule = match flow.protocol {
-            TransportKind::Tcp => Some(true),
-            TransportKind::Udp => Some(false),
-            TransportKind::Icmp => None,
-        };
-        if let (false, Some(tcp)) = (opened_by_device, port_rule) {
-            if !policy.inbound_allowed(tcp, flow.local_port) {
-                self.raise(raise(AlertKind::InboundPortNotAllowed, 0));
-            }
+        if breaches.inbound_port {
+            self.raise(raise(AlertKind::InboundPortNotAllowed, 0));
         }
     }
 
@@ -246,6 +223,79 @@ impl Detector {
     pub fn counters(&self) -> DetectCounters {
         self.counters
     }
+}
+
+/// The flow rules a record's flow breaks: the one home of what each rule means, for the
+/// alerts and for blocking.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Breaches {
+    /// The remote address is an indicator: its source.
+    pub indicator: Option<u32>,
+    /// The device opened it, to a remote outside the outbound allow list.
+    pub outbound: bool,
+    /// The peer opened it, to a local TCP or UDP port outside the inbound allow list.
+    pub inbound_port: bool,
+}
+
+/// What `record`'s flow, opened by `initiator`, breaks of `policy`.
+pub fn breaches<W, F>(
+    policy: &Policy<'_, W, F>,
+    record: &FlowRecord,
+    initiator: Direction,
+) -> Breaches
+where
+    W: Words + ?Sized,
+    F: Fields + ?Sized,
+{
+    let opened_by_device = initiator == Direction::Out;
+    let (indicator, allowed) = match record.version() {
+        IpVersion::V4 => {
+            let remote = u32::from_be_bytes(ipv4_octets(record.remote()));
+            (
+                policy.indicator_v4(remote),
+                !opened_by_device || policy.outbound_allowed_v4(remote),
+            )
+        }
+        IpVersion::V6 => {
+            let remote = u128::from_be_bytes(ipv6_octets(record.remote()));
+            (
+                policy.indicator_v6(remote),
+                !opened_by_device || policy.outbound_allowed_v6(remote),
+            )
+        }
+    };
+    let local_port = (record.ports() >> 16) as u16;
+    let inbound_port = !opened_by_device
+        && match record.protocol() {
+            TransportKind::Tcp => !policy.inbound_allowed(true, local_port),
+            TransportKind::Udp => !policy.inbound_allowed(false, local_port),
+            TransportKind::Icmp => false,
+        };
+    Breaches {
+        indicator,
+        outbound: !allowed,
+        inbound_port,
+    }
+}
+
+/// Whether the packet of `record` breaks a rule of `policy` that blocks.
+pub fn blocks<W, F>(policy: &Policy<'_, W, F>, record: &FlowRecord) -> bool
+where
+    W: Words + ?Sized,
+    F: Fields + ?Sized,
+{
+    let block = policy.flags();
+    let ports = record.ports();
+    let initiator = opened_by(
+        (ports >> 16) as u16,
+        ports as u16,
+        record.direction(),
+        record.flags(),
+    );
+    let breaches = breaches(policy, record, initiator);
+    (block & flag::BLOCK_INDICATOR != 0 && breaches.indicator.is_some())
+        || (block & flag::BLOCK_OUTBOUND != 0 && breaches.outbound)
+        || (block & flag::BLOCK_INBOUND_PORT != 0 && breaches.inbound_port)
 }
 
 /// The alert view of a record's flow.

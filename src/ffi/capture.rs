@@ -23,7 +23,9 @@ use crate::wire::HeaderOrder;
 /// reaching the end of the address space), not refused. `direction` is an
 /// `nxsm_direction`, `header_order` an `nxsm_header_order`.
 ///
-/// Returns `NXSM_OK` when the packet was stored for the consumer. `NXSM_ERR_MALFORMED`,
+/// Returns `NXSM_OK` when the packet was stored for the consumer, and
+/// `NXSM_ERR_BLOCKED` whatever became of its record when a block rule of the detection
+/// policy matches it: the hook must then drop the packet. `NXSM_ERR_MALFORMED`,
 /// `NXSM_ERR_NOT_RECORDED` and `NXSM_ERR_RING_FULL` are counted in the statistics;
 /// `NXSM_ERR_NOT_STARTED` (module stopped), `NXSM_ERR_CAPTURE_OFF` (network-activity
 /// collector off) and argument errors are not. IPv4 without options (40 bytes or more)
@@ -97,10 +99,15 @@ fn capture_as(ip_header: *const u8, length: usize, seen: Seen) -> nxsm_result {
         length,
         bytes: PhantomData,
     };
-    match MONITOR.capture_fast(packet, seen) {
+    let outcome = match MONITOR.capture_fast(packet, seen) {
         Some(capture) => result(capture),
         None => capture_rest(packet, seen),
+    };
+    // With no block rule, one load and a branch.
+    if MONITOR.blocking() && MONITOR.blocks(packet, seen) {
+        return nxsm_result::NXSM_ERR_BLOCKED;
     }
+    outcome
 }
 
 /// [`Monitor::capture_rest`](crate::monitor::Monitor::capture_rest) out of line, so the

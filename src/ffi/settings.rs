@@ -105,6 +105,7 @@ pub extern "C" fn nxsm_get_stats(out: *mut nxsm_stats) -> nxsm_result {
                 collections_waited: u64::from(counters.collections_waited),
                 alerts_sent: module.detect_counters().alerts_sent,
                 alerts_suppressed: module.detect_counters().alerts_suppressed,
+                packets_blocked: counters.packets_blocked,
             }
         })?;
         Ok(())

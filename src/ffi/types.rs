@@ -83,11 +83,14 @@ pub enum nxsm_result {
     NXSM_ERR_POLICY_INDEX = 22,
     /// Policy ports not strictly increasing.
     NXSM_ERR_POLICY_PORTS = 23,
+    /// From a capture call: the detection policy blocks this packet, so the hook drops it
+    /// (counted in `packets_blocked`; its record was kept as the other codes would say).
+    NXSM_ERR_BLOCKED = 24,
 }
 
 impl nxsm_result {
     /// Every result in code order: `ALL[code]` is the result numbered `code`.
-    pub const ALL: [nxsm_result; 24] = [
+    pub const ALL: [nxsm_result; 25] = [
         Self::NXSM_OK,
         Self::NXSM_ERR_NULL_ARGUMENT,
         Self::NXSM_ERR_INVALID_ARGUMENT,
@@ -112,6 +115,7 @@ impl nxsm_result {
         Self::NXSM_ERR_POLICY_SOURCE,
         Self::NXSM_ERR_POLICY_INDEX,
         Self::NXSM_ERR_POLICY_PORTS,
+        Self::NXSM_ERR_BLOCKED,
     ];
 
     /// The result numbered `code`, if there is one.
@@ -158,12 +162,13 @@ impl nxsm_result {
             Self::NXSM_ERR_POLICY_SOURCE => c"a policy range names a source that does not exist",
             Self::NXSM_ERR_POLICY_INDEX => c"a policy index differs from its ranges",
             Self::NXSM_ERR_POLICY_PORTS => c"policy ports are not strictly increasing",
+            Self::NXSM_ERR_BLOCKED => c"the detection policy blocks this packet: drop it",
         }
     }
 }
 
 /// How many result codes there are: every code is below this.
-pub const NXSM_RESULT_COUNT: u32 = 24;
+pub const NXSM_RESULT_COUNT: u32 = 25;
 
 const _: () = assert!(nxsm_result::ALL.len() == NXSM_RESULT_COUNT as usize);
 
@@ -470,11 +475,13 @@ pub struct nxsm_stats {
     /// Alerts not raised because their network-activity window had already raised
     /// `NXSM_MAX_ALERTS_PER_WINDOW`.
     pub alerts_suppressed: u32,
+    /// Packets the hooks dropped because a block rule of the detection policy matched.
+    pub packets_blocked: u64,
 }
 
 // The layout C sees: no padding anywhere (see the comment on `packets_seen`).
 const _: () = assert!(
-    core::mem::size_of::<nxsm_stats>() == 24 * 4 + 7 * 8
+    core::mem::size_of::<nxsm_stats>() == 24 * 4 + 8 * 8
         && core::mem::offset_of!(nxsm_stats, packets_seen) == 32
         && core::mem::offset_of!(nxsm_stats, ring_waiting) == 80
         && core::mem::offset_of!(nxsm_stats, collections_waited) == 136

@@ -102,6 +102,8 @@ pub struct Heartbeat {
     pub alerts_sent: u32,
     /// Alerts not raised: a window had reached its limit.
     pub alerts_suppressed: u32,
+    /// Packets the hooks dropped because a block rule of the policy matched.
+    pub packets_blocked: u64,
 }
 
 impl Heartbeat {
@@ -131,7 +133,8 @@ impl Heartbeat {
         sink.varint64(u64::from(self.clock_steps_back))?;
         sink.varint64(u64::from(self.collections_waited))?;
         sink.varint64(u64::from(self.alerts_sent))?;
-        sink.varint64(u64::from(self.alerts_suppressed))
+        sink.varint64(u64::from(self.alerts_suppressed))?;
+        sink.varint64(self.packets_blocked)
     }
 }
 

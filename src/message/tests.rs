@@ -232,6 +232,7 @@ fn the_widest_first_message_fits_the_smallest_maximum() {
         collections_waited: u32::MAX,
         alerts_sent: u32::MAX,
         alerts_suppressed: u32::MAX,
+        packets_blocked: u64::MAX,
     };
     let flows = [flow];
     let collection = Collection {

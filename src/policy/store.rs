@@ -46,6 +46,9 @@ pub struct PolicyStore<const WORDS: usize> {
     /// The active policy's block bits ([`flag::BLOCK`]): what a hook tests before anything
     /// else, so that with no block rule it pays one load and one branch.
     block: AtomicU32,
+    /// Packets a hook dropped because a block rule matched (wrapping; the consumer folds it
+    /// into a 64-bit total).
+    blocked: AtomicU32,
 }
 
 impl<const WORDS: usize> Buffer<WORDS> {
@@ -83,6 +86,7 @@ impl<const WORDS: usize> PolicyStore<WORDS> {
             active: AtomicU32::new(NONE),
             loading: AtomicU32::new(0),
             block: AtomicU32::new(0),
+            blocked: AtomicU32::new(0),
         }
     }
 
@@ -94,6 +98,7 @@ impl<const WORDS: usize> PolicyStore<WORDS> {
             active: AtomicU32::new(NONE),
             loading: AtomicU32::new(0),
             block: AtomicU32::new(0),
+            blocked: AtomicU32::new(0),
         }
     }
 
@@ -148,6 +153,16 @@ impl<const WORDS: usize> PolicyStore<WORDS> {
         self.active.store(NONE, Ordering::SeqCst);
         self.loading.store(0, Ordering::Release);
         Ok(())
+    }
+
+    /// Counts a packet a hook dropped.
+    pub fn count_blocked(&self) {
+        fetch_add(&self.blocked, 1, Ordering::Relaxed);
+    }
+
+    /// Packets dropped so far (wrapping at 2^32).
+    pub fn blocked(&self) -> u32 {
+        self.blocked.load(Ordering::Relaxed)
     }
 
     /// The block bits of the active policy (0 without one).

@@ -156,5 +156,6 @@ fn heartbeat_json(hb: &Heartbeat) -> Value {
         "collections_waited": hb.collections_waited,
         "alerts_sent": hb.alerts_sent,
         "alerts_suppressed": hb.alerts_suppressed,
+        "packets_blocked": hb.packets_blocked,
     })
 }

@@ -19,7 +19,7 @@
 //!
 //! ```
 //! // format 2, "nxsm", version 0, sequence 7, time 0, one event: a heartbeat of zeros.
-//! let line = "02 046e78736d 00 07 00 01 02 000000000000000000000000000000000000";
+//! let line = "02 046e78736d 00 07 00 01 02 00000000000000000000000000000000000000";
 //! let bytes = nxsm_decode::hex::parse_line(line).unwrap();
 //! let message = nxsm_decode::decode(&bytes).unwrap();
 //! assert_eq!(message.sequence, 7);
@@ -363,6 +363,8 @@ pub struct Heartbeat {
     pub alerts_sent: u32,
     /// Alerts not raised because their window had reached its limit.
     pub alerts_suppressed: u32,
+    /// Packets the hooks dropped because a block rule of the policy matched.
+    pub packets_blocked: u64,
 }
 
 /// Ports travel as two big-endian bytes, not as a varint.

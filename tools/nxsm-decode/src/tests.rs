@@ -90,6 +90,7 @@ fn heartbeat_event() -> Vec<u8> {
     b.push(0x02); // collections_waited
     b.push(0x05); // alerts_sent
     b.push(0x01); // alerts_suppressed
+    b.extend(varint64(1 << 40)); // packets_blocked
     b
 }
 
@@ -181,6 +182,7 @@ fn worked_example_decodes_field_by_field() {
             collections_waited: 2,
             alerts_sent: 5,
             alerts_suppressed: 1,
+            packets_blocked: 1 << 40,
         })
     );
     // The reader's own encoder gives back the hand-written bytes.
@@ -517,7 +519,7 @@ fn heartbeat_packet_counters_are_64_bit() {
         b.extend(varint64((1 << 32) - 1)); // malformed
         b.extend([0x00; 3]); // ignored, ring_dropped, table_full_dropped
         b.extend([0x00; 8]); // the 32-bit and 16-bit fields after them
-        b.extend([0x00; 3]); // collections_waited, alerts_sent, alerts_suppressed
+        b.extend([0x00; 4]); // collections_waited, alerts_sent, alerts_suppressed, packets_blocked
         message(&[b])
     };
     assert_eq!(varint64(u64::MAX).len(), 10);

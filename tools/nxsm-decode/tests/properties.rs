@@ -149,10 +149,10 @@ fn heartbeat() -> impl Strategy<Value = Heartbeat> {
         (counter(), total(), total(), total(), total()),
         (total(), total(), counter(), counter(), counter()),
         (any::<u16>(), counter(), counter(), counter(), counter()),
-        (counter(), counter(), counter()),
+        (counter(), counter(), counter(), total()),
     )
         .prop_map(
-            |((a, b, c, d, e), (f, g, h, i, j), (k, l, m, n, o), (p, q, r))| Heartbeat {
+            |((a, b, c, d, e), (f, g, h, i, j), (k, l, m, n, o), (p, q, r, s))| Heartbeat {
                 uptime_s: a,
                 packets_seen: b,
                 packets_counted: c,
@@ -171,6 +171,7 @@ fn heartbeat() -> impl Strategy<Value = Heartbeat> {
                 collections_waited: p,
                 alerts_sent: q,
                 alerts_suppressed: r,
+                packets_blocked: s,
             },
         )
 }

@@ -51,6 +51,7 @@ fn heartbeat() -> Heartbeat {
         collections_waited: 9,
         alerts_sent: 10,
         alerts_suppressed: 11,
+        packets_blocked: 12,
     }
 }
 
@@ -171,6 +172,7 @@ fn heartbeat_alone_and_at_its_limits() {
             collections_waited: u32::MAX,
             alerts_sent: u32::MAX,
             alerts_suppressed: u32::MAX,
+            packets_blocked: u64::MAX,
         },
     ] {
         let c = Collection {

@@ -168,6 +168,7 @@ pub fn heartbeat_of(hb: &core_message::Heartbeat) -> Heartbeat {
         collections_waited: hb.collections_waited,
         alerts_sent: hb.alerts_sent,
         alerts_suppressed: hb.alerts_suppressed,
+        packets_blocked: hb.packets_blocked,
     }
 }
 
