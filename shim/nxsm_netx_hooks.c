@@ -131,30 +131,39 @@ static nxsm_hook_slot *nxsm_slot_find(const NX_IP *ip_ptr)
 /* One of the core's fixed-form capture calls (nxsm_capture_out, ...). */
 typedef nxsm_result (*nxsm_capture_fn)(const uint8_t *ip_header, size_t length);
 
-/* Gives the header bytes of the first buffer to the core. A header pointer that is not
-   inside the buffer cannot be read: the core gets zero bytes and counts the packet as
+/* Gives the header bytes of the first buffer to the core; NX_TRUE when a block rule of the
+   detection policy matches the packet (the hook then drops it). A header pointer that is
+   not inside the buffer cannot be read: the core gets zero bytes and counts the packet as
    malformed rather than losing it silently. */
-static VOID nxsm_packet_capture(const NX_PACKET *packet_ptr, nxsm_capture_fn capture)
+static UINT nxsm_packet_capture(const NX_PACKET *packet_ptr, nxsm_capture_fn capture)
 {
     static const uint8_t nothing = 0u;
     const UCHAR *header = packet_ptr->nx_packet_ip_header;
     const UCHAR *end = packet_ptr->nx_packet_append_ptr;
+    nxsm_result outcome;
 
     if (header == NX_NULL || end == NX_NULL || end < header)
     {
-        (void)capture(&nothing, 0u);
-        return;
+        outcome = capture(&nothing, 0u);
     }
-    (void)capture((const uint8_t *)header, (size_t)(end - header));
+    else
+    {
+        outcome = capture((const uint8_t *)header, (size_t)(end - header));
+    }
+    return (outcome == NXSM_ERR_BLOCKED) ? NX_TRUE : NX_FALSE;
 }
 
-/* nx_ip_packet_filter_extended: records, then returns the saved filter's verdict. */
+/* nx_ip_packet_filter_extended: records, then returns the saved filter's verdict, or drops
+   the packet (a verdict other than NX_SUCCESS: NetX Duo releases it) when a block rule
+   matches. The application's filter sees every packet either way. */
 static UINT nxsm_filter(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT direction)
 {
     TX_INTERRUPT_SAVE_AREA
     const nxsm_hook_slot *slot;
     nxsm_filter_fn previous = NX_NULL;
     UINT mode;
+    UINT blocked = NX_FALSE;
+    UINT verdict = NX_SUCCESS;
 
     TX_DISABLE
     slot = nxsm_slot_find(ip_ptr);
@@ -169,23 +178,23 @@ static UINT nxsm_filter(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT direction)
     {
         if (direction == (UINT)NX_IP_PACKET_OUT)
         {
-            nxsm_packet_capture(packet_ptr, nxsm_capture_out);
+            blocked = nxsm_packet_capture(packet_ptr, nxsm_capture_out);
         }
         else if (direction == (UINT)NX_IP_PACKET_IN && mode == (UINT)NXSM_CAPTURE_IP_INPUT)
         {
-            nxsm_packet_capture(packet_ptr, nxsm_capture_in);
+            blocked = nxsm_packet_capture(packet_ptr, nxsm_capture_in);
         }
     }
     /* The application's filter decides; without one, the packet passes. */
     if (previous != NX_NULL && previous != nxsm_filter)
     {
-        return previous(ip_ptr, packet_ptr, direction);
+        verdict = previous(ip_ptr, packet_ptr, direction);
     }
-    return NX_SUCCESS;
+    return (blocked == NX_TRUE) ? (UINT)NX_NOT_SUCCESSFUL : verdict;
 }
 
 /* Shared body of the receive wrappers: records (unicast-only mode), then hands the packet
-   to the routine saved for this IP. */
+   to the routine saved for this IP, or releases it when a block rule matches. */
 static VOID nxsm_receive(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT which)
 {
     TX_INTERRUPT_SAVE_AREA
@@ -210,9 +219,10 @@ static VOID nxsm_receive(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT which)
     mode = nxsm_hook_mode;
     TX_RESTORE
 
-    if (packet_ptr != NX_NULL && mode == (UINT)NXSM_CAPTURE_UNICAST_ONLY)
+    if (packet_ptr != NX_NULL && mode == (UINT)NXSM_CAPTURE_UNICAST_ONLY &&
+        nxsm_packet_capture(packet_ptr, nxsm_capture_in_host_order) == NX_TRUE)
     {
-        nxsm_packet_capture(packet_ptr, nxsm_capture_in_host_order);
+        next = NX_NULL; /* blocked: released below, never delivered */
     }
     if (next != NX_NULL)
     {
@@ -220,7 +230,7 @@ static VOID nxsm_receive(NX_IP *ip_ptr, NX_PACKET *packet_ptr, UINT which)
     }
     else if (packet_ptr != NX_NULL)
     {
-        /* Nowhere to deliver: the packet must still go back to its pool. */
+        /* Nowhere to deliver (or blocked): the packet must still go back to its pool. */
         NX_PACKET *orphan = packet_ptr;
 
         (void)nx_packet_release(orphan);
