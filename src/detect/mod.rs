@@ -10,6 +10,8 @@
 //! Limits: at most one alert per rule and flow in a window, and at most
 //! `NXSM_MAX_ALERTS_PER_WINDOW` in a window; the rest are counted as suppressed.
 
+pub mod baseline;
+
 use heapless::Vec;
 
 use crate::capture::{Direction, FlowRecord, IpVersion};

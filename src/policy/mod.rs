@@ -11,10 +11,12 @@ mod check;
 mod format;
 mod layout;
 pub mod store;
+mod write;
 
 pub use check::{check, crc32};
 pub use format::{field, flag, PolicyError, HEADER_BYTES, INDEX_ENTRIES, MAGIC, VERSION};
 pub use layout::{at, Fields, Layout, Words};
+pub use write::BlobWriter;
 
 use check::address;
 use format::{RANGE_V4_WORDS, RANGE_V6_WORDS};
@@ -40,6 +42,21 @@ impl<'a, W: Words + ?Sized, F: Fields + ?Sized> Policy<'a, W, F> {
     /// The policy of a blob `check` accepted with this layout.
     pub fn new(words: &'a W, layout: &'a F) -> Self {
         Self { words, layout }
+    }
+
+    /// Word `at` of the blob (for copying sections into a new blob).
+    pub fn word(&self, at: usize) -> u32 {
+        self.words.word(at)
+    }
+
+    /// Word `at` of the layout ([`at`]).
+    pub fn field(&self, at: usize) -> u32 {
+        self.layout.field(at)
+    }
+
+    /// The blob's number of indicator sources.
+    pub fn sources(&self) -> u32 {
+        self.words.word(field::SOURCES)
     }
 
     /// The blob's flags ([`flag`]).

@@ -111,29 +111,45 @@ impl<const WORDS: usize> PolicyStore<WORDS> {
         if blob.len() > Self::BYTES {
             return Err(LoadError::Policy(PolicyError::TooLarge));
         }
+        self.install(|words| {
+            for (word, bytes) in words.iter().zip(blob.chunks(4)) {
+                let mut le = [0u8; 4];
+                for (to, from) in le.iter_mut().zip(bytes) {
+                    *to = *from;
+                }
+                word.store(u32::from_le_bytes(le), Ordering::Relaxed);
+            }
+            Ok(blob.len())
+        })
+    }
+
+    /// Makes the blob `fill` writes into the spare buffer (returning its length in bytes)
+    /// the active policy, once it passes every check a loaded blob passes. `fill` may read
+    /// the active policy meanwhile; on any error the active policy stays.
+    pub fn install(
+        &self,
+        fill: impl FnOnce(&[AtomicU32]) -> Result<usize, PolicyError>,
+    ) -> Result<Layout, LoadError> {
         if compare_exchange(&self.loading, 0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
             return Err(LoadError::Busy);
         }
-        let result = self.load_into_spare(blob);
+        let result = self.install_in_spare(fill);
         self.loading.store(0, Ordering::Release);
         result
     }
 
-    fn load_into_spare(&self, blob: &[u8]) -> Result<Layout, LoadError> {
+    fn install_in_spare(
+        &self,
+        fill: impl FnOnce(&[AtomicU32]) -> Result<usize, PolicyError>,
+    ) -> Result<Layout, LoadError> {
         // The buffer that is not active (the first when none is).
         let spare = usize::from(self.active.load(Ordering::Acquire) == 1);
         let buffer = self.buffers.get(spare).ok_or(LoadError::Busy)?;
         if buffer.readers.load(Ordering::SeqCst) != 0 {
             return Err(LoadError::Busy);
         }
-        for (word, bytes) in buffer.words.iter().zip(blob.chunks(4)) {
-            let mut le = [0u8; 4];
-            for (to, from) in le.iter_mut().zip(bytes) {
-                *to = *from;
-            }
-            word.store(u32::from_le_bytes(le), Ordering::Relaxed);
-        }
-        let layout = check(&buffer.words[..], blob.len()).map_err(LoadError::Policy)?;
+        let length = fill(&buffer.words[..]).map_err(LoadError::Policy)?;
+        let layout = check(&buffer.words[..], length).map_err(LoadError::Policy)?;
         for (to, from) in buffer.layout.iter().zip(layout.0) {
             to.store(from, Ordering::Relaxed);
         }
