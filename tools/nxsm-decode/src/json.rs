@@ -4,7 +4,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde_json::{json, Map, Value};
 
-use crate::{version_text, Event, Flow, Heartbeat, Message, NetworkActivity, SystemInformation};
+use crate::{
+    version_text, Alert, Event, Flow, Heartbeat, Message, NetworkActivity, SystemInformation,
+};
 
 /// A message as JSON: addresses as text, protocols and flags by name, the window's start and
 /// end, local addresses resolved, the library versions as `"major.minor.patch"`.
@@ -34,6 +36,9 @@ pub fn event_json(time: u32, event: &Event) -> Value {
         Event::NetworkActivity(window) => network_json(time, window),
         Event::SystemInformation(si) => system_json(si),
         Event::Heartbeat(hb) => heartbeat_json(hb),
+        Event::Alerts(alerts) => json!({
+            "alerts": alerts.iter().map(alert_json).collect::<Vec<_>>(),
+        }),
     };
     if let Value::Object(fields) = body {
         object.extend(fields);
@@ -99,6 +104,45 @@ pub fn flow_json<A: AddressText>(ip: u8, local: Option<&A>, flow: &Flow<A>) -> V
         "tcp_flags_out": flow.flags_out().names(),
         "initiator": flow.initiator_name(),
     })
+}
+
+/// One alert as JSON: `kind` (`indicator`, `outbound_not_allowed`,
+/// `inbound_port_not_allowed`, `connections_out_of_range`), `time`, `policy` (`"0x%08x"`),
+/// `rule`, then for a flow `ip` (4 or 6), `proto`, `local`, `local_port`, `remote`,
+/// `remote_port`, `initiator` (`"local"` or `"remote"`), and for a connection count `active`,
+/// `min`, `max`.
+///
+/// Works on any [`Alert`], validated or not: a protocol of 3 or more shows as `"invalid"`, an
+/// initiator other than 0 and 1 as `null`.
+pub fn alert_json(alert: &Alert) -> Value {
+    let head = alert.head();
+    let mut object = Map::new();
+    object.insert("kind".into(), json!(alert.kind().name()));
+    object.insert("time".into(), json!(head.time));
+    object.insert("policy".into(), json!(format!("{:#010x}", head.policy)));
+    object.insert("rule".into(), json!(head.rule));
+    match alert {
+        Alert::Indicator(_, flow)
+        | Alert::OutboundNotAllowed(_, flow)
+        | Alert::InboundPortNotAllowed(_, flow) => {
+            object.insert("ip".into(), json!(flow.ip()));
+            object.insert(
+                "proto".into(),
+                json!(flow.protocol().map_or("invalid", |p| p.name())),
+            );
+            object.insert("local".into(), json!(flow.local_text()));
+            object.insert("local_port".into(), json!(flow.local_port()));
+            object.insert("remote".into(), json!(flow.remote_text()));
+            object.insert("remote_port".into(), json!(flow.remote_port()));
+            object.insert("initiator".into(), json!(flow.initiator_name()));
+        }
+        Alert::ConnectionsOutOfRange(_, count) => {
+            object.insert("active".into(), json!(count.active));
+            object.insert("min".into(), json!(count.min));
+            object.insert("max".into(), json!(count.max));
+        }
+    }
+    Value::Object(object)
 }
 
 fn triple(v: [u8; 3]) -> String {

@@ -5,16 +5,17 @@
 //! writer's source).
 //!
 //! - [`decode`] turns the bytes of one message into an owned, validated [`Message`]: postcard
-//!   decoding plus every rule the page states (format 2, module `"nxsm"`, one to three events
+//!   decoding plus every rule the page states (format 2, module `"nxsm"`, one to four events
 //!   in order and at most one of each kind, local indices in range, protocol 3 invalid, no
-//!   flag bits outside TCP, no trailing bytes, ...). It never panics; every failure is a
-//!   [`DecodeError`].
+//!   flag bits outside TCP, alerts with a known kind, protocol and initiator, no trailing
+//!   bytes, ...). It never panics; every failure is a [`DecodeError`].
 //! - [`to_json`] gives a readable JSON view: addresses as text, protocols and TCP flags by
 //!   name, the window's start and end, local addresses resolved.
 //! - [`encode`] writes a [`Message`] back (tests and tools use it to build inputs).
 //!
 //! The `nxsm-decode` binary prints messages given as raw bytes or hex lines as JSON, and has a
-//! `--replay` mode for `scripts/replay` (one line or table row per flow); `nxsm-decode --help`
+//! `--replay` mode for `scripts/replay` (one line or table row per flow and per alert);
+//! `nxsm-decode --help`
 //! lists the options.
 //!
 //! ```
@@ -38,7 +39,7 @@ pub mod hex;
 mod json;
 pub mod replay;
 
-pub use json::{event_json, flow_json, to_json};
+pub use json::{alert_json, event_json, flow_json, to_json};
 
 /// The wire format version this reader understands.
 pub const FORMAT: u8 = 2;
@@ -60,7 +61,8 @@ pub struct Message {
     pub sequence: u32,
     /// Unix seconds when the message was built.
     pub time: u32,
-    /// One to three events, in the order network activity, system information, heartbeat.
+    /// One to four events, in the order network activity, system information, heartbeat,
+    /// alerts.
     pub events: Vec<Event>,
 }
 
@@ -73,6 +75,8 @@ pub enum Event {
     SystemInformation(SystemInformation),
     /// Variant 2: the module's health counters.
     Heartbeat(Heartbeat),
+    /// Variant 3: what the detection policy caught (at least one alert).
+    Alerts(Vec<Alert>),
 }
 
 /// The kinds of [`Event`], in their wire order.
@@ -84,6 +88,8 @@ pub enum EventKind {
     SystemInformation,
     /// [`Event::Heartbeat`].
     Heartbeat,
+    /// [`Event::Alerts`].
+    Alerts,
 }
 
 impl EventKind {
@@ -93,6 +99,7 @@ impl EventKind {
             EventKind::NetworkActivity => "network_activity",
             EventKind::SystemInformation => "system_information",
             EventKind::Heartbeat => "heartbeat",
+            EventKind::Alerts => "alerts",
         }
     }
 }
@@ -110,6 +117,7 @@ impl Event {
             Event::NetworkActivity(_) => EventKind::NetworkActivity,
             Event::SystemInformation(_) => EventKind::SystemInformation,
             Event::Heartbeat(_) => EventKind::Heartbeat,
+            Event::Alerts(_) => EventKind::Alerts,
         }
     }
 }
@@ -367,6 +375,232 @@ pub struct Heartbeat {
     pub packets_blocked: u64,
 }
 
+/// One alert (section 3.4): the variant number is the rule that was broken.
+///
+/// On the wire: the variant number as a varint, then the [`AlertHead`], then the
+/// [`AlertFlow`] or the [`ConnectionCount`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Alert {
+    /// Variant 0: the remote address is in an indicator range (`rule`: the range's source,
+    /// 0 the policy's own list, *i* its *i*-th feed).
+    Indicator(AlertHead, AlertFlow),
+    /// Variant 1: a flow the device opened, to a remote outside the outbound allow list.
+    OutboundNotAllowed(AlertHead, AlertFlow),
+    /// Variant 2: a flow the peer opened, to a local port outside the inbound allow list.
+    InboundPortNotAllowed(AlertHead, AlertFlow),
+    /// Variant 3: the window held more (or fewer) flows than the rule allows.
+    ConnectionsOutOfRange(AlertHead, ConnectionCount),
+}
+
+/// The kinds of [`Alert`], in their wire order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AlertKind {
+    /// [`Alert::Indicator`].
+    Indicator,
+    /// [`Alert::OutboundNotAllowed`].
+    OutboundNotAllowed,
+    /// [`Alert::InboundPortNotAllowed`].
+    InboundPortNotAllowed,
+    /// [`Alert::ConnectionsOutOfRange`].
+    ConnectionsOutOfRange,
+}
+
+impl AlertKind {
+    /// The name used in JSON and replay output.
+    pub fn name(self) -> &'static str {
+        match self {
+            AlertKind::Indicator => "indicator",
+            AlertKind::OutboundNotAllowed => "outbound_not_allowed",
+            AlertKind::InboundPortNotAllowed => "inbound_port_not_allowed",
+            AlertKind::ConnectionsOutOfRange => "connections_out_of_range",
+        }
+    }
+
+    /// The wire variant number.
+    pub fn number(self) -> u32 {
+        self as u32
+    }
+}
+
+impl fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Alert {
+    /// Which rule was broken.
+    pub fn kind(&self) -> AlertKind {
+        match self {
+            Alert::Indicator(..) => AlertKind::Indicator,
+            Alert::OutboundNotAllowed(..) => AlertKind::OutboundNotAllowed,
+            Alert::InboundPortNotAllowed(..) => AlertKind::InboundPortNotAllowed,
+            Alert::ConnectionsOutOfRange(..) => AlertKind::ConnectionsOutOfRange,
+        }
+    }
+
+    /// The fields every alert starts with.
+    pub fn head(&self) -> &AlertHead {
+        match self {
+            Alert::Indicator(head, _)
+            | Alert::OutboundNotAllowed(head, _)
+            | Alert::InboundPortNotAllowed(head, _)
+            | Alert::ConnectionsOutOfRange(head, _) => head,
+        }
+    }
+
+    /// The flow, for the three flow kinds.
+    pub fn flow(&self) -> Option<&AlertFlow> {
+        match self {
+            Alert::Indicator(_, flow)
+            | Alert::OutboundNotAllowed(_, flow)
+            | Alert::InboundPortNotAllowed(_, flow) => Some(flow),
+            Alert::ConnectionsOutOfRange(..) => None,
+        }
+    }
+
+    /// The connection count, for [`Alert::ConnectionsOutOfRange`].
+    pub fn connections(&self) -> Option<&ConnectionCount> {
+        match self {
+            Alert::ConnectionsOutOfRange(_, count) => Some(count),
+            _ => None,
+        }
+    }
+}
+
+/// The fields every alert starts with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertHead {
+    /// Unix seconds when the alert was raised (a flow: when it entered the flow table; a
+    /// count: when its window closed).
+    pub time: u32,
+    /// CRC-32 of the policy blob that raised it.
+    pub policy: u32,
+    /// The indicator's source for [`Alert::Indicator`], 0 otherwise.
+    pub rule: u32,
+}
+
+/// The flow an alert is about: variant 0 IPv4, variant 1 IPv6.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum AlertFlow {
+    /// Variant 0: an IPv4 flow.
+    V4 {
+        /// Device-side address, wire octet order.
+        local: [u8; 4],
+        /// Device-side port (0 for ICMP).
+        #[serde(with = "be16")]
+        local_port: u16,
+        /// Peer address.
+        remote: [u8; 4],
+        /// Peer port (0 for ICMP).
+        #[serde(with = "be16")]
+        remote_port: u16,
+        /// 0 TCP, 1 UDP, 2 ICMP (3 and above are invalid).
+        protocol: u8,
+        /// 0 the device ([`INITIATOR_LOCAL`]), 1 the peer ([`INITIATOR_REMOTE`]).
+        initiator: u8,
+    },
+    /// Variant 1: an IPv6 flow.
+    V6 {
+        /// Device-side address, wire octet order.
+        local: [u8; 16],
+        /// Device-side port (0 for ICMP).
+        #[serde(with = "be16")]
+        local_port: u16,
+        /// Peer address.
+        remote: [u8; 16],
+        /// Peer port (0 for ICMP).
+        #[serde(with = "be16")]
+        remote_port: u16,
+        /// 0 TCP, 1 UDP, 2 ICMP (3 and above are invalid).
+        protocol: u8,
+        /// 0 the device ([`INITIATOR_LOCAL`]), 1 the peer ([`INITIATOR_REMOTE`]).
+        initiator: u8,
+    },
+}
+
+impl AlertFlow {
+    /// 4 or 6.
+    pub fn ip(&self) -> u8 {
+        match self {
+            AlertFlow::V4 { .. } => 4,
+            AlertFlow::V6 { .. } => 6,
+        }
+    }
+
+    /// The device-side address as text.
+    pub fn local_text(&self) -> String {
+        match self {
+            AlertFlow::V4 { local, .. } => json::AddressText::text(local),
+            AlertFlow::V6 { local, .. } => json::AddressText::text(local),
+        }
+    }
+
+    /// The peer address as text.
+    pub fn remote_text(&self) -> String {
+        match self {
+            AlertFlow::V4 { remote, .. } => json::AddressText::text(remote),
+            AlertFlow::V6 { remote, .. } => json::AddressText::text(remote),
+        }
+    }
+
+    /// Device-side port.
+    pub fn local_port(&self) -> u16 {
+        match *self {
+            AlertFlow::V4 { local_port, .. } | AlertFlow::V6 { local_port, .. } => local_port,
+        }
+    }
+
+    /// Peer port.
+    pub fn remote_port(&self) -> u16 {
+        match *self {
+            AlertFlow::V4 { remote_port, .. } | AlertFlow::V6 { remote_port, .. } => remote_port,
+        }
+    }
+
+    /// The protocol byte as written (0 TCP, 1 UDP, 2 ICMP).
+    pub fn protocol_byte(&self) -> u8 {
+        match *self {
+            AlertFlow::V4 { protocol, .. } | AlertFlow::V6 { protocol, .. } => protocol,
+        }
+    }
+
+    /// The protocol (`None` for a value of 3 or more).
+    pub fn protocol(&self) -> Option<Protocol> {
+        match self.protocol_byte() {
+            byte @ 0..=2 => Protocol::from_kind(byte),
+            _ => None,
+        }
+    }
+
+    /// The initiator byte as written (0 the device, 1 the peer).
+    pub fn initiator(&self) -> u8 {
+        match *self {
+            AlertFlow::V4 { initiator, .. } | AlertFlow::V6 { initiator, .. } => initiator,
+        }
+    }
+
+    /// Who opened the flow: `"local"` (the device) or `"remote"` (`None` for another value).
+    pub fn initiator_name(&self) -> Option<&'static str> {
+        match self.initiator() {
+            INITIATOR_LOCAL => Some("local"),
+            INITIATOR_REMOTE => Some("remote"),
+            _ => None,
+        }
+    }
+}
+
+/// The flow count of a window, and the range the rule allows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionCount {
+    /// Flows the window held, plus the packets of new flows the full table refused.
+    pub active: u32,
+    /// Fewest flows the rule allows.
+    pub min: u32,
+    /// Most flows the rule allows.
+    pub max: u32,
+}
+
 /// Ports travel as two big-endian bytes, not as a varint.
 mod be16 {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -380,13 +614,42 @@ mod be16 {
     }
 }
 
-thread_local! {
-    /// The variant number of the last unknown event met while decoding on this thread
-    /// (postcard keeps no text of a custom error, so the number is handed over here).
-    static UNKNOWN_EVENT: Cell<Option<u32>> = const { Cell::new(None) };
+/// An enum variant number this reader does not know, and whose enum it belongs to.
+#[derive(Clone, Copy, Debug)]
+enum Unknown {
+    Event(u32),
+    Alert(u32),
+    AlertFlow(u32),
 }
 
-const EVENT_VARIANTS: &[&str] = &["NetworkActivity", "SystemInformation", "Heartbeat"];
+impl Unknown {
+    fn error(self) -> DecodeError {
+        match self {
+            Unknown::Event(n) => DecodeError::UnknownEvent(n),
+            Unknown::Alert(n) => DecodeError::UnknownAlertKind(n),
+            Unknown::AlertFlow(n) => DecodeError::UnknownAlertIp(n),
+        }
+    }
+
+    /// Records the number for [`decode`] and returns the custom error postcard carries.
+    fn raise<E: de::Error>(self) -> E {
+        UNKNOWN_VARIANT.with(|cell| cell.set(Some(self)));
+        E::custom(self.error())
+    }
+}
+
+thread_local! {
+    /// The last unknown variant number met while decoding on this thread (postcard keeps
+    /// no text of a custom error, so the number is handed over here).
+    static UNKNOWN_VARIANT: Cell<Option<Unknown>> = const { Cell::new(None) };
+}
+
+const EVENT_VARIANTS: &[&str] = &[
+    "NetworkActivity",
+    "SystemInformation",
+    "Heartbeat",
+    "Alerts",
+];
 
 impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -400,7 +663,7 @@ impl<'de> Visitor<'de> for EventVisitor {
     type Value = Event;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an event: variant 0, 1 or 2")
+        f.write_str("an event: variant 0, 1, 2 or 3")
     }
 
     fn visit_enum<E: EnumAccess<'de>>(self, data: E) -> Result<Event, E::Error> {
@@ -409,12 +672,134 @@ impl<'de> Visitor<'de> for EventVisitor {
             0 => payload.newtype_variant().map(Event::NetworkActivity),
             1 => payload.newtype_variant().map(Event::SystemInformation),
             2 => payload.newtype_variant().map(Event::Heartbeat),
-            other => {
-                UNKNOWN_EVENT.with(|cell| cell.set(Some(other)));
-                Err(de::Error::custom(format_args!(
-                    "unknown event variant {other}"
-                )))
-            }
+            3 => payload.newtype_variant().map(Event::Alerts),
+            other => Err(Unknown::Event(other).raise()),
+        }
+    }
+}
+
+const ALERT_VARIANTS: &[&str] = &[
+    "Indicator",
+    "OutboundNotAllowed",
+    "InboundPortNotAllowed",
+    "ConnectionsOutOfRange",
+];
+
+impl<'de> Deserialize<'de> for Alert {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_enum("Alert", ALERT_VARIANTS, AlertVisitor)
+    }
+}
+
+struct AlertVisitor;
+
+impl<'de> Visitor<'de> for AlertVisitor {
+    type Value = Alert;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an alert: variant 0, 1, 2 or 3")
+    }
+
+    fn visit_enum<E: EnumAccess<'de>>(self, data: E) -> Result<Alert, E::Error> {
+        let (number, payload): (u32, _) = data.variant()?;
+        match number {
+            0 => payload
+                .tuple_variant(2, PairVisitor::default())
+                .map(|(head, flow)| Alert::Indicator(head, flow)),
+            1 => payload
+                .tuple_variant(2, PairVisitor::default())
+                .map(|(head, flow)| Alert::OutboundNotAllowed(head, flow)),
+            2 => payload
+                .tuple_variant(2, PairVisitor::default())
+                .map(|(head, flow)| Alert::InboundPortNotAllowed(head, flow)),
+            3 => payload
+                .tuple_variant(2, PairVisitor::default())
+                .map(|(head, count)| Alert::ConnectionsOutOfRange(head, count)),
+            other => Err(Unknown::Alert(other).raise()),
+        }
+    }
+}
+
+/// The two fields of a tuple variant.
+struct PairVisitor<A, B>(std::marker::PhantomData<(A, B)>);
+
+impl<A, B> Default for PairVisitor<A, B> {
+    fn default() -> Self {
+        PairVisitor(std::marker::PhantomData)
+    }
+}
+
+impl<'de, A: Deserialize<'de>, B: Deserialize<'de>> Visitor<'de> for PairVisitor<A, B> {
+    type Value = (A, B);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("two fields")
+    }
+
+    fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<(A, B), S::Error> {
+        let a = seq
+            .next_element()?
+            .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+        let b = seq
+            .next_element()?
+            .ok_or_else(|| de::Error::invalid_length(1, &self))?;
+        Ok((a, b))
+    }
+}
+
+/// The fields of an [`AlertFlow`] variant, in wire order (postcard writes a struct variant's
+/// fields exactly as it writes a newtype variant holding this struct).
+#[derive(Deserialize)]
+struct AlertFlowFields<A> {
+    local: A,
+    #[serde(with = "be16")]
+    local_port: u16,
+    remote: A,
+    #[serde(with = "be16")]
+    remote_port: u16,
+    protocol: u8,
+    initiator: u8,
+}
+
+impl<'de> Deserialize<'de> for AlertFlow {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_enum("AlertFlow", &["V4", "V6"], AlertFlowVisitor)
+    }
+}
+
+struct AlertFlowVisitor;
+
+impl<'de> Visitor<'de> for AlertFlowVisitor {
+    type Value = AlertFlow;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an alert flow: variant 0 (IPv4) or 1 (IPv6)")
+    }
+
+    fn visit_enum<E: EnumAccess<'de>>(self, data: E) -> Result<AlertFlow, E::Error> {
+        let (number, payload): (u32, _) = data.variant()?;
+        match number {
+            0 => payload
+                .newtype_variant::<AlertFlowFields<[u8; 4]>>()
+                .map(|f| AlertFlow::V4 {
+                    local: f.local,
+                    local_port: f.local_port,
+                    remote: f.remote,
+                    remote_port: f.remote_port,
+                    protocol: f.protocol,
+                    initiator: f.initiator,
+                }),
+            1 => payload
+                .newtype_variant::<AlertFlowFields<[u8; 16]>>()
+                .map(|f| AlertFlow::V6 {
+                    local: f.local,
+                    local_port: f.local_port,
+                    remote: f.remote,
+                    remote_port: f.remote_port,
+                    protocol: f.protocol,
+                    initiator: f.initiator,
+                }),
+            other => Err(Unknown::AlertFlow(other).raise()),
         }
     }
 }
@@ -448,8 +833,12 @@ pub enum DecodeError {
     BadBool,
     /// A string that is not UTF-8.
     BadUtf8,
-    /// An event variant number other than 0, 1, 2.
+    /// An event variant number other than 0, 1, 2, 3.
     UnknownEvent(u32),
+    /// An alert variant number (its kind) other than 0, 1, 2, 3.
+    UnknownAlertKind(u32),
+    /// An alert flow variant number (its IP version) other than 0 (IPv4) and 1 (IPv6).
+    UnknownAlertIp(u32),
     /// Any other postcard decoding failure.
     Postcard(postcard::Error),
     /// Bytes left over after the message.
@@ -535,6 +924,27 @@ pub enum DecodeError {
     BadCaptureMode(u8),
     /// `collectors` bits other than 0-2 set.
     BadCollectors(u8),
+    /// An alerts event without any alert.
+    NoAlerts,
+    /// An alert flow whose protocol is 3 or more.
+    BadAlertProtocol {
+        /// Position of the alert in its event.
+        alert: usize,
+        /// The value.
+        value: u8,
+    },
+    /// An alert flow whose initiator is neither 0 nor 1.
+    BadAlertInitiator {
+        /// Position of the alert in its event.
+        alert: usize,
+        /// The value.
+        value: u8,
+    },
+    /// An ICMP alert flow with a port other than 0.
+    AlertIcmpPorts {
+        /// Position of the alert in its event.
+        alert: usize,
+    },
 }
 
 impl fmt::Display for DecodeError {
@@ -545,6 +955,10 @@ impl fmt::Display for DecodeError {
             DecodeError::BadBool => write!(f, "bad bool byte (neither 0x00 nor 0x01)"),
             DecodeError::BadUtf8 => write!(f, "module id is not UTF-8"),
             DecodeError::UnknownEvent(n) => write!(f, "unknown event variant {n}"),
+            DecodeError::UnknownAlertKind(n) => write!(f, "unknown alert kind (variant {n})"),
+            DecodeError::UnknownAlertIp(n) => {
+                write!(f, "alert flow of unknown IP version (variant {n})")
+            }
             DecodeError::Postcard(e) => write!(f, "postcard: {e}"),
             DecodeError::TrailingBytes(n) => {
                 write!(f, "{n} byte(s) left over after the message")
@@ -595,6 +1009,16 @@ impl fmt::Display for DecodeError {
             }
             DecodeError::BadCaptureMode(v) => write!(f, "unknown capture mode {v}"),
             DecodeError::BadCollectors(v) => write!(f, "unknown collector bits in {v:#04x}"),
+            DecodeError::NoAlerts => write!(f, "alerts event has no alert"),
+            DecodeError::BadAlertProtocol { alert, value } => {
+                write!(f, "alert {alert}: invalid protocol value {value}")
+            }
+            DecodeError::BadAlertInitiator { alert, value } => {
+                write!(f, "alert {alert}: initiator {value} is neither 0 nor 1")
+            }
+            DecodeError::AlertIcmpPorts { alert } => {
+                write!(f, "alert {alert}: ICMP flow with a port other than 0")
+            }
         }
     }
 }
@@ -628,10 +1052,10 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
         Some(&format) if format != FORMAT => return Err(DecodeError::UnsupportedFormat(format)),
         Some(_) => {}
     }
-    UNKNOWN_EVENT.with(|cell| cell.set(None));
+    UNKNOWN_VARIANT.with(|cell| cell.set(None));
     let (message, rest) = postcard::take_from_bytes::<Message>(bytes).map_err(|error| {
-        match (error, UNKNOWN_EVENT.with(Cell::take)) {
-            (postcard::Error::SerdeDeCustom, Some(number)) => DecodeError::UnknownEvent(number),
+        match (error, UNKNOWN_VARIANT.with(Cell::take)) {
+            (postcard::Error::SerdeDeCustom, Some(unknown)) => unknown.error(),
             (error, _) => DecodeError::from(error),
         }
     })?;
@@ -687,6 +1111,34 @@ pub fn validate(message: &Message) -> Result<(), DecodeError> {
                 }
             }
             Event::Heartbeat(_) => {}
+            Event::Alerts(alerts) => validate_alerts(alerts)?,
+        }
+    }
+    Ok(())
+}
+
+fn validate_alerts(alerts: &[Alert]) -> Result<(), DecodeError> {
+    if alerts.is_empty() {
+        return Err(DecodeError::NoAlerts);
+    }
+    for (position, alert) in alerts.iter().enumerate() {
+        let Some(flow) = alert.flow() else {
+            continue;
+        };
+        let Some(protocol) = flow.protocol() else {
+            return Err(DecodeError::BadAlertProtocol {
+                alert: position,
+                value: flow.protocol_byte(),
+            });
+        };
+        if flow.initiator_name().is_none() {
+            return Err(DecodeError::BadAlertInitiator {
+                alert: position,
+                value: flow.initiator(),
+            });
+        }
+        if protocol == Protocol::Icmp && (flow.local_port() != 0 || flow.remote_port() != 0) {
+            return Err(DecodeError::AlertIcmpPorts { alert: position });
         }
     }
     Ok(())
@@ -904,6 +1356,14 @@ impl Message {
     pub fn heartbeat(&self) -> Option<&Heartbeat> {
         self.events.iter().find_map(|e| match e {
             Event::Heartbeat(h) => Some(h),
+            _ => None,
+        })
+    }
+
+    /// The alerts event's alerts, if any.
+    pub fn alerts(&self) -> Option<&[Alert]> {
+        self.events.iter().find_map(|e| match e {
+            Event::Alerts(a) => Some(a.as_slice()),
             _ => None,
         })
     }

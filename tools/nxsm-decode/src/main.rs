@@ -18,10 +18,11 @@ Decodes nx-security-module security messages (wire format 2, docs/wire-format.md
   --hex         input is hex text
   --raw         input is raw bytes
                 (neither: hex when the input is text, raw bytes otherwise; a raw message
-                starts with the format byte 0x01, never text)
+                starts with the format byte 0x02, never text)
   --pretty      indented JSON instead of one object per line
   --replay      read stdin lines: '{...}' lines are passed on, other lines are hex messages
-                printed one line per flow and per system information / heartbeat event
+                printed one line per flow, per alert and per system information /
+                heartbeat event
   --format F    replay output: json (default) or table
   -h, --help    this text
 

@@ -6,15 +6,40 @@
 //! flow (keys `t`, `ip`, `proto`, `local`, `local_port`, `remote`, `remote_port`, `bytes_in`,
 //! `bytes_out`, `packets_in`, `packets_out`, `tcp_flags_in`, `tcp_flags_out`, `initiator`, `seq`,
 //! `part`)
-//! and one per system information or heartbeat event (`t`, `event`, its fields, `seq`);
-//! `table` prints a header line per window and one aligned row per flow.
+//! and one per system information or heartbeat event (`t`, `event`, its fields, `seq`),
+//! and one per alert: `t` (the alert's time), `event` (`"alert"`), `kind`, then for a flow
+//! `ip`, `proto`, `local`, `local_port`, `remote`, `remote_port`, `initiator`, and for a
+//! connection count `active`, `min`, `max`; then `rule` and `seq`, in that order.
+//!
+//! `table` prints a header line per window and one aligned row per flow, a block of
+//! `key value` lines per system information or heartbeat event, and one line per alert as
+//! soon as its message is read (ahead of a split window still waiting for its last part):
+//!
+//! ```text
+//! ALERT indicator                 tcp   192.0.2.10:50000 -> 198.51.100.7:443    opened by local   rule 1  (seq 12, t 1700000005)
+//! ALERT inbound_port_not_allowed  udp   [2001:db8::1]:53 -> [2001:db8::9]:5353  opened by remote  rule 0  (seq 12, t 1700000006)
+//! ALERT connections_out_of_range  active 70 (allowed 0..20)                                               (seq 12, t 1700000010)
+//!
+//! ALERT outbound_not_allowed      icmp  192.0.2.10 -> 203.0.113.1  opened by local   rule 0  (seq 13, t 1700000070)
+//! ```
+//!
+//! Columns: `ALERT`, the kind (padded to the longest kind name), the protocol (padded to
+//! four), the local and remote endpoints (an ICMP endpoint is the address alone, an IPv6
+//! one is bracketed), who opened the flow (`local` or `remote`) and the rule; a connection
+//! count shows instead the flows the window held and the range the rule allows. Then the
+//! message's sequence number and the alert's own time. Endpoints, and so the columns after
+//! them, are aligned among the alerts of one message; a blank line follows each message's
+//! alerts. Values a reader would reject show as `invalid`.
 
 use std::io::{self, Write};
 
 use serde_json::{Map, Value};
 
 use crate::json::AddressText;
-use crate::{decode_hex_line, event_json, flow_json, Event, Flow, InputError, Message};
+use crate::{
+    alert_json, decode_hex_line, event_json, flow_json, Alert, Event, Flow, InputError, Message,
+    Protocol,
+};
 
 /// Output format of the replay mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,7 +51,7 @@ pub enum Format {
 }
 
 /// The JSON lines of one message: one per flow (IPv4 first), then one per system information
-/// or heartbeat event.
+/// or heartbeat event, and one per alert.
 pub fn message_lines(message: &Message) -> Vec<Value> {
     let mut lines = Vec::new();
     for event in &message.events {
@@ -41,6 +66,9 @@ pub fn message_lines(message: &Message) -> Vec<Value> {
                     lines.push(flow_line(message, window.part, flow_json(6, local, flow)));
                 }
             }
+            Event::Alerts(alerts) => {
+                lines.extend(alerts.iter().map(|alert| alert_line(message, alert)));
+            }
             other => {
                 let mut line = Map::new();
                 line.insert("t".into(), message.time.into());
@@ -53,6 +81,38 @@ pub fn message_lines(message: &Message) -> Vec<Value> {
         }
     }
     lines
+}
+
+/// One alert's line: `t`, `event`, `kind`, the flow or count fields, `rule`, `seq`.
+pub fn alert_line(message: &Message, alert: &Alert) -> Value {
+    let mut fields = match alert_json(alert) {
+        Value::Object(fields) => fields,
+        _ => Map::new(),
+    };
+    let mut line = Map::new();
+    line.insert("t".into(), alert.head().time.into());
+    line.insert("event".into(), "alert".into());
+    let keys: &[&str] = match alert {
+        Alert::ConnectionsOutOfRange(..) => &["kind", "active", "min", "max", "rule"],
+        _ => &[
+            "kind",
+            "ip",
+            "proto",
+            "local",
+            "local_port",
+            "remote",
+            "remote_port",
+            "initiator",
+            "rule",
+        ],
+    };
+    for &key in keys {
+        if let Some(value) = fields.shift_remove(key) {
+            line.insert(key.into(), value);
+        }
+    }
+    line.insert("seq".into(), message.sequence.into());
+    Value::Object(line)
 }
 
 fn flow_line(message: &Message, part: u16, flow: Value) -> Value {
@@ -192,6 +252,12 @@ impl<W: Write> Replay<W> {
                     }
                     window_done = !window.more;
                 }
+                Event::Alerts(alerts) => {
+                    for line in alert_lines(message, alerts) {
+                        writeln!(self.out, "{line}")?;
+                    }
+                    writeln!(self.out)?;
+                }
                 other => {
                     let title = format!(
                         "{}  t={} seq={}",
@@ -208,7 +274,12 @@ impl<W: Write> Replay<W> {
                 }
             }
         }
-        if window_done {
+        // A message of alerts alone leaves a split window waiting for its next part.
+        let alerts_only = message
+            .events
+            .iter()
+            .all(|event| matches!(event, Event::Alerts(_)));
+        if window_done && !alerts_only {
             self.flush()?;
         }
         Ok(())
@@ -280,6 +351,74 @@ fn endpoint(address: Option<String>, port: u16, icmp: bool) -> String {
         (false, true) => format!("[{address}]:{port}"),
         (false, false) => format!("{address}:{port}"),
     }
+}
+
+/// The table lines of one message's alerts, aligned together.
+fn alert_lines(message: &Message, alerts: &[Alert]) -> Vec<String> {
+    /// The flow columns of one alert: protocol, local, remote, opened by.
+    struct FlowText {
+        proto: &'static str,
+        local: String,
+        remote: String,
+        opened: &'static str,
+    }
+    let flows: Vec<Option<FlowText>> = alerts
+        .iter()
+        .map(|alert| {
+            alert.flow().map(|flow| {
+                let protocol = flow.protocol();
+                let icmp = protocol == Some(Protocol::Icmp);
+                FlowText {
+                    proto: protocol.map_or("invalid", |p| p.name()),
+                    local: endpoint(Some(flow.local_text()), flow.local_port(), icmp),
+                    remote: endpoint(Some(flow.remote_text()), flow.remote_port(), icmp),
+                    opened: flow.initiator_name().unwrap_or("invalid"),
+                }
+            })
+        })
+        .collect();
+    let width =
+        |text: &dyn Fn(&FlowText) -> usize| flows.iter().flatten().map(text).max().unwrap_or(0);
+    // Kind and protocol have fixed widths (their longest names), so that the lines of
+    // consecutive messages line up too; the endpoints are aligned within a message.
+    let proto_w = width(&|f| f.proto.len()).max("icmp".len());
+    let local_w = width(&|f| f.local.chars().count());
+    let remote_w = width(&|f| f.remote.chars().count());
+    let opened_w = width(&|f| f.opened.len()).max("remote".len());
+    let kind_w = "connections_out_of_range".len();
+    // The middle part of each line: the flow with its rule, or the connection count.
+    let middles: Vec<String> = alerts
+        .iter()
+        .zip(&flows)
+        .map(|(alert, flow)| match (flow, alert.connections()) {
+            (Some(f), _) => format!(
+                "{:<proto_w$}  {:<local_w$} -> {:<remote_w$}  opened by {:<opened_w$}  rule {}",
+                f.proto,
+                f.local,
+                f.remote,
+                f.opened,
+                alert.head().rule
+            ),
+            (None, Some(count)) => format!(
+                "active {} (allowed {}..{})",
+                count.active, count.min, count.max
+            ),
+            (None, None) => String::new(),
+        })
+        .collect();
+    let middle_w = middles.iter().map(|m| m.chars().count()).max().unwrap_or(0);
+    alerts
+        .iter()
+        .zip(&middles)
+        .map(|(alert, middle)| {
+            format!(
+                "ALERT {:<kind_w$}  {middle:<middle_w$}  (seq {}, t {})",
+                alert.kind().name(),
+                message.sequence,
+                alert.head().time
+            )
+        })
+        .collect()
 }
 
 fn flags_text(names: Vec<&str>) -> String {

@@ -324,7 +324,8 @@ fn event_list_rules() {
         ])),
         Err(DecodeError::DuplicateEvent(EventKind::Heartbeat))
     );
-    for variant in [3u32, 4, 127, 128, u32::MAX] {
+    // Variant 3 is the alerts event; 4 and above are unknown.
+    for variant in [4u32, 5, 127, 128, u32::MAX] {
         let mut event = varint(variant);
         event.extend(&heartbeat_event()[1..]);
         assert_eq!(
@@ -730,4 +731,340 @@ fn hex_text_one_per_line_or_wrapped() {
     assert!(matches!(results[2].1, Err(InputError::Hex(_))));
     assert!(decode_hex_text(b"").is_empty());
     assert!(decode_hex_text(b"\n# nothing\n\n").is_empty());
+}
+
+/// An alerts event with one IPv4 indicator alert: TCP 192.0.2.10:50000 -> 198.51.100.7:443,
+/// opened by the device, raised at 1,700,000,005 by policy 0xdeadbeef from feed 1.
+fn v4_indicator_event() -> Vec<u8> {
+    vec![
+        0x03, // variant Alerts
+        0x01, // one alert
+        0x00, // alert variant Indicator
+        0x85, 0xe2, 0xcf, 0xaa, 0x06, // time 1,700,000,005
+        0xef, 0xfd, 0xb6, 0xf5, 0x0d, // policy 0xdeadbeef
+        0x01, // rule 1 (the first feed)
+        0x00, // flow variant V4
+        192, 0, 2, 10, // local 192.0.2.10
+        0xc3, 0x50, // local_port 50000
+        198, 51, 100, 7, // remote 198.51.100.7
+        0x01, 0xbb, // remote_port 443
+        0x00, // protocol TCP
+        0x00, // initiator: the device
+    ]
+}
+
+/// Offset of the v4 indicator alert's flow variant inside `message(&[v4_indicator_event()])`.
+const ALERT_FLOW: usize = HEADER.len() + 1 + 14;
+
+/// An alerts event with two alerts: an IPv6 inbound-port alert (UDP
+/// 2001:db8::1:53 <- 2001:db8::9:5353, opened by the peer) and a connection count of 70
+/// outside 0..=20.
+fn v6_and_connections_event() -> Vec<u8> {
+    let mut b = vec![
+        0x03, // variant Alerts
+        0x02, // two alerts
+        0x02, // alert variant InboundPortNotAllowed
+        0x86, 0xe2, 0xcf, 0xaa, 0x06, // time 1,700,000,006
+        0xf8, 0xac, 0xd1, 0x91, 0x01, // policy 0x12345678
+        0x00, // rule 0
+        0x01, // flow variant V6
+    ];
+    b.extend([
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+    ]); // local 2001:db8::1
+    b.extend([0x00, 0x35]); // local_port 53
+    b.extend([
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x09,
+    ]); // remote 2001:db8::9
+    b.extend([0x14, 0xe9]); // remote_port 5353
+    b.push(0x01); // protocol UDP
+    b.push(0x01); // initiator: the peer
+    b.extend([
+        0x03, // alert variant ConnectionsOutOfRange
+        0x8a, 0xe2, 0xcf, 0xaa, 0x06, // time 1,700,000,010
+        0xf8, 0xac, 0xd1, 0x91, 0x01, // policy 0x12345678
+        0x00, // rule 0
+        0x46, // active 70
+        0x00, // min 0
+        0x14, // max 20
+    ]);
+    b
+}
+
+#[test]
+fn v4_indicator_alert_decodes_field_by_field() {
+    let m = decode(&message(&[v4_indicator_event()])).unwrap();
+    assert_eq!(m.sequence, 7);
+    assert_eq!(m.events.len(), 1);
+    assert_eq!(m.events[0].kind(), EventKind::Alerts);
+    let alerts = m.alerts().unwrap();
+    assert_eq!(
+        alerts,
+        [Alert::Indicator(
+            AlertHead {
+                time: 1_700_000_005,
+                policy: 0xdead_beef,
+                rule: 1,
+            },
+            AlertFlow::V4 {
+                local: [192, 0, 2, 10],
+                local_port: 50000,
+                remote: [198, 51, 100, 7],
+                remote_port: 443,
+                protocol: 0,
+                initiator: INITIATOR_LOCAL,
+            }
+        )]
+    );
+    let a = &alerts[0];
+    assert_eq!(a.kind(), AlertKind::Indicator);
+    assert!(a.connections().is_none());
+    let f = a.flow().unwrap();
+    assert_eq!(f.ip(), 4);
+    assert_eq!(f.protocol(), Some(Protocol::Tcp));
+    assert_eq!(f.initiator_name(), Some("local"));
+    assert_eq!(
+        (f.local_text(), f.remote_text()),
+        ("192.0.2.10".to_string(), "198.51.100.7".to_string())
+    );
+    // The bytes come back from the model.
+    assert_eq!(encode(&m), message(&[v4_indicator_event()]));
+    assert_eq!(
+        to_json(&m)["events"][0],
+        json!({
+            "event": "alerts",
+            "alerts": [{
+                "kind": "indicator",
+                "time": 1_700_000_005u32,
+                "policy": "0xdeadbeef",
+                "rule": 1,
+                "ip": 4,
+                "proto": "tcp",
+                "local": "192.0.2.10",
+                "local_port": 50000,
+                "remote": "198.51.100.7",
+                "remote_port": 443,
+                "initiator": "local",
+            }],
+        })
+    );
+}
+
+#[test]
+fn v6_and_connections_alerts_decode_field_by_field() {
+    let m = decode(&message(&[v6_and_connections_event()])).unwrap();
+    let alerts = m.alerts().unwrap();
+    assert_eq!(alerts.len(), 2);
+    let mut local = [0u8; 16];
+    local[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+    let mut remote = local;
+    local[15] = 1;
+    remote[15] = 9;
+    assert_eq!(
+        alerts[0],
+        Alert::InboundPortNotAllowed(
+            AlertHead {
+                time: 1_700_000_006,
+                policy: 0x1234_5678,
+                rule: 0,
+            },
+            AlertFlow::V6 {
+                local,
+                local_port: 53,
+                remote,
+                remote_port: 5353,
+                protocol: 1,
+                initiator: INITIATOR_REMOTE,
+            }
+        )
+    );
+    assert_eq!(
+        alerts[1],
+        Alert::ConnectionsOutOfRange(
+            AlertHead {
+                time: 1_700_000_010,
+                policy: 0x1234_5678,
+                rule: 0,
+            },
+            ConnectionCount {
+                active: 70,
+                min: 0,
+                max: 20,
+            }
+        )
+    );
+    assert_eq!(alerts[1].kind(), AlertKind::ConnectionsOutOfRange);
+    assert!(alerts[1].flow().is_none());
+    assert_eq!(encode(&m), message(&[v6_and_connections_event()]));
+    let j = to_json(&m);
+    let alerts = &j["events"][0]["alerts"];
+    assert_eq!(alerts[0]["kind"], "inbound_port_not_allowed");
+    assert_eq!(alerts[0]["ip"], 6);
+    assert_eq!(alerts[0]["proto"], "udp");
+    assert_eq!(alerts[0]["local"], "2001:db8::1");
+    assert_eq!(alerts[0]["remote"], "2001:db8::9");
+    assert_eq!(alerts[0]["initiator"], "remote");
+    assert_eq!(alerts[0]["policy"], "0x12345678");
+    assert_eq!(
+        alerts[1],
+        json!({
+            "kind": "connections_out_of_range",
+            "time": 1_700_000_010u32,
+            "policy": "0x12345678",
+            "rule": 0,
+            "active": 70,
+            "min": 0,
+            "max": 20,
+        })
+    );
+}
+
+#[test]
+fn every_truncation_of_an_alert_message_is_an_error() {
+    for bytes in [
+        message(&[v4_indicator_event()]),
+        message(&[v6_and_connections_event()]),
+    ] {
+        assert!(decode(&bytes).is_ok());
+        for len in 0..bytes.len() {
+            assert_eq!(
+                decode(&bytes[..len]),
+                Err(DecodeError::Truncated),
+                "length {len}"
+            );
+        }
+    }
+}
+
+#[test]
+fn alert_rules() {
+    let ok = message(&[v4_indicator_event()]);
+    let protocol_at = ok.len() - 2;
+    let initiator_at = ok.len() - 1;
+    for value in [3u8, 4, 0x80, 0xff] {
+        let mut bytes = ok.clone();
+        bytes[protocol_at] = value;
+        assert_eq!(
+            decode(&bytes),
+            Err(DecodeError::BadAlertProtocol { alert: 0, value })
+        );
+    }
+    for value in [2u8, 0x80, 0xff] {
+        let mut bytes = ok.clone();
+        bytes[initiator_at] = value;
+        assert_eq!(
+            decode(&bytes),
+            Err(DecodeError::BadAlertInitiator { alert: 0, value })
+        );
+    }
+    // ICMP: ports must be 0.
+    let mut bytes = ok.clone();
+    bytes[protocol_at] = 2;
+    assert_eq!(
+        decode(&bytes),
+        Err(DecodeError::AlertIcmpPorts { alert: 0 })
+    );
+    let port_bytes = [
+        ALERT_FLOW + 5,
+        ALERT_FLOW + 6,
+        ALERT_FLOW + 11,
+        ALERT_FLOW + 12,
+    ];
+    for &at in &port_bytes {
+        bytes[at] = 0;
+    }
+    let m = decode(&bytes).unwrap();
+    assert_eq!(
+        m.alerts().unwrap()[0].flow().unwrap().protocol(),
+        Some(Protocol::Icmp)
+    );
+    bytes[port_bytes[3]] = 1;
+    assert_eq!(
+        decode(&bytes),
+        Err(DecodeError::AlertIcmpPorts { alert: 0 })
+    );
+    // The IPv6 alert's protocol, in the two-alert event.
+    let mut bytes = message(&[v6_and_connections_event()]);
+    let at = HEADER.len() + 1 + 15 + 16 + 2 + 16 + 2; // the IPv6 alert's protocol
+    bytes[at] = 3;
+    assert_eq!(
+        decode(&bytes),
+        Err(DecodeError::BadAlertProtocol { alert: 0, value: 3 })
+    );
+    // Unknown alert kinds, unknown flow variants.
+    let kind_at = HEADER.len() + 3;
+    for number in [4u32, 5, 127, 128, u32::MAX] {
+        let mut bytes = ok[..kind_at].to_vec();
+        bytes.extend(varint(number));
+        bytes.extend(&ok[kind_at + 1..]);
+        assert_eq!(
+            decode(&bytes),
+            Err(DecodeError::UnknownAlertKind(number)),
+            "{number}"
+        );
+    }
+    for number in [2u32, 200] {
+        let mut bytes = ok[..ALERT_FLOW].to_vec();
+        bytes.extend(varint(number));
+        bytes.extend(&ok[ALERT_FLOW + 1..]);
+        assert_eq!(decode(&bytes), Err(DecodeError::UnknownAlertIp(number)));
+    }
+    // A connection count where a flow is due reads other fields: here it ends early.
+    let mut bytes = ok.clone();
+    bytes[kind_at] = 3;
+    assert!(decode(&bytes).is_err());
+    // An alerts event with no alert.
+    assert_eq!(
+        decode(&message(&[vec![0x03, 0x00]])),
+        Err(DecodeError::NoAlerts)
+    );
+    // Alerts after the other events, once.
+    assert!(decode(&message(&[heartbeat_event(), v4_indicator_event()])).is_ok());
+    assert_eq!(
+        decode(&message(&[v4_indicator_event(), heartbeat_event()])),
+        Err(DecodeError::EventOrder {
+            found: EventKind::Heartbeat,
+            after: EventKind::Alerts
+        })
+    );
+    assert_eq!(
+        decode(&message(&[v4_indicator_event(), v4_indicator_event()])),
+        Err(DecodeError::DuplicateEvent(EventKind::Alerts))
+    );
+    // The unknown alert number does not stick to the next decode.
+    assert!(decode(&ok).is_ok());
+    let mut bad = ok.clone();
+    bad[protocol_at] = 3;
+    assert!(matches!(
+        decode(&bad),
+        Err(DecodeError::BadAlertProtocol { .. })
+    ));
+}
+
+#[test]
+fn alert_errors_display() {
+    assert_eq!(
+        DecodeError::UnknownAlertKind(4).to_string(),
+        "unknown alert kind (variant 4)"
+    );
+    assert_eq!(
+        DecodeError::UnknownAlertIp(2).to_string(),
+        "alert flow of unknown IP version (variant 2)"
+    );
+    assert_eq!(
+        DecodeError::NoAlerts.to_string(),
+        "alerts event has no alert"
+    );
+    assert_eq!(
+        DecodeError::BadAlertProtocol { alert: 1, value: 3 }.to_string(),
+        "alert 1: invalid protocol value 3"
+    );
+    assert_eq!(
+        DecodeError::BadAlertInitiator { alert: 0, value: 2 }.to_string(),
+        "alert 0: initiator 2 is neither 0 nor 1"
+    );
+    assert_eq!(
+        DecodeError::AlertIcmpPorts { alert: 2 }.to_string(),
+        "alert 2: ICMP flow with a port other than 0"
+    );
 }

@@ -349,3 +349,157 @@ fn bad_command_lines() {
         .unwrap()
         .contains("--replay"));
 }
+
+/// Alert messages of the writer: three alerts in message 12, then an ICMP alert in 13.
+fn alert_messages() -> Vec<Vec<u8>> {
+    use common::{connections_alert, flow_alert, write_alerts};
+    use nx_security_module::testing::message::{AlertKind, Direction};
+    let v6 = |last: u8| {
+        [
+            0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last,
+        ]
+    };
+    let first = [
+        flow_alert(
+            AlertKind::Indicator,
+            (1_700_000_005, 0xdead_beef, 1),
+            &[192, 0, 2, 10],
+            50_000,
+            &[198, 51, 100, 7],
+            443,
+            Tcp,
+            Direction::Out,
+        ),
+        flow_alert(
+            AlertKind::InboundPortNotAllowed,
+            (1_700_000_006, 0xdead_beef, 0),
+            &v6(1),
+            53,
+            &v6(9),
+            5353,
+            Udp,
+            Direction::In,
+        ),
+        connections_alert((1_700_000_010, 0xdead_beef), 70, 0, 20),
+    ];
+    let second = [flow_alert(
+        AlertKind::OutboundNotAllowed,
+        (1_700_000_070, 0xdead_beef, 0),
+        &[192, 0, 2, 10],
+        0,
+        &[203, 0, 113, 1],
+        0,
+        Icmp,
+        Direction::Out,
+    )];
+    let mut all: Vec<Vec<u8>> = write_alerts(&first, 1024, 12, 1_700_000_010)
+        .into_iter()
+        .map(|(bytes, _)| bytes)
+        .collect();
+    all.extend(
+        write_alerts(&second, 1024, 13, 1_700_000_070)
+            .into_iter()
+            .map(|(bytes, _)| bytes),
+    );
+    assert_eq!(all.len(), 2);
+    all
+}
+
+#[test]
+fn replay_json_one_line_per_alert() {
+    let m = alert_messages();
+    let text = format!("{}\n{}\n", to_hex(&m[0]), to_hex(&m[1]));
+    let output = run(&["--replay"], text.as_bytes());
+    assert!(output.status.success(), "{output:?}");
+    let lines = stdout_lines(&output);
+    assert_eq!(
+        lines,
+        [
+            r#"{"t":1700000005,"event":"alert","kind":"indicator","ip":4,"proto":"tcp","local":"192.0.2.10","local_port":50000,"remote":"198.51.100.7","remote_port":443,"initiator":"local","rule":1,"seq":12}"#,
+            r#"{"t":1700000006,"event":"alert","kind":"inbound_port_not_allowed","ip":6,"proto":"udp","local":"2001:db8::1","local_port":53,"remote":"2001:db8::9","remote_port":5353,"initiator":"remote","rule":0,"seq":12}"#,
+            r#"{"t":1700000010,"event":"alert","kind":"connections_out_of_range","active":70,"min":0,"max":20,"rule":0,"seq":12}"#,
+            r#"{"t":1700000070,"event":"alert","kind":"outbound_not_allowed","ip":4,"proto":"icmp","local":"192.0.2.10","local_port":0,"remote":"203.0.113.1","remote_port":0,"initiator":"local","rule":0,"seq":13}"#,
+        ]
+    );
+}
+
+#[test]
+fn replay_table_one_line_per_alert() {
+    let m = alert_messages();
+    let text = format!("{}\n{}\n", to_hex(&m[0]), to_hex(&m[1]));
+    let output = run(&["--replay", "--format", "table"], text.as_bytes());
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        text,
+        "\
+ALERT indicator                 tcp   192.0.2.10:50000 -> 198.51.100.7:443    opened by local   rule 1  (seq 12, t 1700000005)
+ALERT inbound_port_not_allowed  udp   [2001:db8::1]:53 -> [2001:db8::9]:5353  opened by remote  rule 0  (seq 12, t 1700000006)
+ALERT connections_out_of_range  active 70 (allowed 0..20)                                               (seq 12, t 1700000010)
+
+ALERT outbound_not_allowed      icmp  192.0.2.10 -> 203.0.113.1  opened by local   rule 0  (seq 13, t 1700000070)
+
+"
+    );
+    // An alert message between the parts of a split window is printed when it is read; the
+    // window's table follows once complete.
+    let window = messages();
+    let text = format!(
+        "{}\n{}\n{}\n",
+        to_hex(&window[0]),
+        to_hex(&m[1]),
+        to_hex(&window[1])
+    );
+    let output = run(&["--replay", "--format", "table"], text.as_bytes());
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let alert = text.find("ALERT outbound_not_allowed").unwrap();
+    let header = text.find("== window").unwrap();
+    assert!(alert < header, "{text}");
+    assert_eq!(text.matches("== window").count(), 1, "{text}");
+    assert!(
+        text.contains("198.51.100.11:443"),
+        "every row of the window:\n{text}"
+    );
+}
+
+#[test]
+fn alert_message_as_json() {
+    let m = alert_messages();
+    let output = run(&["--hex"], format!("{}\n", to_hex(&m[0])).as_bytes());
+    assert!(output.status.success(), "{output:?}");
+    let values = json_lines(&output);
+    assert_eq!(values.len(), 1);
+    let event = &values[0]["events"][0];
+    assert_eq!(event["event"], "alerts");
+    let alerts = event["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 3);
+    let keys: Vec<&str> = alerts[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "kind",
+            "time",
+            "policy",
+            "rule",
+            "ip",
+            "proto",
+            "local",
+            "local_port",
+            "remote",
+            "remote_port",
+            "initiator"
+        ]
+    );
+    assert_eq!(alerts[0]["policy"], "0xdeadbeef");
+    assert_eq!(alerts[2]["kind"], "connections_out_of_range");
+    assert_eq!(
+        (&alerts[2]["active"], &alerts[2]["min"], &alerts[2]["max"]),
+        (&Value::from(70), &Value::from(0), &Value::from(20))
+    );
+}

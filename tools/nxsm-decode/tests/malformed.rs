@@ -2,15 +2,18 @@
 
 mod common;
 
-use common::{compose, flow};
-use nx_security_module::testing::message::{Collection, Heartbeat, SystemInformation, Window};
+use common::{compose, connections_alert, flow, flow_alert, write_alerts};
+use nx_security_module::testing::message::{
+    AlertKind, Collection, Direction, Heartbeat, SystemInformation, Window,
+};
 use nx_security_module::testing::wire::TransportKind::{Icmp, Tcp, Udp};
 use nxsm_decode::replay::{Format, Replay};
 use nxsm_decode::{decode, decode_hex_text, hex, to_json, DecodeError};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
-/// Writer output with every event: one message, and a window split over several.
+/// Writer output with every event: one message, a window split over several, and alert
+/// messages.
 fn samples() -> &'static [Vec<u8>] {
     static SAMPLES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     SAMPLES.get_or_init(write_samples)
@@ -74,6 +77,38 @@ fn write_samples() -> Vec<Vec<u8>> {
     assert_eq!(all.len(), 1);
     all.extend(compose(&c, 256, 100));
     assert!(all.len() > 3);
+    let alerts: Vec<_> = (0..12u8)
+        .map(|i| {
+            let v6 = [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, i];
+            let (local, remote): (&[u8], &[u8]) = if i % 2 == 0 {
+                (&[10, 0, 0, 1], &[192, 0, 2, i])
+            } else {
+                (&v6, &v6)
+            };
+            let (protocol, ports) =
+                [(Tcp, (50_000, 443)), (Udp, (53, 5353)), (Icmp, (0, 0))][usize::from(i % 3)];
+            flow_alert(
+                [
+                    AlertKind::Indicator,
+                    AlertKind::OutboundNotAllowed,
+                    AlertKind::InboundPortNotAllowed,
+                ][usize::from(i % 3)],
+                (1_700_000_000 + u32::from(i), 0xdead_beef, u32::from(i % 2)),
+                local,
+                ports.0,
+                remote,
+                ports.1,
+                protocol,
+                [Direction::Out, Direction::In][usize::from(i % 2)],
+            )
+        })
+        .chain([connections_alert((1_700_000_010, 0xdead_beef), 900, 0, 64)])
+        .collect();
+    all.extend(
+        write_alerts(&alerts, 320, 200, 1_700_000_010)
+            .into_iter()
+            .map(|(bytes, _)| bytes),
+    );
     all
 }
 

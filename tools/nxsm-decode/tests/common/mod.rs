@@ -384,3 +384,139 @@ pub fn check_collection(
     }
     messages
 }
+
+/// Writes alerts with the core's `AlertPlan`, as many messages as they need (numbered from
+/// `first_sequence`, wrapping): the bytes of every message and how many alerts each carries.
+pub fn write_alerts(
+    alerts: &[core_message::Alert],
+    max_len: usize,
+    first_sequence: u32,
+    time: u32,
+) -> Vec<(Vec<u8>, usize)> {
+    let mut messages = Vec::new();
+    let mut rest = alerts;
+    let mut sequence = first_sequence;
+    while let Some(plan) = core_message::AlertPlan::new(rest, max_len, sequence, time) {
+        assert_eq!(plan.sequence(), sequence);
+        assert!(plan.count() >= 1 && plan.count() <= rest.len());
+        let mut buf = vec![0u8; plan.len()];
+        let written = plan
+            .write(&mut buf)
+            .expect("the writer writes a planned message");
+        assert_eq!(written, plan.len(), "plan length and bytes written differ");
+        buf.truncate(written);
+        messages.push((buf, plan.count()));
+        rest = &rest[plan.count()..];
+        sequence = sequence.wrapping_add(1);
+        assert!(messages.len() <= alerts.len(), "the plans do not advance");
+    }
+    assert!(rest.is_empty(), "AlertPlan stopped with alerts left");
+    messages
+}
+
+/// What the format says a reader must see for an alert the writer was given.
+pub fn expected_alert(alert: &core_message::Alert) -> nxsm_decode::Alert {
+    use core_message::{AlertKind, IpVersion, Subject};
+    use nxsm_decode::{Alert, AlertFlow, AlertHead, ConnectionCount};
+    let head = AlertHead {
+        time: alert.time,
+        policy: alert.policy,
+        rule: alert.rule,
+    };
+    match alert.subject {
+        Subject::Flow(flow) => {
+            let protocol = match flow.protocol {
+                TransportKind::Tcp => 0,
+                TransportKind::Udp => 1,
+                TransportKind::Icmp => 2,
+            };
+            let initiator = match flow.initiator {
+                Direction::Out => nxsm_decode::INITIATOR_LOCAL,
+                Direction::In => nxsm_decode::INITIATOR_REMOTE,
+            };
+            let wire = match flow.version {
+                IpVersion::V4 => AlertFlow::V4 {
+                    local: flow.local[..4].try_into().unwrap(),
+                    local_port: flow.local_port,
+                    remote: flow.remote[..4].try_into().unwrap(),
+                    remote_port: flow.remote_port,
+                    protocol,
+                    initiator,
+                },
+                IpVersion::V6 => AlertFlow::V6 {
+                    local: flow.local,
+                    local_port: flow.local_port,
+                    remote: flow.remote,
+                    remote_port: flow.remote_port,
+                    protocol,
+                    initiator,
+                },
+            };
+            match alert.kind {
+                AlertKind::Indicator => Alert::Indicator(head, wire),
+                AlertKind::OutboundNotAllowed => Alert::OutboundNotAllowed(head, wire),
+                AlertKind::InboundPortNotAllowed => Alert::InboundPortNotAllowed(head, wire),
+                AlertKind::ConnectionsOutOfRange => {
+                    panic!("the core pairs a connection-count alert with a count")
+                }
+            }
+        }
+        Subject::Connections { active, min, max } => {
+            assert_eq!(alert.kind, AlertKind::ConnectionsOutOfRange);
+            Alert::ConnectionsOutOfRange(head, ConnectionCount { active, min, max })
+        }
+    }
+}
+
+/// A core flow alert; addresses of 4 bytes are IPv4.
+#[allow(clippy::too_many_arguments)]
+pub fn flow_alert(
+    kind: core_message::AlertKind,
+    (time, policy, rule): (u32, u32, u32),
+    local: &[u8],
+    local_port: u16,
+    remote: &[u8],
+    remote_port: u16,
+    protocol: TransportKind,
+    initiator: Direction,
+) -> core_message::Alert {
+    let mut l = [0u8; 16];
+    let mut r = [0u8; 16];
+    l[..local.len()].copy_from_slice(local);
+    r[..remote.len()].copy_from_slice(remote);
+    core_message::Alert {
+        kind,
+        time,
+        policy,
+        rule,
+        subject: core_message::Subject::Flow(core_message::AlertFlow {
+            version: if local.len() == 4 {
+                core_message::IpVersion::V4
+            } else {
+                core_message::IpVersion::V6
+            },
+            protocol,
+            local: l,
+            local_port,
+            remote: r,
+            remote_port,
+            initiator,
+        }),
+    }
+}
+
+/// A core connection-count alert.
+pub fn connections_alert(
+    (time, policy): (u32, u32),
+    active: u32,
+    min: u32,
+    max: u32,
+) -> core_message::Alert {
+    core_message::Alert {
+        kind: core_message::AlertKind::ConnectionsOutOfRange,
+        time,
+        policy,
+        rule: 0,
+        subject: core_message::Subject::Connections { active, min, max },
+    }
+}
