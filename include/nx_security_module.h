@@ -951,6 +951,15 @@ nxsm_result nxsm_policy_clear(void);
  */
 nxsm_result nxsm_set_alert_callback(nxsm_alert_callback callback, void *context);
 
+/**
+ * Starts learn mode for `seconds` (1 ..= 604800, a week) on a running module: the remote
+ * /24 (IPv4) and /64 (IPv6) networks of the flows the device opens and the local TCP and
+ * UDP ports of the flows peers open are recorded; when the time is up they replace the
+ * active policy's outbound and inbound allow lists (indicators, the connection rule and
+ * block rules stay), and a baseline event reports them. A period under way starts again.
+ */
+nxsm_result nxsm_baseline_learn(uint32_t seconds);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

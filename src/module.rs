@@ -8,12 +8,14 @@
 
 use crate::capture::{Captured, FlowRecord};
 use crate::config::{capacity, Priority, RawSettings, Settings};
+use crate::detect::baseline::{LearnMode, MAX_LEARN_S};
 use crate::detect::{Alert, DetectCounters, Detector};
 use crate::entry;
+use crate::flows::opened_by;
 use crate::flows::{Flows, Update};
 use crate::intake::{Intake, IntakeCounters, IntakeTotals};
 use crate::message::{
-    AlertPlan, Collection, Composer, Cursor, Heartbeat, SystemInformation, Window,
+    AlertPlan, BaselineMessage, Collection, Composer, Cursor, Heartbeat, SystemInformation, Window,
 };
 use crate::outbox::Outbox;
 use crate::policy::store::Policies;
@@ -167,6 +169,7 @@ pub struct Module {
     flows: Flows,
     closing: Closing,
     detect: Detector,
+    learn: LearnMode,
     outbox: ModuleOutbox,
     /// Time of the latest start or poll: the module's clock (a drain does not move it).
     now: UnixSeconds,
@@ -215,6 +218,7 @@ impl Module {
             flows: Flows::new(),
             closing: Closing::NONE,
             detect: Detector::new(),
+            learn: LearnMode::new(),
             outbox: Outbox::new(),
             now: 0,
         }
@@ -306,6 +310,9 @@ impl Module {
         };
         if next != self.state {
             self.enter(next, now);
+        }
+        if self.learn.due(now) {
+            self.finish_learning(policy);
         }
         self.send_alerts(&notify);
         // A collection waiting for room: as much as fits while a hub takes messages, all
@@ -403,6 +410,16 @@ impl Module {
         policy: &Policies,
         now: UnixSeconds,
     ) {
+        if self.learn.is_learning() {
+            let ports = record.ports();
+            let initiator = opened_by(
+                (ports >> 16) as u16,
+                ports as u16,
+                record.direction(),
+                record.flags(),
+            );
+            self.learn.record(record, initiator);
+        }
         policy.read(|policy| {
             if let Some(policy) = policy {
                 self.detect
@@ -718,10 +735,52 @@ impl Module {
         self.collect(due, intake, policy);
     }
 
+    /// Starts learn mode for `seconds` (1 ..= a week) on a running module; a period under
+    /// way starts again.
+    pub fn learn(&mut self, seconds: u32) -> Result<(), SetError> {
+        if !(1..=MAX_LEARN_S).contains(&seconds) {
+            return Err(SetError::OutOfRange);
+        }
+        if !self.is_running() {
+            return Err(SetError::NotStarted);
+        }
+        self.learn.start(self.now, seconds);
+        Ok(())
+    }
+
+    /// Whether learn mode is recording.
+    pub fn is_learning(&self) -> bool {
+        self.learn.is_learning()
+    }
+
+    /// Ends learn mode: the baseline becomes the active policy's allow lists if the policy
+    /// it makes passes every check, and its report waits for the outbox either way.
+    fn finish_learning(&mut self, policy: &Policies) {
+        let learned = self.learn.learned();
+        let applied = policy
+            .install(|words| policy.read(|current| learned.write_policy(words, current.as_ref())))
+            .is_ok();
+        let crc = policy.read(|current| current.map_or(0, |current| current.crc32()));
+        self.learn.finish(applied, crc);
+    }
+
     /// Puts the waiting alerts in the outbox, in messages of their own, and tells `notify`
     /// of each. An alert message may drop older messages of any kind to make room; nothing
     /// but another alert drops it (see [`Outbox`]).
     fn send_alerts(&mut self, notify: &impl Fn(&Alert)) {
+        if let Some(report) = self.learn.report() {
+            let message = BaselineMessage::new(report, self.next_sequence, self.now);
+            if !self
+                .outbox
+                .push_alert(self.next_sequence, message.len(), |room| {
+                    message.write(room).ok()
+                })
+            {
+                self.counters.messages_unstored = self.counters.messages_unstored.saturating_add(1);
+            }
+            self.take_sequence();
+            self.learn.reported();
+        }
         while let Some(plan) = AlertPlan::new(
             self.detect.pending(),
             capacity::MAX_MESSAGE_BYTES,
@@ -766,6 +825,7 @@ impl Module {
         self.window_start = self.window_start.wrapping_sub(seconds);
         self.retry_at = self.retry_at.wrapping_sub(seconds);
         self.scheduler.step_back(seconds);
+        self.learn.step_back(seconds);
         self.counters.clock_steps_back = self.counters.clock_steps_back.saturating_add(1);
     }
 

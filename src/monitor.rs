@@ -380,6 +380,12 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
         Ok(self.policy.load(blob)?)
     }
 
+    /// Starts learn mode for `seconds` on a running monitor (see
+    /// [`crate::detect::baseline`]).
+    pub fn learn_baseline(&self, seconds: u32) -> Result<(), Error> {
+        self.with_module(|module| Ok(module.learn(seconds)?))
+    }
+
     /// Forgets the active policy.
     pub fn clear_policy(&self) -> Result<(), Error> {
         Ok(self.policy.clear()?)
@@ -667,5 +673,37 @@ mod tests {
         monitor.capture(&UDP[..], OUT);
         monitor.poll(Some(T0 + 41), false).unwrap();
         assert_eq!(monitor.notify.1.borrow().len(), 3, "no policy, no alert");
+    }
+
+    #[test]
+    fn learn_mode_turns_what_the_device_did_into_its_allow_list() {
+        let monitor = monitor();
+        assert_eq!(monitor.learn_baseline(20), Err(Error::NotStarted));
+        monitor.start(&Settings::DEFAULT, T0, 0).unwrap();
+        assert_eq!(monitor.learn_baseline(0), Err(Error::InvalidArgument));
+        monitor.learn_baseline(20).unwrap();
+        // The device asks 10.0.0.2 (its port 5000 above the peer's 53: it opened the flow).
+        monitor.capture(&UDP[..], OUT);
+        monitor.poll(Some(T0 + 10), true).unwrap();
+        assert!(monitor.peek(|_, _| ()).is_err(), "nothing to report yet");
+        monitor.poll(Some(T0 + 20), true).unwrap();
+        let (sequence, bytes) = monitor.peek(|s, b| (s, b.to_vec())).unwrap();
+        let varint = crate::message::varint_len;
+        let event = 1 + 5 + varint(crate::VERSION) + varint(0) + varint(T0 + 20) + 1;
+        assert_eq!(bytes[event], 4, "a baseline event");
+        monitor.ack(sequence, true).unwrap();
+        // Learned: 10.0.0.0/24 outbound, no inbound port. A flow to 10.0.1.2 now alerts.
+        let mut elsewhere = UDP;
+        elsewhere[18] = 1; // destination 10.0.1.2
+        monitor.capture(&elsewhere[..], OUT);
+        monitor.capture(&UDP[..], OUT);
+        monitor.poll(Some(T0 + 21), true).unwrap();
+        let told = monitor.notify.1.borrow().clone();
+        assert_eq!(told.len(), 1);
+        assert_eq!(told[0].kind, crate::detect::AlertKind::OutboundNotAllowed);
+        let crate::detect::Subject::Flow(flow) = told[0].subject else {
+            panic!("a flow alert")
+        };
+        assert_eq!(&flow.remote[..4], &[10, 0, 1, 2]);
     }
 }

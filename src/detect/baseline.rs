@@ -35,6 +35,126 @@ pub struct Learned {
     pub overflow: u32,
 }
 
+impl Learned {
+    /// Nothing learned (usable in a `static`).
+    pub const EMPTY: Self = Self {
+        started: 0,
+        duration_s: 0,
+        v4: Vec::new(),
+        v6: Vec::new(),
+        tcp: Vec::new(),
+        udp: Vec::new(),
+        overflow: 0,
+    };
+}
+
+/// Longest a baseline message can be: the header and the event's fixed fields at their
+/// widest, and every list full (3 + 8 + 2 + 2 bytes an entry, one-byte counts).
+pub const WORST_MESSAGE_BYTES: usize = 22 + 1 + 21 + 4 + ENTRIES * 15;
+
+const _: () = assert!(
+    WORST_MESSAGE_BYTES <= capacity::MAX_MESSAGE_BYTES,
+    "NXSM_BASELINE_ENTRIES is too large for NXSM_MAX_MESSAGE_BYTES: a baseline message would not fit"
+);
+
+/// Longest learning time accepted: a week.
+pub const MAX_LEARN_S: u32 = 7 * 86_400;
+
+/// Learn mode's state: learning until a time, then a report waiting to be sent.
+#[derive(Debug)]
+pub struct LearnMode {
+    learning: bool,
+    until: u32,
+    /// `(applied, policy CRC)` of a finished period whose report waits for the outbox.
+    report: Option<(bool, u32)>,
+    learned: Learned,
+}
+
+/// A finished learning period, as the baseline event reports it.
+#[derive(Clone, Copy, Debug)]
+pub struct BaselineReport<'a> {
+    /// What was learned.
+    pub learned: &'a Learned,
+    /// Whether it became the active policy.
+    pub applied: bool,
+    /// CRC-32 of the policy active now (0: none).
+    pub policy: u32,
+}
+
+impl Default for LearnMode {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LearnMode {
+    /// Not learning (usable in a `static`).
+    pub const fn new() -> Self {
+        Self {
+            learning: false,
+            until: 0,
+            report: None,
+            learned: Learned::EMPTY,
+        }
+    }
+
+    /// Starts learning at `now` for `seconds`, forgetting a period under way.
+    pub fn start(&mut self, now: u32, seconds: u32) {
+        self.learned = Learned::new(now, seconds);
+        self.until = now.wrapping_add(seconds);
+        self.learning = true;
+        self.report = None;
+    }
+
+    /// Whether it is learning.
+    pub fn is_learning(&self) -> bool {
+        self.learning
+    }
+
+    /// Records a flow entering the table while learning.
+    pub fn record(&mut self, record: &FlowRecord, initiator: Direction) {
+        if self.learning {
+            self.learned.record(record, initiator);
+        }
+    }
+
+    /// Whether learning ends at `now`.
+    pub fn due(&self, now: u32) -> bool {
+        self.learning && !crate::time::is_before(now, self.until)
+    }
+
+    /// What was learned.
+    pub fn learned(&self) -> &Learned {
+        &self.learned
+    }
+
+    /// Ends learning; the report says whether it was `applied` and the `policy` now active.
+    pub fn finish(&mut self, applied: bool, policy: u32) {
+        self.learning = false;
+        self.report = Some((applied, policy));
+    }
+
+    /// The report of a finished period, until [`reported`](Self::reported).
+    pub fn report(&self) -> Option<BaselineReport<'_>> {
+        self.report.map(|(applied, policy)| BaselineReport {
+            learned: &self.learned,
+            applied,
+            policy,
+        })
+    }
+
+    /// The report went into the outbox.
+    pub fn reported(&mut self) {
+        self.report = None;
+        self.learned = Learned::EMPTY;
+    }
+
+    /// Moves the end back by `seconds` (the clock was set back).
+    pub fn step_back(&mut self, seconds: u32) {
+        self.until = self.until.wrapping_sub(seconds);
+    }
+}
+
 /// Adds `value` to the sorted list `list` once; counts it in `overflow` when full.
 fn add<T: Ord + Copy, const N: usize>(list: &mut Vec<T, N>, value: T, overflow: &mut u32) {
     if let Err(at) = list.binary_search(&value) {

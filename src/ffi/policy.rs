@@ -152,3 +152,13 @@ pub extern "C" fn nxsm_set_alert_callback(
     let function = callback.map_or(core::ptr::null_mut(), |function| function as *mut c_void);
     checked!({ Ok(MONITOR.with_notify(|callbacks| callbacks.alert.replace(function, context))?) })
 }
+
+/// Starts learn mode for `seconds` (1 ..= 604800, a week) on a running module: the remote
+/// /24 (IPv4) and /64 (IPv6) networks of the flows the device opens and the local TCP and
+/// UDP ports of the flows peers open are recorded; when the time is up they replace the
+/// active policy's outbound and inbound allow lists (indicators, the connection rule and
+/// block rules stay), and a baseline event reports them. A period under way starts again.
+#[no_mangle]
+pub extern "C" fn nxsm_baseline_learn(seconds: u32) -> nxsm_result {
+    checked!({ Ok(MONITOR.learn_baseline(seconds)?) })
+}

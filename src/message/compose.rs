@@ -371,6 +371,8 @@ const EVENT_SYSTEM_INFORMATION: u32 = 1;
 const EVENT_HEARTBEAT: u32 = 2;
 /// `enum Event` variant of the alerts event.
 pub(crate) const EVENT_ALERTS: u32 = 3;
+/// `enum Event` variant of the baseline event.
+pub(crate) const EVENT_BASELINE: u32 = 4;
 
 /// A flow's record as written (for tests).
 #[cfg(test)]

@@ -8,11 +8,13 @@
 //! is ever cut: a window with more flows than one message holds goes on in the next one.
 
 mod alerts;
+mod baseline;
 mod compose;
 mod model;
 mod sink;
 
 pub use alerts::AlertPlan;
+pub use baseline::BaselineMessage;
 pub use compose::{Composer, Cursor, EncodeError};
 pub use model::{Collection, Heartbeat, SystemInformation, Window};
 
