@@ -19,7 +19,9 @@
  *    unicast-only capture mode the TCP, UDP, ICMP and ICMPv6 receive routines that are
  *    enabled on that IP at that moment. Whatever was installed before is saved per IP and
  *    called after the module has looked at the packet; the application filter's verdict is
- *    returned unchanged (the module itself never drops a packet).
+ *    returned unchanged, unless a block rule of the detection policy matches the packet:
+ *    the filter then returns NX_NOT_SUCCESSFUL (NetX Duo drops it) and a receive wrapper
+ *    releases it instead of delivering it. The application's filter sees every packet.
  *  - remove puts back exactly what was there, on every IP where the module's function is
  *    still installed. Where the application replaced the module's function meanwhile, its
  *    replacement is left in place (it may chain to the module's function, which keeps
