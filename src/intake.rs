@@ -279,13 +279,7 @@ impl Intake {
         if open == 0 {
             return Some(Offer::Closed);
         }
-        // The version and header-length byte: the first, or the fourth when NetX Duo has
-        // turned the header's words to (little-endian) host order.
-        let first = match seen.order() {
-            HeaderOrder::Network => header[0],
-            HeaderOrder::Host => u32::from_ne_bytes(wire::quad(header, 0)).to_be_bytes()[0],
-        };
-        if !raw::is_fast_v4(first) {
+        if !raw::is_fast_v4_header(header, seen.order()) {
             return None;
         }
         Some(self.push_raw(seen.head(open, IpVersion::V4), |entry| {

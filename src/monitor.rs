@@ -11,14 +11,14 @@
 //! The C API (`ffi`) is a one-to-one wrapper of this type; tests, fuzz targets and tools
 //! drive it directly with a [`core::cell::RefCell`] for the module.
 
-use crate::capture::FlowRecord;
+use crate::capture::{Captured, FlowRecord};
 use crate::config::{capacity, Priority, Settings};
 use crate::detect::Alert;
 use crate::intake::{Intake, IntakeCounters, Offer, Packet};
 use crate::module::{LifecycleError, Module, Platform, SetError, State, UnixSeconds};
 use crate::policy::store::{LoadError, Policies, PolicyStore};
 use crate::policy::{Layout, PolicyError};
-use crate::raw::Seen;
+use crate::raw::{self, Seen};
 use crate::scheduler::Collector;
 use crate::wire::Parsed;
 
@@ -198,13 +198,25 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
     }
 
     /// Whether the active policy drops this packet; counted when it does. Out of line: only
-    /// hooks of a device with a block rule come here, and they parse the packet again.
+    /// hooks of a device with a block rule come here. An IPv4 packet of the fast path's
+    /// shape is read in place by the drain's own parser; others are parsed in full.
     #[inline(never)]
     pub fn blocks<'a, P: Packet<'a>>(&self, packet: P, seen: Seen) -> bool {
-        let Ok(Parsed::Flow(datagram)) = crate::wire::parse(packet.bytes(), seen.order()) else {
+        let parsed = match packet.v4_header() {
+            Some(header) if raw::is_fast_v4_header(header, seen.order()) => {
+                raw::parse_v4(&raw::HeaderV4::new(header, seen)).ok()
+            }
+            _ => match crate::wire::parse(packet.bytes(), seen.order()) {
+                Ok(Parsed::Flow(datagram)) => Some(Captured::Record(FlowRecord::new(
+                    seen.direction(),
+                    &datagram,
+                ))),
+                _ => None,
+            },
+        };
+        let Some(Captured::Record(record)) = parsed else {
             return false;
         };
-        let record = FlowRecord::new(seen.direction(), &datagram);
         let blocked = self
             .policy
             .read(|policy| policy.is_some_and(|policy| crate::detect::blocks(&policy, &record)));
@@ -705,5 +717,70 @@ mod tests {
             panic!("a flow alert")
         };
         assert_eq!(&flow.remote[..4], &[10, 0, 1, 2]);
+    }
+
+    #[test]
+    fn block_rules_drop_what_they_name_and_count_it() {
+        use crate::policy::flag;
+        let monitor = monitor();
+        monitor.start(&Settings::DEFAULT, T0, 0).unwrap();
+        assert!(!monitor.blocking(), "no policy, no block rule");
+        // 10.0.0.2 is listed (the UDP datagram's destination) and blocks; the device may
+        // only go to 10.0.0.0/24 and blocks the rest; no inbound TCP port is allowed.
+        let blob = crate::policy::spec::Spec {
+            flags: flag::BLOCK_INDICATOR
+                | flag::BLOCK_OUTBOUND
+                | flag::OUTBOUND_ALLOWED
+                | flag::INBOUND_TCP
+                | flag::BLOCK_INBOUND_PORT,
+            sources: 1,
+            indicators_v4: std::vec![(0x0A00_0002, 0x0A00_0002, 0)],
+            allowed_v4: std::vec![(0x0A00_0000, 0x0A00_00FF)],
+            ..Default::default()
+        }
+        .blob();
+        monitor.load_policy(&blob).unwrap();
+        assert!(monitor.blocking());
+        let listed = UDP;
+        let mut allowed = UDP;
+        allowed[19] = 3; // 10.0.0.3
+        let mut elsewhere = UDP;
+        elsewhere[18] = 9; // 10.0.9.2: outside the allow list
+        assert!(monitor.blocks(&listed[..], OUT));
+        assert!(!monitor.blocks(&allowed[..], OUT));
+        assert!(monitor.blocks(&elsewhere[..], OUT));
+        // The same packet as NetX Duo's receive path hands it (fixed words in host order),
+        // from 10.0.0.2: still the listed address, now as the remote source.
+        let mut inbound = UDP;
+        inbound[12..16].copy_from_slice(&[10, 0, 0, 2]);
+        inbound[16..20].copy_from_slice(&[10, 0, 0, 1]);
+        let mut host = inbound;
+        for word in host[..20].chunks_mut(4) {
+            word.reverse();
+        }
+        let seen = |order| Seen::new(Direction::In, order);
+        assert!(monitor.blocks(&inbound[..], seen(HeaderOrder::Network)));
+        assert!(monitor.blocks(&host[..], seen(HeaderOrder::Host)));
+        // With IP options the packet takes the full parse: the same verdict.
+        let mut options = std::vec::Vec::from(&listed[..20]);
+        options[0] = 0x46;
+        options[3] = 44;
+        options.extend_from_slice(&[1, 1, 1, 0]);
+        options.extend_from_slice(&listed[20..]);
+        assert!(monitor.blocks(&options[..], OUT));
+        // A peer opening TCP to the device's port 8080 (a SYN): no inbound port is allowed.
+        let mut syn = [0u8; 40];
+        syn[..20].copy_from_slice(&[
+            0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 3, 10, 0, 0, 1,
+        ]);
+        syn[20..24].copy_from_slice(&[0xC3, 0x50, 0x1F, 0x90]); // 50000 -> 8080
+        syn[32] = 0x50;
+        syn[33] = 0x02;
+        assert!(monitor.blocks(&syn[..], seen(HeaderOrder::Network)));
+        monitor.poll(Some(T0 + 1), false).unwrap();
+        let blocked = monitor.snapshot(|module, _| module.counters().packets_blocked).unwrap();
+        assert_eq!(blocked, 6);
+        monitor.clear_policy().unwrap();
+        assert!(!monitor.blocking());
     }
 }

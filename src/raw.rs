@@ -131,6 +131,80 @@ pub fn copy_v6(entry: Entry<'_>, header: &[u8; V6_LEN]) {
     entry.set(raw_v6::TCP_OFFSET_FLAGS, word(header, 13));
 }
 
+/// Whether `header` (as a hook sees it, in `order`) has the IPv4 fast path's shape.
+#[inline(always)]
+pub fn is_fast_v4_header(header: &[u8; V4_LEN], order: HeaderOrder) -> bool {
+    // The version and header-length byte: the first, or the fourth when NetX Duo has turned
+    // the header's words to (little-endian) host order.
+    let first = match order {
+        HeaderOrder::Network => header[0],
+        HeaderOrder::Host => u32::from_ne_bytes(wire::quad(header, 0)).to_be_bytes()[0],
+    };
+    is_fast_v4(first)
+}
+
+/// The words of a raw entry, wherever they are: in the ring, or still in the packet (a
+/// hook that must decide on a packet now parses it with the same code).
+pub trait RawWords {
+    /// The entry's head word.
+    fn head(&self) -> u32;
+    /// Entry word `index` ([`raw_v4`] / [`raw_v6`] numbering).
+    fn word(&self, index: usize) -> u32;
+}
+
+impl<const N: usize> RawWords for Oldest<'_, N> {
+    #[inline(always)]
+    fn head(&self) -> u32 {
+        Oldest::head(self)
+    }
+
+    #[inline(always)]
+    fn word(&self, index: usize) -> u32 {
+        Oldest::word(self, index)
+    }
+}
+
+/// An IPv4 header of the fast path's shape read in place, as [`copy_v4`] would have laid
+/// it out in an entry.
+pub struct HeaderV4<'a> {
+    head: u32,
+    header: &'a [u8; V4_LEN],
+}
+
+impl<'a> HeaderV4<'a> {
+    /// The header a hook sees as `seen`, every protocol recorded.
+    #[inline(always)]
+    pub fn new(header: &'a [u8; V4_LEN], seen: Seen) -> Self {
+        Self {
+            head: seen.head(open_head(Protocols::ALL), IpVersion::V4),
+            header,
+        }
+    }
+}
+
+impl RawWords for HeaderV4<'_> {
+    #[inline(always)]
+    fn head(&self) -> u32 {
+        self.head
+    }
+
+    /// The inverse of [`copy_v4`]: constant indices fold to one load each.
+    #[inline(always)]
+    fn word(&self, index: usize) -> u32 {
+        let packet_word = match index {
+            raw_v4::TOTAL_LENGTH => 0,
+            raw_v4::FRAGMENT => 1,
+            raw_v4::PROTOCOL => 2,
+            raw_v4::SRC => 3,
+            raw_v4::DST => 4,
+            raw_v4::PORTS => 5,
+            raw_v4::TCP_OFFSET_FLAGS => 8,
+            _ => return 0,
+        };
+        word(self.header, packet_word)
+    }
+}
+
 /// What the consumer needs from a raw entry's head word.
 struct Head {
     direction: Direction,
@@ -178,7 +252,7 @@ impl Head {
 /// as they are (rebuilding the header for the byte parser costs twice as much); the tests
 /// check that both agree on every packet they try.
 #[inline(always)]
-pub fn parse_v4<const N: usize>(entry: &Oldest<'_, N>) -> Result<Captured, Malformed> {
+pub fn parse_v4<R: RawWords>(entry: &R) -> Result<Captured, Malformed> {
     let head = Head::of(entry.head());
     // The hook checked version 4 and a 20-byte header.
     let total_len = head.value(entry.word(raw_v4::TOTAL_LENGTH)) as u16;
@@ -213,7 +287,7 @@ pub fn parse_v4<const N: usize>(entry: &Oldest<'_, N>) -> Result<Captured, Malfo
 
 /// Parses a raw IPv6 entry as the hook would have parsed its packet (see [`parse_v4`]).
 #[inline(always)]
-pub fn parse_v6<const N: usize>(entry: &Oldest<'_, N>) -> Result<Captured, Malformed> {
+pub fn parse_v6<R: RawWords>(entry: &R) -> Result<Captured, Malformed> {
     let head = Head::of(entry.head());
     let word1 = head.value(entry.word(raw_v6::PAYLOAD_NEXT));
     let len = (word1 >> 16) as u16;

@@ -145,7 +145,7 @@ impl Detector {
             self.refused = self.refused.saturating_add(1);
         }
         let flow = alert_flow(record);
-        let breaches = breaches(policy, record, flow.initiator);
+        let breaches = breaches(policy, record, flow.initiator, ALL_RULES);
         let raise = |kind, rule| Alert {
             kind,
             time: now,
@@ -239,35 +239,44 @@ pub struct Breaches {
     pub inbound_port: bool,
 }
 
-/// What `record`'s flow, opened by `initiator`, breaks of `policy`.
+/// The rules [`breaches`] evaluates for alerts: every rule.
+pub const ALL_RULES: u32 = flag::BLOCK;
+
+/// What `record`'s flow, opened by `initiator`, breaks of `policy`, among `rules` (named by
+/// their block bits, [`flag::BLOCK_INDICATOR`] and so on; the others are not looked up and
+/// come out as not broken).
 pub fn breaches<W, F>(
     policy: &Policy<'_, W, F>,
     record: &FlowRecord,
     initiator: Direction,
+    rules: u32,
 ) -> Breaches
 where
     W: Words + ?Sized,
     F: Fields + ?Sized,
 {
     let opened_by_device = initiator == Direction::Out;
+    let indicators = rules & flag::BLOCK_INDICATOR != 0;
+    let outbound = opened_by_device && rules & flag::BLOCK_OUTBOUND != 0;
     let (indicator, allowed) = match record.version() {
         IpVersion::V4 => {
             let remote = u32::from_be_bytes(ipv4_octets(record.remote()));
             (
-                policy.indicator_v4(remote),
-                !opened_by_device || policy.outbound_allowed_v4(remote),
+                indicators.then(|| policy.indicator_v4(remote)).flatten(),
+                !outbound || policy.outbound_allowed_v4(remote),
             )
         }
         IpVersion::V6 => {
             let remote = u128::from_be_bytes(ipv6_octets(record.remote()));
             (
-                policy.indicator_v6(remote),
-                !opened_by_device || policy.outbound_allowed_v6(remote),
+                indicators.then(|| policy.indicator_v6(remote)).flatten(),
+                !outbound || policy.outbound_allowed_v6(remote),
             )
         }
     };
     let local_port = (record.ports() >> 16) as u16;
     let inbound_port = !opened_by_device
+        && rules & flag::BLOCK_INBOUND_PORT != 0
         && match record.protocol() {
             TransportKind::Tcp => !policy.inbound_allowed(true, local_port),
             TransportKind::Udp => !policy.inbound_allowed(false, local_port),
@@ -280,13 +289,13 @@ where
     }
 }
 
-/// Whether the packet of `record` breaks a rule of `policy` that blocks.
+/// Whether the packet of `record` breaks a rule of `policy` that blocks (only those rules
+/// are looked up).
 pub fn blocks<W, F>(policy: &Policy<'_, W, F>, record: &FlowRecord) -> bool
 where
     W: Words + ?Sized,
     F: Fields + ?Sized,
 {
-    let block = policy.flags();
     let ports = record.ports();
     let initiator = opened_by(
         (ports >> 16) as u16,
@@ -294,10 +303,8 @@ where
         record.direction(),
         record.flags(),
     );
-    let breaches = breaches(policy, record, initiator);
-    (block & flag::BLOCK_INDICATOR != 0 && breaches.indicator.is_some())
-        || (block & flag::BLOCK_OUTBOUND != 0 && breaches.outbound)
-        || (block & flag::BLOCK_INBOUND_PORT != 0 && breaches.inbound_port)
+    let breaches = breaches(policy, record, initiator, policy.flags() & flag::BLOCK);
+    breaches.indicator.is_some() || breaches.outbound || breaches.inbound_port
 }
 
 /// The alert view of a record's flow.
