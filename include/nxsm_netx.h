@@ -116,6 +116,16 @@ extern "C"
  */
     nxsm_result nxsm_netx_config_set(const nxsm_config *config);
 
+    /*
+ * Loads the detection policy built into flash with the CMake option NXSM_POLICY_FILE (a
+ * JSON policy compiled by nxsm-policy at build time; the build fails if it has an error or
+ * exceeds NXSM_POLICY_BYTES). Only defined in such a build. The drop-in
+ * nx_azure_iot_security_module_enable() calls it after starting the core; a firmware on the
+ * native API calls it itself, after nxsm_start() or before. Returns what nxsm_policy_load()
+ * returns.
+ */
+    nxsm_result nxsm_policy_load_builtin(void);
+
 #ifdef __cplusplus
 }
 #endif

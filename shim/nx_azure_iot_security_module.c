@@ -655,6 +655,17 @@ static UINT nxsm_shim_start(NX_AZURE_IOT *nx_azure_iot_ptr)
         }
         return NX_AZURE_IOT_FAILURE;
     }
+#if defined(NXSM_BUILTIN_POLICY) && NXSM_BUILTIN_POLICY
+    /* The policy built into flash (NXSM_POLICY_FILE), checked when it was compiled; a policy
+       loaded since (nxsm_policy_load) is replaced, as at every enable. */
+    NXSM_SHIM_RETRY_WHILE_BUSY(result, nxsm_policy_load_builtin());
+    if (result != NXSM_OK)
+    {
+        nxsm_shim_core_stop();
+        (void)nxsm_shim_ring_callback(NX_NULL, 0u);
+        return NX_AZURE_IOT_FAILURE;
+    }
+#endif
 
     status = nx_cloud_module_register(&nx_azure_iot_ptr->nx_azure_iot_cloud, &nxsm_shim.cloud_module,
                                       NXSM_SHIM_CLOUD_MODULE_NAME, NXSM_SHIM_CLOUD_EVENTS, nxsm_shim_cloud_process,
