@@ -34,10 +34,12 @@ pub mod wire {
 /// Flows and the message writer, for the reference decoder's round trips and benchmarks.
 pub mod message {
     pub use crate::capture::Direction;
+    pub use crate::detect::baseline::{BaselineReport, Learned};
     pub use crate::detect::{Alert, AlertFlow, AlertKind, Subject};
     pub use crate::flows::{DirectionCounters, Flow, Key};
     pub use crate::message::{
-        AlertPlan, Collection, Composer, Heartbeat, SystemInformation, Window, MIN_MESSAGE_BYTES,
+        AlertPlan, BaselineMessage, Collection, Composer, Heartbeat, SystemInformation, Window,
+        MIN_MESSAGE_BYTES,
     };
     pub use crate::wire::IpVersion;
 }

@@ -5,7 +5,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde_json::{json, Map, Value};
 
 use crate::{
-    version_text, Alert, Event, Flow, Heartbeat, Message, NetworkActivity, SystemInformation,
+    version_text, Alert, Baseline, Event, Flow, Heartbeat, Message, NetworkActivity,
+    SystemInformation,
 };
 
 /// A message as JSON: addresses as text, protocols and flags by name, the window's start and
@@ -39,6 +40,7 @@ pub fn event_json(time: u32, event: &Event) -> Value {
         Event::Alerts(alerts) => json!({
             "alerts": alerts.iter().map(alert_json).collect::<Vec<_>>(),
         }),
+        Event::Baseline(baseline) => baseline_json(baseline),
     };
     if let Value::Object(fields) = body {
         object.extend(fields);
@@ -143,6 +145,26 @@ pub fn alert_json(alert: &Alert) -> Value {
         }
     }
     Value::Object(object)
+}
+
+/// A baseline's fields as JSON (without `"event"`): `started`, `duration_s`, `end`
+/// (`started + duration_s`), `applied`, `policy` (`"0x%08x"`), `overflow`, `outbound` (the
+/// networks as CIDR text, IPv4 /24 first, then IPv6 /64) and `inbound` (`{"tcp": [...],
+/// "udp": [...]}`): the allow lists `nxsm-policy --from-baseline` writes.
+pub fn baseline_json(baseline: &Baseline) -> Value {
+    json!({
+        "started": baseline.started,
+        "duration_s": baseline.duration_s,
+        "end": baseline.end(),
+        "applied": baseline.applied,
+        "policy": format!("{:#010x}", baseline.policy),
+        "overflow": baseline.overflow,
+        "outbound": baseline.outbound_cidrs(),
+        "inbound": {
+            "tcp": baseline.tcp_ports,
+            "udp": baseline.udp_ports,
+        },
+    })
 }
 
 fn triple(v: [u8; 3]) -> String {

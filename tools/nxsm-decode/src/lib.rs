@@ -5,16 +5,18 @@
 //! writer's source).
 //!
 //! - [`decode`] turns the bytes of one message into an owned, validated [`Message`]: postcard
-//!   decoding plus every rule the page states (format 2, module `"nxsm"`, one to four events
+//!   decoding plus every rule the page states (format 2, module `"nxsm"`, one to five events
 //!   in order and at most one of each kind, local indices in range, protocol 3 invalid, no
-//!   flag bits outside TCP, alerts with a known kind, protocol and initiator, no trailing
-//!   bytes, ...). It never panics; every failure is a [`DecodeError`].
+//!   flag bits outside TCP, alerts with a known kind, protocol and initiator, baseline lists
+//!   strictly ascending with at most [`MAX_BASELINE_ENTRIES`] entries and no port 0, no
+//!   trailing bytes, ...). It never panics; every failure is a [`DecodeError`].
 //! - [`to_json`] gives a readable JSON view: addresses as text, protocols and TCP flags by
 //!   name, the window's start and end, local addresses resolved.
 //! - [`encode`] writes a [`Message`] back (tests and tools use it to build inputs).
 //!
 //! The `nxsm-decode` binary prints messages given as raw bytes or hex lines as JSON, and has a
-//! `--replay` mode for `scripts/replay` (one line or table row per flow and per alert);
+//! `--replay` mode for `scripts/replay` (one line or table row per flow and per alert, a
+//! line or block per baseline);
 //! `nxsm-decode --help`
 //! lists the options.
 //!
@@ -39,7 +41,7 @@ pub mod hex;
 mod json;
 pub mod replay;
 
-pub use json::{alert_json, event_json, flow_json, to_json};
+pub use json::{alert_json, baseline_json, event_json, flow_json, to_json};
 
 /// The wire format version this reader understands.
 pub const FORMAT: u8 = 2;
@@ -47,6 +49,9 @@ pub const FORMAT: u8 = 2;
 pub const MODULE: &str = "nxsm";
 /// Most local addresses of one IP version in one message.
 pub const MAX_LOCALS: usize = 8;
+/// Most entries of one list of a baseline event: the largest `NXSM_BASELINE_ENTRIES` a
+/// build accepts.
+pub const MAX_BASELINE_ENTRIES: usize = 64;
 
 /// One security message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,8 +66,8 @@ pub struct Message {
     pub sequence: u32,
     /// Unix seconds when the message was built.
     pub time: u32,
-    /// One to four events, in the order network activity, system information, heartbeat,
-    /// alerts.
+    /// One to five events, in the order network activity, system information, heartbeat,
+    /// alerts, baseline.
     pub events: Vec<Event>,
 }
 
@@ -77,6 +82,8 @@ pub enum Event {
     Heartbeat(Heartbeat),
     /// Variant 3: what the detection policy caught (at least one alert).
     Alerts(Vec<Alert>),
+    /// Variant 4: what learn mode recorded.
+    Baseline(Baseline),
 }
 
 /// The kinds of [`Event`], in their wire order.
@@ -90,6 +97,8 @@ pub enum EventKind {
     Heartbeat,
     /// [`Event::Alerts`].
     Alerts,
+    /// [`Event::Baseline`].
+    Baseline,
 }
 
 impl EventKind {
@@ -100,6 +109,7 @@ impl EventKind {
             EventKind::SystemInformation => "system_information",
             EventKind::Heartbeat => "heartbeat",
             EventKind::Alerts => "alerts",
+            EventKind::Baseline => "baseline",
         }
     }
 }
@@ -118,6 +128,7 @@ impl Event {
             Event::SystemInformation(_) => EventKind::SystemInformation,
             Event::Heartbeat(_) => EventKind::Heartbeat,
             Event::Alerts(_) => EventKind::Alerts,
+            Event::Baseline(_) => EventKind::Baseline,
         }
     }
 }
@@ -601,6 +612,111 @@ pub struct ConnectionCount {
     pub max: u32,
 }
 
+/// What learn mode recorded (section 3.5): the remote prefixes the device opened flows to
+/// and the local ports peers opened flows to, each list sorted ascending.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Unix seconds when learning started.
+    pub started: u32,
+    /// How long it learned.
+    pub duration_s: u32,
+    /// The learned lists became the active policy's allow lists.
+    pub applied: bool,
+    /// CRC-32 of the policy active now (0 when none is).
+    pub policy: u32,
+    /// Entries not kept because their list was full.
+    pub overflow: u32,
+    /// IPv4 /24 networks: their first three octets.
+    pub v4_prefixes: Vec<[u8; 3]>,
+    /// IPv6 /64 networks: their first eight octets.
+    pub v6_prefixes: Vec<[u8; 8]>,
+    /// Local TCP ports peers opened flows to.
+    #[serde(with = "be16_list")]
+    pub tcp_ports: Vec<u16>,
+    /// Local UDP ports peers opened flows to.
+    #[serde(with = "be16_list")]
+    pub udp_ports: Vec<u16>,
+}
+
+impl Baseline {
+    /// When learning ended: `started + duration_s` (wider than `u32`, so it never wraps).
+    pub fn end(&self) -> u64 {
+        u64::from(self.started) + u64::from(self.duration_s)
+    }
+
+    /// The IPv4 networks as CIDR text (`203.0.113.0/24`).
+    pub fn v4_cidrs(&self) -> Vec<String> {
+        self.v4_prefixes
+            .iter()
+            .map(|&[a, b, c]| format!("{}/24", std::net::Ipv4Addr::new(a, b, c, 0)))
+            .collect()
+    }
+
+    /// The IPv6 networks as CIDR text (`2001:db8:0:1::/64`).
+    pub fn v6_cidrs(&self) -> Vec<String> {
+        self.v6_prefixes
+            .iter()
+            .map(|prefix| {
+                let mut octets = [0u8; 16];
+                octets[..8].copy_from_slice(prefix);
+                format!("{}/64", std::net::Ipv6Addr::from(octets))
+            })
+            .collect()
+    }
+
+    /// Every network as CIDR text, IPv4 first: the outbound allow list it makes.
+    pub fn outbound_cidrs(&self) -> Vec<String> {
+        let mut cidrs = self.v4_cidrs();
+        cidrs.extend(self.v6_cidrs());
+        cidrs
+    }
+}
+
+/// The lists of a [`Baseline`], for error reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BaselineList {
+    /// `v4_prefixes`.
+    V4Prefixes,
+    /// `v6_prefixes`.
+    V6Prefixes,
+    /// `tcp_ports`.
+    TcpPorts,
+    /// `udp_ports`.
+    UdpPorts,
+}
+
+impl BaselineList {
+    /// The field's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            BaselineList::V4Prefixes => "v4_prefixes",
+            BaselineList::V6Prefixes => "v6_prefixes",
+            BaselineList::TcpPorts => "tcp_ports",
+            BaselineList::UdpPorts => "udp_ports",
+        }
+    }
+}
+
+impl fmt::Display for BaselineList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A list of ports: a `seq` of [`be16`] values.
+mod be16_list {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &[u16], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(value.iter().map(|port| port.to_be_bytes()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u16>, D::Error> {
+        <Vec<[u8; 2]>>::deserialize(deserializer)
+            .map(|ports| ports.into_iter().map(u16::from_be_bytes).collect())
+    }
+}
+
 /// Ports travel as two big-endian bytes, not as a varint.
 mod be16 {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -649,6 +765,7 @@ const EVENT_VARIANTS: &[&str] = &[
     "SystemInformation",
     "Heartbeat",
     "Alerts",
+    "Baseline",
 ];
 
 impl<'de> Deserialize<'de> for Event {
@@ -663,7 +780,7 @@ impl<'de> Visitor<'de> for EventVisitor {
     type Value = Event;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an event: variant 0, 1, 2 or 3")
+        f.write_str("an event: variant 0, 1, 2, 3 or 4")
     }
 
     fn visit_enum<E: EnumAccess<'de>>(self, data: E) -> Result<Event, E::Error> {
@@ -673,6 +790,7 @@ impl<'de> Visitor<'de> for EventVisitor {
             1 => payload.newtype_variant().map(Event::SystemInformation),
             2 => payload.newtype_variant().map(Event::Heartbeat),
             3 => payload.newtype_variant().map(Event::Alerts),
+            4 => payload.newtype_variant().map(Event::Baseline),
             other => Err(Unknown::Event(other).raise()),
         }
     }
@@ -833,7 +951,7 @@ pub enum DecodeError {
     BadBool,
     /// A string that is not UTF-8.
     BadUtf8,
-    /// An event variant number other than 0, 1, 2, 3.
+    /// An event variant number other than 0, 1, 2, 3, 4.
     UnknownEvent(u32),
     /// An alert variant number (its kind) other than 0, 1, 2, 3.
     UnknownAlertKind(u32),
@@ -945,6 +1063,28 @@ pub enum DecodeError {
         /// Position of the alert in its event.
         alert: usize,
     },
+    /// A baseline list with more than [`MAX_BASELINE_ENTRIES`] entries.
+    BaselineTooLong {
+        /// The list.
+        list: BaselineList,
+        /// How many entries it has.
+        count: usize,
+    },
+    /// A baseline list entry not above the one before it (the lists are strictly
+    /// ascending).
+    BaselineUnsorted {
+        /// The list.
+        list: BaselineList,
+        /// Position of the entry.
+        index: usize,
+    },
+    /// A baseline port list holding port 0.
+    BaselinePortZero {
+        /// The list.
+        list: BaselineList,
+        /// Position of the entry.
+        index: usize,
+    },
 }
 
 impl fmt::Display for DecodeError {
@@ -1018,6 +1158,17 @@ impl fmt::Display for DecodeError {
             }
             DecodeError::AlertIcmpPorts { alert } => {
                 write!(f, "alert {alert}: ICMP flow with a port other than 0")
+            }
+            DecodeError::BaselineTooLong { list, count } => write!(
+                f,
+                "baseline {list}: {count} entries (at most {MAX_BASELINE_ENTRIES})"
+            ),
+            DecodeError::BaselineUnsorted { list, index } => write!(
+                f,
+                "baseline {list}: entry {index} is not above the one before it (not strictly ascending)"
+            ),
+            DecodeError::BaselinePortZero { list, index } => {
+                write!(f, "baseline {list}: entry {index} is port 0")
             }
         }
     }
@@ -1112,6 +1263,7 @@ pub fn validate(message: &Message) -> Result<(), DecodeError> {
             }
             Event::Heartbeat(_) => {}
             Event::Alerts(alerts) => validate_alerts(alerts)?,
+            Event::Baseline(baseline) => validate_baseline(baseline)?,
         }
     }
     Ok(())
@@ -1139,6 +1291,36 @@ fn validate_alerts(alerts: &[Alert]) -> Result<(), DecodeError> {
         }
         if protocol == Protocol::Icmp && (flow.local_port() != 0 || flow.remote_port() != 0) {
             return Err(DecodeError::AlertIcmpPorts { alert: position });
+        }
+    }
+    Ok(())
+}
+
+fn validate_baseline(baseline: &Baseline) -> Result<(), DecodeError> {
+    fn list<T: Ord>(list: BaselineList, entries: &[T]) -> Result<(), DecodeError> {
+        if entries.len() > MAX_BASELINE_ENTRIES {
+            return Err(DecodeError::BaselineTooLong {
+                list,
+                count: entries.len(),
+            });
+        }
+        match entries.windows(2).position(|pair| pair[0] >= pair[1]) {
+            Some(before) => Err(DecodeError::BaselineUnsorted {
+                list,
+                index: before + 1,
+            }),
+            None => Ok(()),
+        }
+    }
+    list(BaselineList::V4Prefixes, &baseline.v4_prefixes)?;
+    list(BaselineList::V6Prefixes, &baseline.v6_prefixes)?;
+    for (name, ports) in [
+        (BaselineList::TcpPorts, &baseline.tcp_ports),
+        (BaselineList::UdpPorts, &baseline.udp_ports),
+    ] {
+        list(name, ports)?;
+        if let Some(index) = ports.iter().position(|&port| port == 0) {
+            return Err(DecodeError::BaselinePortZero { list: name, index });
         }
     }
     Ok(())
@@ -1364,6 +1546,14 @@ impl Message {
     pub fn alerts(&self) -> Option<&[Alert]> {
         self.events.iter().find_map(|e| match e {
             Event::Alerts(a) => Some(a.as_slice()),
+            _ => None,
+        })
+    }
+
+    /// The baseline event, if any.
+    pub fn baseline(&self) -> Option<&Baseline> {
+        self.events.iter().find_map(|e| match e {
+            Event::Baseline(b) => Some(b),
             _ => None,
         })
     }

@@ -22,7 +22,7 @@ Decodes nx-security-module security messages (wire format 2, docs/wire-format.md
   --pretty      indented JSON instead of one object per line
   --replay      read stdin lines: '{...}' lines are passed on, other lines are hex messages
                 printed one line per flow, per alert and per system information /
-                heartbeat event
+                heartbeat / baseline event
   --format F    replay output: json (default) or table
   -h, --help    this text
 

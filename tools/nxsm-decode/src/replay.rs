@@ -6,8 +6,9 @@
 //! flow (keys `t`, `ip`, `proto`, `local`, `local_port`, `remote`, `remote_port`, `bytes_in`,
 //! `bytes_out`, `packets_in`, `packets_out`, `tcp_flags_in`, `tcp_flags_out`, `initiator`, `seq`,
 //! `part`)
-//! and one per system information or heartbeat event (`t`, `event`, its fields, `seq`),
-//! and one per alert: `t` (the alert's time), `event` (`"alert"`), `kind`, then for a flow
+//! and one per system information, heartbeat or baseline event (`t`, `event`, its fields,
+//! `seq`; for a baseline `started`, `duration_s`, `end`, `applied`, `policy`, `overflow`,
+//! `outbound`, `inbound`, as [`crate::baseline_json`] gives them), and one per alert: `t` (the alert's time), `event` (`"alert"`), `kind`, then for a flow
 //! `ip`, `proto`, `local`, `local_port`, `remote`, `remote_port`, `initiator`, and for a
 //! connection count `active`, `min`, `max`; then `rule` and `seq`, in that order.
 //!
@@ -30,6 +31,17 @@
 //! message's sequence number and the alert's own time. Endpoints, and so the columns after
 //! them, are aligned among the alerts of one message; a blank line follows each message's
 //! alerts. Values a reader would reject show as `invalid`.
+//!
+//! A baseline event is a block of three lines, also printed as soon as its message is read,
+//! then a blank line:
+//!
+//! ```text
+//! BASELINE learned 3600 s from 2023-11-14 22:13:20 UTC (t 1700000000): applied, policy 0x1234abcd, overflow 0  (seq 14, t 1700003600)
+//!   outbound 203.0.113.0/24, 2001:db8:0:1::/64
+//!   inbound  tcp 8080; udp 5353
+//! ```
+//!
+//! `not applied` when the lists did not become the policy's; an empty list shows as `-`.
 
 use std::io::{self, Write};
 
@@ -37,8 +49,8 @@ use serde_json::{Map, Value};
 
 use crate::json::AddressText;
 use crate::{
-    alert_json, decode_hex_line, event_json, flow_json, Alert, Event, Flow, InputError, Message,
-    Protocol,
+    alert_json, decode_hex_line, event_json, flow_json, Alert, Baseline, Event, Flow, InputError,
+    Message, Protocol,
 };
 
 /// Output format of the replay mode.
@@ -50,8 +62,8 @@ pub enum Format {
     Table,
 }
 
-/// The JSON lines of one message: one per flow (IPv4 first), then one per system information
-/// or heartbeat event, and one per alert.
+/// The JSON lines of one message: one per flow (IPv4 first), then one per system information,
+/// heartbeat or baseline event, and one per alert.
 pub fn message_lines(message: &Message) -> Vec<Value> {
     let mut lines = Vec::new();
     for event in &message.events {
@@ -258,6 +270,10 @@ impl<W: Write> Replay<W> {
                     }
                     writeln!(self.out)?;
                 }
+                Event::Baseline(baseline) => {
+                    self.out
+                        .write_all(baseline_block(message, baseline).as_bytes())?;
+                }
                 other => {
                     let title = format!(
                         "{}  t={} seq={}",
@@ -274,11 +290,12 @@ impl<W: Write> Replay<W> {
                 }
             }
         }
-        // A message of alerts alone leaves a split window waiting for its next part.
+        // A message of alerts (or a baseline) alone leaves a split window waiting for its
+        // next part.
         let alerts_only = message
             .events
             .iter()
-            .all(|event| matches!(event, Event::Alerts(_)));
+            .all(|event| matches!(event, Event::Alerts(_) | Event::Baseline(_)));
         if window_done && !alerts_only {
             self.flush()?;
         }
@@ -419,6 +436,37 @@ fn alert_lines(message: &Message, alerts: &[Alert]) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// The table block of a baseline event, blank line included.
+fn baseline_block(message: &Message, baseline: &Baseline) -> String {
+    let list = |items: Vec<String>| {
+        if items.is_empty() {
+            "-".to_string()
+        } else {
+            items.join(", ")
+        }
+    };
+    let ports = |ports: &[u16]| list(ports.iter().map(u16::to_string).collect());
+    format!(
+        "BASELINE learned {} s from {} UTC (t {}): {}, policy {:#010x}, overflow {}  \
+         (seq {}, t {})\n  outbound {}\n  inbound  tcp {}; udp {}\n\n",
+        baseline.duration_s,
+        utc(i64::from(baseline.started)),
+        baseline.started,
+        if baseline.applied {
+            "applied"
+        } else {
+            "not applied"
+        },
+        baseline.policy,
+        baseline.overflow,
+        message.sequence,
+        message.time,
+        list(baseline.outbound_cidrs()),
+        ports(&baseline.tcp_ports),
+        ports(&baseline.udp_ports),
+    )
 }
 
 fn flags_text(names: Vec<&str>) -> String {

@@ -324,8 +324,8 @@ fn event_list_rules() {
         ])),
         Err(DecodeError::DuplicateEvent(EventKind::Heartbeat))
     );
-    // Variant 3 is the alerts event; 4 and above are unknown.
-    for variant in [4u32, 5, 127, 128, u32::MAX] {
+    // Variant 3 is the alerts event, 4 the baseline; 5 and above are unknown.
+    for variant in [5u32, 6, 127, 128, u32::MAX] {
         let mut event = varint(variant);
         event.extend(&heartbeat_event()[1..]);
         assert_eq!(

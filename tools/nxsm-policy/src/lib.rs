@@ -1,12 +1,17 @@
 //! `nxsm-policy`: compiles a JSON detection policy into the policy blob nx-security-module
-//! loads (`docs/policy-format.md`), and describes what a blob holds.
+//! loads (`docs/policy-format.md`), describes what a blob holds, and turns a learned
+//! baseline (the baseline event as `nxsm-decode` prints it, `docs/wire-format.md` 3.5) into
+//! a policy file ([`from_baseline`]: its outbound networks and inbound ports become the allow
+//! lists, the rest of an optional base policy is kept).
 //!
 //! Modules: `input` (the JSON policy file), `feeds` (indicator feed files), `ranges`
 //! (CIDRs as numeric ranges, merging), `writer` (the blob), `describe` (reading a blob back
-//! through the core) and `report` (what a compilation did). The format's constants and its
+//! through the core), `report` (what a compilation did) and `baseline` (a policy file from a
+//! baseline event, checked by compiling it before it is returned). The format's constants and its
 //! checker are the core's (`nx_security_module::testing::policy`); every blob written here
 //! passes its `check` first.
 
+mod baseline;
 mod describe;
 mod feeds;
 mod input;
@@ -19,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use nx_security_module::testing::policy::{field, flag, PolicyError, Words};
 
+pub use baseline::{from_baseline, policy_value, read_baseline, BaselineLists, FromBaseline};
 pub use describe::{describe, error_name, flag_names, Allowed, Description};
 pub use feeds::{Feed, LineError};
 pub use input::BLOCK_NAMES;

@@ -3,14 +3,16 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use nxsm_policy::{compile, describe, error_name, Error};
+use nxsm_policy::{compile, describe, error_name, from_baseline, Error};
 
 const HELP: &str = "\
 usage: nxsm-policy POLICY.json -o BLOB [--json]
        nxsm-policy --check BLOB
+       nxsm-policy --from-baseline BASELINE.json -o POLICY.json [--base POLICY.json]
 
 Compiles a JSON detection policy into the policy blob nx-security-module loads
-(docs/policy-format.md), or checks a blob and prints what it holds.
+(docs/policy-format.md), checks a blob and prints what it holds, or writes a policy file
+from a baseline that learn mode recorded.
 
   POLICY.json    the policy file (below)
   -o, --output B write the blob to B (it has passed the core's check first)
@@ -18,6 +20,15 @@ Compiles a JSON detection policy into the policy blob nx-security-module loads
   --check BLOB   check BLOB with the core's reader and print its flags, sources,
                  connection rule, ranges (CIDR, or first-last) and ports; a bad blob
                  prints its error name and number (NXSM_ERR_POLICY_..., 13-23)
+  --from-baseline BASELINE.json
+                 write the policy file -o POLICY.json whose outbound_allowed is the
+                 baseline's \"outbound\" networks and whose inbound_ports_allowed is its
+                 \"inbound\" ports. BASELINE.json is the baseline event as nxsm-decode
+                 prints it: the event object, a --replay JSON line, or a decoded message
+                 holding one (one JSON value or JSON lines, exactly one baseline event)
+  --base P       with --from-baseline: keep every other key of policy P (indicators,
+                 connections, block); its feed paths are rewritten relative to the
+                 output's folder. The file is written only once it compiles
   -h, --help     this text
 
 The policy file is one JSON object; every key is optional, any other key is an error:
@@ -60,11 +71,17 @@ enum Command {
         json: bool,
     },
     Check(PathBuf),
+    FromBaseline {
+        baseline: PathBuf,
+        output: PathBuf,
+        base: Option<PathBuf>,
+    },
 }
 
 fn parse(args: Vec<String>) -> Result<Command, String> {
     let mut args = args.into_iter();
     let (mut policy, mut output, mut check, mut json) = (None, None, None, false);
+    let (mut baseline, mut base) = (None, None);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| {
             args.next()
@@ -75,11 +92,27 @@ fn parse(args: Vec<String>) -> Result<Command, String> {
             "-h" | "--help" => return Ok(Command::Help),
             "-o" | "--output" => output = Some(value(&arg)?),
             "--check" => check = Some(value(&arg)?),
+            "--from-baseline" => baseline = Some(value(&arg)?),
+            "--base" => base = Some(value(&arg)?),
             "--json" => json = true,
             _ if arg.starts_with('-') => return Err(format!("unknown option `{arg}`")),
             _ if policy.is_some() => return Err(format!("one policy file only (`{arg}`)")),
             _ => policy = Some(PathBuf::from(arg)),
         }
+    }
+    if let Some(baseline) = baseline {
+        return match (policy, output, check, json) {
+            (None, Some(output), None, false) => Ok(Command::FromBaseline {
+                baseline,
+                output,
+                base,
+            }),
+            (None, None, None, false) => Err("-o POLICY.json is missing".into()),
+            _ => Err("--from-baseline takes -o POLICY.json and --base POLICY.json only".into()),
+        };
+    }
+    if base.is_some() {
+        return Err("--base goes with --from-baseline".into());
     }
     match (policy, output, check) {
         (None, None, Some(blob)) if !json => Ok(Command::Check(blob)),
@@ -144,6 +177,39 @@ fn run_check(blob: PathBuf) -> ExitCode {
     }
 }
 
+fn run_from_baseline(baseline: PathBuf, output: PathBuf, base: Option<PathBuf>) -> ExitCode {
+    let made = match from_baseline(&baseline, base.as_deref(), &output) {
+        Ok(made) => made,
+        Err(error) => {
+            eprintln!("nxsm-policy: {error}");
+            return ExitCode::from(if matches!(error, Error::Internal(_)) {
+                3
+            } else {
+                1
+            });
+        }
+    };
+    if let Err(error) = std::fs::write(&output, &made.text) {
+        eprintln!("nxsm-policy: {}: {error}", output.display());
+        return ExitCode::from(1);
+    }
+    let report = &made.compiled.report;
+    eprintln!(
+        "{} outbound networks, {} TCP and {} UDP ports from {}",
+        made.learned.outbound.len(),
+        made.learned.tcp.len(),
+        made.learned.udp.len(),
+        baseline.display()
+    );
+    eprintln!(
+        "wrote {} (compiles: {} bytes, crc32 {:#010x})",
+        output.display(),
+        report.bytes,
+        report.crc32
+    );
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     match parse(std::env::args().skip(1).collect()) {
         Ok(Command::Help) => {
@@ -156,10 +222,15 @@ fn main() -> ExitCode {
             json,
         }) => run_compile(policy, output, json),
         Ok(Command::Check(blob)) => run_check(blob),
+        Ok(Command::FromBaseline {
+            baseline,
+            output,
+            base,
+        }) => run_from_baseline(baseline, output, base),
         Err(message) => {
             eprintln!(
                 "nxsm-policy: {message}\n{}",
-                HELP.lines().take(2).collect::<Vec<_>>().join("\n")
+                HELP.lines().take(3).collect::<Vec<_>>().join("\n")
             );
             ExitCode::from(2)
         }

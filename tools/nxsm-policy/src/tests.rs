@@ -595,3 +595,217 @@ fn the_report_as_json() {
         format!("0x{:08X}", compiled.report.crc32).as_str()
     );
 }
+
+/// The baseline event of `nxsm-decode` (wire format 3.5) as `--replay` prints it.
+const BASELINE_LINE: &str = r#"{"t":1700003600,"event":"baseline","started":1700000000,"duration_s":3600,"end":1700003600,"applied":true,"policy":"0x1234abcd","overflow":3,"outbound":["203.0.113.0/24","203.0.114.0/24","2001:db8:0:1::/64"],"inbound":{"tcp":[8080],"udp":[53,5353]},"seq":5}"#;
+
+fn baseline_event() -> serde_json::Value {
+    let mut event: serde_json::Value = serde_json::from_str(BASELINE_LINE).unwrap();
+    let object = event.as_object_mut().unwrap();
+    object.remove("t");
+    object.remove("seq");
+    event
+}
+
+fn learned_lists() -> BaselineLists {
+    BaselineLists {
+        outbound: vec![
+            "203.0.113.0/24".into(),
+            "203.0.114.0/24".into(),
+            "2001:db8:0:1::/64".into(),
+        ],
+        tcp: vec![8080],
+        udp: vec![53, 5353],
+    }
+}
+
+#[test]
+fn a_baseline_is_read_in_each_shape_nxsm_decode_prints() {
+    let event = baseline_event();
+    let message = serde_json::json!({
+        "format": 2, "module": "nxsm", "module_version": "0.2.0", "sequence": 5,
+        "time": 1_700_003_600u32, "events": [event],
+    });
+    let pretty = serde_json::to_string_pretty(&message).unwrap();
+    let lines = format!(
+        "{}\n\n{}\n",
+        r#"{"t":1700000000,"event":"heartbeat","uptime_s":5,"seq":4}"#, BASELINE_LINE
+    );
+    for text in [
+        event.to_string(),
+        BASELINE_LINE.to_string(),
+        message.to_string(),
+        pretty,
+        lines,
+    ] {
+        assert_eq!(read_baseline(&text), Ok(learned_lists()), "{text}");
+    }
+}
+
+#[test]
+fn a_baseline_file_must_hold_exactly_one_good_event() {
+    let error = read_baseline(r#"{"event": "heartbeat"}"#).unwrap_err();
+    assert!(error.starts_with("no baseline event"), "{error}");
+    let two = format!("{BASELINE_LINE}\n{BASELINE_LINE}\n");
+    assert_eq!(
+        read_baseline(&two),
+        Err("2 baseline events: give a file with one".into())
+    );
+    let error = read_baseline(&format!("{BASELINE_LINE}\nnot json\n")).unwrap_err();
+    assert!(error.starts_with("line 2: not JSON"), "{error}");
+    let bad_port = BASELINE_LINE.replace("[8080]", "[0]");
+    assert_eq!(
+        read_baseline(&bad_port),
+        Err("baseline inbound.tcp must be a list of ports (1 to 65535)".into())
+    );
+    let bad_cidr = BASELINE_LINE.replace("203.0.114.0/24", "203.0.114/24");
+    assert!(read_baseline(&bad_cidr)
+        .unwrap_err()
+        .starts_with("baseline outbound: `203.0.114/24`"));
+    let no_inbound = BASELINE_LINE.replace(r#""inbound""#, r#""inbound_""#);
+    assert!(read_baseline(&no_inbound).is_err());
+}
+
+/// Checks that `blob` allows what [`learned_lists`] holds and nothing near it.
+fn assert_learned_lists(blob: &[u8]) {
+    let layout = layout(blob);
+    let policy = Policy::new(blob, &layout);
+    let flags = policy.flags();
+    for bit in [flag::OUTBOUND_ALLOWED, flag::INBOUND_TCP, flag::INBOUND_UDP] {
+        assert_ne!(flags & bit, 0, "flags {flags:#x} lack {bit:#x}");
+    }
+    assert!(policy.outbound_allowed_v4(v4("203.0.113.0")));
+    assert!(policy.outbound_allowed_v4(v4("203.0.114.255")));
+    assert!(!policy.outbound_allowed_v4(v4("203.0.112.255")));
+    assert!(!policy.outbound_allowed_v4(v4("203.0.115.0")));
+    assert!(policy.outbound_allowed_v6(v6("2001:db8:0:1::7")));
+    assert!(policy.outbound_allowed_v6(v6("2001:db8:0:1:ffff:ffff:ffff:ffff")));
+    assert!(!policy.outbound_allowed_v6(v6("2001:db8:0:2::")));
+    assert!(policy.inbound_allowed(true, 8080));
+    assert!(!policy.inbound_allowed(true, 80));
+    assert!(!policy.inbound_allowed(true, 53));
+    assert!(policy.inbound_allowed(false, 53) && policy.inbound_allowed(false, 5353));
+    assert!(!policy.inbound_allowed(false, 8080));
+}
+
+#[test]
+fn from_a_baseline_alone_the_policy_is_its_allow_lists() {
+    let folder = Folder::new("baseline-alone");
+    let baseline = folder.write("baseline.json", BASELINE_LINE);
+    let output = folder.0.join("learned.json");
+    let made = from_baseline(&baseline, None, &output).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&made.text).unwrap();
+    assert_eq!(
+        value,
+        serde_json::json!({
+            "outbound_allowed": ["203.0.113.0/24", "203.0.114.0/24", "2001:db8:0:1::/64"],
+            "inbound_ports_allowed": {"tcp": [8080], "udp": [53, 5353]},
+        })
+    );
+    assert!(!output.exists(), "the library writes nothing");
+    assert_learned_lists(&made.compiled.blob);
+    // The text compiles the same once written.
+    fs::write(&output, &made.text).unwrap();
+    assert_eq!(compile(&output).unwrap().blob, made.compiled.blob);
+    let layout = layout(&made.compiled.blob);
+    let policy = Policy::new(&made.compiled.blob[..], &layout);
+    assert_eq!(policy.connections(), None);
+    assert_eq!(policy.indicator_v4(v4("198.51.100.7")), None);
+}
+
+#[test]
+fn an_empty_baseline_allows_nothing() {
+    let folder = Folder::new("baseline-empty");
+    let line = r#"{"event":"baseline","started":1,"duration_s":60,"end":61,"applied":false,"policy":"0x00000000","overflow":0,"outbound":[],"inbound":{"tcp":[],"udp":[]}}"#;
+    let baseline = folder.write("baseline.json", line);
+    let made = from_baseline(&baseline, None, &folder.0.join("p.json")).unwrap();
+    let blob = &made.compiled.blob[..];
+    let layout = layout(blob);
+    let policy = Policy::new(blob, &layout);
+    assert!(!policy.outbound_allowed_v4(v4("192.0.2.1")));
+    assert!(!policy.outbound_allowed_v6(v6("2001:db8::1")));
+    assert!(!policy.inbound_allowed(true, 22) && !policy.inbound_allowed(false, 53));
+}
+
+#[test]
+fn a_base_policy_keeps_its_other_keys_and_its_feeds_are_rebased() {
+    let folder = Folder::new("baseline-base");
+    fs::create_dir_all(folder.0.join("base/feeds")).unwrap();
+    fs::create_dir_all(folder.0.join("out")).unwrap();
+    folder.write("base/feeds/level1.netset", LEVEL1);
+    let base = folder.write("base/policy.json", EXAMPLE);
+    let baseline = folder.write("baseline.json", BASELINE_LINE);
+
+    // Another folder: the feed path is rewritten relative to it.
+    let output = folder.0.join("out/learned.json");
+    let made = from_baseline(&baseline, Some(&base), &output).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&made.text).unwrap();
+    assert_eq!(
+        value,
+        serde_json::json!({
+            "indicators": {"cidrs": ["198.51.100.7/32", "2001:db8:bad::/48"],
+                           "feeds": ["../base/feeds/level1.netset"]},
+            "outbound_allowed": ["203.0.113.0/24", "203.0.114.0/24", "2001:db8:0:1::/64"],
+            "inbound_ports_allowed": {"tcp": [8080], "udp": [53, 5353]},
+            "connections": {"min": 0, "max": 20},
+            "block": ["indicator"],
+        })
+    );
+    let blob = &made.compiled.blob[..];
+    assert_learned_lists(blob);
+    let layout = layout(blob);
+    let policy = Policy::new(blob, &layout);
+    assert_eq!(policy.indicator_v4(v4("198.51.100.7")), Some(0));
+    assert_eq!(policy.indicator_v4(v4("203.0.113.9")), Some(1));
+    assert_eq!(policy.connections(), Some((0, 20)));
+    assert_ne!(policy.flags() & flag::BLOCK_INDICATOR, 0);
+    // The base's own allow lists are gone: 10.0.0.0/8 was allowed there.
+    assert!(!policy.outbound_allowed_v4(v4("10.1.2.3")));
+    fs::write(&output, &made.text).unwrap();
+    assert_eq!(compile(&output).unwrap().blob, made.compiled.blob);
+
+    // The base's own folder: the path stays as written.
+    let beside = folder.0.join("base/learned.json");
+    let made = from_baseline(&baseline, Some(&base), &beside).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&made.text).unwrap();
+    assert_eq!(
+        value["indicators"]["feeds"],
+        serde_json::json!(["feeds/level1.netset"])
+    );
+
+    // A folder below the base's: `..` would not do, the path goes down and up.
+    fs::create_dir_all(folder.0.join("base/feeds/sub")).unwrap();
+    let below = folder.0.join("base/feeds/sub/learned.json");
+    let made = from_baseline(&baseline, Some(&base), &below).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&made.text).unwrap();
+    assert_eq!(
+        value["indicators"]["feeds"],
+        serde_json::json!(["../level1.netset"])
+    );
+}
+
+#[test]
+fn a_bad_base_or_a_missing_folder_is_an_error() {
+    let folder = Folder::new("baseline-bad-base");
+    let baseline = folder.write("baseline.json", BASELINE_LINE);
+    let base = folder.write("base.json", r#"{"outbound": []}"#);
+    let output = folder.0.join("p.json");
+    match from_baseline(&baseline, Some(&base), &output) {
+        Err(Error::Policy { path, message }) => {
+            assert_eq!(path, base);
+            assert!(message.starts_with("unknown key `outbound`"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A base whose feed is missing does not make a policy that compiles.
+    let base = folder.write("base.json", r#"{"indicators": {"feeds": ["feeds/none"]}}"#);
+    assert!(matches!(
+        from_baseline(&baseline, Some(&base), &output),
+        Err(Error::Read { .. })
+    ));
+    let nowhere = folder.0.join("no/such/folder/p.json");
+    assert!(matches!(
+        from_baseline(&baseline, None, &nowhere),
+        Err(Error::Read { .. })
+    ));
+}

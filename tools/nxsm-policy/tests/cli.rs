@@ -169,3 +169,124 @@ fn bad_policies_and_command_lines() {
         assert!(help.contains(part), "{part}");
     }
 }
+
+/// A decoded message holding a baseline event, as `nxsm-decode` prints it.
+const DECODED_BASELINE: &str = r#"{"format":2,"module":"nxsm","module_version":"0.2.0","sequence":5,"time":1700003600,"events":[{"event":"baseline","started":1700000000,"duration_s":3600,"end":1700003600,"applied":true,"policy":"0x1234abcd","overflow":0,"outbound":["203.0.113.0/24","2001:db8:0:1::/64"],"inbound":{"tcp":[8080],"udp":[5353]}}]}"#;
+
+#[test]
+fn from_baseline_writes_a_policy_that_compiles() {
+    let (folder, base, _) = setup("from-baseline");
+    fs::create_dir_all(folder.path("learned")).unwrap();
+    let baseline = folder.write("baseline.json", DECODED_BASELINE);
+    let learned = folder.path("learned/policy.json");
+    let output = run(&[
+        Path::new("--from-baseline"),
+        &baseline,
+        Path::new("-o"),
+        &learned,
+        Path::new("--base"),
+        &base,
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let report = text(&output.stderr);
+    assert!(
+        report.contains("2 outbound networks, 1 TCP and 1 UDP ports from"),
+        "{report}"
+    );
+    assert!(report.contains("(compiles: "), "{report}");
+    let written: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&learned).unwrap()).unwrap();
+    assert_eq!(
+        written,
+        serde_json::json!({
+            "indicators": {"cidrs": ["198.51.100.7/32", "2001:db8:bad::/48"],
+                           "feeds": ["../feeds/drop.json"]},
+            "outbound_allowed": ["203.0.113.0/24", "2001:db8:0:1::/64"],
+            "inbound_ports_allowed": {"tcp": [8080], "udp": [5353]},
+            "block": ["indicator", "inbound_port_not_allowed"],
+        })
+    );
+
+    // The file compiles with nxsm-policy itself, and the blob allows what was learned.
+    let blob = folder.path("learned.bin");
+    let output = run(&[&learned, Path::new("-o"), &blob]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let bytes = fs::read(&blob).unwrap();
+    let layout = check(&bytes[..], bytes.len()).unwrap();
+    let policy = Policy::new(&bytes[..], &layout);
+    assert!(policy.outbound_allowed_v4(0xCB00_7101));
+    assert!(
+        !policy.outbound_allowed_v4(0xC000_0201),
+        "192.0.2.1: the base's, replaced"
+    );
+    assert!(policy.outbound_allowed_v6(0x2001_0db8_0000_0001_0000_0000_0000_0042));
+    assert!(!policy.outbound_allowed_v6(0x2001_0db8_0000_0002_0000_0000_0000_0000));
+    assert!(policy.inbound_allowed(true, 8080) && !policy.inbound_allowed(true, 22));
+    assert!(policy.inbound_allowed(false, 5353) && !policy.inbound_allowed(false, 53));
+    assert_eq!(policy.indicator_v4(0xC633_6407), Some(0));
+    assert_eq!(
+        policy.indicator_v4(0xCB00_7163),
+        Some(1),
+        "the base's feed, rebased"
+    );
+
+    // A replay line alone, no base.
+    let line = folder.write(
+        "line.json",
+        r#"{"t":1700003600,"event":"baseline","started":1700000000,"duration_s":3600,"end":1700003600,"applied":false,"policy":"0x00000000","overflow":1,"outbound":["203.0.113.0/24"],"inbound":{"tcp":[],"udp":[5353]},"seq":5}"#,
+    );
+    let alone = folder.path("alone.json");
+    let output = run(&[Path::new("--from-baseline"), &line, Path::new("-o"), &alone]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = run(&[&alone, Path::new("-o"), &blob]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let bytes = fs::read(&blob).unwrap();
+    let layout = check(&bytes[..], bytes.len()).unwrap();
+    let policy = Policy::new(&bytes[..], &layout);
+    assert!(
+        !policy.inbound_allowed(true, 8080),
+        "an empty TCP list allows nothing"
+    );
+    assert!(policy.inbound_allowed(false, 5353));
+}
+
+#[test]
+fn from_baseline_errors() {
+    let folder = Folder::new("from-baseline-errors");
+    let heartbeat = folder.write("heartbeat.json", r#"{"event":"heartbeat"}"#);
+    let out = folder.path("out.json");
+    let output = run(&[
+        Path::new("--from-baseline"),
+        &heartbeat,
+        Path::new("-o"),
+        &out,
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("no baseline event"));
+    assert!(!out.exists(), "nothing is written for a bad baseline");
+    let baseline = folder.write("baseline.json", DECODED_BASELINE);
+    // Command lines: -o missing, --base without --from-baseline, --json or a policy with it.
+    for args in [
+        vec![Path::new("--from-baseline"), &baseline],
+        vec![Path::new("--base"), &baseline, Path::new("-o"), &out],
+        vec![
+            Path::new("--from-baseline"),
+            &baseline,
+            Path::new("-o"),
+            &out,
+            Path::new("--json"),
+        ],
+        vec![
+            Path::new("--from-baseline"),
+            &baseline,
+            &baseline,
+            Path::new("-o"),
+            &out,
+        ],
+    ] {
+        assert_eq!(run(&args).status.code(), Some(2), "{args:?}");
+    }
+    let help = text(&run(&[Path::new("--help")]).stdout);
+    assert!(help.contains("--from-baseline BASELINE.json -o POLICY.json [--base POLICY.json]"));
+    assert!(help.contains("--base P"));
+}
