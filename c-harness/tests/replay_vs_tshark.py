@@ -60,6 +60,7 @@ MAX_EXTENSION_HEADERS = 8
 # `--all` adds every other capture under DATA/tcpdump (they all compare equal as well).
 CASES = [
     ("demo/device.pcap", ["192.0.2.1/24", "2001:db8::1", "fe80::ff:fe00:1"]),
+    ("detect/device.pcap", ["192.0.2.1/24", "2001:db8::1", "fe80::ff:fe00:1"]),
     ("tcpdump/dns_tcp.pcap", None),
     ("tcpdump/dns_udp.pcap", None),
     ("tcpdump/ipv4_tcp_http_xml.pcap", None),

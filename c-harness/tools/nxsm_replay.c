@@ -4,7 +4,8 @@
  * flows the module recorded per window (run it with scripts/replay).
  *
  *   nxsm_replay [--local ADDR[/PREFIX]]... [--capture unicast-only|ip-input]
- *               [--window-s N] [--hub-outage FROM:SECONDS] [--repeat N] FILE.pcap...
+ *               [--window-s N] [--hub-outage FROM:SECONDS] [--repeat N]
+ *               [--policy-blob FILE] FILE.pcap...
  *
  * What happens:
  *  - nx_azure_iot_create() on a simulated NX_IP (TCP, UDP, ICMPv4/v6 enabled, one
@@ -33,18 +34,24 @@
  *  - the module runs with its defaults except: network activity every --window-s seconds
  *    (default 10), its first window ending --window-s after the first IP packet. Its
  *    messages reach the simulated hub client through the shim exactly as on a device.
+ *  - --policy-blob FILE: a detection policy blob (tools/nxsm-policy makes one from JSON;
+ *    at most REPLAY_MAX_POLICY_BYTES) is read before the replay and loaded with
+ *    nxsm_policy_load() as soon as the module is enabled, before the first packet reaches
+ *    it; a blob the module refuses stops the run (exit status 1, nxsm_result_text on
+ *    stderr). Its alerts travel in messages of their own, as on a device.
  *  - output, on stdout: every message the hub client accepted, as one line of hex, in the
- *    order sent; then one line {"summary": {...}} with the nxsm_stats counters and what
- *    the simulator did. scripts/replay pipes this through `nxsm-decode --replay`, which
- *    prints what the messages say (flows per window, heartbeats, system information).
+ *    order sent; then one line {"summary": {...}} with the nxsm_stats counters (alerts_sent
+ *    and alerts_suppressed included) and what the simulator did. scripts/replay pipes this
+ *    through `nxsm-decode --replay`, which prints what the messages say (flows per window,
+ *    heartbeats, system information, alerts).
  *  - at the end the clock runs on to the end of the last window and until the outbox is
  *    empty (at most 10 minutes more), then the module is disabled.
  *  - each packet is handed to NetX in one 1536-byte first buffer (a usual Ethernet pool
  *    payload) plus chained buffers for the rest.
  *
  * Exit status: 0 done (files with an unsupported link type or a damaged tail are reported
- * on stderr and in the summary), 1 a file cannot be opened or the simulator cannot start,
- * 2 bad command line.
+ * on stderr and in the summary), 1 a file or the policy blob cannot be read, the module
+ * refuses the policy or the simulator cannot start, 2 bad command line.
  */
 #define _DEFAULT_SOURCE
 
@@ -73,6 +80,9 @@
 #define REPLAY_MAX_V6             NX_MAX_IPV6_ADDRESSES
 #define REPLAY_FLOW_PAGE          64u
 #define REPLAY_MAX_TIME           0xFFFFFFFEu /* the latest unix time the shim accepts */
+/* Larger than any NXSM_POLICY_BYTES a build may choose: a longer blob is refused by the
+   module itself (NXSM_ERR_POLICY_TOO_LARGE), a much longer file is not a blob. */
+#define REPLAY_MAX_POLICY_BYTES (1024u * 1024u)
 
 #ifndef DLT_IPV4
 #define DLT_IPV4 228
@@ -110,7 +120,15 @@ static struct
     unsigned long repeat;
     const char *files[REPLAY_MAX_FILES];
     unsigned file_count;
+    const char *policy_path; /* NULL: no policy */
 } options;
+
+/* The --policy-blob file's bytes, read before the replay starts. */
+static struct
+{
+    uint8_t *bytes;
+    size_t length;
+} policy;
 
 /* Simulated device and run state. */
 static NX_IP replay_ip;
@@ -143,7 +161,8 @@ static struct
 static void usage(FILE *out)
 {
     fprintf(out, "usage: nxsm_replay [--local ADDR[/PREFIX]]... [--capture unicast-only|ip-input]\n"
-                 "                   [--window-s N] [--hub-outage FROM:SECONDS] [--repeat N] FILE.pcap...\n"
+                 "                   [--window-s N] [--hub-outage FROM:SECONDS] [--repeat N]\n"
+                 "                   [--policy-blob FILE] FILE.pcap...\n"
                  "  --local ADDR     an address of the device (IPv4 or IPv6, repeatable; a prefix\n"
                  "                   makes its subnet broadcast count as received); default: the\n"
                  "                   source of the first IP packet\n"
@@ -153,6 +172,8 @@ static void usage(FILE *out)
                  "  --hub-outage F:S the hub client is disconnected from F seconds after the first\n"
                  "                   IP packet, for S seconds\n"
                  "  --repeat N       play the files N times in a row (default 1)\n"
+                 "  --policy-blob F  load the detection policy blob F (nxsm-policy makes one)\n"
+                 "                   before the first packet\n"
                  "Output: each message the hub accepted as a hex line, then a JSON summary line;\n"
                  "scripts/replay decodes it (nxsm-decode --replay).\n");
 }
@@ -274,7 +295,8 @@ static int add_file(const char *path)
 }
 
 /* The options that take a value (each is handled by parse_option). */
-static const char *const valued_options[] = {"--local", "--capture", "--window-s", "--hub-outage", "--repeat"};
+static const char *const valued_options[] = {"--local",      "--capture", "--window-s",
+                                             "--hub-outage", "--repeat",  "--policy-blob"};
 
 static int is_valued_option(const char *arg)
 {
@@ -344,6 +366,10 @@ static int parse_option(const char *arg, const char *value)
         }
         options.outage_from = from;
         options.outage_seconds = seconds;
+    }
+    else if (strcmp(arg, "--policy-blob") == 0)
+    {
+        options.policy_path = value;
     }
     else
     {
@@ -695,6 +721,70 @@ static void seed_first_collection(uint32_t base)
     srand(1u);
 }
 
+/* Reads the --policy-blob file into policy (at most REPLAY_MAX_POLICY_BYTES); 0 on
+   success, else says why on stderr and returns -1. */
+static int read_policy(const char *path)
+{
+    FILE *file = fopen(path, "rb");
+    size_t length;
+
+    if (file == NULL)
+    {
+        fprintf(stderr, "nxsm_replay: cannot read policy blob %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    policy.bytes = malloc(REPLAY_MAX_POLICY_BYTES + 1u);
+    length = (policy.bytes != NULL) ? fread(policy.bytes, 1, REPLAY_MAX_POLICY_BYTES + 1u, file) : 0u;
+    if (policy.bytes == NULL || ferror(file))
+    {
+        fprintf(stderr, "nxsm_replay: cannot read policy blob %s: %s\n", path,
+                policy.bytes == NULL ? "out of memory" : strerror(errno));
+        fclose(file);
+        return -1;
+    }
+    fclose(file);
+    if (length > REPLAY_MAX_POLICY_BYTES)
+    {
+        fprintf(stderr, "nxsm_replay: policy blob %s: larger than %u bytes\n", path, REPLAY_MAX_POLICY_BYTES);
+        return -1;
+    }
+    policy.length = length;
+    return 0;
+}
+
+/* The core's panic handler calls this symbol, which no build defines, so that a link with
+   a reachable panic fails (src/ffi/panic.rs). On the x86-64 host the release core's policy
+   check (nxsm_policy_load -> policy::check::place and check_sections) keeps bounds checks
+   the optimizer does not remove, so a program that calls nxsm_policy_load does not link
+   without it. Until the core is fixed, the replay tool defines it and stops loudly if a
+   panic is ever reached; the Cortex-M build keeps its proof (scripts/check-no-panic). */
+void nxsm_panic_is_unreachable(void);
+
+void nxsm_panic_is_unreachable(void)
+{
+    fprintf(stderr, "nxsm_replay: the core reached a panic\n");
+    abort();
+}
+
+/* Loads the --policy-blob into the enabled module; 0 on success (or without a policy). */
+static int load_policy(void)
+{
+    nxsm_result result;
+
+    if (options.policy_path == NULL)
+    {
+        return 0;
+    }
+    result = nxsm_policy_load(policy.bytes, policy.length);
+    if (result != NXSM_OK)
+    {
+        fprintf(stderr, "nxsm_replay: policy blob %s refused: %s (%u)\n", options.policy_path,
+                nxsm_result_text((uint32_t)result), (unsigned)result);
+        return -1;
+    }
+    return 0;
+}
+
 static int start_device(uint64_t now)
 {
     nxsm_config config;
@@ -745,7 +835,7 @@ static int start_device(uint64_t now)
     run.start = now;
     /* The first window ends one window after the first packet (the first collection of
        the other groups keeps its random spread): a shorter interval applies at once. */
-    if (nxsm_set_interval(NXSM_PRIORITY_HIGH, (uint32_t)options.window_s) != NXSM_OK)
+    if (nxsm_set_interval(NXSM_PRIORITY_HIGH, (uint32_t)options.window_s) != NXSM_OK || load_policy() != 0)
     {
         return -1;
     }
@@ -990,6 +1080,8 @@ static void print_summary(void)
            stats.collections, stats.messages_built, stats.messages_sent, stats.messages_failed, stats.messages_dropped,
            stats.outbox_messages, stats.outbox_peak_bytes, stats.clock_unavailable, run.messages_printed,
            (unsigned long)hub.sends);
+    printf("\"alerts_sent\": %" PRIu32 ", \"alerts_suppressed\": %" PRIu32 ", ", stats.alerts_sent,
+           stats.alerts_suppressed);
     printf("\"window_s\": %" PRIu64 ", \"hub_outage\": [%" PRIu64 ", %" PRIu64 "], \"repeat\": %lu, "
            "\"capture\": \"%s\", \"device\": [",
            options.window_s, options.outage_from, options.outage_seconds, options.repeat,
@@ -1048,6 +1140,10 @@ int main(int argc, char **argv)
     if (status != 0)
     {
         return status;
+    }
+    if (options.policy_path != NULL && read_policy(options.policy_path) != 0)
+    {
+        return 1;
     }
     /* Check every file first: an unreadable one stops the run before any output. */
     for (i = 0; i < options.file_count; i++)
