@@ -7,7 +7,7 @@
 #                     nxsm_policy_load_builtin() (the drop-in enable calls it after start).
 #
 # nxsm_policy_tool(<var>) defines the target `nxsm_policy` (a host build of the compiler,
-# whatever the firmware's target) once and sets <var> to its executable.
+# whatever the firmware's target; built by default) once and sets <var> to its executable.
 # nxsm_builtin_policy(<target> <json>) compiles <json> and adds the generated C file, which
 # defines nxsm_policy_load_builtin(), to <target>.
 
@@ -30,7 +30,7 @@ function(nxsm_policy_tool out_var)
       WORKING_DIRECTORY ${_root}
       COMMENT "cargo: nxsm-policy"
       VERBATIM USES_TERMINAL)
-    add_custom_target(nxsm_policy DEPENDS ${_exe})
+    add_custom_target(nxsm_policy ALL DEPENDS ${_exe})
   endif()
   set(${out_var} ${_exe} PARENT_SCOPE)
 endfunction()

@@ -778,7 +778,9 @@ mod tests {
         syn[33] = 0x02;
         assert!(monitor.blocks(&syn[..], seen(HeaderOrder::Network)));
         monitor.poll(Some(T0 + 1), false).unwrap();
-        let blocked = monitor.snapshot(|module, _| module.counters().packets_blocked).unwrap();
+        let blocked = monitor
+            .snapshot(|module, _| module.counters().packets_blocked)
+            .unwrap();
         assert_eq!(blocked, 6);
         monitor.clear_policy().unwrap();
         assert!(!monitor.blocking());

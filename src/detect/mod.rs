@@ -8,7 +8,8 @@
 //! ahead of any collection.
 //!
 //! Limits: at most one alert per rule and flow in a window, and at most
-//! `NXSM_MAX_ALERTS_PER_WINDOW` in a window; the rest are counted as suppressed.
+//! `NXSM_MAX_ALERTS_PER_WINDOW` flow alerts in a window; the rest are counted as
+//! suppressed. A window's connection-count alert comes on top of them.
 
 pub mod baseline;
 
@@ -100,7 +101,9 @@ const LIMIT: usize = capacity::MAX_ALERTS_PER_WINDOW;
 /// Alerts waiting for the next poll, and what the current window raised.
 #[derive(Debug)]
 pub struct Detector {
-    pending: Vec<Alert, LIMIT>,
+    /// Room for a window's flow alerts and its connection-count alert, which the flow
+    /// alerts of a scan must not crowd out.
+    pending: Vec<Alert, { LIMIT + 1 }>,
     /// A fingerprint of each (rule, flow) alerted in the current window.
     raised: Vec<u32, LIMIT>,
     /// Packets of new flows the full table refused in the current window.
@@ -176,13 +179,19 @@ impl Detector {
             .saturating_add(self.refused);
         if let Some((min, max)) = policy.and_then(Policy::connections) {
             if !(min..=max).contains(&active) {
-                self.raise(Alert {
+                let alert = Alert {
                     kind: AlertKind::ConnectionsOutOfRange,
                     time: now,
                     policy: policy.map_or(0, Policy::crc32),
                     rule: 0,
                     subject: Subject::Connections { active, min, max },
-                });
+                };
+                // Outside the window's limit: one per window at most, and the scan that
+                // used the limit up is what it reports.
+                if self.pending.push(alert).is_err() {
+                    self.counters.alerts_suppressed =
+                        self.counters.alerts_suppressed.saturating_add(1);
+                }
             }
         }
         self.raised.clear();
@@ -196,7 +205,11 @@ impl Detector {
         if self.raised.contains(&fingerprint) {
             return;
         }
-        if self.raised.push(fingerprint).is_err() || self.pending.push(alert).is_err() {
+        // The last place in `pending` is the connection-count alert's.
+        if self.pending.len() >= LIMIT
+            || self.raised.push(fingerprint).is_err()
+            || self.pending.push(alert).is_err()
+        {
             self.counters.alerts_suppressed = self.counters.alerts_suppressed.saturating_add(1);
         }
     }
@@ -263,14 +276,14 @@ where
             let remote = u32::from_be_bytes(ipv4_octets(record.remote()));
             (
                 indicators.then(|| policy.indicator_v4(remote)).flatten(),
-                !outbound || policy.outbound_allowed_v4(remote),
+                !outbound || local_network_v4(remote) || policy.outbound_allowed_v4(remote),
             )
         }
         IpVersion::V6 => {
             let remote = u128::from_be_bytes(ipv6_octets(record.remote()));
             (
                 indicators.then(|| policy.indicator_v6(remote)).flatten(),
-                !outbound || policy.outbound_allowed_v6(remote),
+                !outbound || local_network_v6(remote) || policy.outbound_allowed_v6(remote),
             )
         }
     };
@@ -305,6 +318,19 @@ where
     );
     let breaches = breaches(policy, record, initiator, policy.flags() & flag::BLOCK);
     breaches.indicator.is_some() || breaches.outbound || breaches.inbound_port
+}
+
+/// Multicast, limited broadcast and link-local IPv4 destinations: the network's own
+/// machinery (IGMP, DHCP, mDNS, ARP-adjacent protocols), which the outbound allow list
+/// does not govern.
+fn local_network_v4(address: u32) -> bool {
+    address >> 28 == 0xE || address == u32::MAX || address >> 16 == 0xA9FE
+}
+
+/// Multicast and link-local IPv6 destinations (neighbour discovery, MLD, mDNS): without
+/// them IPv6 does not work, so the outbound allow list does not govern them.
+fn local_network_v6(address: u128) -> bool {
+    address >> 120 == 0xFF || address >> 118 == 0xFE80 >> 6
 }
 
 /// The alert view of a record's flow.

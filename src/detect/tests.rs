@@ -186,7 +186,35 @@ fn past_the_window_limit_alerts_are_counted_as_suppressed() {
         detector.counters().alerts_suppressed as usize,
         2 * (LIMIT + 3) - LIMIT
     );
+    // The window's connection count still alerts: the limit does not hide it.
+    detector.window_closed(Some(&policy), LIMIT + 3, T + 10);
+    assert_eq!(detector.pending().len(), LIMIT + 1);
+    assert_eq!(
+        detector.pending()[LIMIT].kind,
+        AlertKind::ConnectionsOutOfRange
+    );
     detector.sent(3);
-    assert_eq!(detector.pending().len(), LIMIT - 3);
+    assert_eq!(detector.pending().len(), LIMIT - 2);
     assert_eq!(detector.counters().alerts_sent, 3);
+}
+
+#[test]
+fn the_outbound_allow_list_leaves_the_network_s_own_traffic_alone() {
+    let (blob, layout) = policy();
+    let policy = Policy::new(&blob[..], &layout);
+    let mut detector = Detector::new();
+    for peer in [
+        [224, 0, 0, 251],
+        [239, 255, 255, 250],
+        [255, 255, 255, 255],
+        [169, 254, 1, 2],
+    ] {
+        let flow = record(true, peer, 5353, 53, TransportKind::Udp);
+        detector.flow_entered(&policy, &flow, false, T);
+    }
+    assert!(detector.pending().is_empty(), "{:?}", kinds(&detector));
+    assert!(local_network_v6(0xff02 << 112 | 1));
+    assert!(local_network_v6(0xfe80 << 112 | 7));
+    assert!(!local_network_v6(0x2001_0db8 << 96));
+    assert!(!local_network_v4(u32::from_be_bytes([192, 0, 2, 1])));
 }
