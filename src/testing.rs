@@ -6,7 +6,7 @@
 
 /// Driving the core as the C API does: capture, drain, poll, messages.
 pub mod monitor {
-    pub use crate::monitor::{Capture, Error, Exclusive, Monitor, Wake};
+    pub use crate::monitor::{Capture, Error, Exclusive, Monitor, PolicyInfo, Wake};
 }
 
 /// The capture path's pieces, for tests that look inside it.

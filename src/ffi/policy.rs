@@ -1,7 +1,8 @@
-//! The detection policy: loading and clearing it (`docs/policy-format.md`).
+//! The detection policy: loading, clearing and reading what is active
+//! (`docs/policy-format.md`).
 
 use super::types::*;
-use super::{checked, FfiResult, MONITOR};
+use super::{check_size, checked, code, output, FfiResult, MONITOR};
 use crate::policy::PolicyError;
 
 // Each policy error is the result of the same number: the core numbers them for the C API.
@@ -65,4 +66,33 @@ pub extern "C" fn nxsm_policy_load(blob: *const u8, length: usize) -> nxsm_resul
 #[no_mangle]
 pub extern "C" fn nxsm_policy_clear() -> nxsm_result {
     checked!({ Ok(MONITOR.clear_policy()?) })
+}
+
+/// Copies what the active policy is to `out` (whose `struct_size` the caller sets):
+/// `loaded`, its CRC-32, flags and how many ranges and ports each list holds; all 0 and
+/// `loaded` false without a policy. Every field comes from one policy, never a mix, also
+/// while another thread loads one. Any state; any context but an ISR. `NXSM_ERR_BUSY` when
+/// loads kept finishing while it read (it never waits).
+#[no_mangle]
+pub extern "C" fn nxsm_policy_info(out: *mut nxsm_policy_summary) -> nxsm_result {
+    code(output(out).and_then(|out| {
+        check_size::<nxsm_policy_summary>(out.struct_size)?;
+        let info = MONITOR.policy_info()?;
+        let [indicators_v4, indicators_v6, allowed_v4, allowed_v6, tcp_ports, udp_ports] = info
+            .map_or([0; 6], |info| info.counts)
+            .map(|count| count as u32);
+        *out = nxsm_policy_summary {
+            struct_size: out.struct_size,
+            loaded: info.is_some(),
+            crc32: info.map_or(0, |info| info.crc32),
+            flags: info.map_or(0, |info| info.flags),
+            indicators_v4,
+            indicators_v6,
+            allowed_v4,
+            allowed_v6,
+            tcp_ports,
+            udp_ports,
+        };
+        Ok(())
+    }))
 }

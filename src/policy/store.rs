@@ -157,25 +157,63 @@ impl<const WORDS: usize> PolicyStore<WORDS> {
     /// loads finish meanwhile.
     #[inline]
     pub fn read<R>(&self, f: impl FnOnce(Option<Policy<'_, [AtomicU32], [AtomicU32]>>) -> R) -> R {
+        match self.enter() {
+            Ok(Some(buffer)) => self.read_marked(buffer, f),
+            // Two loads finished while this reader was preempted twice: read nothing rather
+            // than wait.
+            Ok(None) | Err(GaveUp) => f(None),
+        }
+    }
+
+    /// As [`read`](Self::read), but `None` instead of running `f` when loads kept finishing
+    /// while this reader looked (the reader never waits): for callers that must tell "no
+    /// policy" from "try again".
+    #[inline]
+    pub fn try_read<R>(
+        &self,
+        f: impl FnOnce(Option<Policy<'_, [AtomicU32], [AtomicU32]>>) -> R,
+    ) -> Option<R> {
+        match self.enter() {
+            Ok(Some(buffer)) => Some(self.read_marked(buffer, f)),
+            Ok(None) => Some(f(None)),
+            Err(GaveUp) => None,
+        }
+    }
+
+    /// Marks the active buffer as read and returns it (`None` without a policy), retrying
+    /// once when a load finished between the two looks at `active`.
+    #[inline(always)]
+    fn enter(&self) -> Result<Option<&Buffer<WORDS>>, GaveUp> {
         for _ in 0..2 {
             let active = self.active.load(Ordering::SeqCst);
             let Some(buffer) = (active as usize)
                 .checked_sub(1)
                 .and_then(|n| self.buffers.get(n))
             else {
-                return f(None);
+                return Ok(None);
             };
             fetch_add(&buffer.readers, 1, Ordering::SeqCst);
             if self.active.load(Ordering::SeqCst) == active {
-                let result = f(Some(Policy::new(&buffer.words[..], &buffer.layout[..])));
-                fetch_sub(&buffer.readers, 1, Ordering::Release);
-                return result;
+                return Ok(Some(buffer));
             }
             // A load finished between the two looks: read the one it made active.
             fetch_sub(&buffer.readers, 1, Ordering::Release);
         }
-        // Two loads finished while this reader was preempted twice: read nothing rather
-        // than wait.
-        f(None)
+        Err(GaveUp)
+    }
+
+    /// Runs `f` on `buffer`, which [`enter`](Self::enter) marked, and unmarks it.
+    #[inline(always)]
+    fn read_marked<R>(
+        &self,
+        buffer: &Buffer<WORDS>,
+        f: impl FnOnce(Option<Policy<'_, [AtomicU32], [AtomicU32]>>) -> R,
+    ) -> R {
+        let result = f(Some(Policy::new(&buffer.words[..], &buffer.layout[..])));
+        fetch_sub(&buffer.readers, 1, Ordering::Release);
+        result
     }
 }
+
+/// A reader saw two loads finish while it looked, and read nothing.
+struct GaveUp;
