@@ -709,6 +709,52 @@ typedef struct {
  */
 typedef void (*nxsm_alert_callback)(const nxsm_alert *alert, void *context);
 
+/**
+ * The active detection policy, as `nxsm_policy_info` reads it.
+ */
+typedef struct {
+  /**
+   * Set by the caller to `sizeof(nxsm_policy_summary)` before the call.
+   */
+  uint32_t struct_size;
+  /**
+   * The policy's CRC-32 (word 4 of its blob, which names it in reports); 0 without one.
+   */
+  uint32_t crc32;
+  /**
+   * Its flags (`docs/policy-format.md`, 1.2); 0 without one.
+   */
+  uint32_t flags;
+  /**
+   * IPv4 indicator ranges.
+   */
+  uint32_t indicators_v4;
+  /**
+   * IPv6 indicator ranges.
+   */
+  uint32_t indicators_v6;
+  /**
+   * IPv4 outbound allow ranges.
+   */
+  uint32_t allowed_v4;
+  /**
+   * IPv6 outbound allow ranges.
+   */
+  uint32_t allowed_v6;
+  /**
+   * Inbound TCP ports allowed.
+   */
+  uint32_t tcp_ports;
+  /**
+   * Inbound UDP ports allowed.
+   */
+  uint32_t udp_ports;
+  /**
+   * Whether a policy is active (every other field is 0 when not).
+   */
+  bool loaded;
+} nxsm_policy_summary;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -959,6 +1005,15 @@ nxsm_result nxsm_set_alert_callback(nxsm_alert_callback callback, void *context)
  * block rules stay), and a baseline event reports them. A period under way starts again.
  */
 nxsm_result nxsm_baseline_learn(uint32_t seconds);
+
+/**
+ * Copies what the active policy is to `out` (whose `struct_size` the caller sets):
+ * `loaded`, its CRC-32, flags and how many ranges and ports each list holds; all 0 and
+ * `loaded` false without a policy. Every field comes from one policy, never a mix, also
+ * while another thread loads one. Any state; any context but an ISR. `NXSM_ERR_BUSY` when
+ * loads kept finishing while it read (it never waits).
+ */
+nxsm_result nxsm_policy_info(nxsm_policy_summary *out);
 
 #ifdef __cplusplus
 }  // extern "C"

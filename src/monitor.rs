@@ -120,6 +120,18 @@ pub enum Capture {
     CaptureOff = 12,
 }
 
+/// The active policy's name and size, as [`Monitor::policy_info`] reads them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyInfo {
+    /// Its CRC-32 (the policy's name in reports).
+    pub crc32: u32,
+    /// Its flags (`docs/policy-format.md`, 1.2).
+    pub flags: u32,
+    /// Ranges and ports per list: IPv4 and IPv6 indicators, IPv4 and IPv6 allow ranges,
+    /// TCP and UDP ports.
+    pub counts: [usize; 6],
+}
+
 /// The intake, the module behind `M` (one consumer at a time), what `W` tells the firmware and the
 /// detection policy.
 pub struct Monitor<M, W> {
@@ -401,6 +413,21 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
     /// Forgets the active policy.
     pub fn clear_policy(&self) -> Result<(), Error> {
         Ok(self.policy.clear()?)
+    }
+
+    /// What the active policy is (`None` without one): read from the store as a hook reads
+    /// it, so any context may ask, also while a load runs. `Busy` when loads kept finishing
+    /// while it looked (it never waits).
+    pub fn policy_info(&self) -> Result<Option<PolicyInfo>, Error> {
+        self.policy
+            .try_read(|policy| {
+                policy.map(|policy| PolicyInfo {
+                    crc32: policy.crc32(),
+                    flags: policy.flags(),
+                    counts: policy.counts(),
+                })
+            })
+            .ok_or(Error::Busy)
     }
 
     /// The state.

@@ -65,3 +65,16 @@ pub fn compare_exchange(
         })
     }
 }
+
+/// Under loom only, a `SeqCst` fence; nothing otherwise. Loom models `SeqCst` loads, stores
+/// and read-modify-writes as `AcqRel` (its README, "Unsupported features"; loom issue 180),
+/// so it reports a store-then-load handshake between two threads as broken even when all four
+/// accesses are `SeqCst`, which the C11 model (one total order of `SeqCst` operations) and
+/// every target's code keep. A code that relies on such a handshake calls this between its
+/// `SeqCst` store and its `SeqCst` load, so the model checks what the target runs: loom does
+/// model `fence(SeqCst)`.
+#[inline(always)]
+pub fn seqcst_handshake() {
+    #[cfg(loom)]
+    loom::sync::atomic::fence(Ordering::SeqCst);
+}

@@ -6,7 +6,7 @@
 
 /// Driving the core as the C API does: capture, drain, poll, messages.
 pub mod monitor {
-    pub use crate::monitor::{Capture, Error, Exclusive, Monitor, Notify};
+    pub use crate::monitor::{Capture, Error, Exclusive, Monitor, Notify, PolicyInfo};
 }
 
 /// The capture path's pieces, for tests that look inside it.

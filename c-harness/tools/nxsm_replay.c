@@ -752,20 +752,6 @@ static int read_policy(const char *path)
     return 0;
 }
 
-/* The core's panic handler calls this symbol, which no build defines, so that a link with
-   a reachable panic fails (src/ffi/panic.rs). On the x86-64 host the release core's policy
-   check (nxsm_policy_load -> policy::check::place and check_sections) keeps bounds checks
-   the optimizer does not remove, so a program that calls nxsm_policy_load does not link
-   without it. Until the core is fixed, the replay tool defines it and stops loudly if a
-   panic is ever reached; the Cortex-M build keeps its proof (scripts/check-no-panic). */
-void nxsm_panic_is_unreachable(void);
-
-void nxsm_panic_is_unreachable(void)
-{
-    fprintf(stderr, "nxsm_replay: the core reached a panic\n");
-    abort();
-}
-
 /* Loads the --policy-blob into the enabled module; 0 on success (or without a policy). */
 static int load_policy(void)
 {

@@ -1,11 +1,11 @@
-//! Detection: loading and clearing the policy (`docs/policy-format.md`), and the alert
-//! callback.
+//! Detection: loading, clearing and reading the active policy (`docs/policy-format.md`),
+//! learn mode and the alert callback.
 
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use super::types::*;
-use super::{checked, FfiResult, MONITOR};
+use super::{check_size, checked, code, output, FfiResult, MONITOR};
 use crate::capture::{Direction, IpVersion};
 use crate::detect::{Alert, Subject};
 use crate::policy::PolicyError;
@@ -161,4 +161,33 @@ pub extern "C" fn nxsm_set_alert_callback(
 #[no_mangle]
 pub extern "C" fn nxsm_baseline_learn(seconds: u32) -> nxsm_result {
     checked!({ Ok(MONITOR.learn_baseline(seconds)?) })
+}
+
+/// Copies what the active policy is to `out` (whose `struct_size` the caller sets):
+/// `loaded`, its CRC-32, flags and how many ranges and ports each list holds; all 0 and
+/// `loaded` false without a policy. Every field comes from one policy, never a mix, also
+/// while another thread loads one. Any state; any context but an ISR. `NXSM_ERR_BUSY` when
+/// loads kept finishing while it read (it never waits).
+#[no_mangle]
+pub extern "C" fn nxsm_policy_info(out: *mut nxsm_policy_summary) -> nxsm_result {
+    code(output(out).and_then(|out| {
+        check_size::<nxsm_policy_summary>(out.struct_size)?;
+        let info = MONITOR.policy_info()?;
+        let [indicators_v4, indicators_v6, allowed_v4, allowed_v6, tcp_ports, udp_ports] = info
+            .map_or([0; 6], |info| info.counts)
+            .map(|count| count as u32);
+        *out = nxsm_policy_summary {
+            struct_size: out.struct_size,
+            loaded: info.is_some(),
+            crc32: info.map_or(0, |info| info.crc32),
+            flags: info.map_or(0, |info| info.flags),
+            indicators_v4,
+            indicators_v6,
+            allowed_v4,
+            allowed_v6,
+            tcp_ports,
+            udp_ports,
+        };
+        Ok(())
+    }))
 }

@@ -488,6 +488,38 @@ const _: () = assert!(
         && core::mem::offset_of!(nxsm_stats, alerts_suppressed) == 148
 );
 
+/// The active detection policy, as `nxsm_policy_info` reads it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct nxsm_policy_summary {
+    /// Set by the caller to `sizeof(nxsm_policy_summary)` before the call.
+    pub struct_size: u32,
+    /// The policy's CRC-32 (word 4 of its blob, which names it in reports); 0 without one.
+    pub crc32: u32,
+    /// Its flags (`docs/policy-format.md`, 1.2); 0 without one.
+    pub flags: u32,
+    /// IPv4 indicator ranges.
+    pub indicators_v4: u32,
+    /// IPv6 indicator ranges.
+    pub indicators_v6: u32,
+    /// IPv4 outbound allow ranges.
+    pub allowed_v4: u32,
+    /// IPv6 outbound allow ranges.
+    pub allowed_v6: u32,
+    /// Inbound TCP ports allowed.
+    pub tcp_ports: u32,
+    /// Inbound UDP ports allowed.
+    pub udp_ports: u32,
+    /// Whether a policy is active (every other field is 0 when not).
+    pub loaded: bool,
+}
+
+// Nine words and `loaded`: no padding but at the end.
+const _: () = assert!(
+    core::mem::size_of::<nxsm_policy_summary>() == 10 * 4
+        && core::mem::offset_of!(nxsm_policy_summary, loaded) == 36
+);
+
 /// Capacities this library was built with (`NXSM_*` build variables).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
