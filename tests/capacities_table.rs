@@ -52,6 +52,7 @@ fn the_built_capacities_are_the_table_defaults_unless_overridden() {
             "NXSM_MAX_ALERTS_PER_WINDOW",
             capacity::MAX_ALERTS_PER_WINDOW,
         ),
+        ("NXSM_BASELINE_ENTRIES", capacity::BASELINE_ENTRIES),
     ];
     for (name, default, _) in rows() {
         let (_, value) = built

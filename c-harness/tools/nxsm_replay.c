@@ -5,7 +5,7 @@
  *
  *   nxsm_replay [--local ADDR[/PREFIX]]... [--capture unicast-only|ip-input]
  *               [--window-s N] [--hub-outage FROM:SECONDS] [--repeat N]
- *               [--policy-blob FILE] FILE.pcap...
+ *               [--policy-blob FILE] [--learn SECONDS] FILE.pcap...
  *
  * What happens:
  *  - nx_azure_iot_create() on a simulated NX_IP (TCP, UDP, ICMPv4/v6 enabled, one
@@ -39,6 +39,8 @@
  *    nxsm_policy_load() as soon as the module is enabled, before the first packet reaches
  *    it; a blob the module refuses stops the run (exit status 1, nxsm_result_text on
  *    stderr). Its alerts travel in messages of their own, as on a device.
+ *  - --learn SECONDS: learn mode (nxsm_baseline_learn) from the first packet for SECONDS
+ *    of capture time; its baseline event, and the alerts of the policy it makes, follow.
  *  - output, on stdout: every message the hub client accepted, as one line of hex, in the
  *    order sent; then one line {"summary": {...}} with the nxsm_stats counters (alerts_sent
  *    and alerts_suppressed included) and what the simulator did. scripts/replay pipes this
@@ -121,6 +123,7 @@ static struct
     const char *files[REPLAY_MAX_FILES];
     unsigned file_count;
     const char *policy_path; /* NULL: no policy */
+    unsigned long learn_s;   /* 0: no learn mode */
 } options;
 
 /* The --policy-blob file's bytes, read before the replay starts. */
@@ -162,7 +165,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: nxsm_replay [--local ADDR[/PREFIX]]... [--capture unicast-only|ip-input]\n"
                  "                   [--window-s N] [--hub-outage FROM:SECONDS] [--repeat N]\n"
-                 "                   [--policy-blob FILE] FILE.pcap...\n"
+                 "                   [--policy-blob FILE] [--learn SECONDS] FILE.pcap...\n"
                  "  --local ADDR     an address of the device (IPv4 or IPv6, repeatable; a prefix\n"
                  "                   makes its subnet broadcast count as received); default: the\n"
                  "                   source of the first IP packet\n"
@@ -174,6 +177,7 @@ static void usage(FILE *out)
                  "  --repeat N       play the files N times in a row (default 1)\n"
                  "  --policy-blob F  load the detection policy blob F (nxsm-policy makes one)\n"
                  "                   before the first packet\n"
+                 "  --learn S        learn mode for S seconds from the first packet (1..604800)\n"
                  "Output: each message the hub accepted as a hex line, then a JSON summary line;\n"
                  "scripts/replay decodes it (nxsm-decode --replay).\n");
 }
@@ -295,8 +299,8 @@ static int add_file(const char *path)
 }
 
 /* The options that take a value (each is handled by parse_option). */
-static const char *const valued_options[] = {"--local",      "--capture", "--window-s",
-                                             "--hub-outage", "--repeat",  "--policy-blob"};
+static const char *const valued_options[] = {"--local",  "--capture",     "--window-s", "--hub-outage",
+                                             "--repeat", "--policy-blob", "--learn"};
 
 static int is_valued_option(const char *arg)
 {
@@ -370,6 +374,14 @@ static int parse_option(const char *arg, const char *value)
     else if (strcmp(arg, "--policy-blob") == 0)
     {
         options.policy_path = value;
+    }
+    else if (strcmp(arg, "--learn") == 0)
+    {
+        if (parse_count(value, 604800ul, &count) != 0)
+        {
+            return fail_usage("--learn takes 1..604800 seconds, not", value);
+        }
+        options.learn_s = count;
     }
     else
     {
@@ -752,11 +764,18 @@ static int read_policy(const char *path)
     return 0;
 }
 
-/* Loads the --policy-blob into the enabled module; 0 on success (or without a policy). */
+/* Loads the --policy-blob into the enabled module and starts --learn; 0 on success (or
+   without either). */
 static int load_policy(void)
 {
     nxsm_result result;
 
+    if (options.learn_s != 0u && (result = nxsm_baseline_learn((uint32_t)options.learn_s)) != NXSM_OK)
+    {
+        fprintf(stderr, "nxsm_replay: learn mode refused: %s (%u)\n", nxsm_result_text((uint32_t)result),
+                (unsigned)result);
+        return -1;
+    }
     if (options.policy_path == NULL)
     {
         return 0;
@@ -1066,8 +1085,8 @@ static void print_summary(void)
            stats.collections, stats.messages_built, stats.messages_sent, stats.messages_failed, stats.messages_dropped,
            stats.outbox_messages, stats.outbox_peak_bytes, stats.clock_unavailable, run.messages_printed,
            (unsigned long)hub.sends);
-    printf("\"alerts_sent\": %" PRIu32 ", \"alerts_suppressed\": %" PRIu32 ", ", stats.alerts_sent,
-           stats.alerts_suppressed);
+    printf("\"alerts_sent\": %" PRIu32 ", \"alerts_suppressed\": %" PRIu32 ", \"packets_blocked\": %" PRIu64 ", ",
+           stats.alerts_sent, stats.alerts_suppressed, stats.packets_blocked);
     printf("\"window_s\": %" PRIu64 ", \"hub_outage\": [%" PRIu64 ", %" PRIu64 "], \"repeat\": %lu, "
            "\"capture\": \"%s\", \"device\": [",
            options.window_s, options.outage_from, options.outage_seconds, options.repeat,

@@ -155,12 +155,25 @@ impl LearnMode {
     }
 }
 
-/// Adds `value` to the sorted list `list` once; counts it in `overflow` when full.
+/// Adds `value` to the sorted list `list` once; counts it in `overflow` when full. Moved
+/// into place by hand: `Vec::insert` keeps a panic path for an index it cannot prove.
 fn add<T: Ord + Copy, const N: usize>(list: &mut Vec<T, N>, value: T, overflow: &mut u32) {
-    if let Err(at) = list.binary_search(&value) {
-        if list.insert(at, value).is_err() {
-            *overflow = overflow.saturating_add(1);
+    let Err(at) = list.binary_search(&value) else {
+        return;
+    };
+    if list.push(value).is_err() {
+        *overflow = overflow.saturating_add(1);
+        return;
+    }
+    for i in (at + 1..list.len()).rev() {
+        if let (Some(before), Some(_)) = (list.get(i - 1).copied(), list.get(i)) {
+            if let Some(slot) = list.get_mut(i) {
+                *slot = before;
+            }
         }
+    }
+    if let Some(slot) = list.get_mut(at) {
+        *slot = value;
     }
 }
 

@@ -176,6 +176,9 @@ fn collection_paths_collect_their_windows_once_per_iteration() {
                             }
                             Event::SystemInformation(_) => counts.2 += 1,
                             Event::Heartbeat(_) => counts.3 += 1,
+                            Event::Alerts(_) | Event::Baseline(_) => {
+                                panic!("{name}: no policy, no learn mode: {event:?}")
+                            }
                         }
                     }
                 });
