@@ -11,7 +11,7 @@ pub mod monitor {
 
 /// The capture path's pieces, for tests that look inside it.
 pub mod capture {
-    pub use crate::capture::{capture, Captured, Direction};
+    pub use crate::capture::{capture, Captured, Direction, FlowRecord};
     pub use crate::intake::{Intake, IntakeCounters, Offer};
     pub use crate::raw::Seen;
 }

@@ -1,7 +1,10 @@
 //! The whole capture path on arbitrary packets, through the monitor the C API wraps:
-//! capture (parse or raw copy, ring), drain into the flow tables, read-out. Every offered packet is accounted for exactly once, the
-//! tables never count more packets than were stored, and the outcome of each packet is the
-//! one a direct parse gives, whether the hook parsed it or copied it for the consumer.
+//! capture (parse or raw copy, ring), drain into the flow tables, read-out. Every offered
+//! packet is accounted for exactly once, the tables never count more packets than were
+//! stored, and the outcome of each packet is the one a direct parse gives, whether the hook
+//! parsed it or copied it for the consumer. With a block rule active (half the address
+//! space listed, blocking), a hook's verdict is the one the direct parse's record gives,
+//! whether the hook read the header in place or parsed it in full.
 #![no_main]
 
 use std::cell::RefCell;
@@ -12,11 +15,41 @@ use nx_security_module::testing::capture::{self, Captured, Direction};
 use nx_security_module::testing::config::Settings;
 use nx_security_module::testing::module::Module;
 use nx_security_module::testing::monitor::{Capture, Monitor};
+use nx_security_module::testing::policy::{crc32, field, flag, MAGIC, VERSION};
 use nx_security_module::testing::wire::HeaderOrder;
+
+/// A policy listing the upper half of each address space (128.0.0.0/1, 8000::/1) with
+/// "block": ["indicator"], word by word from the format's field names.
+fn blocking_policy() -> Vec<u8> {
+    let mut words = vec![0u32; field::HEADER_WORDS];
+    words[field::MAGIC] = MAGIC;
+    words[field::VERSION] = VERSION;
+    words[field::FLAGS] = flag::BLOCK_INDICATOR;
+    words[field::SOURCES] = 1;
+    words[field::INDICATORS_V4] = 1;
+    words[field::INDICATORS_V6] = 1;
+    words.extend([0x8000_0000, u32::MAX, 0]); // the IPv4 range, its source
+    words.extend([0x8000_0000, 0, 0, 0, u32::MAX, u32::MAX, u32::MAX, u32::MAX, 0]);
+    words[field::LENGTH] = (words.len() * 4) as u32;
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    words[field::CRC32] = crc32(&bytes[..], words.len());
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// The verdict the blocking policy gives a record: its remote address is in the upper half.
+fn listed(record: &nx_security_module::testing::capture::FlowRecord) -> bool {
+    // The address words are in wire order: the first octet is the first word's first byte.
+    record.remote()[0].to_ne_bytes()[0] & 0x80 != 0
+}
 
 fuzz_target!(|data: &[u8]| {
     let monitor = Monitor::new(RefCell::new(Module::new()), ());
     monitor.start(&Settings::DEFAULT, 1_700_000_000, 0).unwrap();
+    // The first byte's top bit turns the blocking policy on.
+    let blocking = data.first().is_some_and(|byte| byte & 0x80 != 0);
+    if blocking {
+        monitor.load_policy(&blocking_policy()).unwrap();
+    }
     let (mut stored, mut other) = (0u32, 0u32);
     // What a direct parse says of each packet: flow records, ignored, malformed.
     let (mut records, mut ignored, mut malformed) = (0u32, 0u32, 0u32);
@@ -37,11 +70,21 @@ fuzz_target!(|data: &[u8]| {
         } else {
             HeaderOrder::Host
         };
-        match capture::capture(packet, direction, order, Settings::DEFAULT.protocols) {
+        let parsed = capture::capture(packet, direction, order, Settings::DEFAULT.protocols);
+        let verdict = match &parsed {
+            Ok(Captured::Record(record)) => blocking && listed(record),
+            _ => false,
+        };
+        match parsed {
             Ok(Captured::Record(_)) => records += 1,
             Ok(Captured::Ignored) => ignored += 1,
             Err(_) => malformed += 1,
         }
+        assert_eq!(
+            monitor.blocking() && monitor.blocks(packet, Seen::new(direction, order)),
+            verdict,
+            "block verdict of {packet:02x?}"
+        );
         match monitor.capture(packet, Seen::new(direction, order)) {
             Capture::Stored => stored += 1,
             Capture::NotStarted | Capture::CaptureOff => unreachable!("capture is on"),
