@@ -2,7 +2,9 @@
  * The detection policy under real threads (run under ThreadSanitizer by the host_tsan
  * suite): one thread loads policy A and policy B alternately while others read what is
  * active with nxsm_policy_info; every snapshot must be A's or B's, whole, never a mix of
- * the two, and never "no policy" (one is always active).
+ * the two, and never "no policy" (one is always active). A second test swaps them while
+ * producers capture packets that A or B block and a consumer drains and polls (evaluating
+ * every new flow against the policy in force): each verdict must be one A or B gives.
  *
  * The blobs are c-harness/data/policy/a.bin and b.bin (compiled from the JSON beside them;
  * `cargo test -p nxsm-policy` checks they are current), read at run time from
@@ -26,6 +28,7 @@
 #include <cmocka.h>
 
 #include "nx_security_module.h"
+#include "test_packets.h"
 
 #ifndef NXSM_POLICY_DATA_DIR
 #error "NXSM_POLICY_DATA_DIR (c-harness/data/policy) is set by c-harness/CMakeLists.txt"
@@ -289,11 +292,171 @@ static void test_snapshots_are_whole_while_policies_swap(void **state)
     assert_int_equal(counts.seen_a + counts.seen_b, counts.reads);
 }
 
+/* ---- swaps while hooks block and the consumer evaluates ----------------------------------- */
+
+#define DEVICE 0xC000020Au /* 192.0.2.10 */
+#define T0     1700000000u
+
+/* Sent UDP datagrams from the device's port 40000 (so the device opened them) to port 53 of:
+   - 192.0.2.66: listed by A (which blocks indicators), allowed by B: blocked under A only;
+   - 8.8.8.8: not listed by A, outside B's outbound list (which blocks): blocked under B only;
+   - 198.51.100.200: outside A's 198.51.100.0/25, inside B's 198.51.100.0/24: never blocked. */
+static const uint32_t peers[3] = {0xC0000242u, 0x08080808u, 0xC63364C8u};
+enum
+{
+    UNDER_A_ONLY,
+    UNDER_B_ONLY,
+    NEVER
+};
+
+static struct
+{
+    unsigned long captures;
+    unsigned long blocked[3];
+    unsigned long wrong;
+    unsigned long polls;
+} traffic;
+
+static void *producer_thread(void *arg)
+{
+    uint8_t packets[3][64];
+    size_t lengths[3];
+    unsigned long i = 0;
+    int which;
+
+    (void)arg;
+    for (which = 0; which < 3; which++)
+    {
+        lengths[which] = tp_ipv4(packets[which], DEVICE, peers[which], 17, 40000u, 53u, 8u, 0u, 0u);
+    }
+    while (!LOAD(&done))
+    {
+        nxsm_result result;
+
+        which = (int)(i++ % 3u);
+        result = nxsm_capture_out(packets[which], lengths[which]);
+        (void)ADD(&traffic.captures, 1ul);
+        if (result == NXSM_ERR_BLOCKED)
+        {
+            (void)ADD(&traffic.blocked[which], 1ul);
+            if (which == NEVER)
+            {
+                (void)ADD(&traffic.wrong, 1ul);
+            }
+        }
+        else if (result != NXSM_OK && result != NXSM_ERR_RING_FULL)
+        {
+            (void)ADD(&traffic.wrong, 1ul);
+        }
+    }
+    return NULL;
+}
+
+/* Loads A and B in turn, each kept until the producers made CAPTURES_PER_POLICY captures
+   under it (loads may overlap captures made under the previous one: that is the point). */
+#define CAPTURES_PER_POLICY 300ul
+#define SWAPS               60
+
+static void *swap_loader_thread(void *arg)
+{
+    int swap;
+
+    (void)arg;
+    for (swap = 0; swap < SWAPS && !LOAD(&done); swap++)
+    {
+        const struct policy *next = (swap % 2 == 0) ? &policy_b : &policy_a;
+        unsigned long from;
+        nxsm_result result;
+
+        while ((result = nxsm_policy_load(next->blob, next->length)) == NXSM_ERR_BUSY)
+        {
+            sched_yield();
+        }
+        if (result != NXSM_OK)
+        {
+            (void)ADD(&counts.errors, 1ul);
+            break;
+        }
+        (void)ADD(&counts.loads, 1ul);
+        from = LOAD(&traffic.captures);
+        while (!LOAD(&done) && LOAD(&traffic.captures) - from < CAPTURES_PER_POLICY)
+        {
+            sched_yield();
+        }
+    }
+    STORE(&done, 1);
+    return NULL;
+}
+
+static void *consumer_thread(void *arg)
+{
+    uint32_t now = T0;
+    const uint8_t *bytes;
+    size_t length;
+    uint32_t sequence;
+
+    (void)arg;
+    while (!LOAD(&done))
+    {
+        nxsm_result result = nxsm_poll(++now, true);
+
+        if (result != NXSM_OK && result != NXSM_ERR_BUSY)
+        {
+            (void)ADD(&traffic.wrong, 1ul);
+        }
+        while (nxsm_message_peek(&bytes, &length, &sequence) == NXSM_OK)
+        {
+            (void)nxsm_message_ack(sequence, true);
+        }
+        (void)ADD(&traffic.polls, 1ul);
+    }
+    return NULL;
+}
+
+static void test_verdicts_are_a_or_b_while_policies_swap(void **state)
+{
+    nxsm_config config;
+    pthread_t loader;
+    pthread_t producers[READERS];
+    pthread_t consumer;
+    int i;
+
+    (void)state;
+    memset(&counts, 0, sizeof(counts));
+    memset(&traffic, 0, sizeof(traffic));
+    STORE(&done, 0);
+    nxsm_config_default(&config);
+    assert_int_equal(nxsm_start(&config, T0, 0u), NXSM_OK);
+    assert_int_equal(nxsm_policy_load(policy_a.blob, policy_a.length), NXSM_OK);
+    for (i = 0; i < READERS; i++)
+    {
+        assert_int_equal(pthread_create(&producers[i], NULL, producer_thread, NULL), 0);
+    }
+    assert_int_equal(pthread_create(&consumer, NULL, consumer_thread, NULL), 0);
+    assert_int_equal(pthread_create(&loader, NULL, swap_loader_thread, NULL), 0);
+    assert_int_equal(pthread_join(loader, NULL), 0);
+    assert_int_equal(pthread_join(consumer, NULL), 0);
+    for (i = 0; i < READERS; i++)
+    {
+        assert_int_equal(pthread_join(producers[i], NULL), 0);
+    }
+    assert_int_equal(nxsm_stop(), NXSM_OK);
+    printf("swaps under traffic: %lu loads, %lu captures, blocked %lu (A only) %lu (B only) %lu (never), %lu polls\n",
+           counts.loads, traffic.captures, traffic.blocked[UNDER_A_ONLY], traffic.blocked[UNDER_B_ONLY],
+           traffic.blocked[NEVER], traffic.polls);
+    assert_int_equal(counts.errors, 0ul);
+    assert_int_equal(counts.loads, (unsigned long)SWAPS);
+    assert_int_equal(traffic.wrong, 0ul);
+    assert_int_equal(traffic.blocked[NEVER], 0ul);
+    assert_true(traffic.blocked[UNDER_A_ONLY] > 0ul && traffic.blocked[UNDER_B_ONLY] > 0ul);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_each_policy_reports_itself, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshots_are_whole_while_policies_swap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verdicts_are_a_or_b_while_policies_swap, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("policy_threads", tests, NULL, NULL);
