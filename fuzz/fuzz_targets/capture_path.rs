@@ -15,25 +15,20 @@ use nx_security_module::testing::capture::{self, Captured, Direction};
 use nx_security_module::testing::config::Settings;
 use nx_security_module::testing::module::Module;
 use nx_security_module::testing::monitor::{Capture, Monitor};
-use nx_security_module::testing::policy::{crc32, field, flag, MAGIC, VERSION};
+use nx_security_module::testing::policy::{flag, Spec};
 use nx_security_module::testing::wire::HeaderOrder;
 
 /// A policy listing the upper half of each address space (128.0.0.0/1, 8000::/1) with
-/// "block": ["indicator"], word by word from the format's field names.
+/// "block": ["indicator"].
 fn blocking_policy() -> Vec<u8> {
-    let mut words = vec![0u32; field::HEADER_WORDS];
-    words[field::MAGIC] = MAGIC;
-    words[field::VERSION] = VERSION;
-    words[field::FLAGS] = flag::BLOCK_INDICATOR;
-    words[field::SOURCES] = 1;
-    words[field::INDICATORS_V4] = 1;
-    words[field::INDICATORS_V6] = 1;
-    words.extend([0x8000_0000, u32::MAX, 0]); // the IPv4 range, its source
-    words.extend([0x8000_0000, 0, 0, 0, u32::MAX, u32::MAX, u32::MAX, u32::MAX, 0]);
-    words[field::LENGTH] = (words.len() * 4) as u32;
-    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    words[field::CRC32] = crc32(&bytes[..], words.len());
-    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    Spec {
+        flags: flag::BLOCK_INDICATOR,
+        sources: 1,
+        indicators_v4: vec![(0x8000_0000, u32::MAX, 0)],
+        indicators_v6: vec![(1 << 127, u128::MAX, 0)],
+        ..Spec::default()
+    }
+    .blob()
 }
 
 /// The verdict the blocking policy gives a record: its remote address is in the upper half.

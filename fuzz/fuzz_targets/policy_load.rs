@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use nx_security_module::testing::policy::{
     at, check, crc32, field, flag, Fields, Layout, LoadError, Policy, PolicyError, PolicyStore,
-    Words, INDEX_ENTRIES, MAGIC, VERSION,
+    Spec, Words, INDEX_ENTRIES,
 };
 
 /// Room for 2 KiB blobs: the seeds and the base blob fit, and longer inputs reach TooLarge.
@@ -271,69 +271,25 @@ fn base_blob() -> Vec<u8> {
     let tcp = [22u32, 443, 8883];
     let udp = [53u32, 5683];
 
-    let mut w = vec![0u32; field::HEADER_WORDS];
-    w[field::MAGIC] = MAGIC;
-    w[field::VERSION] = VERSION;
-    w[field::FLAGS] = flags;
-    w[field::SOURCES] = 2;
-    w[field::CONNECTIONS_MIN] = 1;
-    w[field::CONNECTIONS_MAX] = 32;
-    w[field::INDICATORS_V4] = indicators_v4.len() as u32;
-    w[field::INDICATORS_V6] = indicators_v6.len() as u32;
-    w[field::ALLOWED_V4] = allowed_v4.len() as u32;
-    w[field::ALLOWED_V6] = allowed_v6.len() as u32;
-    w[field::TCP_PORTS] = tcp.len() as u32;
-    w[field::UDP_PORTS] = udp.len() as u32;
-    for &(first, last, _) in &indicators_v4 {
-        w.extend([first, last]);
+    let blob = Spec {
+        flags,
+        sources: 2,
+        connections: (1, 32),
+        indicators_v4: indicators_v4
+            .map(|(first, last, source)| (first, last, source as u16))
+            .to_vec(),
+        indicators_v6: indicators_v6
+            .map(|(first, last, source)| (first, last, source as u16))
+            .to_vec(),
+        allowed_v4: allowed_v4.to_vec(),
+        allowed_v6: allowed_v6.to_vec(),
+        tcp: tcp.map(|port| port as u16).to_vec(),
+        udp: udp.map(|port| port as u16).to_vec(),
     }
-    halves(&mut w, indicators_v4.iter().map(|r| r.2));
-    index(&mut w, indicators_v4.iter().map(|r| r.0));
-    for &(first, last, _) in &indicators_v6 {
-        v6(&mut w, first);
-        v6(&mut w, last);
-    }
-    halves(&mut w, indicators_v6.iter().map(|r| r.2));
-    for &(first, last) in &allowed_v4 {
-        w.extend([first, last]);
-    }
-    index(&mut w, allowed_v4.iter().map(|r| r.0));
-    for &(first, last) in &allowed_v6 {
-        v6(&mut w, first);
-        v6(&mut w, last);
-    }
-    halves(&mut w, tcp);
-    halves(&mut w, udp);
-    w[field::LENGTH] = (w.len() * 4) as u32;
-    let mut blob: Vec<u8> = w.iter().flat_map(|word| word.to_le_bytes()).collect();
-    seal(&mut blob);
+    .blob();
     assert!(
         check(&blob[..], blob.len()).is_ok(),
         "the base blob is valid"
     );
     blob
-}
-
-fn halves(words: &mut Vec<u32>, values: impl IntoIterator<Item = u32>) {
-    let values: Vec<u32> = values.into_iter().collect();
-    for pair in values.chunks(2) {
-        words.push(pair[0] | pair.get(1).map_or(0, |high| high << 16));
-    }
-}
-
-fn index(words: &mut Vec<u32>, firsts: impl IntoIterator<Item = u32>) {
-    let firsts: Vec<u32> = firsts.into_iter().collect();
-    let entries = (0..INDEX_ENTRIES as u64).map(|entry| {
-        firsts
-            .iter()
-            .filter(|&&first| u64::from(first) < entry << 24)
-            .count() as u32
-    });
-    halves(words, entries);
-}
-
-fn v6(words: &mut Vec<u32>, address: u128) {
-    for shift in [96, 64, 32, 0] {
-        words.push((address >> shift) as u32);
-    }
 }

@@ -12,8 +12,9 @@ fn words(octets: [u8; 4]) -> [u32; 4] {
     [u32::from_ne_bytes(octets), 0, 0, 0]
 }
 
-/// A record of a packet between the device and `peer`, `out` when the device sent it.
-fn record(
+/// A record of a packet between the device and `peer`, `out` when the device sent it (a SYN
+/// for TCP).
+pub(super) fn record(
     out: bool,
     peer: [u8; 4],
     local_port: u16,

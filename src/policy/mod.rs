@@ -234,7 +234,7 @@ fn find<W: Words + ?Sized, A: Number>(
 
 const _: () = assert!(RANGE_V4_WORDS == 2 && RANGE_V6_WORDS == 8);
 
-#[cfg(test)]
+#[cfg(any(test, feature = "std"))]
 pub(crate) mod spec;
 #[cfg(test)]
 mod tests;

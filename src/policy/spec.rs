@@ -1,18 +1,29 @@
-//! Test blobs made word by word from the format's own field names (`docs/policy-format.md`).
+//! Test blobs made word by word from the format's own field names (`docs/policy-format.md`),
+//! for the unit tests and fuzz targets (hostile variants start from one of these). The
+//! blobs a firmware loads come from `tools/nxsm-policy`.
 
 use super::*;
 
 /// What a test blob holds; `write` lays it out as the format says.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Spec {
+pub struct Spec {
+    /// The flags word ([`flag`]); an index follows an IPv4 list when its flag says so.
     pub flags: u32,
+    /// Number of indicator sources.
     pub sources: u32,
+    /// `(min, max)` of the connection-count rule (with [`flag::CONNECTIONS`]).
     pub connections: (u32, u32),
+    /// IPv4 indicator ranges: first, last, source.
     pub indicators_v4: Vec<(u32, u32, u16)>,
+    /// IPv6 indicator ranges: first, last, source.
     pub indicators_v6: Vec<(u128, u128, u16)>,
+    /// IPv4 outbound allow ranges.
     pub allowed_v4: Vec<(u32, u32)>,
+    /// IPv6 outbound allow ranges.
     pub allowed_v6: Vec<(u128, u128)>,
+    /// Inbound TCP ports.
     pub tcp: Vec<u16>,
+    /// Inbound UDP ports.
     pub udp: Vec<u16>,
 }
 
@@ -85,6 +96,7 @@ impl Spec {
         w
     }
 
+    /// The blob's bytes.
     pub fn blob(&self) -> Vec<u8> {
         bytes(&self.words())
     }
@@ -95,6 +107,7 @@ pub(crate) fn seal(words: &mut [u32]) {
     words[field::CRC32] = crc32(&bytes(words)[..], words.len());
 }
 
+/// Words as the blob's little-endian bytes.
 pub(crate) fn bytes(words: &[u32]) -> Vec<u8> {
     words.iter().flat_map(|w| w.to_le_bytes()).collect()
 }

@@ -1,41 +1,9 @@
 //! A learned baseline turned into a policy, read back with the policy reader.
 
 use super::*;
+use crate::detect::tests::record;
 use crate::policy::spec::Spec;
 use crate::policy::{check, Layout};
-use crate::wire::{Datagram, TcpFlags, Transport};
-
-const DEVICE: [u8; 4] = [192, 0, 2, 10];
-
-fn record(
-    out: bool,
-    peer: [u8; 4],
-    local_port: u16,
-    remote_port: u16,
-    kind: TransportKind,
-) -> FlowRecord {
-    let words = |octets: [u8; 4]| [u32::from_ne_bytes(octets), 0, 0, 0];
-    let (src, dst, sport, dport) = if out {
-        (DEVICE, peer, local_port, remote_port)
-    } else {
-        (peer, DEVICE, remote_port, local_port)
-    };
-    let direction = if out { Direction::Out } else { Direction::In };
-    FlowRecord::new(
-        direction,
-        &Datagram {
-            version: IpVersion::V4,
-            src: words(src),
-            dst: words(dst),
-            transport: Transport {
-                kind,
-                ports: u32::from(sport) << 16 | u32::from(dport),
-                flags: TcpFlags(0),
-            },
-            len: 20,
-        },
-    )
-}
 
 fn buffer() -> std::vec::Vec<AtomicU32> {
     (0..256).map(|_| AtomicU32::new(0)).collect()
