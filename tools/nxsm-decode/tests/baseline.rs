@@ -1,8 +1,9 @@
 //! The baseline event (wire format section 3.5): hand-written bytes, messages written by the
 //! core's `BaselineMessage` read back, malformed lists, and the binary's output.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use common::run;
 
 use nx_security_module::testing::config::capacity;
 use nx_security_module::testing::message::{BaselineMessage, BaselineReport, Learned};
@@ -12,8 +13,6 @@ use nxsm_decode::{
     MAX_BASELINE_ENTRIES,
 };
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_nxsm-decode");
 
 /// Format 2, "nxsm", version 0, sequence 5, time 1,700,003,600, one event: a baseline that
 /// started at 1,700,000,000, learned 3,600 s, was applied under policy 0x1234abcd with 3
@@ -361,20 +360,6 @@ fn errors_read_well() {
     );
     let error = decode(&with(|b| b.udp_ports = vec![0])).unwrap_err();
     assert_eq!(error.to_string(), "baseline udp_ports: entry 0 is port 0");
-}
-
-fn run(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start nxsm-decode");
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
 }
 
 /// The hand-written message, then one the core writes with empty lists, not applied.

@@ -2,31 +2,15 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use common::{compose, flow};
+use common::{compose, flow, run};
 use nx_security_module::testing::message::{Collection, Heartbeat, SystemInformation, Window};
 use nx_security_module::testing::wire::TransportKind::{Icmp, Tcp, Udp};
 use nxsm_decode::hex::to_hex;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_nxsm-decode");
-
-fn run(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start nxsm-decode");
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
-}
 
 fn stdout_lines(output: &Output) -> Vec<String> {
     String::from_utf8(output.stdout.clone())
