@@ -300,7 +300,7 @@ static uint32_t read_flows(reader *r, size_t address_bytes)
     const uint32_t flows = read_varint(r);
     for (uint32_t i = 0; i < flows && !r->bad; i++)
     {
-        skip(r, 1u + address_bytes + 2u + 2u + 1u); /* local, remote, ports, kind */
+        skip(r, 1u + address_bytes + 2u + 2u + 1u + 1u); /* local, remote, ports, kind, initiator */
         for (unsigned c = 0; c < 4u; c++)
         {
             (void)read_varint(r); /* bytes in/out, packets in/out */
@@ -314,7 +314,7 @@ static void summarize(const uint8_t *bytes, size_t length, outbox_summary *s)
     reader r = {bytes, length, false};
     s->messages++;
     s->bytes += (uint32_t)length;
-    if (read_u8(&r) != 1u)
+    if (read_u8(&r) != 2u) /* wire format 2 */
     {
         s->bad++;
         return;
