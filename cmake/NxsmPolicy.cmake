@@ -10,6 +10,10 @@
 # whatever the firmware's target; built by default) once and sets <var> to its executable.
 # nxsm_builtin_policy(<target> <json>) compiles <json> and adds the generated C file, which
 # defines nxsm_policy_load_builtin(), to <target>.
+# nxsm_policy_array(<target> <name> <json> [DEPENDS <files or targets>...]) compiles <json>
+# (which may be generated: DEPENDS names what makes it and its feeds) and adds a C file
+# defining `const uint8_t <name>[]` and `const size_t <name>_bytes` to <target>, for a
+# program that loads several policies itself (c-harness/firmware/bench_detect.c).
 
 set(NXSM_POLICY_FILE "" CACHE FILEPATH
     "JSON detection policy built into flash and loaded by nxsm_policy_load_builtin() (empty: none)")
@@ -35,24 +39,38 @@ function(nxsm_policy_tool out_var)
   set(${out_var} ${_exe} PARENT_SCOPE)
 endfunction()
 
+# The one rule from a policy file to C: <json> compiled into <out>.bin, written as <out>.c
+# (array <name>, or nxsm_policy_load_builtin() when <name> is empty).
+function(_nxsm_policy_to_c out json name)
+  nxsm_policy_tool(_tool)
+  add_custom_command(
+    OUTPUT ${out}.c ${out}.bin
+    COMMAND ${_tool} ${json} -o ${out}.bin
+    COMMAND ${CMAKE_COMMAND} -DBLOB=${out}.bin -DOUT=${out}.c -DLIMIT=${NXSM_POLICY_BYTES}
+            -DSOURCE=${json} -DNAME=${name} -P ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/NxsmPolicyToC.cmake
+    DEPENDS ${_tool} nxsm_policy ${ARGN} ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/NxsmPolicyToC.cmake
+    COMMENT "nxsm-policy: ${json}"
+    VERBATIM)
+endfunction()
+
 function(nxsm_builtin_policy target json)
   get_filename_component(_json ${json} ABSOLUTE)
   if(NOT EXISTS ${_json})
     message(FATAL_ERROR "nxsm_builtin_policy: ${_json} does not exist")
   endif()
-  nxsm_policy_tool(_tool)
   get_filename_component(_folder ${_json} DIRECTORY)
   # The policy's feeds are in its folder (paths are relative to it): any change rebuilds.
   file(GLOB_RECURSE _inputs CONFIGURE_DEPENDS ${_folder}/*)
   set(_out ${CMAKE_CURRENT_BINARY_DIR}/nxsm_policy_${target})
-  add_custom_command(
-    OUTPUT ${_out}.c
-    COMMAND ${_tool} ${_json} -o ${_out}.bin
-    COMMAND ${CMAKE_COMMAND} -DBLOB=${_out}.bin -DOUT=${_out}.c -DLIMIT=${NXSM_POLICY_BYTES}
-            -DSOURCE=${_json} -P ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/NxsmPolicyToC.cmake
-    DEPENDS ${_tool} nxsm_policy ${_inputs} ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/NxsmPolicyToC.cmake
-    COMMENT "nxsm-policy: ${_json}"
-    VERBATIM)
+  _nxsm_policy_to_c(${_out} ${_json} "" ${_inputs})
   target_sources(${target} PRIVATE ${_out}.c)
   target_compile_definitions(${target} PRIVATE NXSM_BUILTIN_POLICY=1)
+endfunction()
+
+function(nxsm_policy_array target name json)
+  cmake_parse_arguments(PARSE_ARGV 3 _arg "" "" "DEPENDS")
+  get_filename_component(_json ${json} ABSOLUTE)
+  set(_out ${CMAKE_CURRENT_BINARY_DIR}/${name})
+  _nxsm_policy_to_c(${_out} ${_json} ${name} ${_json} ${_arg_DEPENDS})
+  target_sources(${target} PRIVATE ${_out}.c)
 endfunction()
