@@ -90,6 +90,8 @@ const _: () = {
     assert!((0xFF << head::FLAGS_SHIFT) & (0xFFFF << head::PAYLOAD_SHIFT) == 0);
     assert!(record_bits & (0xFFFF << head::PAYLOAD_SHIFT) == 0);
     assert!(head::HOST_ORDER & (record_bits | 0xFF << head::PROTOCOLS_SHIFT) == 0);
+    // The intake's blocking bit rides in raw entries' heads, outside every field they use.
+    assert!(raw::BLOCKING & (record_bits | head::HOST_ORDER | 0xFF << head::PROTOCOLS_SHIFT) == 0);
     assert!(record::DST + 4 <= WORDS);
     assert!(raw_v4::TCP_OFFSET_FLAGS < WORDS && raw_v6::TCP_OFFSET_FLAGS < WORDS);
 };

@@ -214,9 +214,22 @@ impl Intake {
     }
 
     /// Starts accepting packets of `protocols`.
-    pub fn open(&self, protocols: Protocols) {
+    /// `blocking`: a block rule of the policy is active (see [`raw::BLOCKING`]).
+    pub fn open(&self, protocols: Protocols, blocking: bool) {
+        let blocking = if blocking { raw::BLOCKING } else { 0 };
         self.open_head
-            .store(raw::open_head(protocols), Ordering::Release);
+            .store(raw::open_head(protocols) | blocking, Ordering::Release);
+    }
+
+    /// Records whether a block rule is active, on an open intake (a closed one records it
+    /// when it opens). The caller serializes this with `open` and `close`.
+    pub fn set_blocking(&self, blocking: bool) {
+        let open = self.open_head.load(Ordering::Relaxed);
+        if open != 0 {
+            let bit = if blocking { raw::BLOCKING } else { 0 };
+            self.open_head
+                .store(open & !raw::BLOCKING | bit, Ordering::Release);
+        }
     }
 
     /// Stops accepting packets; records already in the ring stay for the consumer.
@@ -279,7 +292,7 @@ impl Intake {
         if open == 0 {
             return Some(Offer::Closed);
         }
-        if !raw::is_fast_v4_header(header, seen.order()) {
+        if open & raw::BLOCKING != 0 || !raw::is_fast_v4_header(header, seen.order()) {
             return None;
         }
         Some(self.push_raw(seen.head(open, IpVersion::V4), |entry| {
@@ -417,7 +430,7 @@ impl Intake {
         };
         intake.malformed.store(raw.malformed, Ordering::Relaxed);
         intake.ignored.store(raw.ignored, Ordering::Relaxed);
-        intake.open(Protocols::ALL);
+        intake.open(Protocols::ALL, false);
         intake
     }
 }
@@ -455,7 +468,7 @@ mod tests {
     #[test]
     fn every_outcome_is_counted_once() {
         let intake = Intake::new();
-        intake.open(Protocols::ALL);
+        intake.open(Protocols::ALL, false);
         intake.set_watermark(1);
         assert_eq!(
             intake.offer(&udp_out(), Direction::Out, HeaderOrder::Network),
@@ -615,7 +628,7 @@ mod tests {
     #[test]
     fn nine_extension_headers_are_ignored_not_malformed() {
         let intake = Intake::new();
-        intake.open(Protocols::ALL);
+        intake.open(Protocols::ALL, false);
         // Also in a build without IPv6 flows, which parses IPv6 all the same.
         let packet = crate::wire::ipv6::tests::extension_chain(9);
         assert_eq!(

@@ -997,7 +997,7 @@ mod tests {
         let mut igmp = udp.clone();
         igmp[9] = 2;
         let intake = Intake::new();
-        intake.open(Protocols::ALL);
+        intake.open(Protocols::ALL, false);
         for packet in [&udp, &short_total, &igmp, &udp] {
             assert!(matches!(
                 intake.offer(packet, Direction::Out, HeaderOrder::Network),

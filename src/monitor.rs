@@ -118,6 +118,9 @@ pub enum Capture {
     NotRecorded = 10,
     /// The monitor runs with its network-activity collector off; not counted.
     CaptureOff = 12,
+    /// A block rule of the policy matches the packet: the hook drops it (counted in
+    /// `packets_blocked`; its record was kept or counted as the other outcomes say).
+    Blocked = 24,
 }
 
 /// The active policy's name and size, as [`Monitor::policy_info`] reads them.
@@ -180,10 +183,16 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
         Some(self.outcome(self.intake.offer_fast_v4(packet, seen)?))
     }
 
-    /// Every packet the IPv4 fast path leaves: the IPv6 fast path, then the parse.
+    /// Every packet the IPv4 fast path leaves: the IPv6 fast path, then the parse; then the
+    /// block rules (while one is active the fast path leaves every packet, see
+    /// [`crate::raw::BLOCKING`]).
     #[inline(always)]
     pub fn capture_rest<'a, P: Packet<'a>>(&self, packet: P, seen: Seen) -> Capture {
-        self.outcome(self.intake.offer_other_shapes(packet, seen))
+        let outcome = self.outcome(self.intake.offer_other_shapes(packet, seen));
+        if self.blocking() && self.blocks(packet, seen) {
+            return Capture::Blocked;
+        }
+        outcome
     }
 
     #[inline(always)]
@@ -203,7 +212,8 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
     }
 
     /// Whether a rule of the active policy blocks packets: what a hook asks before
-    /// [`blocks`](Self::blocks), one load.
+    /// [`blocks`](Self::blocks) on the out-of-line path (the IPv4 fast path declines every
+    /// packet while one does, see [`crate::raw::BLOCKING`]).
     #[inline(always)]
     pub fn blocking(&self) -> bool {
         self.policy.block() != 0
@@ -280,7 +290,8 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
         self.with_module(|module| {
             module.start(settings, now, random)?;
             if settings.collectors & Collector::NetworkActivity.bit() != 0 {
-                self.intake.open(settings.protocols);
+                self.intake
+                    .open(settings.protocols, self.policy.block() != 0);
             }
             self.intake.set_started(true);
             Ok(())
@@ -316,6 +327,8 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
             module.poll(now, hub_connected, &intake, &self.policy, |alert| {
                 self.notify.alert(alert)
             })?;
+            // Learn mode may have made a new policy.
+            self.intake.set_blocking(self.policy.block() != 0);
             Ok(())
         })
     }
@@ -369,7 +382,8 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
         self.with_running(|module| {
             if collector == Collector::NetworkActivity {
                 if enabled {
-                    self.intake.open(module.settings().protocols);
+                    self.intake
+                        .open(module.settings().protocols, self.policy.block() != 0);
                 } else {
                     self.close_intake(module);
                 }
@@ -401,7 +415,12 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
     /// Checks a policy blob and makes it the active policy (any state, any context but a
     /// hook). On any error the active policy stays.
     pub fn load_policy(&self, blob: &[u8]) -> Result<Layout, Error> {
-        Ok(self.policy.load(blob)?)
+        // Under the module's lock: the intake's blocking bit changes with its switches.
+        self.with_module(|_| {
+            let layout = self.policy.load(blob)?;
+            self.intake.set_blocking(self.policy.block() != 0);
+            Ok(layout)
+        })
     }
 
     /// Starts learn mode for `seconds` on a running monitor (see
@@ -412,7 +431,11 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
 
     /// Forgets the active policy.
     pub fn clear_policy(&self) -> Result<(), Error> {
-        Ok(self.policy.clear()?)
+        self.with_module(|_| {
+            self.policy.clear()?;
+            self.intake.set_blocking(false);
+            Ok(())
+        })
     }
 
     /// What the active policy is (`None` without one): read from the store as a hook reads
@@ -773,6 +796,8 @@ mod tests {
         allowed[19] = 3; // 10.0.0.3
         let mut elsewhere = UDP;
         elsewhere[18] = 9; // 10.0.9.2: outside the allow list
+        assert_eq!(monitor.capture(&listed[..], OUT), Capture::Blocked);
+        assert_eq!(monitor.capture(&allowed[..], OUT), Capture::Stored);
         assert!(monitor.blocks(&listed[..], OUT));
         assert!(!monitor.blocks(&allowed[..], OUT));
         assert!(monitor.blocks(&elsewhere[..], OUT));
@@ -808,8 +833,10 @@ mod tests {
         let blocked = monitor
             .snapshot(|module, _| module.counters().packets_blocked)
             .unwrap();
-        assert_eq!(blocked, 6);
+        // Six verdicts asked and one capture blocked.
+        assert_eq!(blocked, 7);
         monitor.clear_policy().unwrap();
         assert!(!monitor.blocking());
+        assert_eq!(monitor.capture(&listed[..], OUT), Capture::Stored);
     }
 }

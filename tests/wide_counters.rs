@@ -61,7 +61,7 @@ fn counters_stay_exact_past_2_pow_32_packets() {
     let mut module = Module::new();
     let policy = Policies::new();
     module.start(&Settings::DEFAULT, T0, 0).unwrap();
-    intake.open(Settings::DEFAULT.protocols);
+    intake.open(Settings::DEFAULT.protocols, false);
     let mut want = Expected::default();
     let offer = |packet: &[u8], want: &mut Expected, later: Option<bool>| {
         want.seen += 1;

@@ -75,12 +75,13 @@ fuzz_target!(|data: &[u8]| {
             Ok(Captured::Ignored) => ignored += 1,
             Err(_) => malformed += 1,
         }
+        let outcome = monitor.capture(packet, Seen::new(direction, order));
         assert_eq!(
-            monitor.blocking() && monitor.blocks(packet, Seen::new(direction, order)),
+            outcome == Capture::Blocked,
             verdict,
             "block verdict of {packet:02x?}"
         );
-        match monitor.capture(packet, Seen::new(direction, order)) {
+        match outcome {
             Capture::Stored => stored += 1,
             Capture::NotStarted | Capture::CaptureOff => unreachable!("capture is on"),
             _ => other += 1,

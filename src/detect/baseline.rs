@@ -65,10 +65,21 @@ pub const MAX_LEARN_S: u32 = 7 * 86_400;
 pub struct LearnMode {
     learning: bool,
     until: u32,
-    /// `(applied, policy CRC)` of a finished period whose report waits for the outbox.
-    report: Option<(bool, u32)>,
+    /// A finished period's report waiting for the outbox: [`NO_REPORT`], [`NOT_APPLIED`] or
+    /// [`APPLIED`]. Numbers rather than an `Option` of a bool, whose `None` is not all zero
+    /// bytes: that would move the whole monitor out of `.bss`, and its image into flash.
+    report: u32,
+    /// CRC-32 of the policy active when the period ended (0: none).
+    report_policy: u32,
     learned: Learned,
 }
+
+/// No report waits.
+const NO_REPORT: u32 = 0;
+/// A report waits: the baseline did not become the policy.
+const NOT_APPLIED: u32 = 1;
+/// A report waits: the baseline became the policy.
+const APPLIED: u32 = 2;
 
 /// A finished learning period, as the baseline event reports it.
 #[derive(Clone, Copy, Debug)]
@@ -93,7 +104,8 @@ impl LearnMode {
         Self {
             learning: false,
             until: 0,
-            report: None,
+            report: NO_REPORT,
+            report_policy: 0,
             learned: Learned::EMPTY,
         }
     }
@@ -103,7 +115,7 @@ impl LearnMode {
         self.learned = Learned::new(now, seconds);
         self.until = now.wrapping_add(seconds);
         self.learning = true;
-        self.report = None;
+        self.report = NO_REPORT;
     }
 
     /// Whether it is learning.
@@ -131,21 +143,22 @@ impl LearnMode {
     /// Ends learning; the report says whether it was `applied` and the `policy` now active.
     pub fn finish(&mut self, applied: bool, policy: u32) {
         self.learning = false;
-        self.report = Some((applied, policy));
+        self.report = if applied { APPLIED } else { NOT_APPLIED };
+        self.report_policy = policy;
     }
 
     /// The report of a finished period, until [`reported`](Self::reported).
     pub fn report(&self) -> Option<BaselineReport<'_>> {
-        self.report.map(|(applied, policy)| BaselineReport {
+        (self.report != NO_REPORT).then_some(BaselineReport {
             learned: &self.learned,
-            applied,
-            policy,
+            applied: self.report == APPLIED,
+            policy: self.report_policy,
         })
     }
 
     /// The report went into the outbox.
     pub fn reported(&mut self) {
-        self.report = None;
+        self.report = NO_REPORT;
         self.learned = Learned::EMPTY;
     }
 

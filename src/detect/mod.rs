@@ -147,8 +147,19 @@ impl Detector {
         if refused {
             self.refused = self.refused.saturating_add(1);
         }
+        let ports = record.ports();
+        let initiator = opened_by(
+            (ports >> 16) as u16,
+            ports as u16,
+            record.direction(),
+            record.flags(),
+        );
+        let breaches = breaches(policy, record, initiator, ALL_RULES);
+        if breaches == Breaches::default() {
+            return;
+        }
+        // The alert's view of the flow only when there is something to alert on.
         let flow = alert_flow(record);
-        let breaches = breaches(policy, record, flow.initiator, ALL_RULES);
         let raise = |kind, rule| Alert {
             kind,
             time: now,
@@ -359,18 +370,20 @@ fn alert_flow(record: &FlowRecord) -> AlertFlow {
 }
 
 /// Folds what makes two alerts the same (rule and flow key) into one word.
+/// A word at a time: a byte at a time costs some 230 instructions an alert.
 fn fingerprint(alert: &Alert) -> u32 {
     let mut hash = 0x811C_9DC5u32 ^ alert.kind as u32;
-    let mut mix = |byte: u8| hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
+    let mut mix = |word: u32| hash = (hash ^ word).wrapping_mul(0x0100_0193).rotate_left(13);
     if let Subject::Flow(flow) = &alert.subject {
-        mix(flow.version as u8);
-        mix(flow.protocol as u8);
-        flow.local.iter().chain(&flow.remote).for_each(|b| mix(*b));
-        flow.local_port
-            .to_be_bytes()
-            .iter()
-            .chain(&flow.remote_port.to_be_bytes())
-            .for_each(|b| mix(*b));
+        mix((flow.version as u32) << 8 | flow.protocol as u32);
+        for address in [&flow.local, &flow.remote] {
+            for word in address.chunks_exact(4) {
+                if let [a, b, c, d] = *word {
+                    mix(u32::from_ne_bytes([a, b, c, d]));
+                }
+            }
+        }
+        mix(u32::from(flow.local_port) << 16 | u32::from(flow.remote_port));
     }
     hash
 }

@@ -99,15 +99,10 @@ fn capture_as(ip_header: *const u8, length: usize, seen: Seen) -> nxsm_result {
         length,
         bytes: PhantomData,
     };
-    let outcome = match MONITOR.capture_fast(packet, seen) {
+    match MONITOR.capture_fast(packet, seen) {
         Some(capture) => result(capture),
         None => capture_rest(packet, seen),
-    };
-    // With no block rule, one load and a branch.
-    if MONITOR.blocking() && MONITOR.blocks(packet, seen) {
-        return nxsm_result::NXSM_ERR_BLOCKED;
     }
-    outcome
 }
 
 /// [`Monitor::capture_rest`](crate::monitor::Monitor::capture_rest) out of line, so the
@@ -133,6 +128,7 @@ const _: () = {
     assert!(Capture::RingFull as u32 == nxsm_result::NXSM_ERR_RING_FULL as u32);
     assert!(Capture::NotRecorded as u32 == nxsm_result::NXSM_ERR_NOT_RECORDED as u32);
     assert!(Capture::CaptureOff as u32 == nxsm_result::NXSM_ERR_CAPTURE_OFF as u32);
+    assert!(Capture::Blocked as u32 == nxsm_result::NXSM_ERR_BLOCKED as u32);
 };
 
 /// A packet as a hook hands it over: `length` readable bytes at `start`. The fast paths

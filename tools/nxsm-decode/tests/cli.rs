@@ -11,7 +11,6 @@ use nx_security_module::testing::wire::TransportKind::{Icmp, Tcp, Udp};
 use nxsm_decode::hex::to_hex;
 use serde_json::Value;
 
-
 fn stdout_lines(output: &Output) -> Vec<String> {
     String::from_utf8(output.stdout.clone())
         .unwrap()
