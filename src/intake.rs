@@ -221,6 +221,12 @@ impl Intake {
             .store(raw::open_head(protocols) | blocking, Ordering::Release);
     }
 
+    /// Whether a block rule is active (on an open intake: a closed one blocks nothing).
+    #[inline(always)]
+    pub fn blocking(&self) -> bool {
+        self.open_head.load(Ordering::Relaxed) & raw::BLOCKING != 0
+    }
+
     /// Records whether a block rule is active, on an open intake (a closed one records it
     /// when it opens). The caller serializes this with `open` and `close`.
     pub fn set_blocking(&self, blocking: bool) {

@@ -359,7 +359,11 @@ impl Module {
             let update = match entry::classify(oldest) {
                 Ok(Captured::Record(record)) => {
                     let update = self.flows.apply(&record, now);
-                    if update != Update::Counted {
+                    // Only a new flow with a policy or learn mode to tell: a full table
+                    // refuses one per packet, and without either that costs nothing here.
+                    if update != Update::Counted
+                        && (policy.has_policy() || self.learn.is_learning())
+                    {
                         self.entered(&record, update, policy, now);
                     }
                     update

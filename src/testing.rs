@@ -47,6 +47,7 @@ pub mod message {
 /// The detection policy blob: its fields, the reader that checks it and its lookups, for
 /// `nxsm-policy` (which writes blobs and prints them) and the tests.
 pub mod policy {
+    #[cfg(feature = "std")]
     pub use crate::policy::spec::Spec;
     pub use crate::policy::store::{LoadError, Policies, PolicyStore};
     pub use crate::policy::{

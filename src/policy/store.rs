@@ -191,6 +191,12 @@ impl<const WORDS: usize> PolicyStore<WORDS> {
         self.block.load(Ordering::Relaxed)
     }
 
+    /// Whether a policy is active (a hint: a load may finish right after).
+    #[inline(always)]
+    pub fn has_policy(&self) -> bool {
+        self.active.load(Ordering::Relaxed) != NONE
+    }
+
     /// Runs `f` with the active policy (`None` without one), which stays whole however many
     /// loads finish meanwhile.
     #[inline]
