@@ -273,7 +273,7 @@ impl Intake {
     /// The first step for every packet: the IPv4 fast path, if the packet has its shape.
     #[inline(always)]
     pub fn offer_fast_v4<'a, P: Packet<'a>>(&self, packet: P, seen: Seen) -> Option<Offer> {
-        self.offer_v4_raw(packet.v4_header()?, seen)
+        self.offer_v4_raw::<true>(packet.v4_header()?, seen)
     }
 
     /// The second step, for every packet the IPv4 fast path leaves: the IPv6 fast path,
@@ -288,17 +288,37 @@ impl Intake {
         self.offer_other(packet.bytes(), seen)
     }
 
+    /// Every step for a packet the IPv4 fast path left only because a block rule is active:
+    /// its copy if the packet has its shape, then [`offer_other_shapes`](Self::offer_other_shapes).
+    #[inline(always)]
+    pub fn offer_while_blocking<'a, P: Packet<'a>>(&self, packet: P, seen: Seen) -> Offer {
+        match packet.v4_header() {
+            Some(header) => match self.offer_v4_raw::<false>(header, seen) {
+                Some(offer) => offer,
+                None => self.offer_other_shapes(packet, seen),
+            },
+            None => self.offer_other_shapes(packet, seen),
+        }
+    }
+
     /// The fast path: an IPv4 packet without options whose first [`raw::V4_LEN`] bytes are
     /// `header` is copied into the ring as it is (see [`crate::raw`]). `None` when the
-    /// packet has another shape: [`offer_other`](Self::offer_other) takes it then.
+    /// packet has another shape: [`offer_other`](Self::offer_other) takes it then. With
+    /// `DECLINE_BLOCKING`, also `None` while a block rule is active (see [`raw::BLOCKING`]).
     #[inline(always)]
-    fn offer_v4_raw(&self, header: &[u8; raw::V4_LEN], seen: Seen) -> Option<Offer> {
+    fn offer_v4_raw<const DECLINE_BLOCKING: bool>(
+        &self,
+        header: &[u8; raw::V4_LEN],
+        seen: Seen,
+    ) -> Option<Offer> {
         // Relaxed: the bits are all the hook needs from `open`; the ring is always valid.
         let open = self.open_head.load(Ordering::Relaxed);
         if open == 0 {
             return Some(Offer::Closed);
         }
-        if open & raw::BLOCKING != 0 || !raw::is_fast_v4_header(header, seen.order()) {
+        if (DECLINE_BLOCKING && open & raw::BLOCKING != 0)
+            || !raw::is_fast_v4_header(header, seen.order())
+        {
             return None;
         }
         Some(self.push_raw(seen.head(open, IpVersion::V4), |entry| {

@@ -191,8 +191,17 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
     /// [`crate::raw::BLOCKING`]).
     #[inline(always)]
     pub fn capture_rest<'a, P: Packet<'a>>(&self, packet: P, seen: Seen) -> Capture {
-        let outcome = self.outcome(self.intake.offer_other_shapes(packet, seen));
-        if self.blocking() && self.blocks(packet, seen) {
+        if self.blocking() {
+            return self.capture_blocking(packet, seen);
+        }
+        self.outcome(self.intake.offer_other_shapes(packet, seen))
+    }
+
+    /// A capture while a block rule is active: stored as without one, then decided on.
+    #[inline(never)]
+    fn capture_blocking<'a, P: Packet<'a>>(&self, packet: P, seen: Seen) -> Capture {
+        let outcome = self.outcome(self.intake.offer_while_blocking(packet, seen));
+        if self.blocks(packet, seen) {
             return Capture::Blocked;
         }
         outcome
