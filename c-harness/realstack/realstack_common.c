@@ -1132,7 +1132,6 @@ int rs_netx_counters_equal(const rs_netx_counters *a, const rs_netx_counters *b,
 
 nxsm_result rs_policy_load_alert(void);
 
-#define RS_ALERT_INDICATOR 0u    /* nxsm_alert_kind NXSM_ALERT_INDICATOR (src/ffi/types.rs) */
 #define RS_BLOCK_INDICATOR 1u    /* policy flag BLOCK_INDICATOR (docs/policy-format.md 1.2) */
 #define RS_UDP_PROBE       7000u /* ip1's probe port: above ip0's 5000, so the peer opens that flow */
 #define RS_ALERTS_MAX      16u
@@ -1204,7 +1203,7 @@ static unsigned long rs_alerts_matching(unsigned long first, UINT version, UINT 
     {
         const nxsm_alert *a = &rs_alerts[i];
 
-        found += a->kind == RS_ALERT_INDICATOR && a->policy_crc32 == crc && a->rule == 0 && a->time_s == RS_NOW &&
+        found += a->kind == NXSM_ALERT_INDICATOR && a->policy_crc32 == crc && a->rule == 0 && a->time_s == RS_NOW &&
                  a->ip_version == version && a->protocol == RS_PROTO_UDP && a->initiator == initiator &&
                  a->local_port == local_port && a->remote_port == remote_port && !memcmp(a->local_address, local, 16) &&
                  !memcmp(a->remote_address, remote, 16);
