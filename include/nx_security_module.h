@@ -62,6 +62,35 @@
 #define NXSM_COLLECTORS_ALL 7
 
 /**
+ * Which rule of the detection policy an alert reports (the wire format's numbers).
+ */
+enum nxsm_alert_kind
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * The remote address is in an indicator range; `rule` is the range's source.
+   */
+  NXSM_ALERT_INDICATOR = 0,
+  /**
+   * A flow the device opened, to a remote outside the outbound allow list.
+   */
+  NXSM_ALERT_OUTBOUND_NOT_ALLOWED = 1,
+  /**
+   * A flow the peer opened, to a local port outside the inbound allow list.
+   */
+  NXSM_ALERT_INBOUND_PORT_NOT_ALLOWED = 2,
+  /**
+   * A network-activity window held more or fewer flows than the rule allows.
+   */
+  NXSM_ALERT_CONNECTIONS_OUT_OF_RANGE = 3,
+};
+#ifndef __cplusplus
+typedef uint32_t nxsm_alert_kind;
+#endif // __cplusplus
+
+/**
  * Where inbound packets are captured.
  */
 enum nxsm_capture_mode

@@ -1124,6 +1124,406 @@ int rs_netx_counters_equal(const rs_netx_counters *a, const rs_netx_counters *b,
 }
 
 /* ---------------------------------------------------------------------------------------
+   Detection: two policies of c-harness/realstack/policy/, compiled by nxsm-policy at build
+   time through nxsm_builtin_policy() (cmake/NxsmPolicy.cmake, what NXSM_POLICY_FILE uses).
+   block.json lists ip1's IPv4 address as an indicator and blocks it (each program's
+   nxsm_policy_load_builtin); alert.json lists ip1's IPv6 address and only alerts
+   (rs_policy_load_alert, the same generated loader renamed). */
+
+nxsm_result rs_policy_load_alert(void);
+
+#define RS_BLOCK_INDICATOR 1u    /* policy flag BLOCK_INDICATOR (docs/policy-format.md 1.2) */
+#define RS_UDP_PROBE       7000u /* ip1's probe port: above ip0's 5000, so the peer opens that flow */
+#define RS_ALERTS_MAX      16u
+
+/* NetX Duo counters (rs_netx_counters_get's order). */
+#define RS_N_IP_SENT           0u
+#define RS_N_IP_BYTES_SENT     1u
+#define RS_N_IP_RECEIVED       2u
+#define RS_N_IP_BYTES_RECEIVED 3u
+#define RS_N_UDP_SENT          21u
+#define RS_N_UDP_BYTES_SENT    22u
+
+static nxsm_alert rs_alerts[RS_ALERTS_MAX];
+static volatile unsigned long rs_alert_count;
+static NX_UDP_SOCKET udp_probe;
+
+/* The alert callback: on the consumer's side (the drop-in's cloud helper thread). */
+static void rs_alert_record(const nxsm_alert *alert, void *context)
+{
+    TX_INTERRUPT_SAVE_AREA
+    unsigned long index;
+
+    (void)context;
+    TX_DISABLE
+    index = rs_alert_count;
+    if (index < RS_ALERTS_MAX)
+        rs_alerts[index] = *alert;
+    rs_alert_count = index + 1u;
+    TX_RESTORE
+}
+
+/* One whole poll after the ring was drained: the native program drains and polls itself,
+   the drop-in waits for a poll of the cloud helper thread that began after this call
+   (polls counts a poll as it begins: two more means one whole). Returns 0 on success. */
+static int rs_poll_whole(const rs_module *m)
+{
+    nxsm_stats first, now;
+    nxsm_result result;
+
+    if (m->drain)
+    {
+        m->drain();
+        while ((result = nxsm_poll(RS_NOW, false)) == NXSM_ERR_BUSY)
+            tx_thread_sleep(1);
+        return result == NXSM_OK ? 0 : 1;
+    }
+    if (rs_stats_get(&first))
+        return 1;
+    for (UINT ticks = 0; ticks < 500; ticks += 10)
+    {
+        tx_thread_sleep(10);
+        if (rs_stats_get(&now) == 0 && now.polls - first.polls >= 2)
+            return 0;
+    }
+    return 1;
+}
+
+/* Recorded alerts from index `first` on that are the indicator alert of the UDP flow between
+   ip0 (local) and ip1 over `version`, with these ports, initiator and policy. */
+static unsigned long rs_alerts_matching(unsigned long first, UINT version, UINT local_port, UINT remote_port,
+                                        UINT initiator, uint32_t crc)
+{
+    UCHAR local[16], remote[16];
+    unsigned long found = 0;
+
+    rs_address_bytes(0, version, local);
+    rs_address_bytes(1, version, remote);
+    for (unsigned long i = first; i < rs_alert_count && i < RS_ALERTS_MAX; i++)
+    {
+        const nxsm_alert *a = &rs_alerts[i];
+
+        found += a->kind == NXSM_ALERT_INDICATOR && a->policy_crc32 == crc && a->rule == 0 && a->time_s == RS_NOW &&
+                 a->ip_version == version && a->protocol == RS_PROTO_UDP && a->initiator == initiator &&
+                 a->local_port == local_port && a->remote_port == remote_port && !memcmp(a->local_address, local, 16) &&
+                 !memcmp(a->remote_address, remote, 16);
+    }
+    return found;
+}
+
+/* UDP packets of RS_UDP_DATA bytes in the filter's window at ip (direction 1: out) with
+   these ports. */
+static unsigned long rs_window_udp(UINT ip, UINT direction, UINT version, UINT sport, UINT dport)
+{
+    TX_INTERRUPT_SAVE_AREA
+    unsigned long found = 0, count;
+
+    TX_DISABLE
+    count = rs_log_count;
+    TX_RESTORE
+    for (unsigned long n = 0; n < count; n++)
+    {
+        const rs_packet *p = &rs_log[n];
+
+        found += p->ip == ip && p->direction == direction && p->version == version && p->proto == RS_PROTO_UDP &&
+                 p->sport == sport && p->dport == dport && p->data == RS_UDP_DATA;
+    }
+    return found;
+}
+
+/* IPv6 neighbour discovery packets in the filter's window (NetX Duo probes a stale
+   neighbour entry when it sees fit), and into `expected` (may be NULL) what NetX Duo's IP
+   totals count for those that arrived: the receiver's in, the sender's out (a solicitation
+   leaves past the filters: only its arrival is seen). */
+static unsigned long rs_window_neighbour(rs_netx_counters *expected)
+{
+    TX_INTERRUPT_SAVE_AREA
+    unsigned long found = 0, count;
+
+    TX_DISABLE
+    count = rs_log_count;
+    TX_RESTORE
+    for (unsigned long n = 0; n < count; n++)
+    {
+        const rs_packet *p = &rs_log[n];
+
+        if (p->version != 6 || p->ip_protocol != 58 || p->icmp_type < 133 || p->icmp_type > 137)
+            continue;
+        found++;
+        if (expected == NX_NULL || p->direction != 0)
+            continue;
+        expected->value[p->ip][RS_N_IP_RECEIVED]++;
+        expected->value[p->ip][RS_N_IP_BYTES_RECEIVED] += p->payload;
+        expected->value[1u - p->ip][RS_N_IP_SENT]++;
+        expected->value[1u - p->ip][RS_N_IP_BYTES_SENT] += p->payload;
+    }
+    return found;
+}
+
+/* Packets of the filter's window other than neighbour discovery. */
+static unsigned long rs_window_other(void)
+{
+    return rs_window_size() - rs_window_neighbour(NX_NULL);
+}
+
+/* What a detection check compares against. */
+typedef struct
+{
+    nxsm_stats stats;
+    rs_objects objects;
+    rs_netx_counters counters;
+} rs_snapshot;
+
+static void rs_snapshot_take(rs_snapshot *s)
+{
+    rs_stats_get(&s->stats);
+    rs_objects_get(&s->objects);
+    rs_netx_counters_get(&s->counters);
+    rs_window_begin();
+}
+
+/* Whether NetX Duo's counters moved from `s` by exactly `expected` (every other one 0) plus
+   what the window's neighbour discovery moved. */
+static int rs_counters_moved(const rs_snapshot *s, const rs_netx_counters *expected)
+{
+    rs_netx_counters now, delta, with_neighbour = *expected;
+
+    rs_window_neighbour(&with_neighbour);
+    rs_netx_counters_get(&now);
+    rs_netx_counters_delta(&s->counters, &now, &delta);
+    return rs_netx_counters_equal(&delta, &with_neighbour, 0);
+}
+
+/* Loads a policy with `load` and checks what nxsm_policy_info reports; its CRC to `crc`. */
+static void rs_policy_check(const char *name, nxsm_result (*load)(void), uint32_t flags, uint32_t v4, uint32_t v6,
+                            uint32_t *crc)
+{
+    nxsm_policy_summary info;
+    nxsm_result loaded = load(), read;
+
+    memset(&info, 0, sizeof(info));
+    info.struct_size = sizeof(info);
+    read = nxsm_policy_info(&info);
+    rs_check(loaded == NXSM_OK && read == NXSM_OK && info.loaded && info.crc32 != 0 && info.flags == flags &&
+                 info.indicators_v4 == v4 && info.indicators_v6 == v6,
+             "%s loaded (%u): nxsm_policy_info: CRC-32 %08lx, flags %lx, %lu IPv4 and %lu IPv6 indicator ranges", name,
+             (UINT)loaded, (unsigned long)info.crc32, (unsigned long)info.flags, (unsigned long)info.indicators_v4,
+             (unsigned long)info.indicators_v6);
+    *crc = info.crc32;
+}
+
+/* Prints the alerts recorded from index `first` on. */
+static void rs_alerts_print(unsigned long first)
+{
+    for (unsigned long i = first; i < rs_alert_count && i < RS_ALERTS_MAX; i++)
+    {
+        const nxsm_alert *a = &rs_alerts[i];
+
+        rs_note(
+            "alert: kind %lu rule %lu policy %08lx time %lu v%u protocol %u initiator %u ports %u/%u local %02x%02x.."
+            "%02x remote %02x%02x..%02x",
+            (unsigned long)a->kind, (unsigned long)a->rule, (unsigned long)a->policy_crc32, (unsigned long)a->time_s,
+            a->ip_version, a->protocol, a->initiator, a->local_port, a->remote_port, a->local_address[0],
+            a->local_address[1], a->local_address[a->ip_version == 6 ? 15 : 3], a->remote_address[0],
+            a->remote_address[1], a->remote_address[a->ip_version == 6 ? 15 : 3]);
+    }
+}
+
+/* Checks the packet pool, the module's packets_blocked and ip0's socket `socket` after one
+   datagram a block rule dropped. */
+static void rs_blocked_common(const rs_module *m, const rs_snapshot *s, NX_UDP_SOCKET *socket, const char *what)
+{
+    NX_PACKET *packet = NX_NULL;
+    UINT received = nx_udp_socket_receive(socket, &packet, RS_WAIT);
+    nxsm_stats stats;
+    rs_objects after;
+
+    if (received == NX_SUCCESS)
+        nx_packet_release(packet);
+    rs_check(received == NX_NO_PACKET, "%s: (a) it never arrives (nx_udp_socket_receive returns %u, NX_NO_PACKET %u)",
+             what, received, (UINT)NX_NO_PACKET);
+    rs_check(rs_settle(m->drain, 1) == 0 && rs_stats_get(&stats) == 0, "%s: settled", what);
+    rs_check(stats.packets_blocked - s->stats.packets_blocked == 1,
+             "%s: (b) nxsm_stats.packets_blocked grew by exactly 1 (%lu)", what,
+             (unsigned long)(stats.packets_blocked - s->stats.packets_blocked));
+    rs_objects_get(&after);
+    rs_check(after.pool_free == s->objects.pool_free,
+             "%s: the dropped packet went back to the pool (%lu free, %lu before)", what,
+             (unsigned long)after.pool_free, (unsigned long)s->objects.pool_free);
+}
+
+/* ip0 sends a datagram to ip1's listed IPv4 address: the module's filter on ip0 drops it. */
+static void rs_detect_outbound(const rs_module *m)
+{
+    const char *what = "blocked outbound 10.0.0.1:5000 -> 10.0.0.2:53";
+    rs_snapshot s;
+    rs_netx_counters expected;
+
+    rs_snapshot_take(&s);
+    /* NetX Duo's IPv4 send path has no result for a filter drop: the send succeeds. */
+    rs_check(rs_send_udp(&udp_client, 1, 4, RS_UDP_SERVER, RS_UDP_DATA) == 0, "%s: nxd_udp_socket_send succeeds", what);
+    rs_blocked_common(m, &s, &udp_server, what);
+    rs_check(rs_window_other() == 1 && rs_window_udp(0, 1, 4, RS_UDP_CLIENT, RS_UDP_SERVER) == 1 &&
+                 rs_legacy_count[0][1] == rs_extended_count[0][1],
+             "%s: (c) the application's extended and legacy filters on ip0 still saw it leave; nothing else but "
+             "neighbour discovery (%lu packets)",
+             what, rs_window_other());
+    memset(&expected, 0, sizeof(expected));
+    expected.value[0][RS_N_UDP_SENT] = 1;
+    expected.value[0][RS_N_UDP_BYTES_SENT] = RS_UDP_DATA;
+    rs_check(rs_counters_moved(&s, &expected),
+             "%s: NetX Duo: ip0's UDP packets and bytes sent +1 and +%u (counted before the IP filter); its IP "
+             "totals and send drops unchanged (NetX Duo counts no filter drop); ip1 counts nothing",
+             what, RS_UDP_DATA);
+}
+
+/* ip1 sends a datagram from its listed IPv4 address to ip0: ip0's UDP receive wrapper
+   (unicast-only capture) releases it. */
+static void rs_detect_inbound(const rs_module *m)
+{
+    const char *what = "blocked inbound 10.0.0.2:7000 -> 10.0.0.1:5000";
+    rs_snapshot s;
+    rs_netx_counters expected;
+
+    rs_snapshot_take(&s);
+    rs_check(rs_send_udp(&udp_probe, 0, 4, RS_UDP_CLIENT, RS_UDP_DATA) == 0, "%s: ip1 sends it", what);
+    rs_blocked_common(m, &s, &udp_client, what);
+    rs_check(rs_window_other() == 2 && rs_window_udp(1, 1, 4, RS_UDP_PROBE, RS_UDP_CLIENT) == 1 &&
+                 rs_window_udp(0, 0, 4, RS_UDP_PROBE, RS_UDP_CLIENT) == 1 &&
+                 rs_legacy_count[0][0] == rs_extended_count[0][0],
+             "%s: (c) the application's extended and legacy filters on ip0 still saw it arrive (and on ip1 "
+             "leave); nothing else but neighbour discovery (%lu packets)",
+             what, rs_window_other());
+    memset(&expected, 0, sizeof(expected));
+    expected.value[1][RS_N_IP_SENT] = 1;
+    expected.value[1][RS_N_IP_BYTES_SENT] = 8 + RS_UDP_DATA;
+    expected.value[1][RS_N_UDP_SENT] = 1;
+    expected.value[1][RS_N_UDP_BYTES_SENT] = RS_UDP_DATA;
+    expected.value[0][RS_N_IP_RECEIVED] = 1;
+    expected.value[0][RS_N_IP_BYTES_RECEIVED] = 8 + RS_UDP_DATA;
+    rs_check(rs_counters_moved(&s, &expected),
+             "%s: NetX Duo: ip1 sent it (IP and UDP +1); ip0's IP received +1 packet of %u bytes, its UDP "
+             "received and every drop counter unchanged (the wrapper stands where UDP would take it)",
+             what, 8 + RS_UDP_DATA);
+}
+
+/* The two IPv4 flows' alerts, handed over by the next whole poll. */
+static void rs_detect_alerts_v4(const rs_module *m, unsigned long first, uint32_t crc, const nxsm_stats *before)
+{
+    nxsm_stats stats;
+    unsigned long count;
+
+    rs_check(rs_poll_whole(m) == 0 && rs_stats_get(&stats) == 0, "block policy: a whole poll ran");
+    count = rs_alert_count - first;
+    rs_alerts_print(first);
+    rs_check(count == 2 && rs_alerts_matching(first, 4, RS_UDP_CLIENT, RS_UDP_SERVER, 0, crc) == 1 &&
+                 rs_alerts_matching(first, 4, RS_UDP_CLIENT, RS_UDP_PROBE, 1, crc) == 1,
+             "block policy: (d) the alert callback got %lu alerts, expected 2: indicator (source 0), IPv4 UDP, "
+             "10.0.0.1:5000 with 10.0.0.2:53 opened by the device and with 10.0.0.2:7000 opened by the peer, "
+             "block.json's CRC-32",
+             count);
+    rs_check(stats.alerts_sent - before->alerts_sent == 2 && stats.outbox_messages > before->outbox_messages,
+             "block policy: (e) both alerts went into the outbox in messages for the hub (alerts_sent +%lu, "
+             "outbox messages %lu -> %lu)",
+             (unsigned long)(stats.alerts_sent - before->alerts_sent), (unsigned long)before->outbox_messages,
+             (unsigned long)stats.outbox_messages);
+}
+
+/* The alert-only policy: a UDPv6 exchange with ip1's listed IPv6 address passes, and alerts. */
+static void rs_detect_alert_only(const rs_module *m)
+{
+    uint32_t crc = 0;
+    unsigned long first, count, icmp = 0;
+    rs_snapshot s;
+    nxsm_stats stats;
+
+    rs_policy_check("policy/alert.json (rs_policy_load_alert)", rs_policy_load_alert, 0, 0, 1, &crc);
+    first = rs_alert_count;
+    rs_snapshot_take(&s);
+    rs_check(rs_udp_exchange(6) == 0, "alert only: a UDPv6 request to 2001:db8::2 and its reply both arrive");
+    rs_check(rs_settle(m->drain, 1) == 0 && rs_poll_whole(m) == 0 && rs_stats_get(&stats) == 0,
+             "alert only: settled, a whole poll ran");
+    rs_check(stats.packets_blocked == s.stats.packets_blocked &&
+                 rs_window_udp(0, 1, 6, RS_UDP_CLIENT, RS_UDP_SERVER) == 1 &&
+                 rs_window_udp(1, 0, 6, RS_UDP_CLIENT, RS_UDP_SERVER) == 1,
+             "alert only: nothing blocked (packets_blocked +%lu), the request seen leaving ip0 and arriving at ip1",
+             (unsigned long)(stats.packets_blocked - s.stats.packets_blocked));
+    count = rs_alert_count - first;
+    rs_alerts_print(first);
+    for (unsigned long i = first; i < rs_alert_count && i < RS_ALERTS_MAX; i++)
+        icmp += rs_alerts[i].protocol == RS_PROTO_ICMP && rs_alerts[i].ip_version == 6;
+    /* Neighbour discovery with the listed peer, when NetX Duo probes a stale entry, is an
+       ICMPv6 flow with it: alerted as well. */
+    rs_check(rs_alerts_matching(first, 6, RS_UDP_CLIENT, RS_UDP_SERVER, 0, crc) == 1 && count == 1 + icmp,
+             "alert only: (d) the alert callback got the indicator alert of IPv6 UDP [2001:db8::1]:5000 with "
+             "[2001:db8::2]:53, opened by the device, alert.json's CRC-32 (%lu alerts, %lu of them ICMPv6)",
+             count, icmp);
+}
+
+/* No policy: the blocked datagrams pass both ways again, without an alert. */
+static void rs_detect_cleared(const rs_module *m)
+{
+    nxsm_policy_summary info;
+    rs_snapshot s;
+    nxsm_stats stats;
+    unsigned long first;
+    UINT failures;
+
+    memset(&info, 0, sizeof(info));
+    info.struct_size = sizeof(info);
+    rs_check(nxsm_policy_clear() == NXSM_OK && nxsm_policy_info(&info) == NXSM_OK && !info.loaded && info.crc32 == 0,
+             "nxsm_policy_clear: no policy active");
+    first = rs_alert_count;
+    rs_snapshot_take(&s);
+    failures = rs_send_udp(&udp_client, 1, 4, RS_UDP_SERVER, RS_UDP_DATA);
+    failures += rs_receive_udp(&udp_server, RS_UDP_DATA);
+    failures += rs_send_udp(&udp_probe, 0, 4, RS_UDP_CLIENT, RS_UDP_DATA);
+    failures += rs_receive_udp(&udp_client, RS_UDP_DATA);
+    rs_check(failures == 0, "no policy: 10.0.0.1:5000 -> 10.0.0.2:53 and 10.0.0.2:7000 -> 10.0.0.1:5000 arrive");
+    rs_check(rs_settle(m->drain, 1) == 0 && rs_poll_whole(m) == 0 && rs_stats_get(&stats) == 0,
+             "no policy: settled, a whole poll ran");
+    rs_check(stats.packets_blocked == s.stats.packets_blocked && rs_alert_count == first &&
+                 stats.alerts_sent == s.stats.alerts_sent && rs_window_other() == 4,
+             "no policy: nothing blocked, no alert, the filters saw the 2 datagrams leave and arrive, and nothing "
+             "else but neighbour discovery (%lu packets)",
+             rs_window_other());
+}
+
+/* The detection step: the block policy (outbound and inbound drops, their alerts), the
+   alert-only policy, then none; unicast-only capture. */
+static void rs_detection(const rs_module *m)
+{
+    nxsm_stats before;
+    uint32_t crc = 0;
+    unsigned long first;
+    nxsm_result result;
+
+    rs_check(nx_udp_socket_create(&rs_ip[1], &udp_probe, "udp probe", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 8) ==
+                     NX_SUCCESS &&
+                 nx_udp_socket_bind(&udp_probe, RS_UDP_PROBE, NX_WAIT_FOREVER) == NX_SUCCESS,
+             "detection: ip1's probe socket on port %u", RS_UDP_PROBE);
+    rs_check(m->enable(NXSM_CAPTURE_UNICAST_ONLY), "detection: %s enabled (unicast-only capture)", m->name);
+    while ((result = nxsm_set_alert_callback(rs_alert_record, NX_NULL)) == NXSM_ERR_BUSY)
+        tx_thread_sleep(1);
+    rs_check(result == NXSM_OK, "detection: alert callback set");
+    rs_policy_check("policy/block.json (nxsm_policy_load_builtin)", nxsm_policy_load_builtin, RS_BLOCK_INDICATOR, 1, 0,
+                    &crc);
+    first = rs_alert_count;
+    rs_stats_get(&before);
+    rs_detect_outbound(m);
+    rs_detect_inbound(m);
+    rs_detect_alerts_v4(m, first, crc, &before);
+    rs_detect_alert_only(m);
+    rs_detect_cleared(m);
+    while ((result = nxsm_set_alert_callback(NX_NULL, NX_NULL)) == NXSM_ERR_BUSY)
+        tx_thread_sleep(1);
+    rs_check(result == NXSM_OK, "detection: alert callback removed");
+    rs_check(m->disable(), "detection: %s disabled", m->name);
+    rs_check(nx_udp_socket_unbind(&udp_probe) == NX_SUCCESS && nx_udp_socket_delete(&udp_probe) == NX_SUCCESS,
+             "detection: probe socket deleted");
+}
+
+/* ---------------------------------------------------------------------------------------
    The suite */
 
 static void rs_caches_invalidate(void)
@@ -1259,6 +1659,7 @@ void rs_suite(const rs_module *m)
     rs_check(rs_hooks_equal(now, app),
              "after disable: packet filters and receive routines of both NX_IP exactly as before enable");
     rs_fragments(m);
+    rs_detection(m);
 
     /* Enable/disable cycles, both capture modes, traffic in a few (checked as above). */
     for (UINT i = 0; i < RS_CYCLES; i++)

@@ -132,8 +132,11 @@ typedef struct
 
 /* The suite both programs run once their network (and, drop-in, NX_AZURE_IOT) is up: the
    same traffic without and with the module, checked exactly; disable restoring every hook;
-   datagrams larger than the MTU; RS_CYCLES enable/disable cycles, alternating the capture
-   mode, with traffic in some; ThreadX objects and packet pool unchanged. */
+   datagrams larger than the MTU; detection (policy/block.json: UDP to and from ip1's listed
+   IPv4 address dropped by the hooks, the application's filter still seeing it, NetX Duo's
+   counters, the alerts; policy/alert.json: IPv6 passes and alerts; no policy: all passes);
+   RS_CYCLES enable/disable cycles, alternating the capture mode, with traffic in some;
+   ThreadX objects and packet pool unchanged. */
 void rs_suite(const rs_module *module);
 
 #endif /* REALSTACK_COMMON_H */
