@@ -18,6 +18,12 @@ set(NXSM_RUST_BUILD auto CACHE STRING
     "Cortex-M Rust build: installed-target (a toolchain with the target installed), build-std (Debian's pair), or auto")
 set_property(CACHE NXSM_RUST_BUILD PROPERTY STRINGS auto installed-target build-std)
 set(NXSM_TSAN OFF CACHE BOOL "Host test build under ThreadSanitizer: the Rust core instrumented too (-Zsanitizer=thread)")
+option(NXSM_DETECTION "Detection: policies, alerts, blocking, learn mode (OFF: compiled out, the C functions return NXSM_ERR_NOT_BUILT)" ON)
+if(NXSM_DETECTION)
+  set(_nxsm_features)
+else()
+  set(_nxsm_features --no-default-features)
+endif()
 
 set(_nxsm_root ${CMAKE_CURRENT_LIST_DIR}/..)
 # Builds of several firmwares may share one cargo target directory (the same Rust core for
@@ -74,7 +80,7 @@ if(CMAKE_CROSSCOMPILING)
     endif()
     set(_nxsm_how "${NXSM_CARGO} with the installed ${NXSM_RUST_TARGET} target")
     set(_nxsm_cargo ${CMAKE_COMMAND} -E env ${_nxsm_env} RUSTC=${NXSM_RUSTC} RUSTFLAGS=
-        ${NXSM_CARGO} build --release --locked -p nx-security-module
+        ${NXSM_CARGO} build --release --locked -p nx-security-module ${_nxsm_features}
         --target ${NXSM_RUST_TARGET})
   elseif(NXSM_RUST_BUILD STREQUAL "build-std" OR NXSM_RUST_BUILD STREQUAL "auto")
     if(NOT EXISTS ${NXSM_CROSS_CARGO} OR NOT EXISTS ${NXSM_CROSS_RUSTC})
@@ -85,7 +91,7 @@ if(CMAKE_CROSSCOMPILING)
     set(_nxsm_how "${NXSM_CROSS_CARGO} building core from source (-Zbuild-std)")
     set(_nxsm_cargo ${CMAKE_COMMAND} -E env ${_nxsm_env}
         RUSTC=${NXSM_CROSS_RUSTC} RUSTC_BOOTSTRAP=1 RUSTFLAGS=
-        ${NXSM_CROSS_CARGO} build --release --locked -p nx-security-module
+        ${NXSM_CROSS_CARGO} build --release --locked -p nx-security-module ${_nxsm_features}
         --target ${NXSM_RUST_TARGET} -Zbuild-std=core,compiler_builtins)
   else()
     message(FATAL_ERROR "NXSM_RUST_BUILD=${NXSM_RUST_BUILD}: use auto, installed-target or build-std")
@@ -108,13 +114,13 @@ elseif(NXSM_TSAN)
   set(_nxsm_cargo ${CMAKE_COMMAND} -E env ${_nxsm_env}
       RUSTC=${NXSM_CROSS_RUSTC} RUSTC_BOOTSTRAP=1 CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
       "RUSTFLAGS=-Zsanitizer=thread -Cforce-frame-pointers=yes -Zunstable-options -Csymbol-mangling-version=legacy"
-      ${NXSM_CROSS_CARGO} build --release --locked -p nx-security-module
+      ${NXSM_CROSS_CARGO} build --release --locked -p nx-security-module ${_nxsm_features}
       --target ${_nxsm_host_target} -Zbuild-std=core,compiler_builtins)
 else()
   find_program(NXSM_CARGO cargo HINTS $ENV{HOME}/.cargo/bin REQUIRED)
   set(_nxsm_archive ${_nxsm_target_dir}/release/libnx_security_module.a)
   set(_nxsm_cargo ${CMAKE_COMMAND} -E env ${_nxsm_env}
-      ${NXSM_CARGO} build --release --locked -p nx-security-module)
+      ${NXSM_CARGO} build --release --locked -p nx-security-module ${_nxsm_features})
 endif()
 
 file(GLOB_RECURSE _nxsm_sources CONFIGURE_DEPENDS ${_nxsm_root}/src/*.rs)

@@ -54,7 +54,7 @@
 /**
  * How many result codes there are: every code is below this.
  */
-#define NXSM_RESULT_COUNT 25
+#define NXSM_RESULT_COUNT 26
 
 /**
  * `nxsm_config.collectors` with every collector enabled.
@@ -321,6 +321,11 @@ enum nxsm_result
    * (counted in `packets_blocked`; its record was kept as the other codes would say).
    */
   NXSM_ERR_BLOCKED = 24,
+  /**
+   * The library was built without the feature this call belongs to (detection:
+   * CMake `NXSM_DETECTION=OFF`).
+   */
+  NXSM_ERR_NOT_BUILT = 25,
 };
 #ifndef __cplusplus
 typedef uint32_t nxsm_result;

@@ -11,6 +11,37 @@ pub mod capacity {
     include!(concat!(env!("OUT_DIR"), "/capacities.rs"));
 }
 
+/// Whether the library is built with detection (the `detection` feature, CMake option
+/// `NXSM_DETECTION`, on by default): policies, alerts, blocking and learn mode. Without it
+/// every detection path is compiled out and its storage is empty; the C functions stay and
+/// return `NXSM_ERR_NOT_BUILT`.
+pub const DETECTION: bool = cfg!(feature = "detection");
+
+/// The detection storage this build keeps: the capacities when [`DETECTION`] is on, none
+/// when it is off.
+pub mod detection {
+    use super::{capacity, DETECTION};
+
+    /// Words of each of the two policy buffers.
+    pub const POLICY_WORDS: usize = if DETECTION {
+        capacity::POLICY_BYTES / 4
+    } else {
+        0
+    };
+    /// Flow alerts a window may raise.
+    pub const ALERTS_PER_WINDOW: usize = if DETECTION {
+        capacity::MAX_ALERTS_PER_WINDOW
+    } else {
+        0
+    };
+    /// Entries per learn-mode list.
+    pub const BASELINE_ENTRIES: usize = if DETECTION {
+        capacity::BASELINE_ENTRIES
+    } else {
+        0
+    };
+}
+
 /// Longest collection interval accepted, one day: a longer window would let 32-bit byte
 /// counters of a busy flow saturate before they are reported.
 pub const MAX_INTERVAL_S: u32 = 86_400;

@@ -7,7 +7,7 @@
 //! wait in the outbox until a hub takes them, and whatever cannot wait is counted.
 
 use crate::capture::{Captured, FlowRecord};
-use crate::config::{capacity, Priority, RawSettings, Settings};
+use crate::config::{capacity, Priority, RawSettings, Settings, DETECTION};
 use crate::detect::baseline::{LearnMode, MAX_LEARN_S};
 use crate::detect::{Alert, DetectCounters, Detector};
 use crate::entry;
@@ -311,10 +311,12 @@ impl Module {
         if next != self.state {
             self.enter(next, now);
         }
-        if self.learn.due(now) {
-            self.finish_learning(policy);
+        if DETECTION {
+            if self.learn.due(now) {
+                self.finish_learning(policy);
+            }
+            self.send_alerts(&notify);
         }
-        self.send_alerts(&notify);
         // A collection waiting for room: as much as fits while a hub takes messages, all
         // of it (dropping the oldest if it must) once none does.
         self.compose(intake, self.state != State::Active);
@@ -324,7 +326,9 @@ impl Module {
             self.scheduler
                 .collected(due, now, &self.settings.intervals_s);
             // The closed window's connection count may have raised one.
-            self.send_alerts(&notify);
+            if DETECTION {
+                self.send_alerts(&notify);
+            }
         }
         Ok(self.state)
     }
@@ -361,7 +365,8 @@ impl Module {
                     let update = self.flows.apply(&record, now);
                     // Only a new flow with a policy or learn mode to tell: a full table
                     // refuses one per packet, and without either that costs nothing here.
-                    if update != Update::Counted
+                    if DETECTION
+                        && update != Update::Counted
                         && (policy.has_policy() || self.learn.is_learning())
                     {
                         self.entered(&record, update, policy, now);
@@ -646,9 +651,11 @@ impl Module {
         let now = self.now;
         let network = due.has(Collector::NetworkActivity);
         if network {
-            let flows = self.flows.v4.len() + self.flows.v6.len();
-            let detect = &mut self.detect;
-            policy.read(|policy| detect.window_closed(policy.as_ref(), flows, now));
+            if DETECTION {
+                let flows = self.flows.v4.len() + self.flows.v6.len();
+                let detect = &mut self.detect;
+                policy.read(|policy| detect.window_closed(policy.as_ref(), flows, now));
+            }
             self.flows.close();
         }
         self.closing = Closing {
@@ -742,6 +749,9 @@ impl Module {
     /// Starts learn mode for `seconds` (1 ..= a week) on a running module; a period under
     /// way starts again.
     pub fn learn(&mut self, seconds: u32) -> Result<(), SetError> {
+        if !DETECTION {
+            return Err(SetError::NotBuilt);
+        }
         if !(1..=MAX_LEARN_S).contains(&seconds) {
             return Err(SetError::OutOfRange);
         }
@@ -847,6 +857,8 @@ pub enum SetError {
     OutOfRange,
     /// The module is not running.
     NotStarted,
+    /// The library was built without the feature the setting belongs to.
+    NotBuilt,
 }
 
 #[cfg(test)]

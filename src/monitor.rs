@@ -12,7 +12,7 @@
 //! drive it directly with a [`core::cell::RefCell`] for the module.
 
 use crate::capture::{Captured, FlowRecord};
-use crate::config::{capacity, Priority, Settings};
+use crate::config::{capacity, Priority, Settings, DETECTION};
 use crate::detect::Alert;
 use crate::intake::{Intake, IntakeCounters, Offer, Packet};
 use crate::module::{LifecycleError, Module, Platform, SetError, State, UnixSeconds};
@@ -72,6 +72,8 @@ pub enum Error {
     NoMessage,
     /// A policy blob breaks a rule of its format; the active policy stays.
     Policy(PolicyError),
+    /// The library was built without the feature (detection: `NXSM_DETECTION`).
+    NotBuilt,
 }
 
 impl From<LoadError> for Error {
@@ -97,6 +99,7 @@ impl From<SetError> for Error {
         match error {
             SetError::OutOfRange => Self::InvalidArgument,
             SetError::NotStarted => Self::NotStarted,
+            SetError::NotBuilt => Self::NotBuilt,
         }
     }
 }
@@ -191,7 +194,7 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
     /// [`crate::raw::BLOCKING`]).
     #[inline(always)]
     pub fn capture_rest<'a, P: Packet<'a>>(&self, packet: P, seen: Seen) -> Capture {
-        if self.blocking() {
+        if DETECTION && self.blocking() {
             return self.capture_blocking(packet, seen);
         }
         self.outcome(self.intake.offer_other_shapes(packet, seen))
@@ -427,6 +430,9 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
     /// Checks a policy blob and makes it the active policy (any state, any context but a
     /// hook). On any error the active policy stays.
     pub fn load_policy(&self, blob: &[u8]) -> Result<Layout, Error> {
+        if !DETECTION {
+            return Err(Error::NotBuilt);
+        }
         // Under the module's lock: the intake's blocking bit changes with its switches.
         self.with_module(|_| {
             let layout = self.policy.load(blob)?;
@@ -563,6 +569,18 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(feature = "detection"))]
+    fn without_detection_policies_and_learning_are_not_built() {
+        let monitor = monitor();
+        monitor.start(&Settings::DEFAULT, T0, 0).unwrap();
+        let blob = crate::policy::spec::Spec::default().blob();
+        assert_eq!(monitor.load_policy(&blob), Err(Error::NotBuilt));
+        assert_eq!(monitor.learn_baseline(10), Err(Error::NotBuilt));
+        assert!(!monitor.blocking());
+        assert_eq!(monitor.capture(&UDP[..], OUT), Capture::Stored);
+    }
+
+    #[test]
     fn capture_follows_the_life_cycle() {
         let monitor = monitor();
         assert_eq!(monitor.capture(&UDP[..], OUT), Capture::NotStarted);
@@ -674,6 +692,7 @@ mod tests {
 
     /// A policy listing 10.0.0.2 (the UDP datagram's destination) and allowing at most one
     /// flow per window.
+    #[cfg(feature = "detection")]
     fn listing_policy() -> std::vec::Vec<u8> {
         crate::policy::spec::Spec {
             flags: crate::policy::flag::CONNECTIONS,
@@ -686,6 +705,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "detection")]
     fn an_alert_goes_out_at_the_next_poll_ahead_of_the_window() {
         let monitor = monitor();
         let policy = listing_policy();
@@ -724,6 +744,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "detection")]
     fn too_many_flows_in_a_window_alert_at_its_collection() {
         let monitor = monitor();
         monitor.load_policy(&listing_policy()).unwrap();
@@ -750,6 +771,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "detection")]
     fn learn_mode_turns_what_the_device_did_into_its_allow_list() {
         let monitor = monitor();
         assert_eq!(monitor.learn_baseline(20), Err(Error::NotStarted));
@@ -782,6 +804,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "detection")]
     fn block_rules_drop_what_they_name_and_count_it() {
         use crate::policy::flag;
         let monitor = monitor();

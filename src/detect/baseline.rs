@@ -14,7 +14,7 @@ use crate::sync::AtomicU32;
 use crate::wire::{ipv4_octets, ipv6_octets, TransportKind};
 
 /// Entries per list.
-const ENTRIES: usize = capacity::BASELINE_ENTRIES;
+const ENTRIES: usize = crate::config::detection::BASELINE_ENTRIES;
 
 /// What a learning period recorded.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -277,5 +277,5 @@ impl Learned {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "detection"))]
 mod tests;

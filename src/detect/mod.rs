@@ -16,7 +16,6 @@ pub mod baseline;
 use heapless::Vec;
 
 use crate::capture::{Direction, FlowRecord, IpVersion};
-use crate::config::capacity;
 use crate::flows::opened_by;
 use crate::policy::{flag, Fields, Policy, Words};
 use crate::wire::{ipv4_octets, ipv6_octets, TransportKind};
@@ -96,7 +95,7 @@ pub struct DetectCounters {
 }
 
 /// Most alerts in one window (and waiting at once).
-const LIMIT: usize = capacity::MAX_ALERTS_PER_WINDOW;
+const LIMIT: usize = crate::config::detection::ALERTS_PER_WINDOW;
 
 /// Alerts waiting for the next poll, and what the current window raised.
 #[derive(Debug)]
@@ -388,5 +387,5 @@ fn fingerprint(alert: &Alert) -> u32 {
     hash
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "detection"))]
 mod tests;

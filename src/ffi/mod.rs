@@ -93,6 +93,7 @@ impl From<Error> for nxsm_result {
             Error::InvalidArgument => Self::NXSM_ERR_INVALID_ARGUMENT,
             Error::ClockUnavailable => Self::NXSM_ERR_CLOCK_UNAVAILABLE,
             Error::NoMessage => Self::NXSM_ERR_NO_MESSAGE,
+            Error::NotBuilt => Self::NXSM_ERR_NOT_BUILT,
             Error::Policy(error) => {
                 Self::from_code(error as u32).unwrap_or(Self::NXSM_ERR_INVALID_ARGUMENT)
             }

@@ -86,11 +86,14 @@ pub enum nxsm_result {
     /// From a capture call: the detection policy blocks this packet, so the hook drops it
     /// (counted in `packets_blocked`; its record was kept as the other codes would say).
     NXSM_ERR_BLOCKED = 24,
+    /// The library was built without the feature this call belongs to (detection:
+    /// CMake `NXSM_DETECTION=OFF`).
+    NXSM_ERR_NOT_BUILT = 25,
 }
 
 impl nxsm_result {
     /// Every result in code order: `ALL[code]` is the result numbered `code`.
-    pub const ALL: [nxsm_result; 25] = [
+    pub const ALL: [nxsm_result; 26] = [
         Self::NXSM_OK,
         Self::NXSM_ERR_NULL_ARGUMENT,
         Self::NXSM_ERR_INVALID_ARGUMENT,
@@ -116,6 +119,7 @@ impl nxsm_result {
         Self::NXSM_ERR_POLICY_INDEX,
         Self::NXSM_ERR_POLICY_PORTS,
         Self::NXSM_ERR_BLOCKED,
+        Self::NXSM_ERR_NOT_BUILT,
     ];
 
     /// The result numbered `code`, if there is one.
@@ -163,12 +167,13 @@ impl nxsm_result {
             Self::NXSM_ERR_POLICY_INDEX => c"a policy index differs from its ranges",
             Self::NXSM_ERR_POLICY_PORTS => c"policy ports are not strictly increasing",
             Self::NXSM_ERR_BLOCKED => c"the detection policy blocks this packet: drop it",
+            Self::NXSM_ERR_NOT_BUILT => c"the library was built without this feature",
         }
     }
 }
 
 /// How many result codes there are: every code is below this.
-pub const NXSM_RESULT_COUNT: u32 = 25;
+pub const NXSM_RESULT_COUNT: u32 = 26;
 
 const _: () = assert!(nxsm_result::ALL.len() == NXSM_RESULT_COUNT as usize);
 

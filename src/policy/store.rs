@@ -16,8 +16,9 @@ use super::layout::{at, Layout};
 use super::{check, flag, Policy, PolicyError};
 use crate::sync::{compare_exchange, fetch_add, fetch_sub, seqcst_handshake, AtomicU32, Ordering};
 
-/// The policy store with the build-time budget (`NXSM_POLICY_BYTES`).
-pub type Policies = PolicyStore<{ crate::config::capacity::POLICY_BYTES / 4 }>;
+/// The policy store with the build-time budget (`NXSM_POLICY_BYTES`; none without
+/// detection).
+pub type Policies = PolicyStore<{ crate::config::detection::POLICY_WORDS }>;
 
 /// Why a load did nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
