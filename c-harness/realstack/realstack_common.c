@@ -1125,12 +1125,18 @@ int rs_netx_counters_equal(const rs_netx_counters *a, const rs_netx_counters *b,
 
 /* ---------------------------------------------------------------------------------------
    Detection: two policies of c-harness/realstack/policy/, compiled by nxsm-policy at build
-   time through nxsm_builtin_policy() (cmake/NxsmPolicy.cmake, what NXSM_POLICY_FILE uses).
-   block.json lists ip1's IPv4 address as an indicator and blocks it (each program's
-   nxsm_policy_load_builtin); alert.json lists ip1's IPv6 address and only alerts
-   (rs_policy_load_alert, the same generated loader renamed). */
+   time (cmake/NxsmPolicy.cmake). block.json lists ip1's IPv4 address as an indicator and
+   blocks it: built into each program by nxsm_builtin_policy(), what NXSM_POLICY_FILE uses,
+   and loaded by nxsm_policy_load_builtin(). alert.json lists ip1's IPv6 address and only
+   alerts: the array rs_policy_alert (nxsm_policy_array()). */
 
-nxsm_result rs_policy_load_alert(void);
+extern const uint8_t rs_policy_alert[];
+extern const size_t rs_policy_alert_bytes;
+
+static nxsm_result rs_policy_load_alert(void)
+{
+    return nxsm_policy_load(rs_policy_alert, rs_policy_alert_bytes);
+}
 
 #define RS_BLOCK_INDICATOR 1u    /* policy flag BLOCK_INDICATOR (docs/policy-format.md 1.2) */
 #define RS_UDP_PROBE       7000u /* ip1's probe port: above ip0's 5000, so the peer opens that flow */
@@ -1437,7 +1443,7 @@ static void rs_detect_alert_only(const rs_module *m)
     rs_snapshot s;
     nxsm_stats stats;
 
-    rs_policy_check("policy/alert.json (rs_policy_load_alert)", rs_policy_load_alert, 0, 0, 1, &crc);
+    rs_policy_check("policy/alert.json (nxsm_policy_load of rs_policy_alert)", rs_policy_load_alert, 0, 0, 1, &crc);
     first = rs_alert_count;
     rs_snapshot_take(&s);
     rs_check(rs_udp_exchange(6) == 0, "alert only: a UDPv6 request to 2001:db8::2 and its reply both arrive");
