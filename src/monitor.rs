@@ -201,6 +201,8 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
     }
 
     /// A capture while a block rule is active: stored as without one, then decided on.
+    /// Cold, so that the paths without a block rule keep their registers and frame.
+    #[cold]
     #[inline(never)]
     fn capture_blocking<'a, P: Packet<'a>>(&self, packet: P, seen: Seen) -> Capture {
         let outcome = self.outcome(self.intake.offer_while_blocking(packet, seen));
