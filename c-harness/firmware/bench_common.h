@@ -48,6 +48,22 @@ __attribute__((format(printf, 1, 2))) static void fail(const char *format, ...)
     failures++;
 }
 
+/* Stops the module and prints the run's verdict; the firmware's exit status. */
+static inline int bench_finish(void)
+{
+    if (nxsm_stop() != NXSM_OK)
+    {
+        fail("nxsm_stop");
+    }
+    if (failures != 0u)
+    {
+        printf("bench: failed (%u checks)\n", failures);
+        return 1;
+    }
+    printf("bench: done\n");
+    return 0;
+}
+
 static inline nxsm_stats read_stats(void)
 {
     nxsm_stats stats = {.struct_size = sizeof stats};

@@ -288,15 +288,5 @@ int main(void)
     bench_flows();
     bench_hooks();
 
-    if (nxsm_stop() != NXSM_OK)
-    {
-        fail("nxsm_stop");
-    }
-    if (failures != 0u)
-    {
-        printf("bench: failed (%u checks)\n", failures);
-        return 1;
-    }
-    printf("bench: done\n");
-    return 0;
+    return bench_finish();
 }

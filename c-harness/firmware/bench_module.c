@@ -1000,15 +1000,5 @@ int main(void)
            (unsigned long)stats.packets_seen, (unsigned long)stats.packets_counted,
            (unsigned long)stats.table_full_dropped, (unsigned long)stats.ring_dropped, (unsigned long)stats.collections,
            (unsigned long)stats.messages_built, (unsigned long)stats.messages_dropped);
-    if (nxsm_stop() != NXSM_OK)
-    {
-        fail("nxsm_stop");
-    }
-    if (failures != 0u)
-    {
-        printf("bench: failed (%u checks)\n", failures);
-        return 1;
-    }
-    printf("bench: done\n");
-    return 0;
+    return bench_finish();
 }
