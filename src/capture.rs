@@ -135,6 +135,17 @@ impl FlowRecord {
         }
     }
 
+    /// Who opened the flow as far as this packet tells ([`crate::flows::opened_by`]).
+    pub fn initiator(&self) -> Direction {
+        let ports = self.ports();
+        crate::flows::opened_by(
+            (ports >> 16) as u16,
+            ports as u16,
+            self.direction(),
+            self.flags(),
+        )
+    }
+
     /// Offers the record to `ring`; never waits.
     #[inline]
     pub fn push_to<const N: usize>(&self, ring: &Ring<N>) -> Push {

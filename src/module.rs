@@ -11,7 +11,6 @@ use crate::config::{capacity, Priority, RawSettings, Settings, DETECTION};
 use crate::detect::baseline::{LearnMode, MAX_LEARN_S};
 use crate::detect::{Alert, DetectCounters, Detector};
 use crate::entry;
-use crate::flows::opened_by;
 use crate::flows::{Flows, Update};
 use crate::intake::{Intake, IntakeCounters, IntakeTotals};
 use crate::message::{
@@ -420,14 +419,7 @@ impl Module {
         now: UnixSeconds,
     ) {
         if self.learn.is_learning() {
-            let ports = record.ports();
-            let initiator = opened_by(
-                (ports >> 16) as u16,
-                ports as u16,
-                record.direction(),
-                record.flags(),
-            );
-            self.learn.record(record, initiator);
+            self.learn.record(record, record.initiator());
         }
         policy.read(|policy| {
             if let Some(policy) = policy {

@@ -16,7 +16,6 @@ pub mod baseline;
 use heapless::Vec;
 
 use crate::capture::{Direction, FlowRecord, IpVersion};
-use crate::flows::opened_by;
 use crate::policy::{flag, Fields, Policy, Words};
 use crate::wire::{ipv4_octets, ipv6_octets, TransportKind};
 
@@ -132,7 +131,7 @@ impl Detector {
 
     /// Evaluates a flow entering the table (`refused`: the full table refused it) against
     /// `policy`, stamping alerts `now`. Who opened it is what its first packet tells
-    /// ([`opened_by`]).
+    /// ([`FlowRecord::initiator`]).
     pub fn flow_entered<W, F>(
         &mut self,
         policy: &Policy<'_, W, F>,
@@ -146,14 +145,7 @@ impl Detector {
         if refused {
             self.refused = self.refused.saturating_add(1);
         }
-        let ports = record.ports();
-        let initiator = opened_by(
-            (ports >> 16) as u16,
-            ports as u16,
-            record.direction(),
-            record.flags(),
-        );
-        let breaches = breaches(policy, record, initiator, ALL_RULES);
+        let breaches = breaches(policy, record, ALL_RULES);
         if breaches == Breaches::default() {
             return;
         }
@@ -265,20 +257,16 @@ pub struct Breaches {
 /// The rules [`breaches`] evaluates for alerts: every rule.
 pub const ALL_RULES: u32 = flag::BLOCK;
 
-/// What `record`'s flow, opened by `initiator`, breaks of `policy`, among `rules` (named by
-/// their block bits, [`flag::BLOCK_INDICATOR`] and so on; the others are not looked up and
-/// come out as not broken).
-pub fn breaches<W, F>(
-    policy: &Policy<'_, W, F>,
-    record: &FlowRecord,
-    initiator: Direction,
-    rules: u32,
-) -> Breaches
+/// What `record`'s flow breaks of `policy`, among `rules` (named by their block bits,
+/// [`flag::BLOCK_INDICATOR`] and so on; the others are not looked up and come out as not
+/// broken). Who opened the flow is worked out only for the rules that depend on it.
+pub fn breaches<W, F>(policy: &Policy<'_, W, F>, record: &FlowRecord, rules: u32) -> Breaches
 where
     W: Words + ?Sized,
     F: Fields + ?Sized,
 {
-    let opened_by_device = initiator == Direction::Out;
+    let by_initiator = rules & (flag::BLOCK_OUTBOUND | flag::BLOCK_INBOUND_PORT) != 0;
+    let opened_by_device = by_initiator && record.initiator() == Direction::Out;
     let indicators = rules & flag::BLOCK_INDICATOR != 0;
     let outbound = opened_by_device && rules & flag::BLOCK_OUTBOUND != 0;
     let (indicator, allowed) = match record.version() {
@@ -298,7 +286,8 @@ where
         }
     };
     let local_port = (record.ports() >> 16) as u16;
-    let inbound_port = !opened_by_device
+    let inbound_port = by_initiator
+        && !opened_by_device
         && rules & flag::BLOCK_INBOUND_PORT != 0
         && match record.protocol() {
             TransportKind::Tcp => !policy.inbound_allowed(true, local_port),
@@ -319,14 +308,7 @@ where
     W: Words + ?Sized,
     F: Fields + ?Sized,
 {
-    let ports = record.ports();
-    let initiator = opened_by(
-        (ports >> 16) as u16,
-        ports as u16,
-        record.direction(),
-        record.flags(),
-    );
-    let breaches = breaches(policy, record, initiator, policy.flags() & flag::BLOCK);
+    let breaches = breaches(policy, record, policy.flags() & flag::BLOCK);
     breaches.indicator.is_some() || breaches.outbound || breaches.inbound_port
 }
 
@@ -364,7 +346,7 @@ fn alert_flow(record: &FlowRecord) -> AlertFlow {
         local_port,
         remote: octets(record.remote()),
         remote_port,
-        initiator: opened_by(local_port, remote_port, record.direction(), record.flags()),
+        initiator: record.initiator(),
     }
 }
 
