@@ -53,6 +53,8 @@ fn the_built_capacities_are_the_table_defaults_unless_overridden() {
             capacity::MAX_ALERTS_PER_WINDOW,
         ),
         ("NXSM_BASELINE_ENTRIES", capacity::BASELINE_ENTRIES),
+        ("NXSM_INVENTORY_SOCKETS", capacity::INVENTORY_SOCKETS),
+        ("NXSM_AUDIT_RECORDS", capacity::AUDIT_RECORDS),
     ];
     for (name, default, _) in rows() {
         let (_, value) = built
