@@ -365,7 +365,8 @@ impl Module {
         let due = self.scheduler.due(now);
         self.check_inventory(due, read_sockets);
         let (network, _) = self.scheduler.collector(Collector::NetworkActivity);
-        self.findings.set(BlindSpot::NetworkActivityOff, !network, now);
+        self.findings
+            .set(BlindSpot::NetworkActivityOff, !network, now);
         self.send_records();
         // A collection waiting for room: as much as fits while a hub takes messages, all
         // of it (dropping the oldest if it must) once none does.
@@ -937,12 +938,16 @@ impl Module {
             return;
         };
         let (unhooked, replaced) = self.findings.hook_counts();
-        for (subject, old, new) in [(1, unhooked, scan.ips_unhooked), (2, replaced, scan.hooks_replaced)] {
+        for (subject, old, new) in [
+            (1, unhooked, scan.ips_unhooked),
+            (2, replaced, scan.hooks_replaced),
+        ] {
             if new > old {
                 self.audit(AuditKind::HooksLost, 0, [subject, old, new]);
             }
         }
-        self.findings.hooks(scan.ips_unhooked, scan.hooks_replaced, now);
+        self.findings
+            .hooks(scan.ips_unhooked, scan.hooks_replaced, now);
         let Read::Complete { changed } = read else {
             return;
         };
@@ -1325,7 +1330,11 @@ mod tests {
         assert_eq!(module.counters().packets_counted, 2);
         module.stop(&NO_INTAKE, no_policy()).unwrap();
         assert!(module.flows().v6.is_empty(), "stop collects the window");
-        assert_eq!(module.messages().built, 2, "the window, then the audit records");
+        assert_eq!(
+            module.messages().built,
+            2,
+            "the window, then the audit records"
+        );
     }
 
     #[test]

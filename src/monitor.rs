@@ -854,7 +854,10 @@ mod tests {
         let at = 1 + 5 + varint(crate::VERSION) + varint(sequence) + varint(T0 + 10) + 1;
         assert_eq!(bytes[at], 7, "only the audit records so far");
         monitor.ack(sequence, true).unwrap();
-        assert!(monitor.peek(|_, _| ()).is_err(), "nothing else to report yet");
+        assert!(
+            monitor.peek(|_, _| ()).is_err(),
+            "nothing else to report yet"
+        );
         monitor.poll(Some(T0 + 20), true).unwrap();
         let (sequence, bytes) = monitor.peek(|s, b| (s, b.to_vec())).unwrap();
         let varint = crate::message::varint_len;

@@ -4,7 +4,7 @@ use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use super::types::*;
-use super::{checked, MONITOR};
+use super::{checked, input_slice, MONITOR};
 use crate::hygiene::audit::AuditKind;
 use crate::hygiene::findings::{Reason, Service, ServiceProtocol, MAX_SERVICES};
 use crate::hygiene::inventory::{Scan, Socket};
@@ -71,7 +71,9 @@ pub extern "C" fn nxsm_set_inventory_source(
     context: *mut c_void,
 ) -> nxsm_result {
     let function = source.map_or(core::ptr::null_mut(), |function| function as *mut c_void);
-    checked!({ Ok(MONITOR.with_notify(|callbacks| callbacks.inventory.replace(function, context))?) })
+    checked!({
+        Ok(MONITOR.with_notify(|callbacks| callbacks.inventory.replace(function, context))?)
+    })
 }
 
 /// Replaces the list of risky services that findings check listening TCP and bound UDP
@@ -104,9 +106,7 @@ pub extern "C" fn nxsm_set_risky_services(
         if count > MAX_SERVICES {
             return Err(refuse());
         }
-        // SAFETY: the caller provides `count` (at most 16) readable entries at `services`
-        // for the duration of the call; they are copied and checked here.
-        let given = unsafe { core::slice::from_raw_parts(services, count) };
+        let given = input_slice(services, count)?;
         let mut list = [Service::new(ServiceProtocol::Tcp, 1, Reason::Listed); MAX_SERVICES];
         for (slot, entry) in list.iter_mut().zip(given) {
             let protocol = ServiceProtocol::from_raw(entry.protocol);

@@ -156,6 +156,19 @@ fn output_slice<'a, T>(ptr: *mut T, len: usize) -> FfiResult<&'a mut [T]> {
     Ok(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
 }
 
+/// Borrows `len` C input elements, refusing NULL and impossible lengths.
+fn input_slice<'a, T>(ptr: *const T, len: usize) -> FfiResult<&'a [T]> {
+    if ptr.is_null() {
+        return Err(nxsm_result::NXSM_ERR_NULL_ARGUMENT);
+    }
+    if len > isize::MAX as usize / size_of::<T>().max(1) {
+        return Err(nxsm_result::NXSM_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: the caller provides `len` readable, aligned `T`s at `ptr` for the duration of
+    // the call.
+    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
 /// Checks the `struct_size` a caller put in a struct against ours.
 fn check_size<T>(struct_size: u32) -> FfiResult<()> {
     if struct_size as usize == size_of::<T>() {

@@ -85,7 +85,9 @@ impl Socket {
                     _ => return false,
                 };
                 let unused_zero = |address: &[u8; 16]| {
-                    address.get(width..).is_some_and(|rest| rest.iter().all(|&b| b == 0))
+                    address
+                        .get(width..)
+                        .is_some_and(|rest| rest.iter().all(|&b| b == 0))
                 };
                 self.remote_port != 0
                     && unused_zero(&self.local_address)
@@ -97,13 +99,11 @@ impl Socket {
 
     /// A 32-bit hash of every field (FNV-1a), for the inventory's fingerprint.
     fn hash(&self) -> u32 {
-        let head = [
-            self.kind,
-            self.ip_version,
-            self.ip_index,
-            self.reserved,
+        let head = [self.kind, self.ip_version, self.ip_index, self.reserved];
+        let ports = [
+            self.local_port.to_le_bytes(),
+            self.remote_port.to_le_bytes(),
         ];
-        let ports = [self.local_port.to_le_bytes(), self.remote_port.to_le_bytes()];
         let bytes = head
             .iter()
             .chain(ports.iter().flatten())
@@ -202,7 +202,10 @@ impl Inventory {
     /// Reads the socket tables through `source`, which writes sockets into the room it is
     /// given and says what it found (`None`: the platform has no source). Entries that
     /// break a rule are left out and counted.
-    pub fn read(&mut self, source: impl FnOnce(&mut [Socket]) -> Option<Scan>) -> Option<(Read, Scan)> {
+    pub fn read(
+        &mut self,
+        source: impl FnOnce(&mut [Socket]) -> Option<Scan>,
+    ) -> Option<(Read, Scan)> {
         self.sockets = [Socket::EMPTY; SOCKETS];
         let scan = source(&mut self.sockets)?;
         self.counters.reads = self.counters.reads.wrapping_add(1);
