@@ -84,6 +84,9 @@ pub struct Service {
 }
 
 impl Service {
+    /// An unused place of the list (all zero).
+    const NONE: Self = Self::new(ServiceProtocol::Tcp, 0, Reason::Listed);
+
     /// A list entry.
     pub const fn new(protocol: ServiceProtocol, port: u16, reason: Reason) -> Self {
         Self {
@@ -176,9 +179,11 @@ pub struct Finding {
 /// The conditions, the list and what has been reported.
 #[derive(Debug)]
 pub struct Findings {
-    /// The application's list (when `custom`), else [`DEFAULT_SERVICES`].
-    services: [Option<Service>; MAX_SERVICES],
-    custom: bool,
+    /// The application's list, its first `custom` entries; [`DEFAULT_SERVICES`] while
+    /// `custom` is 0. (Not an `Option` per entry: its `None` is a non-zero byte, which
+    /// would move the whole monitor out of `.bss`.)
+    services: [Service; MAX_SERVICES],
+    custom: u8,
     /// Conditions holding now, and as last reported.
     active: u32,
     reported: u32,
@@ -199,8 +204,8 @@ impl Findings {
     /// No condition, the default list (all zero bytes).
     pub const fn new() -> Self {
         Self {
-            services: [None; MAX_SERVICES],
-            custom: false,
+            services: [Service::NONE; MAX_SERVICES],
+            custom: 0,
             active: 0,
             reported: 0,
             changed_at: [0; CONDITIONS],
@@ -211,12 +216,13 @@ impl Findings {
 
     /// The risky-service list in force.
     pub fn services(&self) -> impl Iterator<Item = Service> + '_ {
-        let (custom, default) = if self.custom {
-            (MAX_SERVICES, 0)
+        let custom = usize::from(self.custom);
+        let default = if custom == 0 {
+            DEFAULT_SERVICES.len()
         } else {
-            (0, DEFAULT_SERVICES.len())
+            0
         };
-        let listed = self.services.iter().flatten().copied().take(custom);
+        let listed = self.services.iter().copied().take(custom);
         listed.chain(DEFAULT_SERVICES.iter().copied().take(default))
     }
 
@@ -231,15 +237,17 @@ impl Findings {
         self.set_bits(0, SERVICE_BITS & self.reported, now);
     }
 
-    /// Replaces the list (`None`: back to the defaults, at most [`MAX_SERVICES`] taken).
+    /// Replaces the list (`None`, or an empty list: back to the defaults; at most
+    /// [`MAX_SERVICES`] taken).
     /// The old list's conditions are forgotten: report their ends first
     /// ([`end_services`](Self::end_services)). The next inventory read starts the new ones.
     pub fn set_services(&mut self, services: Option<&[Service]>) {
-        self.services = [None; MAX_SERVICES];
-        self.custom = services.is_some();
-        for (slot, service) in self.services.iter_mut().zip(services.unwrap_or_default()) {
-            *slot = Some(*service);
+        self.services = [Service::NONE; MAX_SERVICES];
+        let services = services.unwrap_or_default();
+        for (slot, service) in self.services.iter_mut().zip(services) {
+            *slot = *service;
         }
+        self.custom = services.len().min(MAX_SERVICES) as u8;
         self.active &= !SERVICE_BITS;
         self.reported &= !SERVICE_BITS;
     }
