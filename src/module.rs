@@ -1126,6 +1126,7 @@ pub mod result_code {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hygiene::inventory::{Scan, Socket};
 
     const T0: UnixSeconds = 1_700_000_000;
     const NO_INTAKE: IntakeCounters = IntakeCounters {
@@ -1770,5 +1771,124 @@ mod tests {
         assert_eq!(module.state(), State::Suspended);
         assert_eq!(module.state_since(), start.wrapping_add(301));
         assert_eq!(module.heartbeat(&NO_INTAKE).uptime_s, 399);
+    }
+
+    /// The event variant of a message (the first event's).
+    fn event_of(bytes: &[u8]) -> u8 {
+        let mut at = 1 + 5;
+        for _ in 0..4 {
+            while bytes[at] & 0x80 != 0 {
+                at += 1;
+            }
+            at += 1;
+        }
+        bytes[at]
+    }
+
+    /// Takes every message the module hands out, returning (time of the poll, event).
+    fn take_events(module: &mut Module, now: u32, events: &mut std::vec::Vec<(u32, u8)>) {
+        while let Some((sequence, bytes)) = module.peek() {
+            events.push((now - T0, event_of(bytes)));
+            module.ack(sequence, true).unwrap();
+        }
+    }
+
+    fn listening(port: u16) -> Socket {
+        Socket {
+            kind: crate::hygiene::inventory::SocketKind::TcpListening as u8,
+            local_port: port,
+            ..Socket::EMPTY
+        }
+    }
+
+    /// The inventory is read at every high-group interval and sent when it changed; its
+    /// collector's group sends it anyway. A Telnet listener is a finding from the read
+    /// that first sees it to the read that no longer does.
+    #[test]
+    fn the_inventory_goes_out_when_it_changes_and_at_its_interval() {
+        let mut module = started();
+        let sockets = core::cell::RefCell::new(std::vec![listening(8883)]);
+        let reads = core::cell::Cell::new(0u32);
+        let mut events = std::vec::Vec::new();
+        for now in T0..=T0 + 95 {
+            if now == T0 + 45 {
+                sockets.borrow_mut().push(listening(23));
+            }
+            if now == T0 + 75 {
+                sockets.borrow_mut().pop();
+            }
+            let source = |room: &mut [Socket]| {
+                reads.set(reads.get() + 1);
+                for (slot, socket) in room.iter_mut().zip(sockets.borrow().iter()) {
+                    *slot = *socket;
+                }
+                Some(Scan {
+                    found: sockets.borrow().len() as u32,
+                    ..Scan::default()
+                })
+            };
+            module
+                .poll_reading(now, true, &NO_INTAKE, no_policy(), |_| {}, source)
+                .unwrap();
+            take_events(&mut module, now, &mut events);
+        }
+        // Reads at the start, then every 10 s, and at the collector's times (30, 60, 90).
+        assert_eq!(reads.get(), 10);
+        let inventories: std::vec::Vec<u32> = events
+            .iter()
+            .filter(|(_, event)| *event == 5)
+            .map(|(at, _)| *at)
+            .collect();
+        // The first read; the first collection; Telnet opened (read at 50); the medium
+        // group (60); Telnet closed (read at 80); the medium group (90).
+        assert_eq!(inventories, [0, 30, 50, 60, 80, 90]);
+        let findings: std::vec::Vec<u32> = events
+            .iter()
+            .filter(|(_, event)| *event == 6)
+            .map(|(at, _)| *at)
+            .collect();
+        assert_eq!(findings, [50, 80], "Telnet started, then ended");
+        assert_eq!(
+            events[..2],
+            [(0, 5), (0, 7)],
+            "the first read, then the start's record"
+        );
+        assert_eq!(module.inventory_counters().0.sent, 6);
+    }
+
+    /// Settings changes, refused ones included, and the clock set back are audited with
+    /// their values; a stop puts its record in the outbox at once.
+    #[test]
+    fn changes_are_audited_with_old_and_new_values() {
+        let mut module = started();
+        module.set_interval(Priority::Medium, 45).unwrap();
+        assert_eq!(
+            module.set_interval(Priority::Low, 0),
+            Err(SetError::OutOfRange)
+        );
+        module
+            .poll(T0 + 5, true, &NO_INTAKE, no_policy(), |_| {})
+            .unwrap();
+        module
+            .poll(T0 + 2, true, &NO_INTAKE, no_policy(), |_| {})
+            .unwrap();
+        module.stop(&NO_INTAKE, no_policy()).unwrap();
+        let mut messages = std::vec::Vec::new();
+        while let Some((_, bytes)) = module.outbox.lend_front() {
+            assert_eq!(event_of(bytes), 7);
+            messages.push(bytes.to_vec());
+            module.outbox.pop_sent();
+        }
+        // The start and both interval changes (at the first poll), the step back, the stop.
+        assert_eq!(messages.len(), 3);
+        let counters = module.audit_counters();
+        assert_eq!((counters.records, counters.lost), (5, 0));
+        // The refused change, last of the first message: request error, interval changed,
+        // NXSM_ERR_INVALID_ARGUMENT, the low group, 60 s before, 0 asked.
+        assert!(
+            messages[0].ends_with(&[2, 4, 2, 2, 60, 0]),
+            "{:?}",
+            messages[0]
+        );
     }
 }
