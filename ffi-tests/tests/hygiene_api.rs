@@ -181,11 +181,11 @@ fn hostile_sources_are_counted_not_trusted() {
     for now in T0..=T0 + 30 {
         poll(now);
     }
-    let stats = stats();
-    assert_eq!(stats.inventory_sockets, u32::MAX);
+    let counted = stats();
+    assert_eq!(counted.inventory_sockets, u32::MAX);
     // Unhooked IPs and a replaced hook are findings (bits 16 and 17).
-    assert_eq!(stats.findings_active & (3 << 16), 3 << 16);
-    let before = stats.inventory_rejected;
+    assert_eq!(counted.findings_active & (3 << 16), 3 << 16);
+    let before = counted.inventory_rejected;
     MODE.store(2, Ordering::SeqCst);
     for now in T0 + 31..=T0 + 60 {
         poll(now);
