@@ -347,8 +347,8 @@ fn bad_bool_and_unknown_event() {
     assert_eq!(decode(&bytes), Err(DecodeError::BadBool));
     let mut bytes = hand_written();
     assert_eq!(bytes[14], 4);
-    bytes[14] = 5;
-    assert_eq!(decode(&bytes), Err(DecodeError::UnknownEvent(5)));
+    bytes[14] = 8;
+    assert_eq!(decode(&bytes), Err(DecodeError::UnknownEvent(8)));
 }
 
 #[test]

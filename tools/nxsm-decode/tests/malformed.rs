@@ -93,7 +93,12 @@ fn write_samples() -> Vec<Vec<u8>> {
                     AlertKind::OutboundNotAllowed,
                     AlertKind::InboundPortNotAllowed,
                 ][usize::from(i % 3)],
-                (1_700_000_000 + u32::from(i), 0xdead_beef, u32::from(i % 2)),
+                // `rule` is the indicator's source, 0 for the other kinds.
+                (
+                    1_700_000_000 + u32::from(i),
+                    0xdead_beef,
+                    if i % 3 == 0 { u32::from(i % 2) } else { 0 },
+                ),
                 local,
                 ports.0,
                 remote,
