@@ -56,23 +56,28 @@
 //!
 //! ```text
 //! INVENTORY found 3, part 0, complete  (seq 20, t 1700000000)
-//!   kind             ip  local          remote
-//!   tcp_listening     0  *:23           -
-//!   udp_bound         1  *:5683         -
-//!   tcp_established   0  192.0.2.1:502  192.0.2.9:50000
+//!   kind             ip  local              remote
+//!   tcp_listening     0  *:23               -
+//!   udp_bound         1  *:5683             -
+//!   tcp_established   1  [2001:db8::1]:443  [2001:db8::9]:50001
 //!
 //! FINDINGS  (seq 21, t 1700000000)
-//!   time                          state    finding
-//!   2023-11-14 22:13:20 (t 1700000000)  started  risky_service tcp 23 (cleartext_remote_login)
-//!   ...
+//!   time                                    state    finding
+//!   2023-11-14 22:13:20 UTC (t 1700000000)  started  risky_service tcp 23 (cleartext_remote_login)
+//!   2023-11-14 22:13:40 UTC (t 1700000020)  ended    hook_replaced count 1
+//!   1970-01-01 00:00:00 UTC (t 0)           started  no_clock
 //!
 //! AUDIT  (seq 22, t 1700000100)
-//!   seq  time        category       kind              result  subject  old -> new
+//!   seq        time  category       kind              result  subject  old -> new
 //!     4  1700000060  configuration  interval_changed       0        0  3600 -> 60
+//!    15  1700000100  request_error  interval_changed       5        1  60 -> 0
 //! ```
 //!
 //! An inventory that goes on in the next message says `more follows` instead of
-//! `complete`. Values a reader would reject show as `invalid`.
+//! `complete`; a listening or bound socket's local endpoint is `*:port` (every address of
+//! its IP instance). A finding's state is `started` or `ended`; an audit record shows its
+//! own sequence number and time, then `old -> new`. Values a reader would reject show as
+//! `invalid`.
 
 use std::io::{self, Write};
 
