@@ -62,6 +62,11 @@ impl AuditCategory {
         }
     }
 
+    /// The wire number.
+    pub fn number(self) -> u8 {
+        self as u8
+    }
+
     /// The name used in JSON and replay output.
     pub fn name(self) -> &'static str {
         match self {
