@@ -23,8 +23,8 @@
 //! lists the options.
 //!
 //! ```
-//! // format 2, "nxsm", version 0, sequence 7, time 0, one event: a heartbeat of zeros.
-//! let line = "02 046e78736d 00 07 00 01 02 00000000000000000000000000000000000000";
+//! // format 3, "nxsm", version 0, sequence 7, time 0, one event: a heartbeat of zeros.
+//! let line = "03 046e78736d 00 07 00 01 02 00000000000000000000000000000000000000";
 //! let bytes = nxsm_decode::hex::parse_line(line).unwrap();
 //! let message = nxsm_decode::decode(&bytes).unwrap();
 //! assert_eq!(message.sequence, 7);

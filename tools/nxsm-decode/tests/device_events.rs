@@ -300,9 +300,11 @@ fn findings_message() -> Vec<u8> {
 
 #[test]
 fn finding_sizes_are_the_documented_ones() {
-    // "3 bytes for a finding without payload, 7 ... for RiskyService" (a one-byte time).
-    assert_eq!(head(0x04, true, 0).len(), 3);
-    assert_eq!(risky(true, 0, 0, 23, 2).len(), 7);
+    // "a finding takes 2 bytes and its time (5 bytes for a Unix time of this century), plus
+    // 4 bytes for RiskyService or the count's varint"
+    assert_eq!(head(0x04, true, T).len(), 2 + 5);
+    assert_eq!(risky(true, T, 0, 23, 2).len(), 2 + 5 + 4);
+    assert_eq!(counted(0x01, true, T, 200).len(), 2 + 5 + 2);
 }
 
 #[test]
@@ -507,7 +509,8 @@ fn audit_message() -> Vec<u8> {
 
 #[test]
 fn audit_record_sizes() {
-    // Eight fields of one byte each, 32 bytes with every u32 at its widest.
+    // "8 bytes for a record of small values"; 32 with every u32 field at its widest (the
+    // core's `result` is a byte, hence the page's 28).
     assert_eq!(record(1, 2, 0, 2, 0, 0, 0, 0).len(), 8);
     assert_eq!(records().last().unwrap().len(), 5 + 5 + 1 + 1 + 4 * 5);
 }
