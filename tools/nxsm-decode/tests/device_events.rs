@@ -1000,3 +1000,62 @@ fn lone_events_leave_a_split_window_waiting() {
     let window = &text[position("== window")..];
     assert_eq!(window.matches("192.0.2.1:502").count(), 2);
 }
+
+/// The binary with `args`, `stdin` as its input: (exit code, stdout, stderr).
+fn run(args: &[&str], stdin: &[u8]) -> (Option<i32>, String, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nxsm-decode"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn the_binary_prints_the_new_events() {
+    let input = format!(
+        "{}\n{}\n{}\n{}\n",
+        hex::to_hex(&inventory_message()),
+        hex::to_hex(&findings_message()),
+        hex::to_hex(&v3(&[audit_event(&records()[..2])])),
+        hex::to_hex(&message(2, &[findings_event(&findings())])),
+    );
+    // JSON: one object per message; the format-2 message with a finding is refused.
+    let (code, out, err) = run(&["--hex"], input.as_bytes());
+    assert_eq!(code, Some(1), "{err}");
+    let events: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["events"][0]["event"].to_string())
+        .collect();
+    assert_eq!(events, [r#""inventory""#, r#""findings""#, r#""audit""#]);
+    assert!(
+        err.contains("event findings in a format-2 message (it exists since format 3)"),
+        "{err}"
+    );
+    // Replay lines: one per inventory, finding and audit record.
+    let (code, out, _) = run(&["--replay"], input.as_bytes());
+    assert_eq!(code, Some(1));
+    let kinds: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["event"].to_string())
+        .collect();
+    let mut expected = vec![r#""inventory""#.to_string()];
+    expected.extend(std::iter::repeat_n(r#""finding""#.to_string(), 6));
+    expected.extend(std::iter::repeat_n(r#""audit""#.to_string(), 2));
+    assert_eq!(kinds, expected);
+    let (code, out, _) = run(&["--replay", "--format", "table"], input.as_bytes());
+    assert_eq!(code, Some(1));
+    assert!(out.starts_with("INVENTORY found 6, part 0, complete  (seq 20, t 1700000000)\n"));
+    assert!(out.contains("\nFINDINGS  (seq 20, t 1700000000)\n"));
+    assert!(out.contains("\nAUDIT  (seq 20, t 1700000000)\n"));
+}
