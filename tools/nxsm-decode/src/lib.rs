@@ -147,7 +147,8 @@ impl EventKind {
         self as u32
     }
 
-    /// The first format that has this event.
+    /// The oldest format this reader reads this event in (inventory, findings and audit came
+    /// with format 3).
     pub fn since_format(self) -> u8 {
         if self >= EventKind::Inventory {
             3
@@ -1248,7 +1249,7 @@ impl fmt::Display for DecodeError {
             DecodeError::UnsupportedFormat(v) => {
                 write!(
                     f,
-                    "unsupported format {v} (this reader knows formats {OLDEST_FORMAT} to {FORMAT})"
+                    "unsupported format {v} (this reader knows formats {OLDEST_FORMAT} and {FORMAT})"
                 )
             }
             DecodeError::EventNotInFormat { event, format } => write!(

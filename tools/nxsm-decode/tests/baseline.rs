@@ -426,3 +426,15 @@ fn decoded_message_as_json() {
         "{errors}"
     );
 }
+
+#[test]
+fn a_baseline_travels_alone() {
+    let mut message = decode(&hand_written()).unwrap();
+    message
+        .events
+        .insert(0, Event::Heartbeat(nxsm_decode::Heartbeat::default()));
+    assert_eq!(
+        decode(&encode(&message)),
+        Err(DecodeError::NotAlone(nxsm_decode::EventKind::Baseline))
+    );
+}

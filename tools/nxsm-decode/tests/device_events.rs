@@ -848,7 +848,7 @@ fn errors_read_well() {
     }
     assert_eq!(
         DecodeError::UnsupportedFormat(4).to_string(),
-        "unsupported format 4 (this reader knows formats 2 to 3)"
+        "unsupported format 4 (this reader knows formats 2 and 3)"
     );
 }
 
