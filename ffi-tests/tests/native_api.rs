@@ -143,7 +143,7 @@ fn config_validate_refuses_each_bad_field() {
         ("protocols 0", |c| c.protocols = 0),
         ("protocols 8", |c| c.protocols = 8),
         ("protocols all bits", |c| c.protocols = u32::MAX),
-        ("collectors 8", |c| c.collectors = 8),
+        ("collectors 16", |c| c.collectors = 16),
         ("collectors all bits", |c| c.collectors = u32::MAX),
     ];
     for (what, break_it) in bad {
