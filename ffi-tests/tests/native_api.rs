@@ -111,7 +111,8 @@ fn config_default_is_the_original_modules() {
             pending_timeout_s: 300,
             capture_mode: 0,
             protocols: 7,
-            collectors: 7,
+            // The original's three collectors, and the inventory.
+            collectors: 15,
         }
     );
     assert_eq!(unsafe { nxsm_config_validate(&config) }, NXSM_OK);
