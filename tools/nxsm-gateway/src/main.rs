@@ -276,7 +276,7 @@ fn run(run: Run) -> Result<(), String> {
     let options = mqtt::options(&broker, "nxsm-gateway")?;
     let subscriber = Subscriber::start(options, filter.clone());
     eprintln!(
-        "nxsm-gateway: subscribing to {filter} on {}:{}",
+        "nxsm-gateway: connecting to {}:{}",
         broker.host, broker.port
     );
     let mut last_message = Instant::now();
@@ -297,6 +297,7 @@ fn run(run: Run) -> Result<(), String> {
                     eprintln!("nxsm-gateway: connection: {e} ({connection_errors} errors)");
                 }
             }
+            Some(Incoming::Subscribed) => eprintln!("nxsm-gateway: subscribed to {filter}"),
             Some(Incoming::Refused(e)) => {
                 result = Err(format!("subscription refused: {e}"));
                 break;

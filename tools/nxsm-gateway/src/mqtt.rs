@@ -200,6 +200,8 @@ pub enum Incoming {
     Message(String, Vec<u8>),
     /// A connection error (it reconnects by itself).
     Error(String),
+    /// The broker accepted the subscription (on every connection).
+    Subscribed,
     /// The broker refused the subscription.
     Refused(String),
 }
@@ -236,7 +238,7 @@ fn drive(mut connection: Connection, client: Client, filter: String, tx: SyncSen
                         ack.return_codes
                     )))
                 } else {
-                    Ok(())
+                    tx.send(Incoming::Subscribed)
                 }
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
