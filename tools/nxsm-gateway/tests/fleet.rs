@@ -341,6 +341,9 @@ fn ipfix_round_trip(biflow: bool) {
     assert!(gw.wait_exit(Duration::from_secs(60)).success());
     nfcapd.terminate();
 
+    // The header sequence numbers count data records as the collector expects.
+    let nfcapd_log = read(&dir.0.join("nfcapd.log"));
+    assert!(nfcapd_log.contains("Sequence Errors: 0"), "{nfcapd_log}");
     let expected = expected_rows(&decoded, biflow);
     assert!(expected.len() > 10, "the demo has flows both ways");
     assert_eq!(nfdump_rows(&flow_dir), expected);

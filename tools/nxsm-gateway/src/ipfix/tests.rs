@@ -89,6 +89,13 @@ fn template_set_layout() {
     }
     // The unknown template was left out.
     assert_eq!(at, m.len());
+    // The template messages the exporter sends (docs/fleet.md gives these sizes).
+    assert_eq!(e.templates(&[TEMPLATE_V4, TEMPLATE_V6], 0).len(), 116);
+    assert_eq!(
+        e.templates(&[TEMPLATE_BIFLOW_V4, TEMPLATE_BIFLOW_V6], 0)
+            .len(),
+        164
+    );
 }
 
 #[test]
