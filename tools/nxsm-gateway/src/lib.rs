@@ -86,6 +86,8 @@ pub struct Gateway {
     devices: Devices,
     counters: Counters,
     started: Instant,
+    /// When the last interval line was made, and the counters then.
+    interval: (Instant, Counters),
 }
 
 /// Unix seconds now (0 before 1970, the end of u32 after 2106).
@@ -142,6 +144,7 @@ impl Gateway {
             devices: Devices::new(max_devices),
             counters: Counters::default(),
             started: Instant::now(),
+            interval: (Instant::now(), Counters::default()),
         }
     }
 
@@ -337,18 +340,26 @@ impl Gateway {
         }
     }
 
-    /// One line of counters: `key=value` pairs, rates per second since the start.
-    pub fn stats_line(&self) -> String {
+    /// One line of counters: `key=value` pairs (totals since the start). The rates are per
+    /// second over the interval since the previous interval line when `interval` is true
+    /// (the periodic lines), over the whole run otherwise (the final line).
+    pub fn stats_line(&mut self, interval: bool) -> String {
+        let now = Instant::now();
+        let (since, base) = if interval {
+            std::mem::replace(&mut self.interval, (now, self.counters))
+        } else {
+            (self.started, Counters::default())
+        };
         let c = &self.counters;
-        let elapsed = self.started.elapsed().as_secs_f64().max(1e-3);
+        let span = now.duration_since(since).as_secs_f64().max(1e-3);
         let mut line = format!(
             "elapsed_s={:.1} messages={} messages_per_s={:.1} processed={} records={} records_per_s={:.1} devices={} gaps={} duplicates={} restarts={} decode_errors={} bad_topics={} device_alerts={} fleet_alerts={} untracked={} write_errors={}",
-            elapsed,
+            now.duration_since(self.started).as_secs_f64(),
             c.messages,
-            c.messages as f64 / elapsed,
+            (c.messages - base.messages) as f64 / span,
             c.processed,
             c.records,
-            c.records as f64 / elapsed,
+            (c.records - base.records) as f64 / span,
             self.devices.len(),
             c.gaps,
             c.duplicates,

@@ -54,6 +54,8 @@ broker's acknowledgements.
 
 Exit status: 0 done, 1 an error while running, 2 bad command line.";
 
+/// Most messages `publish` reads (they are held in memory until acknowledged).
+const MAX_PUBLISH: usize = 1 << 20;
 /// Longest line of a hex input read by `publish` (a 16384-byte message is 32768 digits).
 const MAX_HEX_LINE: usize = 64 * 1024;
 
@@ -305,7 +307,7 @@ fn run(run: Run) -> Result<(), String> {
             None => gateway.tick(),
         }
         if !run.stats.is_zero() && last_stats.elapsed() >= run.stats {
-            eprintln!("nxsm-gateway: stats {}", gateway.stats_line());
+            eprintln!("nxsm-gateway: stats {}", gateway.stats_line(true));
             last_stats = Instant::now();
         }
         if run
@@ -319,7 +321,7 @@ fn run(run: Run) -> Result<(), String> {
     gateway.flush();
     eprintln!(
         "nxsm-gateway: final {} connection_errors={connection_errors}",
-        gateway.stats_line()
+        gateway.stats_line(false)
     );
     result
 }
@@ -355,6 +357,9 @@ fn read_hex_messages(input: Option<&str>) -> Result<Vec<Vec<u8>>, String> {
         let bytes =
             nxsm_decode::hex::parse_line(text).map_err(|e| format!("line {number}: {e}"))?;
         if !bytes.is_empty() {
+            if messages.len() == MAX_PUBLISH {
+                return Err(format!("more than {MAX_PUBLISH} messages"));
+            }
             messages.push(bytes);
         }
     }

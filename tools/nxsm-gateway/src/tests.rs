@@ -112,7 +112,7 @@ fn gaps_duplicates_errors_and_topics_are_counted() {
         Value::Object(plain),
         nxsm_decode::replay::message_lines(&decoded)[0]
     );
-    let stats = g.stats_line();
+    let stats = g.stats_line(false);
     assert!(stats.contains("gaps=2 duplicates=1"), "{stats}");
     assert!(stats.contains("decode_errors=3 bad_topics=1"), "{stats}");
 }
