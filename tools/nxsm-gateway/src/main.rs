@@ -284,6 +284,8 @@ fn run(run: Run) -> Result<(), String> {
     let mut last_message = Instant::now();
     let mut last_stats = Instant::now();
     let mut connection_errors = 0u64;
+    let mut last_error = String::new();
+    let mut subscribed = false;
     let mut result = Ok(());
     while !stop.load(Ordering::Relaxed) {
         match subscriber.next(Duration::from_millis(200)) {
@@ -294,12 +296,16 @@ fn run(run: Run) -> Result<(), String> {
             }
             Some(Incoming::Error(e)) => {
                 connection_errors += 1;
+                last_error.clone_from(&e);
                 // One line per error would flood stderr while the broker is down.
                 if connection_errors <= 5 || connection_errors % 60 == 0 {
                     eprintln!("nxsm-gateway: connection: {e} ({connection_errors} errors)");
                 }
             }
-            Some(Incoming::Subscribed) => eprintln!("nxsm-gateway: subscribed to {filter}"),
+            Some(Incoming::Subscribed) => {
+                subscribed = true;
+                eprintln!("nxsm-gateway: subscribed to {filter}");
+            }
             Some(Incoming::Refused(e)) => {
                 result = Err(format!("subscription refused: {e}"));
                 break;
@@ -318,6 +324,12 @@ fn run(run: Run) -> Result<(), String> {
         }
     }
     subscriber.stop();
+    // Ending without ever reaching the broker is a failure, not an idle run.
+    if result.is_ok() && !subscribed && connection_errors > 0 {
+        result = Err(format!(
+            "never subscribed; last connection error: {last_error}"
+        ));
+    }
     gateway.flush();
     eprintln!(
         "nxsm-gateway: final {} connection_errors={connection_errors}",
@@ -387,7 +399,7 @@ fn main() -> ExitCode {
     let command = match parse_args(std::env::args().skip(1).collect()) {
         Ok(command) => command,
         Err(e) => {
-            eprintln!("nxsm-gateway: {e}\n\n{USAGE}");
+            eprintln!("nxsm-gateway: {e} (nxsm-gateway --help lists the options)");
             return ExitCode::from(2);
         }
     };

@@ -529,3 +529,170 @@ fn gap_duplicate_and_corrupt_message_are_counted() {
     assert_eq!(gap["device"], "dev-g");
     assert!(lines.iter().any(|l| l["event"] == "decode_error"));
 }
+
+fn run(program: &str, args: &[&str], dir: &Path) {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+#[ignore = "needs mosquitto and openssl: scripts/test fleet"]
+fn tls_and_password() {
+    let dir = Temp::new();
+    let d = &dir.0;
+    // mosquitto started as root reads its files as the mosquitto user.
+    run("chmod", &["755", d.to_str().unwrap()], d);
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=nxsm-test-ca",
+    ]);
+    run("openssl", &ca, d);
+    let mut csr = vec!["req"];
+    csr.extend(ec);
+    csr.extend([
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    run("openssl", &csr, d);
+    std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    run(
+        "openssl",
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+        d,
+    );
+    std::fs::write(d.join("passwords"), "").unwrap();
+    run("mosquitto_passwd", &["-b", "passwords", "gw", "s3cret"], d);
+    run("chmod", &["644", "passwords", "server.key"], d);
+    std::fs::write(d.join("password.txt"), "s3cret\n").unwrap();
+    std::fs::write(d.join("wrong.txt"), "nope\n").unwrap();
+
+    let port = free_tcp_port();
+    let p = |name: &str| d.join(name).to_str().unwrap().to_string();
+    std::fs::write(
+        d.join("mosquitto.conf"),
+        format!(
+            "listener {port} 127.0.0.1\ncafile {}\ncertfile {}\nkeyfile {}\n\
+             allow_anonymous false\npassword_file {}\npersistence false\n",
+            p("ca.pem"),
+            p("server.pem"),
+            p("server.key"),
+            p("passwords")
+        ),
+    )
+    .unwrap();
+    let log = File::create(d.join("mosquitto.log")).unwrap();
+    let _broker = Guard(
+        Command::new("mosquitto")
+            .arg("-c")
+            .arg(d.join("mosquitto.conf"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    wait_until("mosquitto", Duration::from_secs(10), || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let url = format!("mqtts://127.0.0.1:{port}");
+    let (ca, password) = (p("ca.pem"), p("password.txt"));
+    let auth = [
+        "--ca",
+        &ca,
+        "--username",
+        "gw",
+        "--password-file",
+        &password,
+    ];
+    let mut args = vec!["--exit-idle", "3"];
+    args.extend(auth);
+    let (mut gw, log) = gateway(d, "gateway", &url, &args);
+    let input = d.join("messages.hex");
+    std::fs::write(
+        &input,
+        format!(
+            "{}\n{}\n",
+            hex(&heartbeat_message(0)),
+            hex(&heartbeat_message(1))
+        ),
+    )
+    .unwrap();
+    let publish = |extra: &[&str]| {
+        Command::new(GATEWAY)
+            .args(["publish", "--mqtt", &url, "--device-id", "dev-t"])
+            .args(extra)
+            .arg(&input)
+            .output()
+            .unwrap()
+    };
+    assert!(publish(&auth).status.success());
+    assert!(gw.wait_exit(Duration::from_secs(60)).success());
+    assert_eq!(final_counters(&log)["processed"], 2);
+
+    // A wrong password and an untrusted server certificate are refused.
+    let wrong = p("wrong.txt");
+    let refused = publish(&["--ca", &ca, "--username", "gw", "--password-file", &wrong]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("NotAuthorized"));
+    let server = p("server.pem");
+    let untrusted = publish(&[
+        "--ca",
+        &server,
+        "--username",
+        "gw",
+        "--password-file",
+        &password,
+    ]);
+    assert!(!untrusted.status.success());
+    assert!(String::from_utf8_lossy(&untrusted.stderr).contains("UnknownIssuer"));
+    // A gateway that never gets in exits with an error, not as an idle success.
+    let status = Command::new(GATEWAY)
+        .args(["--mqtt", &url, "--exit-idle", "2", "--stats", "0"])
+        .args(["--ca", &ca, "--username", "gw", "--password-file", &wrong])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+}
