@@ -333,6 +333,39 @@ impl Gateway {
         }
     }
 
+    /// Writes one `device` line per device (sorted by id): its counters and the time of
+    /// its last heartbeat with that heartbeat's drop counters, then flushes. For the end of
+    /// a run.
+    pub fn finish(&mut self) {
+        if self.options.json.is_none() {
+            return;
+        }
+        let mut devices: Vec<_> = self.devices.iter().collect();
+        devices.sort_unstable_by_key(|(id, _)| id.as_str());
+        let lines: Vec<Value> = devices
+            .into_iter()
+            .map(|(id, d)| {
+                let heartbeat = d.heartbeat.as_ref().map(|(t, hb)| {
+                    serde_json::json!({
+                        "t": t, "uptime_s": hb.uptime_s,
+                        "messages_dropped": hb.messages_dropped,
+                        "ring_dropped": hb.ring_dropped,
+                        "table_full_dropped": hb.table_full_dropped,
+                    })
+                });
+                serde_json::json!({
+                    "device": id, "t": unix_now(), "event": "device",
+                    "messages": d.messages, "gaps": d.gaps, "duplicates": d.duplicates,
+                    "late": d.late, "restarts": d.restarts, "last_heartbeat": heartbeat,
+                })
+            })
+            .collect();
+        for line in &lines {
+            self.write(line);
+        }
+        self.flush();
+    }
+
     /// Sends the IPFIX templates again if their interval has passed (call it when idle).
     pub fn tick(&mut self) {
         if let Some(exporter) = self.options.ipfix.as_mut() {

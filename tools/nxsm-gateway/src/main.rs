@@ -324,6 +324,7 @@ fn run(run: Run) -> Result<(), String> {
         }
     }
     subscriber.stop();
+    gateway.finish();
     // Ending without ever reaching the broker is a failure, not an idle run.
     if result.is_ok() && !subscribed && connection_errors > 0 {
         result = Err(format!(

@@ -112,6 +112,24 @@ fn gaps_duplicates_errors_and_topics_are_counted() {
         Value::Object(plain),
         nxsm_decode::replay::message_lines(&decoded)[0]
     );
+    g.finish();
+    let summary: Vec<Value> = out
+        .lines()
+        .into_iter()
+        .filter(|l| l["event"] == "device")
+        .collect();
+    assert_eq!(summary.len(), 2);
+    assert_eq!(summary[0]["device"], "dev-1");
+    assert_eq!(
+        (
+            &summary[0]["messages"],
+            &summary[0]["gaps"],
+            &summary[0]["duplicates"]
+        ),
+        (&Value::from(3), &Value::from(2), &Value::from(1))
+    );
+    assert_eq!(summary[0]["last_heartbeat"]["uptime_s"], 4);
+    assert_eq!(summary[1]["device"], "dev-2");
     let stats = g.stats_line(false);
     assert!(stats.contains("gaps=2 duplicates=1"), "{stats}");
     assert!(stats.contains("decode_errors=3 bad_topics=1"), "{stats}");

@@ -365,6 +365,11 @@ fn ipfix_round_trip(biflow: bool) {
     // The gateway's JSON lines are the decoder's, with the device id first, plus one
     // fleet indicator alert per flow to the listed peer.
     let lines = json_lines(&read(&json));
+    let (summary, lines): (Vec<Value>, Vec<Value>) =
+        lines.into_iter().partition(|l| l["event"] == "device");
+    assert_eq!(summary.len(), 1);
+    assert_eq!(summary[0]["device"], "dev-1");
+    assert_eq!(summary[0]["messages"], messages);
     let (alerts, rest): (Vec<&Value>, Vec<&Value>) =
         lines.iter().partition(|l| l["origin"] == "gateway");
     let stripped: Vec<Value> = rest
