@@ -186,7 +186,11 @@ fn parse_args(args: Vec<String>) -> Result<Command, String> {
             "--username" => common.username = Some(value()?),
             "--password-file" => common.password_file = Some(value()?),
             "--device-id" if publish => device = Some(value()?),
-            "--share" if !publish => run.share = Some(value()?),
+            "--share" if !publish => {
+                let group = value()?;
+                mqtt::filter(Some(&group))?; // refused here: a command-line error
+                run.share = Some(group);
+            }
             "--json" if !publish => run.json = Some(value()?),
             "--ipfix" if !publish => {
                 let v = value()?;
@@ -233,9 +237,7 @@ fn parse_args(args: Vec<String>) -> Result<Command, String> {
             input,
         })));
     }
-    if common.broker.is_none() {
-        return Err("--mqtt is required".into());
-    }
+    common.broker()?; // checked here so errors are command-line errors
     run.common = common;
     Ok(Command::Run(Box::new(run)))
 }
