@@ -121,7 +121,10 @@ fn read(path: &Path) -> String {
 
 /// mosquitto on a free loopback port, anonymous, no persistence.
 fn broker(dir: &Path) -> (Guard, String) {
-    let port = free_tcp_port();
+    broker_on(dir, free_tcp_port())
+}
+
+fn broker_on(dir: &Path, port: u16) -> (Guard, String) {
     let config = dir.join("mosquitto.conf");
     std::fs::write(
         &config,
@@ -700,4 +703,30 @@ fn tls_and_password() {
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(1));
+}
+
+#[test]
+#[ignore = "needs mosquitto: scripts/test fleet"]
+fn reconnects_and_subscribes_again_after_a_broker_restart() {
+    let dir = Temp::new();
+    let port = free_tcp_port();
+    let (first, url) = broker_on(&dir.0, port);
+    let input = dir.0.join("messages.hex");
+    std::fs::write(&input, format!("{}\n", hex(&heartbeat_message(0)))).unwrap();
+    let (mut gw, log) = gateway(&dir.0, "gateway", &url, &["--exit-idle", "6"]);
+    publish(&url, "dev-r", &input);
+    drop(first); // the broker goes away, with the gateway's session
+    wait_until("the lost connection", Duration::from_secs(10), || {
+        read(&log).contains("connection:")
+    });
+    let (_second, _) = broker_on(&dir.0, port);
+    wait_until("the second subscription", Duration::from_secs(15), || {
+        read(&log).matches("subscribed to").count() == 2
+    });
+    std::fs::write(&input, format!("{}\n", hex(&heartbeat_message(1)))).unwrap();
+    publish(&url, "dev-r", &input);
+    assert!(gw.wait_exit(Duration::from_secs(60)).success());
+    let c = final_counters(&log);
+    assert_eq!((c["processed"], c["gaps"]), (2, 0));
+    assert!(c["connection_errors"] >= 1);
 }
