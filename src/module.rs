@@ -178,8 +178,9 @@ pub struct Module {
     inventory_check_at: UnixSeconds,
     findings: Findings,
     audit: AuditLog,
-    /// Messages dropped as of the last `MessagesDropped` record.
+    /// Messages dropped as of the last `MessagesDropped` record, and when it was made.
     dropped_audited: u32,
+    dropped_audited_at: UnixSeconds,
     outbox: ModuleOutbox,
     /// Time of the latest start or poll: the module's clock (a drain does not move it).
     now: UnixSeconds,
@@ -234,6 +235,7 @@ impl Module {
             findings: Findings::new(),
             audit: AuditLog::new(),
             dropped_audited: 0,
+            dropped_audited_at: 0,
             outbox: Outbox::new(),
             now: 0,
         }
@@ -343,8 +345,12 @@ impl Module {
             self.step_back(self.now.wrapping_sub(now));
         }
         self.now = now;
-        self.findings
-            .set(BlindSpot::NoClock, now < CLOCK_SET_AFTER, now);
+        let clock_set = now >= CLOCK_SET_AFTER;
+        if clock_set && self.findings.holds(BlindSpot::NoClock) {
+            // A start seen by polls without a time is reported before its end.
+            self.send_findings();
+        }
+        self.findings.set(BlindSpot::NoClock, !clock_set, now);
         let next = match (self.state, hub_connected) {
             (State::Pending | State::Suspended, true) => State::Active,
             (State::Active, false) => State::Pending,
@@ -1001,13 +1007,19 @@ impl Module {
     }
 
     /// Puts the waiting findings and audit records in the outbox, in messages the outbox
-    /// drops last; messages dropped since the last poll are recorded first.
+    /// drops last. Messages dropped are recorded first, at most once per low-group
+    /// interval: a record each time would itself fill the outbox of a device that is offline
+    /// for long, pushing out the collections it reports on.
     fn send_records(&mut self) {
         let dropped = self.messages().dropped;
-        if dropped != self.dropped_audited {
+        let low = self.settings.intervals_s[Priority::Low as usize];
+        if dropped != self.dropped_audited
+            && (self.dropped_audited == 0 || elapsed(self.dropped_audited_at, self.now) >= low)
+        {
             let since = dropped.wrapping_sub(self.dropped_audited);
             self.audit(AuditKind::MessagesDropped, 0, [dropped, 0, since]);
             self.dropped_audited = dropped;
+            self.dropped_audited_at = self.now;
         }
         self.send_findings();
         let now = self.now;

@@ -1247,7 +1247,7 @@ static void next_heartbeat_counts_the_backlog(ULONG first)
 }
 
 /* Every message built since `start` was delivered (once, oldest first) or dropped, and the
-   audit messages (which the outbox drops last) recorded the drops up to the latest. */
+   audit messages (which the outbox drops last) recorded the drops, one record a minute. */
 static void every_message_delivered_or_dropped(const nxsm_stats *start)
 {
     nxsm_stats stats = stats_now();
@@ -1257,6 +1257,8 @@ static void every_message_delivered_or_dropped(const nxsm_stats *start)
     ULONG missing = 0;
     ULONG drop_records = 0;
     uint32_t last_drop_total = start->messages_dropped;
+    uint32_t last_drop_time = 0;
+    uint32_t first_time;
     uint32_t audit_sequence;
     uint32_t first_sequence;
     uint32_t previous;
@@ -1269,6 +1271,7 @@ static void every_message_delivered_or_dropped(const nxsm_stats *start)
     assert_int_equal(m.record_event, EVENT_AUDIT);
     audit_sequence = m.audit[m.records - 1u].sequence;
     first_sequence = m.sequence;
+    first_time = m.time;
     previous = first_sequence;
     for (i = 1; i < count; i++)
     {
@@ -1294,15 +1297,20 @@ static void every_message_delivered_or_dropped(const nxsm_stats *start)
             assert_int_equal(a->time, m.time);
             assert_true(a->new_value >= 1u);
             assert_true(a->subject >= last_drop_total + a->new_value); /* more if one was lost */
+            /* At most one a low-group interval (60 s): they must not crowd out what they
+               report on. */
+            assert_true(drop_records == 0u || a->time >= last_drop_time + 60u);
             last_drop_total = a->subject;
+            last_drop_time = a->time;
             drop_records++;
         }
     }
     assert_int_equal(previous, first_sequence + built - 1u); /* the last one built */
     assert_int_equal(missing, dropped);
-    /* Drops were recorded, the latest total included. */
+    /* Drops were recorded; those of the last interval wait for its end. */
     assert_int_equal(drop_records != 0u, dropped != 0u);
-    assert_int_equal(last_drop_total, stats.messages_dropped);
+    assert_true(last_drop_total <= stats.messages_dropped);
+    assert_true(drop_records == 0u || drop_records <= 1u + (last_drop_time - first_time) / 60u);
     assert_int_equal(stats.outbox_messages, 0);
 }
 
@@ -1577,6 +1585,7 @@ static void test_clock_unavailable_keeps_capturing(void **state)
     ULONG i;
     ULONG count;
     ULONG restored;
+    ULONG no_clock;
     ULONG late_port_packets = 0;
 
     (void)state;
@@ -1626,9 +1635,26 @@ static void test_clock_unavailable_keeps_capturing(void **state)
         }
     }
     port_packets_out = NULL;
-    /* The outage began and ended between two polls with a time: no finding to report. */
-    assert_int_equal(count_sent(count).findings, 0);
-    assert_int_equal(collections_sent(count), sim_hub_sent_count() - count);
+    /* The outage is a no-clock finding: its start (at the last time known before it) and its
+       end (at the first poll with a time) go out when the clock is back. */
+    assert_int_equal(count_sent(count).findings, 2);
+    assert_int_equal(collections_sent(count), sim_hub_sent_count() - count - 2u);
+    no_clock = 0;
+    for (i = count; i < sim_hub_sent_count(); i++)
+    {
+        message m = sent_message(i);
+
+        if (m.record_event != EVENT_FINDINGS)
+        {
+            continue;
+        }
+        assert_int_equal(m.records, 1);
+        assert_int_equal(m.findings[0].variant, 4);
+        assert_int_equal(m.findings[0].active, no_clock == 0u);
+        assert_int_equal(m.findings[0].time, no_clock == 0u ? first + 10u : restored);
+        no_clock++;
+    }
+    assert_int_equal(no_clock, 2);
     assert_int_equal(port_table[47100], 26);
     assert_int_equal(late_port_packets, 26);
     assert_int_equal(stats_now().clock_unavailable - before.clock_unavailable, 26);
