@@ -614,11 +614,14 @@ impl Module {
                 false => Err(SetError::NotStarted),
             });
         let result = checked.err().map_or(0, SetError::code);
-        self.audit(
-            AuditKind::IntervalChanged,
-            result,
-            [priority as u32, old, seconds],
-        );
+        // A refusal is recorded, and a change; setting the value in force changes nothing.
+        if result != 0 || old != seconds {
+            self.audit(
+                AuditKind::IntervalChanged,
+                result,
+                [priority as u32, old, seconds],
+            );
+        }
         let seconds = checked?;
         if let Some(slot) = self.settings.intervals_s.get_mut(priority as usize) {
             *slot = seconds;
