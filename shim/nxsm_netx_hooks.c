@@ -440,6 +440,12 @@ ULONG nxsm_netx_hooks_install(UINT capture_mode)
     ULONG not_hooked = 0;
     ULONG i;
 
+    /* The socket scan reads the IPs this install hooks; the core calls it from its polls. */
+    if (nxsm_set_inventory_source(nxsm_netx_inventory_scan, NX_NULL) != NXSM_OK)
+    {
+        /* Only a call from inside a source fails (NXSM_ERR_BUSY): no inventory then. */
+    }
+
     /* A snapshot of the created list (NetX links and unlinks with interrupts disabled). */
     TX_DISABLE
     created = _nx_ip_created_count;
@@ -531,6 +537,10 @@ VOID nxsm_netx_hooks_remove(VOID)
     UINT i;
     UINT which;
 
+    if (nxsm_set_inventory_source(NX_NULL, NX_NULL) != NXSM_OK)
+    {
+        /* Only a call from inside a source fails: the scan finds no hooked IP after this. */
+    }
     for (i = 0; i < NXSM_MAX_IP_INSTANCES; i++)
     {
         nxsm_hook_slot *slot = &nxsm_hook_slots[i];
@@ -592,4 +602,62 @@ VOID nxsm_netx_hook_status_get(nxsm_netx_hook_status *status)
     status->hooks_left_replaced = nxsm_hook_left_replaced;
     status->capture_mode = (ULONG)nxsm_hook_mode;
     TX_RESTORE
+}
+
+/* How many hooks installed on slot's IP are no longer ours. Interrupts disabled by the
+   caller. */
+static ULONG nxsm_hooks_replaced_count(const nxsm_hook_slot *slot, NX_IP *ip_ptr)
+{
+    ULONG replaced = 0;
+    UINT which;
+
+    if ((slot->installed & NXSM_HOOK_FILTER_BIT) != 0u && ip_ptr->nx_ip_packet_filter_extended != nxsm_filter)
+    {
+        replaced++;
+    }
+    for (which = 0; which < NXSM_HOOK_RECEIVERS; which++)
+    {
+        nxsm_receive_fn *field = nxsm_receive_field(ip_ptr, which);
+
+        if ((slot->installed & (1u << which)) != 0u && field != NX_NULL && *field != nxsm_wrappers[which])
+        {
+            replaced++;
+        }
+    }
+    return replaced;
+}
+
+UINT nxsm_netx_hooked_ip(UINT index, NX_IP **ip_ptr, ULONG *hooks_replaced)
+{
+    TX_INTERRUPT_SAVE_AREA
+    NX_IP *ip = NX_NULL;
+    ULONG replaced = 0;
+
+    if (index >= NXSM_MAX_IP_INSTANCES || ip_ptr == NX_NULL || hooks_replaced == NX_NULL)
+    {
+        return NX_FALSE;
+    }
+    /* nxsm_ip_created() disables interrupts itself: a nested disable, as in the hooks. */
+    TX_DISABLE
+    if (nxsm_hook_slots[index].active && nxsm_hook_slots[index].ip != NX_NULL &&
+        nxsm_ip_created(nxsm_hook_slots[index].ip))
+    {
+        ip = nxsm_hook_slots[index].ip;
+        replaced = nxsm_hooks_replaced_count(&nxsm_hook_slots[index], ip);
+    }
+    TX_RESTORE
+    *ip_ptr = ip;
+    *hooks_replaced = replaced;
+    return (ip != NX_NULL) ? NX_TRUE : NX_FALSE;
+}
+
+ULONG nxsm_netx_ips_unhooked(VOID)
+{
+    TX_INTERRUPT_SAVE_AREA
+    ULONG count;
+
+    TX_DISABLE
+    count = nxsm_hook_ip_not_hooked;
+    TX_RESTORE
+    return count;
 }
