@@ -59,7 +59,7 @@
 /**
  * `nxsm_config.collectors` with every collector enabled.
  */
-#define NXSM_COLLECTORS_ALL 7
+#define NXSM_COLLECTORS_ALL 15
 
 /**
  * Which rule of the detection policy an alert reports (the wire format's numbers).
@@ -132,6 +132,12 @@ enum nxsm_collector
    * Health counters (default group: low).
    */
   NXSM_COLLECTOR_HEARTBEAT = 2,
+  /**
+   * Listening ports, bound ports and connections, read through the inventory source
+   * (`nxsm_set_inventory_source`); sent at its group's interval and whenever it changes
+   * (default group: medium).
+   */
+  NXSM_COLLECTOR_INVENTORY = 3,
 };
 #ifndef __cplusplus
 typedef uint32_t nxsm_collector;
@@ -329,6 +335,31 @@ enum nxsm_result
 };
 #ifndef __cplusplus
 typedef uint32_t nxsm_result;
+#endif // __cplusplus
+
+/**
+ * What a socket in an inventory is.
+ */
+enum nxsm_socket_kind
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * A TCP server port listening on every address of its IP instance.
+   */
+  NXSM_SOCKET_TCP_LISTEN = 0,
+  /**
+   * A UDP socket bound to a port, on every address.
+   */
+  NXSM_SOCKET_UDP_BOUND = 1,
+  /**
+   * An established TCP connection.
+   */
+  NXSM_SOCKET_TCP_ESTABLISHED = 2,
+};
+#ifndef __cplusplus
+typedef uint32_t nxsm_socket_kind;
 #endif // __cplusplus
 
 /**
@@ -667,6 +698,32 @@ typedef struct {
    * Packets the hooks dropped because a block rule of the detection policy matched.
    */
   uint64_t packets_blocked;
+  /**
+   * Sockets the latest inventory read found (listed or not).
+   */
+  uint32_t inventory_sockets;
+  /**
+   * Inventory reads made.
+   */
+  uint32_t inventory_reads;
+  /**
+   * Inventory reads not reported because an IP instance could not be read, plus entries
+   * the source wrote that broke a rule of their kind (left out).
+   */
+  uint32_t inventory_rejected;
+  /**
+   * Findings holding now: bit `i` for entry `i` of the risky-service list, bits 16-19
+   * for an unhooked IP instance, a replaced hook, network activity off, no clock.
+   */
+  uint32_t findings_active;
+  /**
+   * Audit records made since boot, lost ones included.
+   */
+  uint32_t audit_records;
+  /**
+   * Audit records lost because their queue was full (`NXSM_AUDIT_RECORDS`).
+   */
+  uint32_t audit_lost;
 } nxsm_stats;
 
 /**
@@ -788,6 +845,107 @@ typedef struct {
    */
   bool loaded;
 } nxsm_policy_summary;
+
+/**
+ * One socket, as an inventory source writes it.
+ */
+typedef struct {
+  /**
+   * An `nxsm_socket_kind`.
+   */
+  uint8_t kind;
+  /**
+   * 4 or 6 for an established connection; 0 for a listener or bound UDP socket (every
+   * address).
+   */
+  uint8_t ip_version;
+  /**
+   * Which IP instance: its index in the hooks' table, 0-based.
+   */
+  uint8_t ip_index;
+  /**
+   * Always 0.
+   */
+  uint8_t reserved;
+  /**
+   * Device-side port (never 0).
+   */
+  uint16_t local_port;
+  /**
+   * Peer port (0 unless established).
+   */
+  uint16_t remote_port;
+  /**
+   * Device-side address, wire octet order, IPv4 in the first 4 bytes (all 0 unless
+   * established).
+   */
+  uint8_t local_address[16];
+  /**
+   * Peer address, likewise.
+   */
+  uint8_t remote_address[16];
+} nxsm_socket;
+
+/**
+ * One read of the socket tables: the library sets `sockets` and `capacity`, the source
+ * the rest (all 0 on entry).
+ */
+typedef struct {
+  /**
+   * Set by the library: room for `capacity` entries.
+   */
+  nxsm_socket *sockets;
+  /**
+   * Set by the library (`NXSM_INVENTORY_SOCKETS`).
+   */
+  uint32_t capacity;
+  /**
+   * Every socket found, those beyond `capacity` included (only the first `capacity` are
+   * written).
+   */
+  uint32_t found;
+  /**
+   * Hooked IP instances not read because their protection mutex was not free in time:
+   * nothing of this read is reported.
+   */
+  uint32_t ips_skipped;
+  /**
+   * IP instances left without hooks because the hooks' table was full.
+   */
+  uint32_t ips_unhooked;
+  /**
+   * Installed hooks (filter or receive function) the application has since replaced.
+   */
+  uint32_t hooks_replaced;
+} nxsm_inventory_scan;
+
+/**
+ * Reads the socket tables into `scan`. Called by the library inside `nxsm_poll`, on the
+ * polling thread, when an inventory read is due (at most once per high-group interval,
+ * and when the inventory collector is due); it must not call `nxsm_*` functions (they
+ * return `NXSM_ERR_BUSY`).
+ */
+typedef void (*nxsm_inventory_source)(nxsm_inventory_scan *scan, void *context);
+
+/**
+ * One entry of the risky-service list (`nxsm_set_risky_services`).
+ */
+typedef struct {
+  /**
+   * 0 TCP (a listening port), 1 UDP (a bound port).
+   */
+  uint8_t protocol;
+  /**
+   * Why it is risky: 0 listed by the application, 1 clear-text file transfer, 2
+   * clear-text remote login, 3 clear-text web, 4 unauthenticated industrial protocol, 5
+   * MQTT without TLS, 6 CoAP without DTLS, 7 clear-text management.
+   */
+  uint8_t reason;
+  /**
+   * The port (never 0).
+   */
+  uint16_t port;
+} nxsm_service;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1048,6 +1206,22 @@ nxsm_result nxsm_baseline_learn(uint32_t seconds);
  * loads kept finishing while it read (it never waits).
  */
 nxsm_result nxsm_policy_info(nxsm_policy_summary *out);
+
+/**
+ * Sets the function that reads the stack's socket tables for the inventory (NULL: none,
+ * and no inventory is sent). The NetX Duo hooks set theirs when installed and remove it
+ * when removed. Any state; `NXSM_ERR_BUSY` while a poll runs.
+ */
+nxsm_result nxsm_set_inventory_source(nxsm_inventory_source source, void *context);
+
+/**
+ * Replaces the list of risky services that findings check listening TCP and bound UDP
+ * ports against: `count` entries at `services` (at most 16; NULL with 0 restores the
+ * defaults: TCP 21, 23, 80, 502, 1883 and UDP 69, 161, 5683). The findings of the old
+ * list end. Any state; refused (`NXSM_ERR_INVALID_ARGUMENT`, and recorded in the audit
+ * trail) when an entry has an unknown protocol or reason, or port 0.
+ */
+nxsm_result nxsm_set_risky_services(const nxsm_service *services, size_t count);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -429,6 +429,23 @@ static UINT nxsm_hook_ip(NX_IP *ip_ptr, NX_IP *const *ips, ULONG count, UINT mod
     return (slot != NX_NULL) ? NX_TRUE : NX_FALSE;
 }
 
+/* Sets (or, NX_NULL, clears) the core's inventory source. The core refuses while a poll
+   runs (NXSM_ERR_BUSY): a poll is short, so try again every tick, NXSM_INVENTORY_SET_TICKS
+   at most. Failing that (a poll that never ends), the previous source stays. */
+static VOID nxsm_inventory_source_set(nxsm_inventory_source source)
+{
+    ULONG tries;
+
+    for (tries = 0; tries <= (ULONG)NXSM_INVENTORY_SET_TICKS; tries++)
+    {
+        if (nxsm_set_inventory_source(source, NX_NULL) != NXSM_ERR_BUSY)
+        {
+            return;
+        }
+        (void)tx_thread_sleep(1);
+    }
+}
+
 ULONG nxsm_netx_hooks_install(UINT capture_mode)
 {
     TX_INTERRUPT_SAVE_AREA
@@ -441,10 +458,7 @@ ULONG nxsm_netx_hooks_install(UINT capture_mode)
     ULONG i;
 
     /* The socket scan reads the IPs this install hooks; the core calls it from its polls. */
-    if (nxsm_set_inventory_source(nxsm_netx_inventory_scan, NX_NULL) != NXSM_OK)
-    {
-        /* Only a call from inside a source fails (NXSM_ERR_BUSY): no inventory then. */
-    }
+    nxsm_inventory_source_set(nxsm_netx_inventory_scan);
 
     /* A snapshot of the created list (NetX links and unlinks with interrupts disabled). */
     TX_DISABLE
@@ -537,10 +551,8 @@ VOID nxsm_netx_hooks_remove(VOID)
     UINT i;
     UINT which;
 
-    if (nxsm_set_inventory_source(NX_NULL, NX_NULL) != NXSM_OK)
-    {
-        /* Only a call from inside a source fails: the scan finds no hooked IP after this. */
-    }
+    /* First, so that no poll reads an empty inventory from the IPs being unhooked. */
+    nxsm_inventory_source_set(NX_NULL);
     for (i = 0; i < NXSM_MAX_IP_INSTANCES; i++)
     {
         nxsm_hook_slot *slot = &nxsm_hook_slots[i];

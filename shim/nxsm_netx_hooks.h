@@ -6,7 +6,6 @@
 #define NXSM_NETX_HOOKS_H
 
 #include "nxsm_netx.h"
-#include "nxsm_inventory_pending.h" /* TEMPORARY: until the core's inventory API is on main */
 
 /* NX_IP instances whose hooks can be chained at once (table of saved pointers). */
 #ifndef NXSM_MAX_IP_INSTANCES
@@ -29,6 +28,12 @@ ULONG nxsm_netx_ips_unhooked(VOID);
    NXSM_INVENTORY_LOCK_TICKS). context is unused. Threads only (the core calls it from
    nxsm_poll). */
 void nxsm_netx_inventory_scan(nxsm_inventory_scan *scan, void *context);
+
+/* Ticks install/remove wait in all for nxsm_set_inventory_source() while a poll runs
+   (NXSM_ERR_BUSY), trying again every tick. */
+#ifndef NXSM_INVENTORY_SET_TICKS
+#define NXSM_INVENTORY_SET_TICKS 100u
+#endif
 
 /* Ticks the scan waits for an IP's protection mutex before skipping that IP. */
 #ifndef NXSM_INVENTORY_LOCK_TICKS

@@ -32,17 +32,6 @@ typedef struct
     ULONG budget;
 } nxsm_inventory_walk;
 
-/* TEMPORARY (until the core's API is on main, see nxsm_inventory_pending.h): a core without
-   nxsm_set_inventory_source() links against this stand-in, which registers nothing. */
-#ifdef NXSM_INVENTORY_PENDING
-__attribute__((weak)) nxsm_result nxsm_set_inventory_source(nxsm_inventory_source source, void *context)
-{
-    (void)source;
-    (void)context;
-    return NXSM_OK;
-}
-#endif
-
 /* Writes a host-order ULONG as four wire-order octets. */
 static void nxsm_inventory_put_ulong(uint8_t *out, ULONG value)
 {

@@ -55,7 +55,7 @@ pub const MAX_FIRST_COLLECTION_BASE_S: u32 = 3_600;
 pub enum Priority {
     /// Network activity (default 10 s).
     High = 0,
-    /// No built-in collector (default 30 s).
+    /// The inventory (default 30 s).
     Medium = 1,
     /// System information and heartbeat (default 60 s).
     Low = 2,
@@ -298,7 +298,7 @@ mod tests {
         let good = Settings::DEFAULT.to_raw();
         type Case = (fn(&mut RawSettings), SettingError);
         let cases: [Case; 12] = [
-            (|r| r.collectors = 8, SettingError::Collectors),
+            (|r| r.collectors = 16, SettingError::Collectors),
             (|r| r.collectors = 0x107, SettingError::Collectors),
             (|r| r.intervals_s[0] = 0, SettingError::Interval),
             (

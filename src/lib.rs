@@ -47,6 +47,8 @@ pub(crate) mod entry;
 /// cbindgen:ignore
 pub(crate) mod flows;
 /// cbindgen:ignore
+pub(crate) mod hygiene;
+/// cbindgen:ignore
 pub(crate) mod intake;
 /// cbindgen:ignore
 pub(crate) mod message;

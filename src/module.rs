@@ -12,9 +12,13 @@ use crate::detect::baseline::{LearnMode, MAX_LEARN_S};
 use crate::detect::{Alert, DetectCounters, Detector};
 use crate::entry;
 use crate::flows::{Flows, Update};
+use crate::hygiene::audit::{AuditCounters, AuditKind, AuditLog};
+use crate::hygiene::findings::{BlindSpot, Findings, Service, CLOCK_SET_AFTER};
+use crate::hygiene::inventory::{Inventory, InventoryCounters, Read, Scan, Socket};
 use crate::intake::{Intake, IntakeCounters, IntakeTotals};
 use crate::message::{
-    AlertPlan, BaselineMessage, Collection, Composer, Cursor, Heartbeat, SystemInformation, Window,
+    AlertPlan, AuditPlan, BaselineMessage, Collection, Composer, Cursor, FindingsMessage,
+    Heartbeat, InventoryPlan, SystemInformation, Window,
 };
 use crate::outbox::Outbox;
 use crate::policy::store::Policies;
@@ -169,6 +173,13 @@ pub struct Module {
     closing: Closing,
     detect: Detector,
     learn: LearnMode,
+    inventory: Inventory,
+    /// No inventory read before this time, unless its collector is due.
+    inventory_check_at: UnixSeconds,
+    findings: Findings,
+    audit: AuditLog,
+    /// Messages dropped as of the last `MessagesDropped` record.
+    dropped_audited: u32,
     outbox: ModuleOutbox,
     /// Time of the latest start or poll: the module's clock (a drain does not move it).
     now: UnixSeconds,
@@ -218,6 +229,11 @@ impl Module {
             closing: Closing::NONE,
             detect: Detector::new(),
             learn: LearnMode::new(),
+            inventory: Inventory::new(),
+            inventory_check_at: 0,
+            findings: Findings::new(),
+            audit: AuditLog::new(),
+            dropped_audited: 0,
             outbox: Outbox::new(),
             now: 0,
         }
@@ -249,7 +265,17 @@ impl Module {
         self.started_at = now;
         self.window_start = now;
         self.retry_at = now;
+        self.inventory_check_at = now;
         self.enter(State::Pending, now);
+        self.audit(
+            AuditKind::Started,
+            0,
+            [
+                u32::from(settings.collectors),
+                0,
+                settings.capture_mode as u32,
+            ],
+        );
         Ok(())
     }
 
@@ -267,6 +293,8 @@ impl Module {
         self.flush_window(intake, policy);
         // Stopped, nothing takes messages: what still waits goes in now.
         self.compose(intake, true);
+        self.audit(AuditKind::Stopped, 0, [0; 3]);
+        self.send_records();
         self.counters.stops = self.counters.stops.wrapping_add(1);
         let since = self.state_since;
         self.enter(State::NotInitialized, since);
@@ -289,14 +317,32 @@ impl Module {
         policy: &Policies,
         notify: impl Fn(&Alert),
     ) -> Result<State, LifecycleError> {
+        self.poll_reading(now, hub_connected, intake, policy, notify, |_| None)
+    }
+
+    /// [`poll`](Self::poll) on a platform that reads its socket tables: `read_sockets`
+    /// writes the sockets into the room it is given and says what it found (see
+    /// [`Inventory::read`]); it is called only when an inventory read is due.
+    pub fn poll_reading(
+        &mut self,
+        now: UnixSeconds,
+        hub_connected: bool,
+        intake: &IntakeCounters,
+        policy: &Policies,
+        notify: impl Fn(&Alert),
+        read_sockets: impl FnOnce(&mut [Socket]) -> Option<Scan>,
+    ) -> Result<State, LifecycleError> {
         if !self.is_running() {
             return Err(LifecycleError::NotStarted);
         }
         self.counters.polls = self.counters.polls.wrapping_add(1);
         if is_before(now, self.now) {
+            self.audit(AuditKind::ClockSetBack, 0, [0, self.now, now]);
             self.step_back(self.now.wrapping_sub(now));
         }
         self.now = now;
+        self.findings
+            .set(BlindSpot::NoClock, now < CLOCK_SET_AFTER, now);
         let next = match (self.state, hub_connected) {
             (State::Pending | State::Suspended, true) => State::Active,
             (State::Active, false) => State::Pending,
@@ -316,12 +362,24 @@ impl Module {
             }
             self.send_alerts(&notify);
         }
+        let due = self.scheduler.due(now);
+        self.check_inventory(due, read_sockets);
+        let (network, _) = self.scheduler.collector(Collector::NetworkActivity);
+        self.findings
+            .set(BlindSpot::NetworkActivityOff, !network, now);
+        self.send_records();
         // A collection waiting for room: as much as fits while a hub takes messages, all
         // of it (dropping the oldest if it must) once none does.
         self.compose(intake, self.state != State::Active);
-        let due = self.scheduler.due(now);
         if due.collectors != 0 {
-            self.collect(due, intake, policy);
+            // The inventory went out above; the others make one collection.
+            let collection = Due {
+                collectors: due.collectors & !Collector::Inventory.bit(),
+                ..due
+            };
+            if collection.collectors != 0 {
+                self.collect(collection, intake, policy);
+            }
             self.scheduler
                 .collected(due, now, &self.settings.intervals_s);
             // The closed window's connection count may have raised one.
@@ -338,6 +396,7 @@ impl Module {
             return Err(LifecycleError::NotStarted);
         }
         self.counters.clock_unavailable = self.counters.clock_unavailable.saturating_add(1);
+        self.findings.set(BlindSpot::NoClock, true, self.now);
         Ok(())
     }
 
@@ -478,7 +537,12 @@ impl Module {
         if !self.is_running() {
             return Err(LifecycleError::NotStarted);
         }
-        let (was_enabled, _) = self.scheduler.collector(collector);
+        let (was_enabled, was_group) = self.scheduler.collector(collector);
+        let packed = |enabled: bool, group: Priority| u32::from(enabled) << 8 | group as u32;
+        let (old, new) = (packed(was_enabled, was_group), packed(enabled, priority));
+        if old != new {
+            self.audit(AuditKind::CollectorChanged, 0, [collector as u32, old, new]);
+        }
         if collector == Collector::NetworkActivity && was_enabled != enabled {
             if enabled {
                 self.window_start = self.now;
@@ -534,10 +598,20 @@ impl Module {
 
     /// Changes one group's interval on a running module.
     pub fn set_interval(&mut self, priority: Priority, seconds: u32) -> Result<(), SetError> {
-        let seconds = Settings::check_interval(seconds).map_err(|_| SetError::OutOfRange)?;
-        if !self.is_running() {
-            return Err(SetError::NotStarted);
-        }
+        let old = self.interval(priority);
+        let checked = Settings::check_interval(seconds)
+            .map_err(|_| SetError::OutOfRange)
+            .and_then(|seconds| match self.is_running() {
+                true => Ok(seconds),
+                false => Err(SetError::NotStarted),
+            });
+        let result = checked.err().map_or(0, SetError::code);
+        self.audit(
+            AuditKind::IntervalChanged,
+            result,
+            [priority as u32, old, seconds],
+        );
+        let seconds = checked?;
         if let Some(slot) = self.settings.intervals_s.get_mut(priority as usize) {
             *slot = seconds;
         }
@@ -741,15 +815,18 @@ impl Module {
     /// Starts learn mode for `seconds` (1 ..= a week) on a running module; a period under
     /// way starts again.
     pub fn learn(&mut self, seconds: u32) -> Result<(), SetError> {
-        if !DETECTION {
-            return Err(SetError::NotBuilt);
-        }
-        if !(1..=MAX_LEARN_S).contains(&seconds) {
-            return Err(SetError::OutOfRange);
-        }
-        if !self.is_running() {
-            return Err(SetError::NotStarted);
-        }
+        let checked = if !DETECTION {
+            Err(SetError::NotBuilt)
+        } else if !(1..=MAX_LEARN_S).contains(&seconds) {
+            Err(SetError::OutOfRange)
+        } else if !self.is_running() {
+            Err(SetError::NotStarted)
+        } else {
+            Ok(())
+        };
+        let result = checked.err().map_or(0, SetError::code);
+        self.audit(AuditKind::LearnStarted, result, [0, 0, seconds]);
+        checked?;
         self.learn.start(self.now, seconds);
         Ok(())
     }
@@ -763,11 +840,13 @@ impl Module {
     /// it makes passes every check, and its report waits for the outbox either way.
     fn finish_learning(&mut self, policy: &Policies) {
         let learned = self.learn.learned();
+        let before = policy.read(|current| current.map_or(0, |current| current.crc32()));
         let applied = policy
             .install(|words| policy.read(|current| learned.write_policy(words, current.as_ref())))
             .is_ok();
         let crc = policy.read(|current| current.map_or(0, |current| current.crc32()));
         self.learn.finish(applied, crc);
+        self.audit(AuditKind::LearnEnded, 0, [u32::from(applied), before, crc]);
     }
 
     /// Puts the waiting alerts in the outbox, in messages of their own, and tells `notify`
@@ -805,6 +884,167 @@ impl Module {
             }
             self.take_sequence();
             self.detect.sent(count);
+        }
+    }
+
+    /// Records an audit record at the module's time (see [`AuditLog::record`]).
+    pub fn audit(&mut self, kind: AuditKind, result: u32, values: [u32; 3]) {
+        self.audit.record(self.now, kind, result, values);
+    }
+
+    /// Audit counters.
+    pub fn audit_counters(&self) -> AuditCounters {
+        self.audit.counters()
+    }
+
+    /// Inventory counters, and the sockets the latest read found.
+    pub fn inventory_counters(&self) -> (InventoryCounters, u32) {
+        (self.inventory.counters(), self.inventory.found())
+    }
+
+    /// Findings holding now (see [`Findings::active`]).
+    pub fn findings_active(&self) -> u32 {
+        self.findings.active()
+    }
+
+    /// Replaces the risky-service list (`None`: the defaults); the ends of the old list's
+    /// findings go out first. Any state.
+    pub fn set_services(&mut self, services: Option<&[Service]>) {
+        let old = self.findings.service_count();
+        self.findings.end_services(self.now);
+        self.send_findings();
+        self.findings.set_services(services);
+        let new = self.findings.service_count();
+        self.audit(AuditKind::ServicesChanged, 0, [0, old, new]);
+    }
+
+    /// Reads the inventory when its collector is due, or at the high group's interval, and
+    /// puts it in the outbox when its collector is due or it changed. The read also tells
+    /// the findings.
+    fn check_inventory(
+        &mut self,
+        due: Due,
+        read_sockets: impl FnOnce(&mut [Socket]) -> Option<Scan>,
+    ) {
+        let (enabled, _) = self.scheduler.collector(Collector::Inventory);
+        let scheduled = due.has(Collector::Inventory);
+        if !enabled || (!scheduled && is_before(self.now, self.inventory_check_at)) {
+            return;
+        }
+        let now = self.now;
+        let high = self.settings.intervals_s[Priority::High as usize];
+        self.inventory_check_at = now.wrapping_add(high);
+        let Some((read, scan)) = self.inventory.read(read_sockets) else {
+            return;
+        };
+        let (unhooked, replaced) = self.findings.hook_counts();
+        for (subject, old, new) in [
+            (1, unhooked, scan.ips_unhooked),
+            (2, replaced, scan.hooks_replaced),
+        ] {
+            if new > old {
+                self.audit(AuditKind::HooksLost, 0, [subject, old, new]);
+            }
+        }
+        self.findings
+            .hooks(scan.ips_unhooked, scan.hooks_replaced, now);
+        let Read::Complete { changed } = read else {
+            return;
+        };
+        if let Some(sockets) = self.inventory.sockets() {
+            self.findings.inventory_read(sockets, now);
+        }
+        if changed || scheduled {
+            self.send_inventory();
+        }
+    }
+
+    /// Puts the held inventory in the outbox, in as many parts as it takes.
+    fn send_inventory(&mut self) {
+        let Some(sockets) = self.inventory.sockets() else {
+            return;
+        };
+        let found = self.inventory.found();
+        let mut first = 0usize;
+        let mut part = 0u16;
+        let mut unstored = 0u32;
+        loop {
+            let rest = sockets.get(first..).unwrap_or_default();
+            let plan = InventoryPlan::new(
+                rest,
+                found,
+                part,
+                capacity::MAX_MESSAGE_BYTES,
+                self.next_sequence,
+                self.now,
+            );
+            if !self
+                .outbox
+                .push(plan.sequence(), plan.len(), |room| plan.write(room).ok())
+            {
+                unstored = unstored.saturating_add(1);
+            }
+            self.next_sequence = self.next_sequence.wrapping_add(1);
+            if self.closing.collectors != 0 {
+                self.closing.at.sequence = self.next_sequence;
+            }
+            if !plan.more() {
+                break;
+            }
+            first += plan.count();
+            part = part.wrapping_add(1);
+        }
+        self.counters.messages_unstored = self.counters.messages_unstored.saturating_add(unstored);
+        self.inventory.reported();
+    }
+
+    /// Puts the waiting findings and audit records in the outbox, in messages the outbox
+    /// drops last; messages dropped since the last poll are recorded first.
+    fn send_records(&mut self) {
+        let dropped = self.messages().dropped;
+        if dropped != self.dropped_audited {
+            let since = dropped.wrapping_sub(self.dropped_audited);
+            self.audit(AuditKind::MessagesDropped, 0, [dropped, 0, since]);
+            self.dropped_audited = dropped;
+        }
+        self.send_findings();
+        let now = self.now;
+        while let Some(plan) = AuditPlan::new(
+            self.audit.waiting(now),
+            capacity::MAX_MESSAGE_BYTES,
+            self.next_sequence,
+            now,
+        ) {
+            let stored = self
+                .outbox
+                .push_alert(plan.sequence(), plan.len(), |room| plan.write(room).ok());
+            let count = plan.count();
+            self.count_unstored(stored);
+            self.take_sequence();
+            self.audit.sent(count);
+        }
+    }
+
+    /// Puts the waiting findings in the outbox in one message the outbox drops last.
+    fn send_findings(&mut self) {
+        if !self.findings.pending() {
+            return;
+        }
+        let message = FindingsMessage::new(&self.findings, self.next_sequence, self.now);
+        let stored = self
+            .outbox
+            .push_alert(self.next_sequence, message.len(), |room| {
+                message.write(room).ok()
+            });
+        self.count_unstored(stored);
+        self.take_sequence();
+        self.findings.reported();
+    }
+
+    /// Counts a message the outbox could not store at all.
+    fn count_unstored(&mut self, stored: bool) {
+        if !stored {
+            self.counters.messages_unstored = self.counters.messages_unstored.saturating_add(1);
         }
     }
 
@@ -853,9 +1093,40 @@ pub enum SetError {
     NotBuilt,
 }
 
+impl SetError {
+    /// Its C result code, as an audit record carries it.
+    pub const fn code(self) -> u32 {
+        match self {
+            Self::OutOfRange => result_code::INVALID_ARGUMENT,
+            Self::NotStarted => result_code::NOT_STARTED,
+            Self::NotBuilt => result_code::NOT_BUILT,
+        }
+    }
+}
+
+/// The C result codes (`nxsm_result`) of the core's refusals: the one place they are
+/// numbered in the core (the C API checks at build time that they are its own).
+pub mod result_code {
+    /// `NXSM_ERR_INVALID_ARGUMENT`.
+    pub const INVALID_ARGUMENT: u32 = 2;
+    /// `NXSM_ERR_ALREADY_STARTED`.
+    pub const ALREADY_STARTED: u32 = 3;
+    /// `NXSM_ERR_NOT_STARTED`.
+    pub const NOT_STARTED: u32 = 4;
+    /// `NXSM_ERR_BUSY`.
+    pub const BUSY: u32 = 5;
+    /// `NXSM_ERR_CLOCK_UNAVAILABLE`.
+    pub const CLOCK_UNAVAILABLE: u32 = 7;
+    /// `NXSM_ERR_NO_MESSAGE`.
+    pub const NO_MESSAGE: u32 = 11;
+    /// `NXSM_ERR_NOT_BUILT`.
+    pub const NOT_BUILT: u32 = 25;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hygiene::inventory::{Scan, Socket};
 
     const T0: UnixSeconds = 1_700_000_000;
     const NO_INTAKE: IntakeCounters = IntakeCounters {
@@ -960,7 +1231,8 @@ mod tests {
         assert_eq!(module.counters().clock_steps_back, 1);
         assert_eq!(module.next_collection(), Some(T0 - 890));
         run(&mut module, &intake, T0 - 899..T0 - 889, false, true);
-        assert_eq!(module.messages().built, built + 1);
+        // The step back's audit record, then the collection.
+        assert_eq!(module.messages().built, built + 2);
         assert_eq!(
             module.poll(T0 - 700, false, &NO_INTAKE, no_policy(), |_| {}),
             Ok(State::Pending)
@@ -1059,7 +1331,11 @@ mod tests {
         assert_eq!(module.counters().packets_counted, 2);
         module.stop(&NO_INTAKE, no_policy()).unwrap();
         assert!(module.flows().v6.is_empty(), "stop collects the window");
-        assert_eq!(module.messages().built, 1);
+        assert_eq!(
+            module.messages().built,
+            2,
+            "the window, then the audit records"
+        );
     }
 
     #[test]
@@ -1160,14 +1436,15 @@ mod tests {
         assert_eq!(module.state(), State::Pending);
         // Collections at T0+30, +40, ..., +90: seven, the first with every event.
         assert_eq!(module.counters().collections, 7);
-        assert_eq!(module.messages().built, 7);
+        // The start's audit record (at the first poll), then the collections.
+        assert_eq!(module.messages().built, 8);
         assert_eq!(module.messages().dropped, 0);
         // The backlog fills the outbox: the new window goes in as the hub takes it, at the
         // next poll.
         let sent = run_with(&mut module, &intake, T0 + 100..T0 + 102, true, true, 2);
         assert_eq!(
             sent,
-            (0..8).collect::<std::vec::Vec<_>>(),
+            (0..9).collect::<std::vec::Vec<_>>(),
             "backlog then the new window"
         );
         assert_eq!(module.state(), State::Active);
@@ -1210,7 +1487,9 @@ mod tests {
     fn failed_sends_are_counted_and_retried_after_the_retry_interval() {
         let intake = Intake::new();
         let mut module = started();
-        run(&mut module, &intake, T0..T0 + 31, true, false);
+        // The start's audit record goes out; then every send fails.
+        assert_eq!(run(&mut module, &intake, T0..T0 + 1, true, true), [0]);
+        run(&mut module, &intake, T0 + 1..T0 + 31, true, false);
         assert_eq!(module.counters().messages_failed, 1);
         assert!(module.peek().is_none(), "retry delay");
         module
@@ -1221,10 +1500,10 @@ mod tests {
             .poll(T0 + 33, true, &NO_INTAKE, no_policy(), |_| {})
             .unwrap();
         let (sequence, _) = module.peek().unwrap();
-        assert_eq!(sequence, 0);
+        assert_eq!(sequence, 1);
         assert_eq!(module.ack(sequence + 1, true), Err(AckError::NotOldest));
         module.ack(sequence, true).unwrap();
-        assert_eq!(module.messages().sent, 1);
+        assert_eq!(module.messages().sent, 2);
         assert_accounted(&module);
     }
 
@@ -1261,12 +1540,14 @@ mod tests {
             module.collector(Collector::NetworkActivity),
             (false, Priority::High)
         );
-        // Nothing else is due until the first collection; then only the low group.
+        // Nothing else is due until the first collection; then the finding that network
+        // activity is off, the audit records (start, the switch) and the low group.
         module
             .poll(T0 + 30, false, &NO_INTAKE, no_policy(), |_| {})
             .unwrap();
-        assert_eq!(module.messages().built, 2);
-        assert_eq!(module.next_collection(), Some(T0 + 90));
+        assert_eq!(module.messages().built, 4);
+        // The inventory's group is next.
+        assert_eq!(module.next_collection(), Some(T0 + 60));
     }
 
     #[test]
@@ -1282,7 +1563,8 @@ mod tests {
         assert!(module.peek().is_none());
         module.start(&Settings::DEFAULT, T0 + 50, 0).unwrap();
         let sent = run(&mut module, &intake, T0 + 50..T0 + 51, true, true);
-        assert_eq!(sent, (0..built).collect::<std::vec::Vec<_>>());
+        // And the new start's audit record.
+        assert_eq!(sent, (0..=built).collect::<std::vec::Vec<_>>());
     }
 
     /// Fills both tables with `flows` flows each (up to their capacity), every flow with
@@ -1455,7 +1737,7 @@ mod tests {
         assert_eq!(module.counters().clock_steps_back, 0);
         assert_eq!(module.state_since(), T0);
         assert_eq!(module.next_collection(), first);
-        assert_eq!(module.messages().built, 0);
+        assert_eq!(module.messages().built, 1, "the start's audit record alone");
     }
 
     /// A 32-bit clock that wraps in 2106 is one second later, not 136 years earlier:
@@ -1489,5 +1771,124 @@ mod tests {
         assert_eq!(module.state(), State::Suspended);
         assert_eq!(module.state_since(), start.wrapping_add(301));
         assert_eq!(module.heartbeat(&NO_INTAKE).uptime_s, 399);
+    }
+
+    /// The event variant of a message (the first event's).
+    fn event_of(bytes: &[u8]) -> u8 {
+        let mut at = 1 + 5;
+        for _ in 0..4 {
+            while bytes[at] & 0x80 != 0 {
+                at += 1;
+            }
+            at += 1;
+        }
+        bytes[at]
+    }
+
+    /// Takes every message the module hands out, returning (time of the poll, event).
+    fn take_events(module: &mut Module, now: u32, events: &mut std::vec::Vec<(u32, u8)>) {
+        while let Some((sequence, bytes)) = module.peek() {
+            events.push((now - T0, event_of(bytes)));
+            module.ack(sequence, true).unwrap();
+        }
+    }
+
+    fn listening(port: u16) -> Socket {
+        Socket {
+            kind: crate::hygiene::inventory::SocketKind::TcpListening as u8,
+            local_port: port,
+            ..Socket::EMPTY
+        }
+    }
+
+    /// The inventory is read at every high-group interval and sent when it changed; its
+    /// collector's group sends it anyway. A Telnet listener is a finding from the read
+    /// that first sees it to the read that no longer does.
+    #[test]
+    fn the_inventory_goes_out_when_it_changes_and_at_its_interval() {
+        let mut module = started();
+        let sockets = core::cell::RefCell::new(std::vec![listening(8883)]);
+        let reads = core::cell::Cell::new(0u32);
+        let mut events = std::vec::Vec::new();
+        for now in T0..=T0 + 95 {
+            if now == T0 + 45 {
+                sockets.borrow_mut().push(listening(23));
+            }
+            if now == T0 + 75 {
+                sockets.borrow_mut().pop();
+            }
+            let source = |room: &mut [Socket]| {
+                reads.set(reads.get() + 1);
+                for (slot, socket) in room.iter_mut().zip(sockets.borrow().iter()) {
+                    *slot = *socket;
+                }
+                Some(Scan {
+                    found: sockets.borrow().len() as u32,
+                    ..Scan::default()
+                })
+            };
+            module
+                .poll_reading(now, true, &NO_INTAKE, no_policy(), |_| {}, source)
+                .unwrap();
+            take_events(&mut module, now, &mut events);
+        }
+        // Reads at the start, then every 10 s, and at the collector's times (30, 60, 90).
+        assert_eq!(reads.get(), 10);
+        let inventories: std::vec::Vec<u32> = events
+            .iter()
+            .filter(|(_, event)| *event == 5)
+            .map(|(at, _)| *at)
+            .collect();
+        // The first read; the first collection; Telnet opened (read at 50); the medium
+        // group (60); Telnet closed (read at 80); the medium group (90).
+        assert_eq!(inventories, [0, 30, 50, 60, 80, 90]);
+        let findings: std::vec::Vec<u32> = events
+            .iter()
+            .filter(|(_, event)| *event == 6)
+            .map(|(at, _)| *at)
+            .collect();
+        assert_eq!(findings, [50, 80], "Telnet started, then ended");
+        assert_eq!(
+            events[..2],
+            [(0, 5), (0, 7)],
+            "the first read, then the start's record"
+        );
+        assert_eq!(module.inventory_counters().0.sent, 6);
+    }
+
+    /// Settings changes, refused ones included, and the clock set back are audited with
+    /// their values; a stop puts its record in the outbox at once.
+    #[test]
+    fn changes_are_audited_with_old_and_new_values() {
+        let mut module = started();
+        module.set_interval(Priority::Medium, 45).unwrap();
+        assert_eq!(
+            module.set_interval(Priority::Low, 0),
+            Err(SetError::OutOfRange)
+        );
+        module
+            .poll(T0 + 5, true, &NO_INTAKE, no_policy(), |_| {})
+            .unwrap();
+        module
+            .poll(T0 + 2, true, &NO_INTAKE, no_policy(), |_| {})
+            .unwrap();
+        module.stop(&NO_INTAKE, no_policy()).unwrap();
+        let mut messages = std::vec::Vec::new();
+        while let Some((_, bytes)) = module.outbox.lend_front() {
+            assert_eq!(event_of(bytes), 7);
+            messages.push(bytes.to_vec());
+            module.outbox.pop_sent();
+        }
+        // The start and both interval changes (at the first poll), the step back, the stop.
+        assert_eq!(messages.len(), 3);
+        let counters = module.audit_counters();
+        assert_eq!((counters.records, counters.lost), (5, 0));
+        // The refused change, last of the first message: request error, interval changed,
+        // NXSM_ERR_INVALID_ARGUMENT, the low group, 60 s before, 0 asked.
+        assert!(
+            messages[0].ends_with(&[2, 4, 2, 2, 60, 0]),
+            "{:?}",
+            messages[0]
+        );
     }
 }

@@ -14,8 +14,11 @@
 use crate::capture::{Captured, FlowRecord};
 use crate::config::{capacity, Priority, Settings, DETECTION};
 use crate::detect::Alert;
+use crate::hygiene::audit::AuditKind;
+use crate::hygiene::findings::Service;
+use crate::hygiene::inventory::{Scan, Socket};
 use crate::intake::{Intake, IntakeCounters, Offer, Packet};
-use crate::module::{LifecycleError, Module, Platform, SetError, State, UnixSeconds};
+use crate::module::{result_code, LifecycleError, Module, Platform, SetError, State, UnixSeconds};
 use crate::policy::store::{LoadError, Policies, PolicyStore};
 use crate::policy::{Layout, PolicyError};
 use crate::raw::{self, Seen};
@@ -47,6 +50,15 @@ pub trait Notify {
     fn alert(&self, alert: &Alert) {
         let _ = alert;
     }
+
+    /// Reads the platform's socket tables into `sockets` (see
+    /// [`Inventory::read`](crate::hygiene::inventory::Inventory::read)); `None` when the
+    /// platform has no reader. Called on the consumer's side, inside the monitor, when an
+    /// inventory read is due.
+    fn read_sockets(&self, sockets: &mut [Socket]) -> Option<Scan> {
+        let _ = sockets;
+        None
+    }
 }
 
 /// No wake-up and no alert callback: the consumer polls.
@@ -74,6 +86,23 @@ pub enum Error {
     Policy(PolicyError),
     /// The library was built without the feature (detection: `NXSM_DETECTION`).
     NotBuilt,
+}
+
+impl Error {
+    /// Its C result code (`nxsm_result`), as the C API returns it and audit records carry
+    /// it.
+    pub const fn code(self) -> u32 {
+        match self {
+            Self::Busy => result_code::BUSY,
+            Self::AlreadyStarted => result_code::ALREADY_STARTED,
+            Self::NotStarted => result_code::NOT_STARTED,
+            Self::InvalidArgument => result_code::INVALID_ARGUMENT,
+            Self::ClockUnavailable => result_code::CLOCK_UNAVAILABLE,
+            Self::NoMessage => result_code::NO_MESSAGE,
+            Self::Policy(error) => error as u32,
+            Self::NotBuilt => result_code::NOT_BUILT,
+        }
+    }
 }
 
 impl From<LoadError> for Error {
@@ -341,9 +370,14 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
                 return Err(Error::ClockUnavailable);
             };
             let intake = module.intake_counters(&self.intake);
-            module.poll(now, hub_connected, &intake, &self.policy, |alert| {
-                self.notify.alert(alert)
-            })?;
+            module.poll_reading(
+                now,
+                hub_connected,
+                &intake,
+                &self.policy,
+                |alert| self.notify.alert(alert),
+                |sockets| self.notify.read_sockets(sockets),
+            )?;
             // Learn mode may have made a new policy.
             self.intake.set_blocking(self.policy.block() != 0);
             Ok(())
@@ -436,11 +470,41 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
             return Err(Error::NotBuilt);
         }
         // Under the module's lock: the intake's blocking bit changes with its switches.
-        self.with_module(|_| {
-            let layout = self.policy.load(blob)?;
+        self.with_module(|module| {
+            let before = self.policy_crc();
+            let loaded = self.policy.load(blob);
             self.intake.set_blocking(self.policy.block() != 0);
-            Ok(layout)
+            let result = loaded.err().map_or(0, |error| Error::from(error).code());
+            // The policy's own CRC of what was offered: the name of a policy it accepts.
+            let offered = crate::policy::crc32(blob, blob.len().div_ceil(4));
+            let values = [offered, before, self.policy_crc()];
+            module.audit(AuditKind::PolicyLoaded, result, values);
+            Ok(loaded?)
         })
+    }
+
+    /// The active policy's CRC-32, 0 without one.
+    fn policy_crc(&self) -> u32 {
+        self.policy
+            .read(|policy| policy.map_or(0, |policy| policy.crc32()))
+    }
+
+    /// Replaces the risky-service list that findings check listening and bound ports
+    /// against (`None`: the defaults). Any state.
+    pub fn set_services(&self, services: Option<&[Service]>) -> Result<(), Error> {
+        self.with_module(|module| {
+            module.set_services(services);
+            Ok(())
+        })
+    }
+
+    /// Records a request the C API refused before it reached the module, when the module
+    /// is free.
+    pub fn audit_refused(&self, kind: AuditKind, code: u32, values: [u32; 3]) {
+        let _ = self.with_module(|module| {
+            module.audit(kind, code, values);
+            Ok(())
+        });
     }
 
     /// Starts learn mode for `seconds` on a running monitor (see
@@ -451,9 +515,11 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
 
     /// Forgets the active policy.
     pub fn clear_policy(&self) -> Result<(), Error> {
-        self.with_module(|_| {
+        self.with_module(|module| {
+            let before = self.policy_crc();
             self.policy.clear()?;
             self.intake.set_blocking(false);
+            module.audit(AuditKind::PolicyCleared, 0, [0, before, 0]);
             Ok(())
         })
     }
@@ -783,7 +849,15 @@ mod tests {
         // The device asks 10.0.0.2 (its port 5000 above the peer's 53: it opened the flow).
         monitor.capture(&UDP[..], OUT);
         monitor.poll(Some(T0 + 10), true).unwrap();
-        assert!(monitor.peek(|_, _| ()).is_err(), "nothing to report yet");
+        let (sequence, bytes) = monitor.peek(|s, b| (s, b.to_vec())).unwrap();
+        let varint = crate::message::varint_len;
+        let at = 1 + 5 + varint(crate::VERSION) + varint(sequence) + varint(T0 + 10) + 1;
+        assert_eq!(bytes[at], 7, "only the audit records so far");
+        monitor.ack(sequence, true).unwrap();
+        assert!(
+            monitor.peek(|_, _| ()).is_err(),
+            "nothing else to report yet"
+        );
         monitor.poll(Some(T0 + 20), true).unwrap();
         let (sequence, bytes) = monitor.peek(|s, b| (s, b.to_vec())).unwrap();
         let varint = crate::message::varint_len;

@@ -19,25 +19,30 @@ pub enum Collector {
     SystemInformation = 1,
     /// Health counters.
     Heartbeat = 2,
+    /// Listening ports, bound ports and connections (sent at its interval, and whenever it
+    /// changes).
+    Inventory = 3,
 }
 
 /// The collectors (bits) of each group (`Priority as usize`) by default: network activity
-/// in the high group, system information and heartbeat in the low one.
+/// in the high group, the inventory in the medium one, system information and heartbeat in
+/// the low one.
 const DEFAULT_MEMBERS: [u8; 3] = [
     Collector::NetworkActivity.bit(),
-    0,
+    Collector::Inventory.bit(),
     Collector::SystemInformation.bit() | Collector::Heartbeat.bit(),
 ];
 
 impl Collector {
     /// Every collector, in event order.
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 4] = [
         Self::NetworkActivity,
         Self::SystemInformation,
         Self::Heartbeat,
+        Self::Inventory,
     ];
     /// The bit set with every collector.
-    pub const ALL_BITS: u8 = 0b111;
+    pub const ALL_BITS: u8 = 0b1111;
 
     /// Maps the C value; anything else is `None`.
     pub fn from_raw(raw: u32) -> Option<Self> {
@@ -53,6 +58,7 @@ impl Collector {
     pub const fn default_priority(self) -> Priority {
         match self {
             Self::NetworkActivity => Priority::High,
+            Self::Inventory => Priority::Medium,
             Self::SystemInformation | Self::Heartbeat => Priority::Low,
         }
     }
@@ -248,19 +254,19 @@ mod tests {
         assert_eq!(
             got,
             [
-                (45, 0b111),
-                (55, 0b001),
-                (65, 0b001),
-                (75, 0b001),
-                (85, 0b001),
-                (95, 0b001),
-                (105, 0b111),
-                (115, 0b001),
-                (125, 0b001),
-                (135, 0b001),
-                (145, 0b001),
-                (155, 0b001),
-                (165, 0b111),
+                (45, 0b1111),
+                (55, 0b0001),
+                (65, 0b0001),
+                (75, 0b1001),
+                (85, 0b0001),
+                (95, 0b0001),
+                (105, 0b1111),
+                (115, 0b0001),
+                (125, 0b0001),
+                (135, 0b1001),
+                (145, 0b0001),
+                (155, 0b0001),
+                (165, 0b1111),
             ]
         );
     }
@@ -285,6 +291,7 @@ mod tests {
         let mut scheduler = Scheduler::new();
         scheduler.start(Collector::ALL_BITS, T0);
         scheduler.set_collector(Collector::Heartbeat, false, Priority::Low);
+        scheduler.set_collector(Collector::Inventory, false, Priority::Medium);
         scheduler.set_collector(Collector::SystemInformation, true, Priority::Medium);
         assert_eq!(
             scheduler.collector(Collector::SystemInformation),
@@ -312,7 +319,7 @@ mod tests {
                 let memberships = (0..3)
                     .map(|g| scheduler.members(g))
                     .fold(0, |a, m| a + m.count_ones());
-                assert_eq!(memberships, 3, "{scheduler:?}");
+                assert_eq!(memberships, 4, "{scheduler:?}");
             }
             scheduler.set_collector(collector, true, collector.default_priority());
         }

@@ -38,10 +38,19 @@ pub mod message {
     pub use crate::detect::{Alert, AlertFlow, AlertKind, Subject};
     pub use crate::flows::{DirectionCounters, Flow, Key};
     pub use crate::message::{
-        AlertPlan, BaselineMessage, Collection, Composer, Heartbeat, SystemInformation, Window,
-        MIN_MESSAGE_BYTES,
+        AlertPlan, AuditPlan, BaselineMessage, Collection, Composer, FindingsMessage, Heartbeat,
+        InventoryPlan, SystemInformation, Window, MIN_MESSAGE_BYTES,
     };
     pub use crate::wire::IpVersion;
+}
+
+/// The inventory, findings and audit log, for the decoder's round trips and the tests.
+pub mod hygiene {
+    pub use crate::hygiene::audit::{AuditKind, AuditLog, AuditRecord, Category};
+    pub use crate::hygiene::findings::{
+        BlindSpot, Finding, Findings, Reason, Service, ServiceProtocol, Subject, DEFAULT_SERVICES,
+    };
+    pub use crate::hygiene::inventory::{Inventory, Read, Scan, Socket, SocketKind};
 }
 
 /// The detection policy blob: its fields, the reader that checks it and its lookups, for

@@ -22,7 +22,7 @@ fn rows() -> Vec<(&'static str, u32, &'static str)> {
 #[test]
 fn the_readme_lists_every_capacity_with_its_default() {
     let rows = rows();
-    assert_eq!(rows.len(), 8, "{rows:?}");
+    assert_eq!(rows.len(), 10, "{rows:?}");
     for (name, default, original) in rows {
         let line = README
             .lines()
@@ -53,6 +53,8 @@ fn the_built_capacities_are_the_table_defaults_unless_overridden() {
             capacity::MAX_ALERTS_PER_WINDOW,
         ),
         ("NXSM_BASELINE_ENTRIES", capacity::BASELINE_ENTRIES),
+        ("NXSM_INVENTORY_SOCKETS", capacity::INVENTORY_SOCKETS),
+        ("NXSM_AUDIT_RECORDS", capacity::AUDIT_RECORDS),
     ];
     for (name, default, _) in rows() {
         let (_, value) = built

@@ -12,7 +12,8 @@
 //!
 //! By area: `lifecycle` (version, configuration, start, stop, poll, drain, state),
 //! `capture` (the hooks' entry points and the ring callback), `messages` (peek, ack, flows),
-//! `settings` (collectors, intervals, platform, statistics), `policy` (detection policy).
+//! `settings` (collectors, intervals, platform, statistics), `policy` (detection policy),
+//! `hygiene` (the inventory source and the risky-service list).
 #![allow(non_camel_case_types)]
 
 // In the order the generated header lists them.
@@ -29,10 +30,13 @@ mod settings;
 
 mod policy;
 
+mod hygiene;
+
 mod guard;
 mod panic;
 
 pub use capture::*;
+pub use hygiene::*;
 pub use lifecycle::*;
 pub use messages::*;
 pub use policy::*;
@@ -43,6 +47,7 @@ use core::mem::size_of;
 
 use crate::config::Priority;
 use crate::detect::Alert;
+use crate::hygiene::inventory::{Scan, Socket};
 use crate::module::Module;
 use crate::monitor::{Error, Exclusive, Monitor, Notify};
 use crate::scheduler::Collector;
@@ -53,6 +58,7 @@ use guard::TryShared;
 pub(crate) struct Callbacks {
     ring: capture::RingCallback,
     alert: policy::AlertCallback,
+    inventory: hygiene::InventorySource,
 }
 
 impl Notify for Callbacks {
@@ -64,6 +70,10 @@ impl Notify for Callbacks {
     fn alert(&self, alert: &Alert) {
         self.alert.call(alert);
     }
+
+    fn read_sockets(&self, sockets: &mut [Socket]) -> Option<Scan> {
+        self.inventory.read(sockets)
+    }
 }
 
 /// The device's one monitor (static storage, no heap).
@@ -72,6 +82,7 @@ static MONITOR: Monitor<TryShared<Module>, Callbacks> = Monitor::new(
     Callbacks {
         ring: capture::RingCallback::new(),
         alert: policy::AlertCallback::new(),
+        inventory: hygiene::InventorySource::new(),
     },
 );
 
@@ -86,20 +97,21 @@ type FfiResult<T> = Result<T, nxsm_result>;
 
 impl From<Error> for nxsm_result {
     fn from(error: Error) -> Self {
-        match error {
-            Error::Busy => Self::NXSM_ERR_BUSY,
-            Error::AlreadyStarted => Self::NXSM_ERR_ALREADY_STARTED,
-            Error::NotStarted => Self::NXSM_ERR_NOT_STARTED,
-            Error::InvalidArgument => Self::NXSM_ERR_INVALID_ARGUMENT,
-            Error::ClockUnavailable => Self::NXSM_ERR_CLOCK_UNAVAILABLE,
-            Error::NoMessage => Self::NXSM_ERR_NO_MESSAGE,
-            Error::NotBuilt => Self::NXSM_ERR_NOT_BUILT,
-            Error::Policy(error) => {
-                Self::from_code(error as u32).unwrap_or(Self::NXSM_ERR_INVALID_ARGUMENT)
-            }
-        }
+        Self::from_code(error.code()).unwrap_or(Self::NXSM_ERR_INVALID_ARGUMENT)
     }
 }
+
+// The core numbers its refusals as this API does (`module::result_code`).
+const _: () = {
+    use crate::module::result_code as core;
+    assert!(core::INVALID_ARGUMENT == nxsm_result::NXSM_ERR_INVALID_ARGUMENT as u32);
+    assert!(core::ALREADY_STARTED == nxsm_result::NXSM_ERR_ALREADY_STARTED as u32);
+    assert!(core::NOT_STARTED == nxsm_result::NXSM_ERR_NOT_STARTED as u32);
+    assert!(core::BUSY == nxsm_result::NXSM_ERR_BUSY as u32);
+    assert!(core::CLOCK_UNAVAILABLE == nxsm_result::NXSM_ERR_CLOCK_UNAVAILABLE as u32);
+    assert!(core::NO_MESSAGE == nxsm_result::NXSM_ERR_NO_MESSAGE as u32);
+    assert!(core::NOT_BUILT == nxsm_result::NXSM_ERR_NOT_BUILT as u32);
+};
 
 /// An entry point's body in which `?` ends the call with that error's code; its value is
 /// the code C sees (`NXSM_OK` when the body returns `Ok(())`).
@@ -142,6 +154,19 @@ fn output_slice<'a, T>(ptr: *mut T, len: usize) -> FfiResult<&'a mut [T]> {
     // SAFETY: the caller provides `len` writable, aligned `T`s at `ptr`, untouched by
     // anyone else during the call.
     Ok(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
+}
+
+/// Borrows `len` C input elements, refusing NULL and impossible lengths.
+fn input_slice<'a, T>(ptr: *const T, len: usize) -> FfiResult<&'a [T]> {
+    if ptr.is_null() {
+        return Err(nxsm_result::NXSM_ERR_NULL_ARGUMENT);
+    }
+    if len > isize::MAX as usize / size_of::<T>().max(1) {
+        return Err(nxsm_result::NXSM_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: the caller provides `len` readable, aligned `T`s at `ptr` for the duration of
+    // the call.
+    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
 }
 
 /// Checks the `struct_size` a caller put in a struct against ours.

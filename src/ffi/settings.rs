@@ -73,6 +73,8 @@ pub extern "C" fn nxsm_get_stats(out: *mut nxsm_stats) -> nxsm_result {
         *out = MONITOR.snapshot(|module, intake| {
             let counters = module.counters();
             let messages = module.messages();
+            let (inventory, found) = module.inventory_counters();
+            let audit = module.audit_counters();
             nxsm_stats {
                 struct_size: out.struct_size,
                 state: nxsm_state::from(module.state()) as u32,
@@ -106,6 +108,12 @@ pub extern "C" fn nxsm_get_stats(out: *mut nxsm_stats) -> nxsm_result {
                 alerts_sent: module.detect_counters().alerts_sent,
                 alerts_suppressed: module.detect_counters().alerts_suppressed,
                 packets_blocked: counters.packets_blocked,
+                inventory_sockets: found,
+                inventory_reads: inventory.reads,
+                inventory_rejected: inventory.incomplete.saturating_add(inventory.invalid),
+                findings_active: module.findings_active(),
+                audit_records: audit.records,
+                audit_lost: audit.lost,
             }
         })?;
         Ok(())

@@ -346,10 +346,14 @@ pub enum nxsm_collector {
     NXSM_COLLECTOR_SYSTEM_INFORMATION = 1,
     /// Health counters (default group: low).
     NXSM_COLLECTOR_HEARTBEAT = 2,
+    /// Listening ports, bound ports and connections, read through the inventory source
+    /// (`nxsm_set_inventory_source`); sent at its group's interval and whenever it changes
+    /// (default group: medium).
+    NXSM_COLLECTOR_INVENTORY = 3,
 }
 
 /// `nxsm_config.collectors` with every collector enabled.
-pub const NXSM_COLLECTORS_ALL: u32 = 7;
+pub const NXSM_COLLECTORS_ALL: u32 = 15;
 
 /// Where inbound packets are captured.
 #[repr(u32)]
@@ -482,15 +486,30 @@ pub struct nxsm_stats {
     pub alerts_suppressed: u32,
     /// Packets the hooks dropped because a block rule of the detection policy matched.
     pub packets_blocked: u64,
+    /// Sockets the latest inventory read found (listed or not).
+    pub inventory_sockets: u32,
+    /// Inventory reads made.
+    pub inventory_reads: u32,
+    /// Inventory reads not reported because an IP instance could not be read, plus entries
+    /// the source wrote that broke a rule of their kind (left out).
+    pub inventory_rejected: u32,
+    /// Findings holding now: bit `i` for entry `i` of the risky-service list, bits 16-19
+    /// for an unhooked IP instance, a replaced hook, network activity off, no clock.
+    pub findings_active: u32,
+    /// Audit records made since boot, lost ones included.
+    pub audit_records: u32,
+    /// Audit records lost because their queue was full (`NXSM_AUDIT_RECORDS`).
+    pub audit_lost: u32,
 }
 
 // The layout C sees: no padding anywhere (see the comment on `packets_seen`).
 const _: () = assert!(
-    core::mem::size_of::<nxsm_stats>() == 24 * 4 + 8 * 8
+    core::mem::size_of::<nxsm_stats>() == 30 * 4 + 8 * 8
         && core::mem::offset_of!(nxsm_stats, packets_seen) == 32
         && core::mem::offset_of!(nxsm_stats, ring_waiting) == 80
         && core::mem::offset_of!(nxsm_stats, collections_waited) == 136
         && core::mem::offset_of!(nxsm_stats, alerts_suppressed) == 148
+        && core::mem::offset_of!(nxsm_stats, audit_lost) == 180
 );
 
 /// The active detection policy, as `nxsm_policy_info` reads it.
@@ -541,4 +560,98 @@ pub struct nxsm_capacities {
     pub outbox_bytes: u32,
     /// Longest message (`NXSM_MAX_MESSAGE_BYTES`).
     pub max_message_bytes: u32,
+}
+
+/// What a socket in an inventory is.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nxsm_socket_kind {
+    /// A TCP server port listening on every address of its IP instance.
+    NXSM_SOCKET_TCP_LISTEN = 0,
+    /// A UDP socket bound to a port, on every address.
+    NXSM_SOCKET_UDP_BOUND = 1,
+    /// An established TCP connection.
+    NXSM_SOCKET_TCP_ESTABLISHED = 2,
+}
+
+/// One socket, as an inventory source writes it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct nxsm_socket {
+    /// An `nxsm_socket_kind`.
+    pub kind: u8,
+    /// 4 or 6 for an established connection; 0 for a listener or bound UDP socket (every
+    /// address).
+    pub ip_version: u8,
+    /// Which IP instance: its index in the hooks' table, 0-based.
+    pub ip_index: u8,
+    /// Always 0.
+    pub reserved: u8,
+    /// Device-side port (never 0).
+    pub local_port: u16,
+    /// Peer port (0 unless established).
+    pub remote_port: u16,
+    /// Device-side address, wire octet order, IPv4 in the first 4 bytes (all 0 unless
+    /// established).
+    pub local_address: [u8; 16],
+    /// Peer address, likewise.
+    pub remote_address: [u8; 16],
+}
+
+// The core keeps the same bytes: the source writes straight into its storage.
+const _: () = {
+    use crate::hygiene::inventory::Socket;
+    use core::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<nxsm_socket>() == size_of::<Socket>() && size_of::<Socket>() == 40);
+    assert!(align_of::<nxsm_socket>() == align_of::<Socket>());
+    assert!(offset_of!(nxsm_socket, kind) == offset_of!(Socket, kind));
+    assert!(offset_of!(nxsm_socket, ip_version) == offset_of!(Socket, ip_version));
+    assert!(offset_of!(nxsm_socket, ip_index) == offset_of!(Socket, ip_index));
+    assert!(offset_of!(nxsm_socket, reserved) == offset_of!(Socket, reserved));
+    assert!(offset_of!(nxsm_socket, local_port) == offset_of!(Socket, local_port));
+    assert!(offset_of!(nxsm_socket, remote_port) == offset_of!(Socket, remote_port));
+    assert!(offset_of!(nxsm_socket, local_address) == offset_of!(Socket, local_address));
+    assert!(offset_of!(nxsm_socket, remote_address) == offset_of!(Socket, remote_address));
+};
+
+/// One read of the socket tables: the library sets `sockets` and `capacity`, the source
+/// the rest (all 0 on entry).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct nxsm_inventory_scan {
+    /// Set by the library: room for `capacity` entries.
+    pub sockets: *mut nxsm_socket,
+    /// Set by the library (`NXSM_INVENTORY_SOCKETS`).
+    pub capacity: u32,
+    /// Every socket found, those beyond `capacity` included (only the first `capacity` are
+    /// written).
+    pub found: u32,
+    /// Hooked IP instances not read because their protection mutex was not free in time:
+    /// nothing of this read is reported.
+    pub ips_skipped: u32,
+    /// IP instances left without hooks because the hooks' table was full.
+    pub ips_unhooked: u32,
+    /// Installed hooks (filter or receive function) the application has since replaced.
+    pub hooks_replaced: u32,
+}
+
+/// Reads the socket tables into `scan`. Called by the library inside `nxsm_poll`, on the
+/// polling thread, when an inventory read is due (at most once per high-group interval,
+/// and when the inventory collector is due); it must not call `nxsm_*` functions (they
+/// return `NXSM_ERR_BUSY`).
+pub type nxsm_inventory_source =
+    Option<unsafe extern "C" fn(scan: *mut nxsm_inventory_scan, context: *mut core::ffi::c_void)>;
+
+/// One entry of the risky-service list (`nxsm_set_risky_services`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct nxsm_service {
+    /// 0 TCP (a listening port), 1 UDP (a bound port).
+    pub protocol: u8,
+    /// Why it is risky: 0 listed by the application, 1 clear-text file transfer, 2
+    /// clear-text remote login, 3 clear-text web, 4 unauthenticated industrial protocol, 5
+    /// MQTT without TLS, 6 CoAP without DTLS, 7 clear-text management.
+    pub reason: u8,
+    /// The port (never 0).
+    pub port: u16,
 }

@@ -373,6 +373,12 @@ const EVENT_HEARTBEAT: u32 = 2;
 pub(crate) const EVENT_ALERTS: u32 = 3;
 /// `enum Event` variant of the baseline event.
 pub(crate) const EVENT_BASELINE: u32 = 4;
+/// `enum Event` variant of the inventory event.
+pub(crate) const EVENT_INVENTORY: u32 = 5;
+/// `enum Event` variant of the findings event.
+pub(crate) const EVENT_FINDINGS: u32 = 6;
+/// `enum Event` variant of the audit event.
+pub(crate) const EVENT_AUDIT: u32 = 7;
 
 /// A flow's record as written (for tests).
 #[cfg(test)]

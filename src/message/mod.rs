@@ -10,16 +10,19 @@
 mod alerts;
 mod baseline;
 mod compose;
+mod hygiene;
+mod list;
 mod model;
 mod sink;
 
 pub use alerts::AlertPlan;
 pub use baseline::BaselineMessage;
 pub use compose::{Composer, Cursor, EncodeError};
+pub use hygiene::{AuditPlan, FindingsMessage, InventoryPlan};
 pub use model::{Collection, Heartbeat, SystemInformation, Window};
 
 /// Wire format version (the first byte of every message).
-pub const FORMAT: u8 = 2;
+pub const FORMAT: u8 = 3;
 /// Module id in every message header.
 pub const MODULE_ID: &str = "nxsm";
 /// Distinct device-side addresses per IP version in one message part.

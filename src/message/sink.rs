@@ -11,7 +11,7 @@
 use super::{varint64_len, varint_len, EncodeError};
 
 /// A destination for the pieces of a message.
-pub(crate) trait Sink {
+pub trait Sink {
     /// One byte.
     fn byte(&mut self, byte: u8) -> Result<(), EncodeError>;
     /// Bytes as they are.
