@@ -1835,9 +1835,22 @@ static void rs_inventory(const rs_module *m)
              "both connections with their exact addresses and ports, each once (%u of 9)",
              exact);
 
-    /* The program takes the messages this makes (dumped with NXSM_RS_MESSAGES). */
+    /* The program takes the messages this makes (dumped with NXSM_RS_MESSAGES); its polls
+       run through module time, so the core reads the tables through the installed scan. */
     if (m->take_messages)
+    {
+        nxsm_stats before, after;
+        int stats_failed = rs_stats_get(&before);
+
         m->take_messages();
+        stats_failed += rs_stats_get(&after);
+        rs_check(stats_failed == 0 && after.inventory_reads > before.inventory_reads &&
+                     after.inventory_sockets == scan.found && after.inventory_rejected == before.inventory_rejected,
+                 "inventory: the core's polls read the tables through the scan the install registered (%lu reads, "
+                 "%lu sockets)",
+                 (unsigned long)(after.inventory_reads - before.inventory_reads),
+                 (unsigned long)after.inventory_sockets);
+    }
 
     failures = rs_inventory_disconnect(&tcp_client, &tcp_telnet, RS_TELNET_PORT);
     failures += rs_inventory_disconnect(&tcp_client6, &tcp_web, RS_WEB_PORT);

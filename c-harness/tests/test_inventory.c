@@ -4,10 +4,11 @@
  * listening TCP ports, bound UDP ports and established TCP connections (IPv4 and IPv6) with
  * the right NX_IP index, addresses and ports; more sockets than room (all counted, only the
  * room written); NX_IPs left unhooked and hooks the application replaced; an IP whose
- * protection mutex another thread holds (skipped, the others read); corrupt circular lists
- * (the walk ends); and sockets created, bound, connected and deleted by another thread
- * while the scan runs over and over (no crash, no entry out of bounds; ThreadSanitizer runs
- * this program too).
+ * protection mutex another thread holds (skipped, the others read); the core's polls
+ * reading through the source the install registered (and no more after the remove);
+ * corrupt circular lists (the walk ends); and sockets created, bound, connected and deleted
+ * by another thread while the scan runs over and over (no crash, no entry out of bounds;
+ * ThreadSanitizer runs this program too).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -426,6 +427,80 @@ static void test_held_mutex_skips_that_ip(void **state)
     assert_int_equal(scan.found, 2);
 }
 
+/* ---- through the core ------------------------------------------------------------------ */
+
+/* Polls second by second from `from` until the core has made another inventory read (at
+   most `seconds`); returns the next second to poll. */
+static uint32_t poll_until_read(uint32_t from, uint32_t seconds, uint32_t reads_before)
+{
+    uint32_t t = from;
+
+    while (t < from + seconds && stats_now().inventory_reads == reads_before)
+    {
+        assert_int_equal(nxsm_poll(t, true), NXSM_OK);
+        t++;
+    }
+    return t;
+}
+
+static void test_core_reads_through_the_installed_source(void **state)
+{
+    static NX_UDP_SOCKET coap;
+    static NX_TCP_SOCKET telnet;
+    nxsm_stats before, after;
+    holder_state h;
+    pthread_t thread;
+    uint32_t t;
+
+    (void)state;
+    two_ips_hooked();
+    assert_int_equal(nx_udp_socket_create(&ips[0], &coap, "coap", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 4), NX_SUCCESS);
+    assert_int_equal(nx_udp_socket_bind(&coap, 5683, NX_NO_WAIT), NX_SUCCESS);
+    assert_int_equal(
+        nx_tcp_socket_create(&ips[1], &telnet, "telnet", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 1024, NX_NULL, NX_NULL),
+        NX_SUCCESS);
+    assert_int_equal(nx_tcp_server_socket_listen(&ips[1], 23, &telnet, 5, NX_NULL), NX_SUCCESS);
+
+    /* The install registered the scan: the core's polls read both sockets. */
+    before = stats_now();
+    t = poll_until_read(NOW_S, 300, before.inventory_reads);
+    after = stats_now();
+    assert_true(after.inventory_reads > before.inventory_reads);
+    assert_int_equal(after.inventory_sockets, 2);
+    assert_int_equal(after.inventory_rejected, before.inventory_rejected);
+
+    /* ip1's mutex held elsewhere: that read is not reported (the core counts it). */
+    memset(&h, 0, sizeof(h));
+    h.ip = &ips[1];
+    pthread_mutex_init(&h.lock, NULL);
+    pthread_cond_init(&h.cond, NULL);
+    assert_int_equal(pthread_create(&thread, NULL, holder, &h), 0);
+    pthread_mutex_lock(&h.lock);
+    while (!h.held)
+    {
+        pthread_cond_wait(&h.cond, &h.lock);
+    }
+    pthread_mutex_unlock(&h.lock);
+    before = stats_now();
+    t = poll_until_read(t, 300, before.inventory_reads);
+    after = stats_now();
+    pthread_mutex_lock(&h.lock);
+    h.release = 1;
+    pthread_cond_broadcast(&h.cond);
+    pthread_mutex_unlock(&h.lock);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    pthread_mutex_destroy(&h.lock);
+    pthread_cond_destroy(&h.cond);
+    assert_true(after.inventory_reads > before.inventory_reads);
+    assert_true(after.inventory_rejected > before.inventory_rejected);
+
+    /* The remove withdrew the scan: no read any more. */
+    nxsm_netx_hooks_remove();
+    before = stats_now();
+    (void)poll_until_read(t, 300, before.inventory_reads);
+    assert_int_equal(stats_now().inventory_reads, before.inventory_reads);
+}
+
 /* ---- hostile tables --------------------------------------------------------------------- */
 
 static void test_corrupt_lists_end_the_walk(void **state)
@@ -632,6 +707,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_more_sockets_than_room, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_unhooked_ips_and_replaced_hooks, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_held_mutex_skips_that_ip, fresh, cleanup),
+        cmocka_unit_test_setup_teardown(test_core_reads_through_the_installed_source, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_corrupt_lists_end_the_walk, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_sockets_churn_while_scanning, fresh, cleanup),
     };
