@@ -2,6 +2,7 @@
 //! signatures: what a source writes is checked and reported, hostile sources are counted,
 //! hostile lists refused and audited, and every message goes out in the wire format.
 
+use nxsm_decode::{Connection, Event, Finding, Inventory, Message, Socket};
 use nxsm_ffi_tests::*;
 use std::ffi::c_void;
 use std::ptr::{null, null_mut};
@@ -97,7 +98,7 @@ fn peek() -> Option<(u32, Vec<u8>)> {
 }
 
 /// Every message waiting, sent and decoded.
-fn send_all() -> Vec<nxsm_decode::Message> {
+fn send_all() -> Vec<Message> {
     let mut sent = Vec::new();
     while let Some((sequence, bytes)) = peek() {
         // SAFETY: no pointers.
@@ -107,10 +108,14 @@ fn send_all() -> Vec<nxsm_decode::Message> {
     sent
 }
 
+/// The events of `messages`, in order.
+fn events(messages: &[Message]) -> Vec<&Event> {
+    messages.iter().flat_map(|m| m.events.iter()).collect()
+}
+
 fn poll(now: u32) {
     // SAFETY: no pointers.
-    let code = unsafe { nxsm_poll(now, true) };
-    assert_eq!(code, NXSM_OK);
+    assert_eq!(unsafe { nxsm_poll(now, true) }, NXSM_OK);
 }
 
 fn start(now: u32) {
@@ -125,49 +130,76 @@ fn the_inventory_findings_and_audit_reach_the_outbox() {
     send_all();
     MODE.store(0, Ordering::SeqCst);
     set_source(true);
+    let before = stats();
     start(T0);
-    // The first collection (30 s after the start) reads the tables.
+    // Reads at the start and every 10 s; the first collection (30 s after the start)
+    // sends the inventory again.
     for now in T0..=T0 + 30 {
         poll(now);
     }
     let messages = send_all();
-    let stats = stats();
-    assert_eq!(stats.inventory_sockets, 4);
-    assert_eq!(stats.inventory_rejected, 1, "the broken entry");
-    assert!(stats.inventory_reads >= 1);
+    let after = stats();
+    assert_eq!(after.inventory_sockets, 4);
+    let reads = after.inventory_reads - before.inventory_reads;
+    assert_eq!(reads, 4);
+    let rejected = after.inventory_rejected - before.inventory_rejected;
+    assert_eq!(rejected, reads, "the broken entry, each read");
     // Telnet is the 2nd entry of the default list, CoAP the 6th.
-    assert_eq!(stats.findings_active, 1 << 1 | 1 << 5);
-    let events: Vec<String> = messages
+    assert_eq!(after.findings_active, 1 << 1 | 1 << 5);
+    let events = events(&messages);
+    let inventories: Vec<&Inventory> = events
         .iter()
-        .flat_map(|m| m.events.iter().map(|e| format!("{e:?}")))
+        .filter_map(|e| match e {
+            Event::Inventory(inventory) => Some(inventory),
+            _ => None,
+        })
         .collect();
-    let inventory = events
+    assert_eq!(inventories.len(), 2, "the first read, then the collection");
+    let expected = [
+        Socket::TcpListening { ip: 0, port: 23 },
+        Socket::UdpBound { ip: 0, port: 5683 },
+        Socket::TcpEstablished {
+            ip: 1,
+            connection: Connection::V4 {
+                local: [192, 0, 2, 1],
+                local_port: 40_000,
+                remote: [198, 51, 100, 7],
+                remote_port: 443,
+            },
+        },
+    ];
+    for inventory in &inventories {
+        assert_eq!((inventory.found, inventory.more), (4, false));
+        assert_eq!(inventory.sockets, expected);
+    }
+    let findings: Vec<(u8, u16, u32, bool)> = events
         .iter()
-        .find(|e| e.starts_with("Inventory"))
-        .expect("an inventory");
-    assert!(
-        inventory.contains("port: 23") && inventory.contains("port: 5683"),
-        "{inventory}"
-    );
-    let findings = events
-        .iter()
-        .find(|e| e.starts_with("Findings"))
-        .expect("findings");
-    assert!(
-        findings.contains("23") && findings.contains("5683"),
-        "{findings}"
-    );
-    assert!(events
-        .iter()
-        .any(|e| e.starts_with("Audit") && e.contains("Started")));
+        .filter_map(|e| match e {
+            Event::Findings(findings) => Some(findings),
+            _ => None,
+        })
+        .flatten()
+        .map(|f| match f {
+            Finding::RiskyService(head, s) => (s.protocol, s.port, s.reason, head.active),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(findings, [(0, 23, 2, true), (1, 5683, 6, true)]);
+    let started = events.iter().any(|e| match e {
+        Event::Audit(records) => records
+            .iter()
+            .any(|r| r.kind == 1 && r.subject == NXSM_COLLECTORS_ALL),
+        _ => false,
+    });
+    assert!(started, "the start's audit record");
     // Unchanged: not sent again before its interval.
     for now in T0 + 31..T0 + 45 {
         poll(now);
     }
-    assert!(send_all().iter().all(|m| m
-        .events
+    let later = send_all();
+    assert!(self::events(&later)
         .iter()
-        .all(|e| !format!("{e:?}").starts_with("Inventory"))));
+        .all(|e| !matches!(e, Event::Inventory(_))));
     set_source(false);
 }
 
@@ -185,13 +217,24 @@ fn hostile_sources_are_counted_not_trusted() {
     assert_eq!(counted.inventory_sockets, u32::MAX);
     // Unhooked IPs and a replaced hook are findings (bits 16 and 17).
     assert_eq!(counted.findings_active & (3 << 16), 3 << 16);
+    let listed = events(&send_all())
+        .iter()
+        .filter_map(|e| match e {
+            Event::Inventory(inventory) => Some(inventory.sockets.len()),
+            _ => None,
+        })
+        .max();
+    assert!(listed.is_some_and(|n| n > 0));
     let before = counted.inventory_rejected;
     MODE.store(2, Ordering::SeqCst);
     for now in T0 + 31..=T0 + 60 {
         poll(now);
     }
     assert!(stats().inventory_rejected > before, "an incomplete read");
-    send_all();
+    let incomplete = send_all();
+    assert!(events(&incomplete)
+        .iter()
+        .all(|e| !matches!(e, Event::Inventory(_))));
     set_source(false);
 }
 
@@ -205,12 +248,10 @@ fn risky_service_lists_are_checked_and_audited() {
         reason: 2,
         port: 23,
     };
+    // SAFETY (every call): a live slice, or NULL.
     let set = |list: &[nxsm_service]| unsafe { nxsm_set_risky_services(list.as_ptr(), list.len()) };
-    // SAFETY (all calls): live slices or NULL with 0.
-    assert_eq!(
-        unsafe { nxsm_set_risky_services(null(), 1) },
-        NXSM_ERR_NULL_ARGUMENT
-    );
+    let null_list = unsafe { nxsm_set_risky_services(null(), 1) };
+    assert_eq!(null_list, NXSM_ERR_NULL_ARGUMENT);
     assert_eq!(set(&[telnet; 17]), NXSM_ERR_INVALID_ARGUMENT);
     assert_eq!(
         set(&[nxsm_service {
@@ -230,25 +271,35 @@ fn risky_service_lists_are_checked_and_audited() {
         set(&[nxsm_service { port: 0, ..telnet }]),
         NXSM_ERR_INVALID_ARGUMENT
     );
-    assert_eq!(
-        set(&[
-            telnet,
-            nxsm_service {
-                port: 8080,
-                reason: 0,
-                ..telnet
-            }
-        ]),
-        NXSM_OK
-    );
+    let web = nxsm_service {
+        port: 8080,
+        reason: 0,
+        ..telnet
+    };
+    assert_eq!(set(&[telnet, web]), NXSM_OK);
     assert_eq!(unsafe { nxsm_set_risky_services(null(), 0) }, NXSM_OK);
     poll(T0 + 1);
-    let audit: Vec<String> = send_all()
+    let messages = send_all();
+    let changes: Vec<(u8, u32, u32, u32)> = events(&messages)
         .iter()
-        .flat_map(|m| m.events.iter().map(|e| format!("{e:?}")))
-        .filter(|e| e.starts_with("Audit"))
+        .filter_map(|e| match e {
+            Event::Audit(records) => Some(records),
+            _ => None,
+        })
+        .flatten()
+        .filter(|r| r.kind == 13)
+        .map(|r| (r.category, r.result, r.old, r.new))
         .collect();
-    let text = audit.join(" ");
-    assert_eq!(text.matches("ServicesChanged").count(), 6, "{text}");
-    assert_eq!(text.matches("RequestError").count(), 4, "{text}");
+    // Four refused (request errors with NXSM_ERR_INVALID_ARGUMENT and the count asked), the
+    // list of two, then the defaults again. The NULL list never reached the module.
+    let invalid = NXSM_ERR_INVALID_ARGUMENT;
+    let expected = [
+        (2, invalid, 0, 17),
+        (2, invalid, 0, 1),
+        (2, invalid, 0, 1),
+        (2, invalid, 0, 1),
+        (1, 0, 8, 2),
+        (1, 0, 2, 8),
+    ];
+    assert_eq!(changes, expected);
 }

@@ -123,8 +123,8 @@ fn poll_without_a_clock_still_drains_and_counts() {
     assert_eq!(unsafe { nxsm_stop() }, NXSM_OK);
     assert_eq!(
         stats().messages_built - after.messages_built,
-        1,
-        "stop collects the window"
+        3,
+        "stop collects the window, then puts the no-clock finding and the audit records in the outbox"
     );
     assert_eq!(
         unsafe { nxsm_poll(NXSM_TIME_UNAVAILABLE, true) },
@@ -142,7 +142,7 @@ fn collectors_and_platform_info_are_checked() {
         NXSM_ERR_NOT_STARTED
     );
     assert_eq!(
-        unsafe { nxsm_get_collector(3, &mut enabled, &mut group) },
+        unsafe { nxsm_get_collector(4, &mut enabled, &mut group) },
         NXSM_ERR_INVALID_ARGUMENT
     );
     assert_eq!(

@@ -111,7 +111,8 @@ fn config_default_is_the_original_modules() {
             pending_timeout_s: 300,
             capture_mode: 0,
             protocols: 7,
-            collectors: 7,
+            // The original's three collectors, and the inventory.
+            collectors: 15,
         }
     );
     assert_eq!(unsafe { nxsm_config_validate(&config) }, NXSM_OK);
@@ -143,7 +144,7 @@ fn config_validate_refuses_each_bad_field() {
         ("protocols 0", |c| c.protocols = 0),
         ("protocols 8", |c| c.protocols = 8),
         ("protocols all bits", |c| c.protocols = u32::MAX),
-        ("collectors 8", |c| c.collectors = 8),
+        ("collectors 16", |c| c.collectors = 16),
         ("collectors all bits", |c| c.collectors = u32::MAX),
     ];
     for (what, break_it) in bad {

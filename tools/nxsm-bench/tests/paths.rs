@@ -179,6 +179,11 @@ fn collection_paths_collect_their_windows_once_per_iteration() {
                             Event::Alerts(_) | Event::Baseline(_) => {
                                 panic!("{name}: no policy, no learn mode: {event:?}")
                             }
+                            // The start's record and the like: not what a path measures.
+                            Event::Audit(_) => {}
+                            Event::Inventory(_) | Event::Findings(_) => {
+                                panic!("{name}: no inventory source: {event:?}")
+                            }
                         }
                     }
                 });

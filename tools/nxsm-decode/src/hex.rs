@@ -74,7 +74,8 @@ pub fn parse_line(line: impl AsRef<[u8]>) -> Result<Vec<u8>, HexError> {
 }
 
 /// Whether input looks like hex text rather than raw bytes: outside comments, only hex
-/// digits and whitespace. (A raw message starts with the format byte 0x01, never text.)
+/// digits and whitespace. (A raw message starts with the format byte, 0x02 or 0x03: never
+/// text.)
 pub fn looks_like_hex(input: &[u8]) -> bool {
     input.split(|&b| b == b'\n').all(|line| {
         strip_comment(line)
@@ -84,7 +85,7 @@ pub fn looks_like_hex(input: &[u8]) -> bool {
 }
 
 /// Whether input is printable text (UTF-8 without control characters other than tab, CR and
-/// LF). A raw message never is: its first byte, the format, is 0x01.
+/// LF). A raw message never is: its first byte, the format, is 0x02 or 0x03.
 pub fn looks_like_text(input: &[u8]) -> bool {
     std::str::from_utf8(input).is_ok_and(|text| {
         text.chars()

@@ -5,15 +5,16 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde_json::{json, Map, Value};
 
 use crate::{
-    version_text, Alert, Baseline, Event, Flow, Heartbeat, Message, NetworkActivity,
-    SystemInformation,
+    version_text, Alert, AuditRecord, Baseline, Connection, Event, Finding, Flow, Heartbeat,
+    Inventory, Message, NetworkActivity, Socket, SystemInformation,
 };
 
 /// A message as JSON: addresses as text, protocols and flags by name, the window's start and
 /// end, local addresses resolved, the library versions as `"major.minor.patch"`.
 ///
 /// Works on any [`Message`], validated or not: a local index past the end shows as `null`,
-/// protocol value 3 as `"invalid"`.
+/// protocol value 3 as `"invalid"`, an unknown reason, category or audit kind as
+/// `"invalid"`.
 pub fn to_json(message: &Message) -> Value {
     json!({
         "format": message.format,
@@ -41,6 +42,13 @@ pub fn event_json(time: u32, event: &Event) -> Value {
             "alerts": alerts.iter().map(alert_json).collect::<Vec<_>>(),
         }),
         Event::Baseline(baseline) => baseline_json(baseline),
+        Event::Inventory(inventory) => inventory_json(inventory),
+        Event::Findings(findings) => json!({
+            "findings": findings.iter().map(finding_json).collect::<Vec<_>>(),
+        }),
+        Event::Audit(records) => json!({
+            "records": records.iter().map(audit_json).collect::<Vec<_>>(),
+        }),
     };
     if let Value::Object(fields) = body {
         object.extend(fields);
@@ -167,17 +175,123 @@ pub fn baseline_json(baseline: &Baseline) -> Value {
     })
 }
 
+/// An inventory's fields as JSON (without `"event"`): `found`, `part`, `more`, `sockets`
+/// (each as [`socket_json`] gives it).
+pub fn inventory_json(inventory: &Inventory) -> Value {
+    json!({
+        "found": inventory.found,
+        "part": inventory.part,
+        "more": inventory.more,
+        "sockets": inventory.sockets.iter().map(socket_json).collect::<Vec<_>>(),
+    })
+}
+
+/// One socket as JSON: `kind` (`tcp_listening`, `udp_bound`, `tcp_established`), `ip` (the
+/// IP instance's index), then `port`, or for a connection `local`, `local_port`, `remote`,
+/// `remote_port` (addresses as text).
+pub fn socket_json(socket: &Socket) -> Value {
+    match socket {
+        Socket::TcpListening { ip, port } | Socket::UdpBound { ip, port } => json!({
+            "kind": socket.kind().name(),
+            "ip": ip,
+            "port": port,
+        }),
+        Socket::TcpEstablished { ip, connection } => json!({
+            "kind": socket.kind().name(),
+            "ip": ip,
+            "local": connection.local_text(),
+            "local_port": connection.local_port(),
+            "remote": connection.remote_text(),
+            "remote_port": connection.remote_port(),
+        }),
+    }
+}
+
+/// One finding as JSON: `finding` (`risky_service`, `unhooked_ip`, `hook_replaced`,
+/// `network_activity_off`, `no_clock`), `active`, `time`, then for a risky service
+/// `protocol` (`tcp`, `udp`), `port` and `reason` (`cleartext_remote_login`, ...), and for
+/// unhooked IPs and replaced hooks `count`.
+///
+/// Works on any [`Finding`], validated or not: an invalid protocol or unknown reason shows
+/// as `"invalid"`.
+pub fn finding_json(finding: &Finding) -> Value {
+    let head = finding.head();
+    let mut object = Map::new();
+    object.insert("finding".into(), json!(finding.kind().name()));
+    object.insert("active".into(), json!(head.active));
+    object.insert("time".into(), json!(head.time));
+    if let Some(service) = finding.service() {
+        object.insert(
+            "protocol".into(),
+            json!(service.protocol().map_or("invalid", |p| p.name())),
+        );
+        object.insert("port".into(), json!(service.port));
+        object.insert(
+            "reason".into(),
+            json!(service.reason().map_or("invalid", |r| r.name())),
+        );
+    }
+    if let Some(count) = finding.count() {
+        object.insert("count".into(), json!(count));
+    }
+    Value::Object(object)
+}
+
+/// One audit record as JSON: `sequence`, `time`, `category` (`control_system`,
+/// `configuration`, `request_error`, `audit_log`), `kind` (`started`, `policy_loaded`, ...),
+/// `result`, `subject`, `old`, `new`.
+///
+/// Works on any [`AuditRecord`], validated or not: an invalid category or unknown kind shows
+/// as `"invalid"`.
+pub fn audit_json(record: &AuditRecord) -> Value {
+    json!({
+        "sequence": record.sequence,
+        "time": record.time,
+        "category": record.category().map_or("invalid", |c| c.name()),
+        "kind": record.kind().map_or("invalid", |k| k.name()),
+        "result": record.result,
+        "subject": record.subject,
+        "old": record.old,
+        "new": record.new,
+    })
+}
+
+impl Connection {
+    /// The device-side endpoint as text: `192.0.2.1:502`, `[2001:db8::1]:443`.
+    pub fn local_endpoint(&self) -> String {
+        endpoint_text(&self.local_text(), self.local_port())
+    }
+
+    /// The peer endpoint as text.
+    pub fn remote_endpoint(&self) -> String {
+        endpoint_text(&self.remote_text(), self.remote_port())
+    }
+}
+
+fn endpoint_text(address: &str, port: u16) -> String {
+    if address.contains(':') {
+        format!("[{address}]:{port}")
+    } else {
+        format!("{address}:{port}")
+    }
+}
+
 fn triple(v: [u8; 3]) -> String {
     format!("{}.{}.{}", v[0], v[1], v[2])
 }
 
 fn system_json(si: &SystemInformation) -> Value {
-    let collectors: Vec<&str> = ["network_activity", "system_information", "heartbeat"]
-        .into_iter()
-        .enumerate()
-        .filter(|(bit, _)| si.collectors >> bit & 1 != 0)
-        .map(|(_, name)| name)
-        .collect();
+    let collectors: Vec<&str> = [
+        "network_activity",
+        "system_information",
+        "heartbeat",
+        "inventory",
+    ]
+    .into_iter()
+    .enumerate()
+    .filter(|(bit, _)| si.collectors >> bit & 1 != 0)
+    .map(|(_, name)| name)
+    .collect();
     let capture_mode = match si.capture_mode {
         0 => json!("unicast-only"),
         1 => json!("ip-input"),

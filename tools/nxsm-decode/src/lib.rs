@@ -1,28 +1,30 @@
 //! # nxsm-decode
 //!
-//! Reference reader of the security messages built by nx-security-module, wire format 2 as
-//! specified in `docs/wire-format.md` (the contract; this crate follows that page, not the
-//! writer's source).
+//! Reference reader of the security messages built by nx-security-module, wire format 3 (and
+//! 2) as specified in `docs/wire-format.md` (the contract; this crate follows that page, not
+//! the writer's source).
 //!
 //! - [`decode`] turns the bytes of one message into an owned, validated [`Message`]: postcard
-//!   decoding plus every rule the page states (format 2, module `"nxsm"`, one to five events
-//!   in order and at most one of each kind, local indices in range, protocol 3 invalid, no
-//!   flag bits outside TCP, alerts with a known kind, protocol and initiator, baseline lists
-//!   strictly ascending with at most [`MAX_BASELINE_ENTRIES`] entries and no port 0, no
-//!   trailing bytes, ...). It never panics; every failure is a [`DecodeError`].
+//!   decoding plus every rule the page states (format 3 or 2, module `"nxsm"`, events in order
+//!   and at most one of each kind, alerts, baselines, inventories, findings and audit records
+//!   alone in their message, local indices in range, protocol 3 invalid, no flag bits outside
+//!   TCP, alerts with a known kind, protocol and initiator and rule 0 unless an indicator,
+//!   baseline lists strictly ascending with at most [`MAX_BASELINE_ENTRIES`] entries and no
+//!   port 0, known socket, finding, reason, category and audit kinds, no trailing bytes, ...).
+//!   It never panics; every failure is a [`DecodeError`].
 //! - [`to_json`] gives a readable JSON view: addresses as text, protocols and TCP flags by
 //!   name, the window's start and end, local addresses resolved.
 //! - [`encode`] writes a [`Message`] back (tests and tools use it to build inputs).
 //!
 //! The `nxsm-decode` binary prints messages given as raw bytes or hex lines as JSON, and has a
-//! `--replay` mode for `scripts/replay` (one line or table row per flow and per alert, a
-//! line or block per baseline);
+//! `--replay` mode for `scripts/replay` (one line or table row per flow, alert, finding and
+//! audit record, a line or block per baseline and inventory);
 //! `nxsm-decode --help`
 //! lists the options.
 //!
 //! ```
-//! // format 2, "nxsm", version 0, sequence 7, time 0, one event: a heartbeat of zeros.
-//! let line = "02 046e78736d 00 07 00 01 02 00000000000000000000000000000000000000";
+//! // format 3, "nxsm", version 0, sequence 7, time 0, one event: a heartbeat of zeros.
+//! let line = "03 046e78736d 00 07 00 01 02 00000000000000000000000000000000000000";
 //! let bytes = nxsm_decode::hex::parse_line(line).unwrap();
 //! let message = nxsm_decode::decode(&bytes).unwrap();
 //! assert_eq!(message.sequence, 7);
@@ -37,14 +39,26 @@ use std::fmt;
 use serde::de::{self, Deserializer, EnumAccess, VariantAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+mod audit;
+mod findings;
 pub mod hex;
+mod inventory;
 mod json;
 pub mod replay;
 
-pub use json::{alert_json, baseline_json, event_json, flow_json, to_json};
+pub use audit::{AuditCategory, AuditKind, AuditRecord};
+pub use findings::{Finding, FindingHead, FindingKind, RiskyReason, RiskyService};
+pub use inventory::{Connection, Inventory, Socket, SocketKind};
+pub use json::{
+    alert_json, audit_json, baseline_json, event_json, finding_json, flow_json, inventory_json,
+    socket_json, to_json,
+};
 
-/// The wire format version this reader understands.
-pub const FORMAT: u8 = 2;
+/// The wire format version this reader follows (`docs/wire-format.md`).
+pub const FORMAT: u8 = 3;
+/// The oldest format it also reads: version 2 is version 3 without events 5 to 7 (and
+/// without collector bit 3).
+pub const OLDEST_FORMAT: u8 = 2;
 /// The module id every message carries.
 pub const MODULE: &str = "nxsm";
 /// Most local addresses of one IP version in one message.
@@ -56,7 +70,7 @@ pub const MAX_BASELINE_ENTRIES: usize = 64;
 /// One security message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
-    /// Wire format version ([`FORMAT`]).
+    /// Wire format version ([`FORMAT`], or [`OLDEST_FORMAT`] and up).
     pub format: u8,
     /// Module id ([`MODULE`]).
     pub module: String,
@@ -66,8 +80,8 @@ pub struct Message {
     pub sequence: u32,
     /// Unix seconds when the message was built.
     pub time: u32,
-    /// One to five events, in the order network activity, system information, heartbeat,
-    /// alerts, baseline.
+    /// At least one event, in the order of their variant numbers: network activity, system
+    /// information, heartbeat, or one of alerts, baseline, inventory, findings, audit alone.
     pub events: Vec<Event>,
 }
 
@@ -84,6 +98,12 @@ pub enum Event {
     Alerts(Vec<Alert>),
     /// Variant 4: what learn mode recorded.
     Baseline(Baseline),
+    /// Variant 5 (format 3): the sockets the device exposes (or one part of them).
+    Inventory(Inventory),
+    /// Variant 6 (format 3): weaknesses of the set-up that started or ended (at least one).
+    Findings(Vec<Finding>),
+    /// Variant 7 (format 3): records of the security event log (at least one).
+    Audit(Vec<AuditRecord>),
 }
 
 /// The kinds of [`Event`], in their wire order.
@@ -99,6 +119,12 @@ pub enum EventKind {
     Alerts,
     /// [`Event::Baseline`].
     Baseline,
+    /// [`Event::Inventory`].
+    Inventory,
+    /// [`Event::Findings`].
+    Findings,
+    /// [`Event::Audit`].
+    Audit,
 }
 
 impl EventKind {
@@ -110,7 +136,30 @@ impl EventKind {
             EventKind::Heartbeat => "heartbeat",
             EventKind::Alerts => "alerts",
             EventKind::Baseline => "baseline",
+            EventKind::Inventory => "inventory",
+            EventKind::Findings => "findings",
+            EventKind::Audit => "audit",
         }
+    }
+
+    /// The wire variant number.
+    pub fn number(self) -> u32 {
+        self as u32
+    }
+
+    /// The oldest format this reader reads this event in (inventory, findings and audit came
+    /// with format 3).
+    pub fn since_format(self) -> u8 {
+        if self >= EventKind::Inventory {
+            3
+        } else {
+            2
+        }
+    }
+
+    /// Whether this event travels in a message of its own.
+    pub fn alone(self) -> bool {
+        self >= EventKind::Alerts
     }
 }
 
@@ -129,6 +178,9 @@ impl Event {
             Event::Heartbeat(_) => EventKind::Heartbeat,
             Event::Alerts(_) => EventKind::Alerts,
             Event::Baseline(_) => EventKind::Baseline,
+            Event::Inventory(_) => EventKind::Inventory,
+            Event::Findings(_) => EventKind::Findings,
+            Event::Audit(_) => EventKind::Audit,
         }
     }
 }
@@ -337,7 +389,8 @@ pub struct SystemInformation {
     pub max_message_bytes: u32,
     /// High, medium and low group intervals, seconds.
     pub intervals_s: [u32; 3],
-    /// Enabled collectors: bit 0 network activity, 1 system information, 2 heartbeat.
+    /// Enabled collectors: bit 0 network activity, 1 system information, 2 heartbeat, 3
+    /// inventory (format 3).
     pub collectors: u8,
     /// 0 unicast only (transport dispatch), 1 IP input.
     pub capture_mode: u8,
@@ -718,7 +771,7 @@ mod be16_list {
 }
 
 /// Ports travel as two big-endian bytes, not as a varint.
-mod be16 {
+pub(crate) mod be16 {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     pub fn serialize<S: Serializer>(value: &u16, serializer: S) -> Result<S::Ok, S::Error> {
@@ -732,10 +785,13 @@ mod be16 {
 
 /// An enum variant number this reader does not know, and whose enum it belongs to.
 #[derive(Clone, Copy, Debug)]
-enum Unknown {
+pub(crate) enum Unknown {
     Event(u32),
     Alert(u32),
     AlertFlow(u32),
+    Socket(u32),
+    Connection(u32),
+    Finding(u32),
 }
 
 impl Unknown {
@@ -744,11 +800,14 @@ impl Unknown {
             Unknown::Event(n) => DecodeError::UnknownEvent(n),
             Unknown::Alert(n) => DecodeError::UnknownAlertKind(n),
             Unknown::AlertFlow(n) => DecodeError::UnknownAlertIp(n),
+            Unknown::Socket(n) => DecodeError::UnknownSocket(n),
+            Unknown::Connection(n) => DecodeError::UnknownConnectionIp(n),
+            Unknown::Finding(n) => DecodeError::UnknownFinding(n),
         }
     }
 
     /// Records the number for [`decode`] and returns the custom error postcard carries.
-    fn raise<E: de::Error>(self) -> E {
+    pub(crate) fn raise<E: de::Error>(self) -> E {
         UNKNOWN_VARIANT.with(|cell| cell.set(Some(self)));
         E::custom(self.error())
     }
@@ -766,6 +825,9 @@ const EVENT_VARIANTS: &[&str] = &[
     "Heartbeat",
     "Alerts",
     "Baseline",
+    "Inventory",
+    "Findings",
+    "Audit",
 ];
 
 impl<'de> Deserialize<'de> for Event {
@@ -780,7 +842,7 @@ impl<'de> Visitor<'de> for EventVisitor {
     type Value = Event;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an event: variant 0, 1, 2, 3 or 4")
+        f.write_str("an event: variant 0 to 7")
     }
 
     fn visit_enum<E: EnumAccess<'de>>(self, data: E) -> Result<Event, E::Error> {
@@ -791,6 +853,9 @@ impl<'de> Visitor<'de> for EventVisitor {
             2 => payload.newtype_variant().map(Event::Heartbeat),
             3 => payload.newtype_variant().map(Event::Alerts),
             4 => payload.newtype_variant().map(Event::Baseline),
+            5 => payload.newtype_variant().map(Event::Inventory),
+            6 => payload.newtype_variant().map(Event::Findings),
+            7 => payload.newtype_variant().map(Event::Audit),
             other => Err(Unknown::Event(other).raise()),
         }
     }
@@ -839,7 +904,7 @@ impl<'de> Visitor<'de> for AlertVisitor {
 }
 
 /// The two fields of a tuple variant.
-struct PairVisitor<A, B>(std::marker::PhantomData<(A, B)>);
+pub(crate) struct PairVisitor<A, B>(std::marker::PhantomData<(A, B)>);
 
 impl<A, B> Default for PairVisitor<A, B> {
     fn default() -> Self {
@@ -951,18 +1016,34 @@ pub enum DecodeError {
     BadBool,
     /// A string that is not UTF-8.
     BadUtf8,
-    /// An event variant number other than 0, 1, 2, 3, 4.
+    /// An event variant number other than 0 to 7.
     UnknownEvent(u32),
     /// An alert variant number (its kind) other than 0, 1, 2, 3.
     UnknownAlertKind(u32),
     /// An alert flow variant number (its IP version) other than 0 (IPv4) and 1 (IPv6).
     UnknownAlertIp(u32),
+    /// A socket variant number (its kind) other than 0, 1, 2.
+    UnknownSocket(u32),
+    /// A connection variant number (its IP version) other than 0 (IPv4) and 1 (IPv6).
+    UnknownConnectionIp(u32),
+    /// A finding variant number (its condition) other than 0 to 4.
+    UnknownFinding(u32),
     /// Any other postcard decoding failure.
     Postcard(postcard::Error),
     /// Bytes left over after the message.
     TrailingBytes(usize),
-    /// A `format` other than [`FORMAT`].
+    /// A `format` outside [`OLDEST_FORMAT`]..=[`FORMAT`].
     UnsupportedFormat(u8),
+    /// An event the message's format does not have (inventory, findings or audit in a
+    /// format-2 message).
+    EventNotInFormat {
+        /// The event.
+        event: EventKind,
+        /// The message's format.
+        format: u8,
+    },
+    /// An alerts, baseline, inventory, findings or audit event beside other events.
+    NotAlone(EventKind),
     /// A `module` other than [`MODULE`].
     WrongModule(String),
     /// A message without events.
@@ -1040,7 +1121,7 @@ pub enum DecodeError {
     },
     /// A `capture_mode` other than 0 or 1.
     BadCaptureMode(u8),
-    /// `collectors` bits other than 0-2 set.
+    /// `collectors` bits other than 0-3 set (0-2 in format 2).
     BadCollectors(u8),
     /// An alerts event without any alert.
     NoAlerts,
@@ -1062,6 +1143,13 @@ pub enum DecodeError {
     AlertIcmpPorts {
         /// Position of the alert in its event.
         alert: usize,
+    },
+    /// An alert other than an indicator whose `rule` is not 0.
+    AlertRuleNotZero {
+        /// Position of the alert in its event.
+        alert: usize,
+        /// The value.
+        rule: u32,
     },
     /// A baseline list with more than [`MAX_BASELINE_ENTRIES`] entries.
     BaselineTooLong {
@@ -1085,6 +1173,56 @@ pub enum DecodeError {
         /// Position of the entry.
         index: usize,
     },
+    /// An inventory part listing more sockets than the read found.
+    InventoryOverFound {
+        /// Sockets listed in the part.
+        listed: usize,
+        /// `found`.
+        found: u32,
+    },
+    /// A findings event without any finding.
+    NoFindings,
+    /// A risky service whose protocol is neither 0 (TCP) nor 1 (UDP).
+    BadFindingProtocol {
+        /// Position of the finding in its event.
+        finding: usize,
+        /// The value.
+        value: u8,
+    },
+    /// A risky service with an unknown reason number.
+    UnknownRiskyReason {
+        /// Position of the finding in its event.
+        finding: usize,
+        /// The value.
+        value: u32,
+    },
+    /// An audit event without any record.
+    NoAuditRecords,
+    /// An audit record whose category is 4 or more.
+    BadAuditCategory {
+        /// Position of the record in its event.
+        record: usize,
+        /// The value.
+        value: u8,
+    },
+    /// An audit record of an unknown kind.
+    UnknownAuditKind {
+        /// Position of the record in its event.
+        record: usize,
+        /// The value.
+        value: u32,
+    },
+    /// An audit record whose category is not the one its kind and result have.
+    AuditCategoryMismatch {
+        /// Position of the record in its event.
+        record: usize,
+        /// Its kind.
+        kind: AuditKind,
+        /// Its category.
+        category: AuditCategory,
+        /// Its result.
+        result: u32,
+    },
 }
 
 impl fmt::Display for DecodeError {
@@ -1099,6 +1237,11 @@ impl fmt::Display for DecodeError {
             DecodeError::UnknownAlertIp(n) => {
                 write!(f, "alert flow of unknown IP version (variant {n})")
             }
+            DecodeError::UnknownSocket(n) => write!(f, "unknown socket kind (variant {n})"),
+            DecodeError::UnknownConnectionIp(n) => {
+                write!(f, "connection of unknown IP version (variant {n})")
+            }
+            DecodeError::UnknownFinding(n) => write!(f, "unknown finding (variant {n})"),
             DecodeError::Postcard(e) => write!(f, "postcard: {e}"),
             DecodeError::TrailingBytes(n) => {
                 write!(f, "{n} byte(s) left over after the message")
@@ -1106,8 +1249,16 @@ impl fmt::Display for DecodeError {
             DecodeError::UnsupportedFormat(v) => {
                 write!(
                     f,
-                    "unsupported format {v} (this reader knows format {FORMAT})"
+                    "unsupported format {v} (this reader knows formats {OLDEST_FORMAT} and {FORMAT})"
                 )
+            }
+            DecodeError::EventNotInFormat { event, format } => write!(
+                f,
+                "event {event} in a format-{format} message (it exists since format {})",
+                event.since_format()
+            ),
+            DecodeError::NotAlone(k) => {
+                write!(f, "event {k} beside other events (it travels alone)")
             }
             DecodeError::WrongModule(m) => {
                 write!(f, "module id {m:?} is not {MODULE:?}")
@@ -1170,6 +1321,37 @@ impl fmt::Display for DecodeError {
             DecodeError::BaselinePortZero { list, index } => {
                 write!(f, "baseline {list}: entry {index} is port 0")
             }
+            DecodeError::AlertRuleNotZero { alert, rule } => {
+                write!(f, "alert {alert}: rule {rule} on an alert other than an indicator (must be 0)")
+            }
+            DecodeError::InventoryOverFound { listed, found } => write!(
+                f,
+                "inventory lists {listed} sockets but found only {found}"
+            ),
+            DecodeError::NoFindings => write!(f, "findings event has no finding"),
+            DecodeError::BadFindingProtocol { finding, value } => write!(
+                f,
+                "finding {finding}: risky service protocol {value} is neither 0 (TCP) nor 1 (UDP)"
+            ),
+            DecodeError::UnknownRiskyReason { finding, value } => {
+                write!(f, "finding {finding}: unknown risky-service reason {value}")
+            }
+            DecodeError::NoAuditRecords => write!(f, "audit event has no record"),
+            DecodeError::BadAuditCategory { record, value } => {
+                write!(f, "audit record {record}: invalid category {value}")
+            }
+            DecodeError::UnknownAuditKind { record, value } => {
+                write!(f, "audit record {record}: unknown kind {value}")
+            }
+            DecodeError::AuditCategoryMismatch {
+                record,
+                kind,
+                category,
+                result,
+            } => write!(
+                f,
+                "audit record {record}: {kind} with result {result} is not a {category} record"
+            ),
         }
     }
 }
@@ -1200,7 +1382,9 @@ impl From<postcard::Error> for DecodeError {
 pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
     match bytes.first() {
         None => return Err(DecodeError::Truncated),
-        Some(&format) if format != FORMAT => return Err(DecodeError::UnsupportedFormat(format)),
+        Some(&format) if !(OLDEST_FORMAT..=FORMAT).contains(&format) => {
+            return Err(DecodeError::UnsupportedFormat(format))
+        }
         Some(_) => {}
     }
     UNKNOWN_VARIANT.with(|cell| cell.set(None));
@@ -1225,7 +1409,7 @@ pub fn encode(message: &Message) -> Vec<u8> {
 
 /// Checks the rules of the wire format that postcard itself does not enforce.
 pub fn validate(message: &Message) -> Result<(), DecodeError> {
-    if message.format != FORMAT {
+    if !(OLDEST_FORMAT..=FORMAT).contains(&message.format) {
         return Err(DecodeError::UnsupportedFormat(message.format));
     }
     if message.module != MODULE {
@@ -1248,6 +1432,19 @@ pub fn validate(message: &Message) -> Result<(), DecodeError> {
             _ => {}
         }
         previous = Some(kind);
+        if message.format < kind.since_format() {
+            return Err(DecodeError::EventNotInFormat {
+                event: kind,
+                format: message.format,
+            });
+        }
+    }
+    if message.events.len() > 1 {
+        if let Some(event) = message.events.iter().find(|e| e.kind().alone()) {
+            return Err(DecodeError::NotAlone(event.kind()));
+        }
+    }
+    for event in &message.events {
         match event {
             Event::NetworkActivity(window) => {
                 validate_flows(IpVersion::V4, &window.v4_locals, &window.v4_flows)?;
@@ -1257,13 +1454,78 @@ pub fn validate(message: &Message) -> Result<(), DecodeError> {
                 if si.capture_mode > 1 {
                     return Err(DecodeError::BadCaptureMode(si.capture_mode));
                 }
-                if si.collectors & !0b111 != 0 {
+                // Bit 3 (inventory) came with format 3.
+                let known = if message.format >= 3 { 0b1111 } else { 0b111 };
+                if si.collectors & !known != 0 {
                     return Err(DecodeError::BadCollectors(si.collectors));
                 }
             }
             Event::Heartbeat(_) => {}
             Event::Alerts(alerts) => validate_alerts(alerts)?,
             Event::Baseline(baseline) => validate_baseline(baseline)?,
+            Event::Inventory(inventory) => {
+                if inventory.sockets.len() as u64 > u64::from(inventory.found) {
+                    return Err(DecodeError::InventoryOverFound {
+                        listed: inventory.sockets.len(),
+                        found: inventory.found,
+                    });
+                }
+            }
+            Event::Findings(findings) => validate_findings(findings)?,
+            Event::Audit(records) => validate_audit(records)?,
+        }
+    }
+    Ok(())
+}
+
+fn validate_findings(findings: &[Finding]) -> Result<(), DecodeError> {
+    if findings.is_empty() {
+        return Err(DecodeError::NoFindings);
+    }
+    for (position, finding) in findings.iter().enumerate() {
+        let Some(service) = finding.service() else {
+            continue;
+        };
+        if service.protocol().is_none() {
+            return Err(DecodeError::BadFindingProtocol {
+                finding: position,
+                value: service.protocol,
+            });
+        }
+        if service.reason().is_none() {
+            return Err(DecodeError::UnknownRiskyReason {
+                finding: position,
+                value: service.reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn validate_audit(records: &[AuditRecord]) -> Result<(), DecodeError> {
+    if records.is_empty() {
+        return Err(DecodeError::NoAuditRecords);
+    }
+    for (position, record) in records.iter().enumerate() {
+        let Some(category) = record.category() else {
+            return Err(DecodeError::BadAuditCategory {
+                record: position,
+                value: record.category,
+            });
+        };
+        let Some(kind) = record.kind() else {
+            return Err(DecodeError::UnknownAuditKind {
+                record: position,
+                value: record.kind,
+            });
+        };
+        if !kind.allows(category, record.result) {
+            return Err(DecodeError::AuditCategoryMismatch {
+                record: position,
+                kind,
+                category,
+                result: record.result,
+            });
         }
     }
     Ok(())
@@ -1274,6 +1536,13 @@ fn validate_alerts(alerts: &[Alert]) -> Result<(), DecodeError> {
         return Err(DecodeError::NoAlerts);
     }
     for (position, alert) in alerts.iter().enumerate() {
+        let rule = alert.head().rule;
+        if alert.kind() != AlertKind::Indicator && rule != 0 {
+            return Err(DecodeError::AlertRuleNotZero {
+                alert: position,
+                rule,
+            });
+        }
         let Some(flow) = alert.flow() else {
             continue;
         };
@@ -1554,6 +1823,30 @@ impl Message {
     pub fn baseline(&self) -> Option<&Baseline> {
         self.events.iter().find_map(|e| match e {
             Event::Baseline(b) => Some(b),
+            _ => None,
+        })
+    }
+
+    /// The inventory event, if any.
+    pub fn inventory(&self) -> Option<&Inventory> {
+        self.events.iter().find_map(|e| match e {
+            Event::Inventory(i) => Some(i),
+            _ => None,
+        })
+    }
+
+    /// The findings event's findings, if any.
+    pub fn findings(&self) -> Option<&[Finding]> {
+        self.events.iter().find_map(|e| match e {
+            Event::Findings(f) => Some(f.as_slice()),
+            _ => None,
+        })
+    }
+
+    /// The audit event's records, if any.
+    pub fn audit(&self) -> Option<&[AuditRecord]> {
+        self.events.iter().find_map(|e| match e {
+            Event::Audit(a) => Some(a.as_slice()),
             _ => None,
         })
     }

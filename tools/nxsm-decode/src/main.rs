@@ -10,7 +10,7 @@ const USAGE: &str = "\
 usage: nxsm-decode [--hex|--raw] [--pretty] [FILE...]
        nxsm-decode --replay [--format json|table]
 
-Decodes nx-security-module security messages (wire format 2, docs/wire-format.md).
+Decodes nx-security-module security messages (wire format 3 and 2, docs/wire-format.md).
 
   FILE          a message as raw bytes (one per file) or as hex text (one per line, or
                 wrapped over consecutive lines; whitespace ignored, '#' starts a comment);
@@ -18,11 +18,11 @@ Decodes nx-security-module security messages (wire format 2, docs/wire-format.md
   --hex         input is hex text
   --raw         input is raw bytes
                 (neither: hex when the input is text, raw bytes otherwise; a raw message
-                starts with the format byte 0x02, never text)
+                starts with the format byte 0x02 or 0x03, never text)
   --pretty      indented JSON instead of one object per line
   --replay      read stdin lines: '{...}' lines are passed on, other lines are hex messages
-                printed one line per flow, per alert and per system information /
-                heartbeat / baseline event
+                printed one line per flow, alert, finding and audit record, and per
+                system information / heartbeat / baseline / inventory event
   --format F    replay output: json (default) or table
   -h, --help    this text
 

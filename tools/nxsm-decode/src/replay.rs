@@ -6,11 +6,19 @@
 //! flow (keys `t`, `ip`, `proto`, `local`, `local_port`, `remote`, `remote_port`, `bytes_in`,
 //! `bytes_out`, `packets_in`, `packets_out`, `tcp_flags_in`, `tcp_flags_out`, `initiator`, `seq`,
 //! `part`)
-//! and one per system information, heartbeat or baseline event (`t`, `event`, its fields,
-//! `seq`; for a baseline `started`, `duration_s`, `end`, `applied`, `policy`, `overflow`,
-//! `outbound`, `inbound`, as [`crate::baseline_json`] gives them), and one per alert: `t` (the alert's time), `event` (`"alert"`), `kind`, then for a flow
+//! and one per system information, heartbeat, baseline or inventory event (`t`, `event`, its
+//! fields, `seq`; for a baseline `started`, `duration_s`, `end`, `applied`, `policy`,
+//! `overflow`, `outbound`, `inbound`, as [`crate::baseline_json`] gives them; for an
+//! inventory `found`, `part`, `more`, `sockets`, as [`crate::inventory_json`] gives them),
+//! and one per alert: `t` (the alert's time), `event` (`"alert"`), `kind`, then for a flow
 //! `ip`, `proto`, `local`, `local_port`, `remote`, `remote_port`, `initiator`, and for a
 //! connection count `active`, `min`, `max`; then `rule` and `seq`, in that order.
+//!
+//! A finding is a line of its own: `t` (the message's time), `event` (`"finding"`), then
+//! the fields of [`crate::finding_json`] (`finding`, `active`, `time`, and `protocol`,
+//! `port`, `reason` or `count`), then `seq`. So is an audit record: `t`, `event`
+//! (`"audit"`), the fields of [`crate::audit_json`] (`sequence`, `time`, `category`, `kind`,
+//! `result`, `subject`, `old`, `new`), then `seq`.
 //!
 //! `table` prints a header line per window and one aligned row per flow, a block of
 //! `key value` lines per system information or heartbeat event, and one line per alert as
@@ -42,6 +50,34 @@
 //! ```
 //!
 //! `not applied` when the lists did not become the policy's; an empty list shows as `-`.
+//!
+//! Inventories, findings and audit records are also printed as soon as their message is
+//! read, each event as a titled block of aligned rows and a blank line:
+//!
+//! ```text
+//! INVENTORY found 3, part 0, complete  (seq 20, t 1700000000)
+//!   kind             ip  local              remote
+//!   tcp_listening     0  *:23               -
+//!   udp_bound         1  *:5683             -
+//!   tcp_established   1  [2001:db8::1]:443  [2001:db8::9]:50001
+//!
+//! FINDINGS  (seq 21, t 1700000000)
+//!   time                                    state    finding
+//!   2023-11-14 22:13:20 UTC (t 1700000000)  started  risky_service tcp 23 (cleartext_remote_login)
+//!   2023-11-14 22:13:40 UTC (t 1700000020)  ended    hook_replaced count 1
+//!   1970-01-01 00:00:00 UTC (t 0)           started  no_clock
+//!
+//! AUDIT  (seq 22, t 1700000100)
+//!   seq        time  category       kind              result  subject  old -> new
+//!     4  1700000060  configuration  interval_changed       0        0  3600 -> 60
+//!    15  1700000100  request_error  interval_changed       5        1  60 -> 0
+//! ```
+//!
+//! An inventory that goes on in the next message says `more follows` instead of
+//! `complete`; a listening or bound socket's local endpoint is `*:port` (every address of
+//! its IP instance). A finding's state is `started` or `ended`; an audit record shows its
+//! own sequence number and time, then `old -> new`. Values a reader would reject show as
+//! `invalid`.
 
 use std::io::{self, Write};
 
@@ -49,8 +85,8 @@ use serde_json::{Map, Value};
 
 use crate::json::AddressText;
 use crate::{
-    alert_json, decode_hex_line, event_json, flow_json, Alert, Baseline, Event, Flow, InputError,
-    Message, Protocol,
+    alert_json, audit_json, decode_hex_line, event_json, finding_json, flow_json, Alert,
+    AuditRecord, Baseline, Event, Finding, Flow, InputError, Inventory, Message, Protocol, Socket,
 };
 
 /// Output format of the replay mode.
@@ -63,7 +99,7 @@ pub enum Format {
 }
 
 /// The JSON lines of one message: one per flow (IPv4 first), then one per system information,
-/// heartbeat or baseline event, and one per alert.
+/// heartbeat, baseline or inventory event, and one per alert, finding and audit record.
 pub fn message_lines(message: &Message) -> Vec<Value> {
     let mut lines = Vec::new();
     for event in &message.events {
@@ -80,6 +116,20 @@ pub fn message_lines(message: &Message) -> Vec<Value> {
             }
             Event::Alerts(alerts) => {
                 lines.extend(alerts.iter().map(|alert| alert_line(message, alert)));
+            }
+            Event::Findings(findings) => {
+                lines.extend(
+                    findings
+                        .iter()
+                        .map(|f| record_line(message, "finding", finding_json(f))),
+                );
+            }
+            Event::Audit(records) => {
+                lines.extend(
+                    records
+                        .iter()
+                        .map(|r| record_line(message, "audit", audit_json(r))),
+                );
             }
             other => {
                 let mut line = Map::new();
@@ -122,6 +172,18 @@ pub fn alert_line(message: &Message, alert: &Alert) -> Value {
         if let Some(value) = fields.shift_remove(key) {
             line.insert(key.into(), value);
         }
+    }
+    line.insert("seq".into(), message.sequence.into());
+    Value::Object(line)
+}
+
+/// A finding's or audit record's line: `t` (the message's time), `event`, its fields, `seq`.
+fn record_line(message: &Message, event: &str, fields: Value) -> Value {
+    let mut line = Map::new();
+    line.insert("t".into(), message.time.into());
+    line.insert("event".into(), event.into());
+    if let Value::Object(fields) = fields {
+        line.extend(fields);
     }
     line.insert("seq".into(), message.sequence.into());
     Value::Object(line)
@@ -274,6 +336,18 @@ impl<W: Write> Replay<W> {
                     self.out
                         .write_all(baseline_block(message, baseline).as_bytes())?;
                 }
+                Event::Inventory(inventory) => {
+                    self.out
+                        .write_all(inventory_block(message, inventory).as_bytes())?;
+                }
+                Event::Findings(findings) => {
+                    self.out
+                        .write_all(findings_block(message, findings).as_bytes())?;
+                }
+                Event::Audit(records) => {
+                    self.out
+                        .write_all(audit_block(message, records).as_bytes())?;
+                }
                 other => {
                     let title = format!(
                         "{}  t={} seq={}",
@@ -290,12 +364,9 @@ impl<W: Write> Replay<W> {
                 }
             }
         }
-        // A message of alerts (or a baseline) alone leaves a split window waiting for its
-        // next part.
-        let alerts_only = message
-            .events
-            .iter()
-            .all(|event| matches!(event, Event::Alerts(_) | Event::Baseline(_)));
+        // A message of alerts (or another event that travels alone) leaves a split window
+        // waiting for its next part.
+        let alerts_only = message.events.iter().all(|event| event.kind().alone());
         if window_done && !alerts_only {
             self.flush()?;
         }
@@ -466,6 +537,164 @@ fn baseline_block(message: &Message, baseline: &Baseline) -> String {
         list(baseline.outbound_cidrs()),
         ports(&baseline.tcp_ports),
         ports(&baseline.udp_ports),
+    )
+}
+
+/// Rows of cells as text lines indented by two, each column as wide as its widest cell, the
+/// first row being the header.
+fn aligned(rows: &[Vec<Cell>]) -> String {
+    let mut widths: Vec<usize> = Vec::new();
+    for cells in rows {
+        for (i, cell) in cells.iter().enumerate() {
+            let w = cell.text.chars().count();
+            match widths.get_mut(i) {
+                Some(width) => *width = (*width).max(w),
+                None => widths.push(w),
+            }
+        }
+    }
+    let mut out = String::new();
+    for cells in rows {
+        let mut text = String::from(" ");
+        for (cell, &w) in cells.iter().zip(&widths) {
+            text.push(' ');
+            if cell.right {
+                text.push_str(&format!("{:>w$} ", cell.text));
+            } else {
+                text.push_str(&format!("{:<w$} ", cell.text));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn header(names: &[(&str, bool)]) -> Vec<Cell> {
+    names
+        .iter()
+        .map(|&(name, r)| Cell {
+            text: name.to_string(),
+            right: r,
+        })
+        .collect()
+}
+
+/// The table block of an inventory event, blank line included.
+fn inventory_block(message: &Message, inventory: &Inventory) -> String {
+    let mut rows = vec![header(&[
+        ("kind", false),
+        ("ip", true),
+        ("local", false),
+        ("remote", false),
+    ])];
+    for socket in &inventory.sockets {
+        let (local, remote) = match socket {
+            Socket::TcpListening { port, .. } | Socket::UdpBound { port, .. } => {
+                (format!("*:{port}"), "-".to_string())
+            }
+            Socket::TcpEstablished { connection, .. } => {
+                (connection.local_endpoint(), connection.remote_endpoint())
+            }
+        };
+        rows.push(vec![
+            left(socket.kind().name()),
+            right(socket.ip()),
+            left(local),
+            left(remote),
+        ]);
+    }
+    let mut out = format!(
+        "INVENTORY found {}, part {}, {}  (seq {}, t {})\n",
+        inventory.found,
+        inventory.part,
+        if inventory.more {
+            "more follows"
+        } else {
+            "complete"
+        },
+        message.sequence,
+        message.time,
+    );
+    if inventory.sockets.is_empty() {
+        out.push_str("  (no sockets)\n");
+    } else {
+        out.push_str(&aligned(&rows));
+    }
+    out.push('\n');
+    out
+}
+
+/// What a finding is about, as one phrase: `risky_service tcp 23 (cleartext_remote_login)`,
+/// `unhooked_ip count 2`, `no_clock`.
+fn finding_text(finding: &Finding) -> String {
+    let name = finding.kind().name();
+    match (finding.service(), finding.count()) {
+        (Some(service), _) => format!(
+            "{name} {} {} ({})",
+            service.protocol().map_or("invalid", |p| p.name()),
+            service.port,
+            service.reason().map_or("invalid", |r| r.name())
+        ),
+        (None, Some(count)) => format!("{name} count {count}"),
+        (None, None) => name.to_string(),
+    }
+}
+
+/// The table block of a findings event, blank line included.
+fn findings_block(message: &Message, findings: &[Finding]) -> String {
+    let mut rows = vec![header(&[
+        ("time", false),
+        ("state", false),
+        ("finding", false),
+    ])];
+    for finding in findings {
+        let head = finding.head();
+        rows.push(vec![
+            left(format!(
+                "{} UTC (t {})",
+                utc(i64::from(head.time)),
+                head.time
+            )),
+            left(if head.active { "started" } else { "ended" }),
+            left(finding_text(finding)),
+        ]);
+    }
+    format!(
+        "FINDINGS  (seq {}, t {})\n{}\n",
+        message.sequence,
+        message.time,
+        aligned(&rows)
+    )
+}
+
+/// The table block of an audit event, blank line included.
+fn audit_block(message: &Message, records: &[AuditRecord]) -> String {
+    let mut rows = vec![header(&[
+        ("seq", true),
+        ("time", true),
+        ("category", false),
+        ("kind", false),
+        ("result", true),
+        ("subject", true),
+        ("old -> new", false),
+    ])];
+    for record in records {
+        rows.push(vec![
+            right(record.sequence),
+            right(record.time),
+            left(record.category().map_or("invalid", |c| c.name())),
+            left(record.kind().map_or("invalid", |k| k.name())),
+            right(record.result),
+            right(record.subject),
+            left(format!("{} -> {}", record.old, record.new)),
+        ]);
+    }
+    format!(
+        "AUDIT  (seq {}, t {})\n{}\n",
+        message.sequence,
+        message.time,
+        aligned(&rows)
     )
 }
 

@@ -277,7 +277,9 @@ fn format_and_module() {
     bytes[0] = 1;
     assert_eq!(decode(&bytes), Err(DecodeError::UnsupportedFormat(1)));
     bytes[0] = 3;
-    assert_eq!(decode(&bytes), Err(DecodeError::UnsupportedFormat(3)));
+    assert_eq!(decode(&bytes).unwrap().format, 3);
+    bytes[0] = 4;
+    assert_eq!(decode(&bytes), Err(DecodeError::UnsupportedFormat(4)));
     bytes[0] = 0;
     assert_eq!(decode(&bytes), Err(DecodeError::UnsupportedFormat(0)));
     let mut bytes = example();
@@ -324,8 +326,8 @@ fn event_list_rules() {
         ])),
         Err(DecodeError::DuplicateEvent(EventKind::Heartbeat))
     );
-    // Variant 3 is the alerts event, 4 the baseline; 5 and above are unknown.
-    for variant in [5u32, 6, 127, 128, u32::MAX] {
+    // Variants 5 to 7 are the inventory, findings and audit events; 8 and above are unknown.
+    for variant in [8u32, 9, 127, 128, u32::MAX] {
         let mut event = varint(variant);
         event.extend(&heartbeat_event()[1..]);
         assert_eq!(
@@ -1009,6 +1011,26 @@ fn alert_rules() {
         bytes.extend(&ok[ALERT_FLOW + 1..]);
         assert_eq!(decode(&bytes), Err(DecodeError::UnknownAlertIp(number)));
     }
+    // `rule` is the indicator's source, 0 for the other kinds.
+    let rule_at = kind_at + 11;
+    assert_eq!(ok[rule_at], 1);
+    for kind in [1u8, 2] {
+        let mut bytes = ok.clone();
+        bytes[kind_at] = kind;
+        assert_eq!(
+            decode(&bytes),
+            Err(DecodeError::AlertRuleNotZero { alert: 0, rule: 1 })
+        );
+        bytes[rule_at] = 0;
+        assert_eq!(decode(&bytes).unwrap().alerts().unwrap()[0].head().rule, 0);
+    }
+    let mut bytes = message(&[v6_and_connections_event()]);
+    let count_rule_at = bytes.len() - 4;
+    bytes[count_rule_at] = 2;
+    assert_eq!(
+        decode(&bytes),
+        Err(DecodeError::AlertRuleNotZero { alert: 1, rule: 2 })
+    );
     // A connection count where a flow is due reads other fields: here it ends early.
     let mut bytes = ok.clone();
     bytes[kind_at] = 3;
@@ -1018,8 +1040,15 @@ fn alert_rules() {
         decode(&message(&[vec![0x03, 0x00]])),
         Err(DecodeError::NoAlerts)
     );
-    // Alerts after the other events, once.
-    assert!(decode(&message(&[heartbeat_event(), v4_indicator_event()])).is_ok());
+    // Alerts alone, once.
+    assert_eq!(
+        decode(&message(&[heartbeat_event(), v4_indicator_event()])),
+        Err(DecodeError::NotAlone(EventKind::Alerts))
+    );
+    assert_eq!(
+        decode(&message(&[network_event(), v4_indicator_event()])),
+        Err(DecodeError::NotAlone(EventKind::Alerts))
+    );
     assert_eq!(
         decode(&message(&[v4_indicator_event(), heartbeat_event()])),
         Err(DecodeError::EventOrder {

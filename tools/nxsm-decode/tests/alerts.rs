@@ -221,8 +221,8 @@ fn bad_values_in_writer_output() {
     bad[at + 3] = 4; // alert kind 4
     assert_eq!(decode(&bad), Err(DecodeError::UnknownAlertKind(4)));
     let mut bad = bytes.clone();
-    bad[at + 1] = 5; // event 5 (4 is the baseline)
-    assert_eq!(decode(&bad), Err(DecodeError::UnknownEvent(5)));
+    bad[at + 1] = 8; // event 8 (7 is the audit event)
+    assert_eq!(decode(&bad), Err(DecodeError::UnknownEvent(8)));
     // An alerts event emptied of its alert.
     let mut empty = bytes[..at + 2].to_vec();
     empty.push(0x00);

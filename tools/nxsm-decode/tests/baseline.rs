@@ -347,8 +347,8 @@ fn bad_bool_and_unknown_event() {
     assert_eq!(decode(&bytes), Err(DecodeError::BadBool));
     let mut bytes = hand_written();
     assert_eq!(bytes[14], 4);
-    bytes[14] = 5;
-    assert_eq!(decode(&bytes), Err(DecodeError::UnknownEvent(5)));
+    bytes[14] = 8;
+    assert_eq!(decode(&bytes), Err(DecodeError::UnknownEvent(8)));
 }
 
 #[test]
@@ -424,5 +424,17 @@ fn decoded_message_as_json() {
     assert!(
         errors.contains("baseline tcp_ports: entry 0 is port 0"),
         "{errors}"
+    );
+}
+
+#[test]
+fn a_baseline_travels_alone() {
+    let mut message = decode(&hand_written()).unwrap();
+    message
+        .events
+        .insert(0, Event::Heartbeat(nxsm_decode::Heartbeat::default()));
+    assert_eq!(
+        decode(&encode(&message)),
+        Err(DecodeError::NotAlone(nxsm_decode::EventKind::Baseline))
     );
 }

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use std::sync::OnceLock;
 
 /// Writer output with every event: one message, a window split over several, and alert
-/// messages.
+/// messages; then an inventory, findings and audit message of this reader's `encode`.
 fn samples() -> &'static [Vec<u8>] {
     static SAMPLES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     SAMPLES.get_or_init(write_samples)
@@ -93,7 +93,12 @@ fn write_samples() -> Vec<Vec<u8>> {
                     AlertKind::OutboundNotAllowed,
                     AlertKind::InboundPortNotAllowed,
                 ][usize::from(i % 3)],
-                (1_700_000_000 + u32::from(i), 0xdead_beef, u32::from(i % 2)),
+                // `rule` is the indicator's source, 0 for the other kinds.
+                (
+                    1_700_000_000 + u32::from(i),
+                    0xdead_beef,
+                    if i % 3 == 0 { u32::from(i % 2) } else { 0 },
+                ),
                 local,
                 ports.0,
                 remote,
@@ -109,7 +114,89 @@ fn write_samples() -> Vec<Vec<u8>> {
             .into_iter()
             .map(|(bytes, _)| bytes),
     );
+    all.extend(lone_events());
     all
+}
+
+/// An inventory, findings and audit message (format 3) of every variant.
+fn lone_events() -> Vec<Vec<u8>> {
+    use nxsm_decode::{
+        encode, AuditRecord, Connection, Event, Finding, FindingHead, Inventory, Message,
+        RiskyService, Socket,
+    };
+    let message = |event| {
+        encode(&Message {
+            format: 3,
+            module: "nxsm".into(),
+            module_version: 0x0001_0000,
+            sequence: 300,
+            time: 1_700_000_100,
+            events: vec![event],
+        })
+    };
+    let head = FindingHead {
+        active: true,
+        time: 1_700_000_000,
+    };
+    vec![
+        message(Event::Inventory(Inventory {
+            found: 5,
+            part: 1,
+            more: true,
+            sockets: vec![
+                Socket::TcpListening { ip: 0, port: 23 },
+                Socket::UdpBound { ip: 1, port: 161 },
+                Socket::TcpEstablished {
+                    ip: 0,
+                    connection: Connection::V4 {
+                        local: [10, 0, 0, 1],
+                        local_port: 502,
+                        remote: [10, 0, 0, 2],
+                        remote_port: 40_000,
+                    },
+                },
+                Socket::TcpEstablished {
+                    ip: 2,
+                    connection: Connection::V6 {
+                        local: [0xfe; 16],
+                        local_port: 443,
+                        remote: [0x20; 16],
+                        remote_port: 40_001,
+                    },
+                },
+            ],
+        })),
+        message(Event::Findings(vec![
+            Finding::RiskyService(
+                head,
+                RiskyService {
+                    protocol: 1,
+                    port: 69,
+                    reason: 1,
+                },
+            ),
+            Finding::UnhookedIp(head, 3),
+            Finding::HookReplaced(head, 1),
+            Finding::NetworkActivityOff(head),
+            Finding::NoClock(head),
+        ])),
+        message(Event::Audit(
+            [(0u8, 1u32, 0u32), (1, 4, 0), (2, 5, 3), (3, 12, 0)]
+                .into_iter()
+                .enumerate()
+                .map(|(i, (category, kind, result))| AuditRecord {
+                    sequence: i as u32,
+                    time: 1_700_000_000,
+                    category,
+                    kind,
+                    result,
+                    subject: 1,
+                    old: 2,
+                    new: 3,
+                })
+                .collect(),
+        )),
+    ]
 }
 
 #[test]
@@ -181,7 +268,7 @@ proptest! {
 
     #[test]
     fn random_tails_after_a_valid_start_never_panic(
-        sample in 0usize..8,
+        sample in 0usize..64,
         cut in any::<prop::sample::Index>(),
         tail in prop::collection::vec(any::<u8>(), 0..200),
     ) {
@@ -213,7 +300,7 @@ proptest! {
 
     #[test]
     fn damaged_hex_lines_in_replay_never_panic(
-        sample in 0usize..8,
+        sample in 0usize..64,
         at in any::<prop::sample::Index>(),
         value in any::<u8>(),
     ) {
