@@ -457,9 +457,6 @@ ULONG nxsm_netx_hooks_install(UINT capture_mode)
     ULONG not_hooked = 0;
     ULONG i;
 
-    /* The socket scan reads the IPs this install hooks; the core calls it from its polls. */
-    nxsm_inventory_source_set(nxsm_netx_inventory_scan);
-
     /* A snapshot of the created list (NetX links and unlinks with interrupts disabled). */
     TX_DISABLE
     created = _nx_ip_created_count;
@@ -495,6 +492,9 @@ ULONG nxsm_netx_hooks_install(UINT capture_mode)
     nxsm_hook_ip_hooked = hooked;
     nxsm_hook_ip_not_hooked = not_hooked;
     TX_RESTORE
+    /* Last, so that no poll reads the tables before the IPs are in the table: the socket
+       scan reads the IPs this install hooked; the core calls it from its polls. */
+    nxsm_inventory_source_set(nxsm_netx_inventory_scan);
     return hooked;
 }
 
