@@ -1,6 +1,9 @@
 /* The native API on the real ThreadX (Linux port) and NetX Duo: nxsm_start() and
    nxsm_netx_hooks_install() on two NX_IP joined by NetX Duo's RAM driver, the consumer
-   draining from the ring callback, and the shared suite (realstack_common.c). */
+   draining from the ring callback, and the shared suite (realstack_common.c). In its
+   inventory step it polls with a hub "connected" and takes every message; run with
+   NXSM_RS_MESSAGES=<file> to get them as hex lines for `nxsm-decode --replay`:
+     NXSM_RS_MESSAGES=m.hex realstack_native && nxsm-decode --replay < m.hex */
 #include <stdio.h>
 #include <stdlib.h>
 
