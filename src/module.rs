@@ -281,7 +281,8 @@ impl Module {
 
     /// Stops collecting: any state -> NOT_INITIALIZED. The open window is collected into
     /// the outbox first; waiting messages stay there for the next start.
-    /// Alerts the closing window raises wait for the first poll after the next start.
+    /// Alerts the closing window raises, findings and audit records wait for the first poll
+    /// after the next start.
     pub fn stop(
         &mut self,
         intake: &IntakeCounters,
@@ -293,8 +294,9 @@ impl Module {
         self.flush_window(intake, policy);
         // Stopped, nothing takes messages: what still waits goes in now.
         self.compose(intake, true);
+        // Its record waits, with any other, for the first poll after the next start: a
+        // stopped module hands out nothing anyway.
         self.audit(AuditKind::Stopped, 0, [0; 3]);
-        self.send_records();
         self.counters.stops = self.counters.stops.wrapping_add(1);
         let since = self.state_since;
         self.enter(State::NotInitialized, since);
@@ -1333,8 +1335,8 @@ mod tests {
         assert!(module.flows().v6.is_empty(), "stop collects the window");
         assert_eq!(
             module.messages().built,
-            2,
-            "the window, then the audit records"
+            1,
+            "the window; the audit records wait"
         );
     }
 
@@ -1857,7 +1859,7 @@ mod tests {
     }
 
     /// Settings changes, refused ones included, and the clock set back are audited with
-    /// their values; a stop puts its record in the outbox at once.
+    /// their values; a stop's record waits for the next start's first poll.
     #[test]
     fn changes_are_audited_with_old_and_new_values() {
         let mut module = started();
@@ -1873,16 +1875,21 @@ mod tests {
             .poll(T0 + 2, true, &NO_INTAKE, no_policy(), |_| {})
             .unwrap();
         module.stop(&NO_INTAKE, no_policy()).unwrap();
+        module.start(&Settings::DEFAULT, T0 + 3, 0).unwrap();
+        module
+            .poll(T0 + 4, true, &NO_INTAKE, no_policy(), |_| {})
+            .unwrap();
         let mut messages = std::vec::Vec::new();
         while let Some((_, bytes)) = module.outbox.lend_front() {
             assert_eq!(event_of(bytes), 7);
             messages.push(bytes.to_vec());
             module.outbox.pop_sent();
         }
-        // The start and both interval changes (at the first poll), the step back, the stop.
+        // The start and both interval changes (at the first poll), the step back, then the
+        // stop and the next start (at the next start's first poll).
         assert_eq!(messages.len(), 3);
         let counters = module.audit_counters();
-        assert_eq!((counters.records, counters.lost), (5, 0));
+        assert_eq!((counters.records, counters.lost), (6, 0));
         // The refused change, last of the first message: request error, interval changed,
         // NXSM_ERR_INVALID_ARGUMENT, the low group, 60 s before, 0 asked.
         assert!(

@@ -88,7 +88,8 @@ typedef struct
     uint32_t heartbeat; /* heartbeat events */
     uint32_t v4_flows;
     uint32_t v6_flows;
-    uint32_t bad; /* messages that could not be read */
+    uint32_t records; /* messages of inventory, findings or audit records (events 5-7) */
+    uint32_t bad;     /* messages that could not be read */
 } outbox_summary;
 
 typedef struct
@@ -157,7 +158,7 @@ static void summarize(const uint8_t *bytes, size_t length, outbox_summary *s)
     reader r = {bytes, length, false};
     s->messages++;
     s->bytes += (uint32_t)length;
-    if (read_u8(&r) != 2u) /* wire format 2 */
+    if (read_u8(&r) != 3u) /* wire format 3 */
     {
         s->bad++;
         return;
@@ -194,6 +195,12 @@ static void summarize(const uint8_t *bytes, size_t length, outbox_summary *s)
             {
                 (void)read_varint(&r);
             }
+            break;
+        case 5: /* inventory, findings, audit: alone in their message, not read further */
+        case 6:
+        case 7:
+            s->records++;
+            skip(&r, r.left);
             break;
         default:
             r.bad = true;
@@ -806,6 +813,13 @@ static uint32_t collect_once(uint32_t n4, uint32_t n6, bool others, stack_record
         return 0;
     }
     fill_window(n4, n6, due - 1u);
+    /* The audit records of the window reset (network activity off and on) go out here, so
+       the timed poll makes the collection alone. */
+    if (nxsm_poll(due - 1u, true) != NXSM_OK)
+    {
+        fail("%s: poll before the collection", name);
+    }
+    (void)empty_outbox();
     before = read_stats();
     if (before.flows_v4 != n4 || before.flows_v6 != n6 || before.ring_waiting != 0u || before.outbox_messages != 0u)
     {

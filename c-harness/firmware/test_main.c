@@ -949,7 +949,7 @@ static void test_messages(void)
     check_true(bytes != NULL && length > 6 && length <= 1024, "bad message", "message length within the maximum");
     if (bytes != NULL && length > 6)
     {
-        check_u32(bytes[0], 2, "wire format 2");
+        check_u32(bytes[0], 3, "wire format 3");
         check_true(bytes[1] == 4 && memcmp(bytes + 2, "nxsm", 4) == 0, "wrong id", "module id nxsm");
     }
     check_result(nxsm_message_ack(sequence + 1, true), NXSM_ERR_INVALID_ARGUMENT,

@@ -32,6 +32,9 @@ impl InventorySource {
         if function.is_null() {
             return None;
         }
+        // The C contract: the room is all zero on entry, so nothing of the last read shows
+        // through what the source leaves unwritten.
+        sockets.fill(Socket::EMPTY);
         let mut scan = nxsm_inventory_scan {
             // `nxsm_socket` and `Socket` are the same bytes (checked in `types`).
             sockets: sockets.as_mut_ptr().cast::<nxsm_socket>(),

@@ -285,6 +285,10 @@ impl Findings {
     /// Sets the conditions under `mask` to `bits`, stamping those that change.
     fn set_bits(&mut self, bits: u32, mask: u32, now: u32) {
         let changed = (self.active ^ bits) & mask;
+        // Nearly every call changes nothing (a poll restating the clock and the switch).
+        if changed == 0 {
+            return;
+        }
         for (index, at) in self.changed_at.iter_mut().enumerate() {
             if changed & (1 << index) != 0 {
                 *at = now;

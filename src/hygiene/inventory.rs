@@ -200,13 +200,13 @@ impl Inventory {
     }
 
     /// Reads the socket tables through `source`, which writes sockets into the room it is
-    /// given and says what it found (`None`: the platform has no source). Entries that
-    /// break a rule are left out and counted.
+    /// given (it still holds the last read's: the C API zeroes it first) and says what it
+    /// found (`None`: the platform has no source). Entries that break a rule are left out
+    /// and counted.
     pub fn read(
         &mut self,
         source: impl FnOnce(&mut [Socket]) -> Option<Scan>,
     ) -> Option<(Read, Scan)> {
-        self.sockets = [Socket::EMPTY; SOCKETS];
         let scan = source(&mut self.sockets)?;
         self.counters.reads = self.counters.reads.wrapping_add(1);
         if scan.ips_skipped != 0 {

@@ -43,9 +43,11 @@ fn connection_v6() -> Socket {
     }
 }
 
-/// A source reporting `sockets` (`found` of them) as the platform would.
+/// A source reporting `sockets` (`found` of them) as the platform would, into a room the
+/// C API zeroed.
 fn source(sockets: &[Socket], found: u32) -> impl FnOnce(&mut [Socket]) -> Option<Scan> + '_ {
     move |room| {
+        room.fill(Socket::EMPTY);
         for (slot, socket) in room.iter_mut().zip(sockets) {
             *slot = *socket;
         }

@@ -26,7 +26,7 @@ use nx_security_module::testing::policy::{field, flag, PolicyError, Words};
 
 pub use baseline::{from_baseline, policy_value, read_baseline, BaselineLists, FromBaseline};
 pub use describe::{describe, error_name, flag_names, Allowed, Description};
-pub use feeds::{Feed, LineError};
+pub use feeds::{parse as parse_feed, Feed, LineError};
 pub use input::BLOCK_NAMES;
 pub use ranges::{merge, parse as parse_cidr, Address, Entry, Net, Range};
 pub use report::{ListReport, Report, SourceReport};
