@@ -722,12 +722,22 @@ static void flush_outbox(void)
     assert_int_equal(stats_now().outbox_messages, 0);
 }
 
+/* Collectors of the fixture: the original's three. The hand-off tests count collections and
+   audit messages; the inventory (read from the sockets the hooks see) has a test of its own,
+   with every collector. */
+#define FIXTURE_COLLECTORS (NXSM_COLLECTORS_ALL & ~(1u << NXSM_COLLECTOR_INVENTORY))
+static uint32_t fixture_collectors = FIXTURE_COLLECTORS;
+
 static int setup(void **state)
 {
+    nxsm_config config;
+
     (void)state;
     (void)nx_azure_iot_security_module_disable(NX_NULL);
     (void)nxsm_stop();
-    (void)nxsm_netx_config_set(NX_NULL);
+    assert_int_equal(nxsm_config_default(&config), NXSM_OK);
+    config.collectors = fixture_collectors;
+    assert_int_equal(nxsm_netx_config_set(&config), NXSM_OK);
     sim_reset();
     flush_outbox();
 
@@ -1038,7 +1048,7 @@ static void test_topic_properties_and_first_message(void **state)
     assert_int_equal(started.category, 0);
     assert_int_equal(started.result, 0);
     assert_int_equal(started.time, SIM_DEFAULT_UNIX_TIME);
-    assert_int_equal(started.subject, NXSM_COLLECTORS_ALL);
+    assert_int_equal(started.subject, FIXTURE_COLLECTORS);
     assert_int_equal(started.old_value, 0);
     assert_int_equal(started.new_value, NXSM_CAPTURE_UNICAST_ONLY);
 
@@ -1087,17 +1097,89 @@ static void test_topic_properties_and_first_message(void **state)
     assert_int_equal(m.system.intervals_s[0], 10);
     assert_int_equal(m.system.intervals_s[1], 30);
     assert_int_equal(m.system.intervals_s[2], 60);
-    assert_int_equal(m.system.collectors, NXSM_COLLECTORS_ALL);
+    assert_int_equal(m.system.collectors, FIXTURE_COLLECTORS);
     assert_int_equal(m.system.capture_mode, NXSM_CAPTURE_UNICAST_ONLY);
     assert_int_equal(m.heartbeat.heartbeat[HB_UPTIME], first - SIM_DEFAULT_UNIX_TIME);
 
-    /* No inventory message: the hooks of this build set no inventory source. */
+    /* No inventory read: the collector is off in this fixture. */
     assert_int_equal(stats_now().inventory_reads, start_stats.inventory_reads);
     assert_int_equal(count_sent(0).inventories, 0);
     assert_int_equal(hub_counters().peak_outstanding, 1); /* one packet at a time */
     assert_int_equal(send_status().copies_skipped, start_status.copies_skipped);
     assert_int_equal(send_status().copies_sent - start_status.copies_sent, 4);
     assert_int_equal(send_status().messages_delivered - start_status.messages_delivered, 2);
+}
+
+/* ---- the inventory ------------------------------------------------------------------------ */
+
+/* With every collector: the hooks' socket scan is read at the first tick and every 10 s; the
+   inventory goes to the hub when it changes, and a Telnet listener is a finding from the
+   read that sees it. */
+static void test_inventory_goes_to_the_hub(void **state)
+{
+    NX_TCP_SOCKET telnet;
+    nxsm_stats before = stats_now();
+    sent_kinds kinds;
+    ULONG count;
+    ULONG i;
+    ULONG telnet_findings = 0;
+
+    (void)state;
+    (void)attach("hub.example", "dev-1", NX_NULL, NX_TRUE);
+    run_to(SIM_DEFAULT_UNIX_TIME + 5u, 48000u, 1u);
+    kinds = count_sent(0);
+    assert_int_equal(kinds.inventories, 1); /* the first read: nothing listens yet */
+    assert_int_equal(kinds.collections, 0);
+    assert_true(stats_now().inventory_reads > before.inventory_reads);
+    assert_int_equal(stats_now().inventory_sockets, 0);
+
+    memset(&telnet, 0, sizeof(telnet));
+    assert_int_equal(nx_tcp_socket_create(&ip, &telnet, (CHAR *)"telnet", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 1024,
+                                          NX_NULL, NX_NULL),
+                     NX_SUCCESS);
+    assert_int_equal(nx_tcp_server_socket_listen(&ip, 23, &telnet, 5, NX_NULL), NX_SUCCESS);
+    count = sim_hub_sent_count();
+    run_to(SIM_DEFAULT_UNIX_TIME + 16u, 48000u, 1u);
+    kinds = count_sent(count);
+    assert_int_equal(kinds.inventories, 1); /* the read at +11 s saw the listener */
+    assert_int_equal(kinds.findings, 1);
+    assert_int_equal(stats_now().inventory_sockets, 1);
+    assert_int_equal(stats_now().findings_active, 1u << 1); /* Telnet: 2nd of the default list */
+    for (i = count; i < sim_hub_sent_count(); i++)
+    {
+        message m = sent_message(i);
+
+        if (m.record_event == EVENT_FINDINGS)
+        {
+            assert_int_equal(m.records, 1);
+            assert_int_equal(m.findings[0].variant, 0); /* a risky service */
+            assert_int_equal(m.findings[0].active, 1);
+            assert_int_equal(m.findings[0].time, SIM_DEFAULT_UNIX_TIME + 11u); /* reads at +1, +11, ... */
+            telnet_findings++;
+        }
+    }
+    assert_int_equal(telnet_findings, 1);
+
+    assert_int_equal(nx_tcp_server_socket_unlisten(&ip, 23), NX_SUCCESS);
+    assert_int_equal(nx_tcp_socket_delete(&telnet), NX_SUCCESS);
+    count = sim_hub_sent_count();
+    run_to(SIM_DEFAULT_UNIX_TIME + 26u, 48000u, 1u);
+    kinds = count_sent(count);
+    assert_int_equal(kinds.inventories, 1); /* closed again */
+    assert_int_equal(kinds.findings, 1);    /* the finding ends */
+    assert_int_equal(stats_now().findings_active, 0);
+}
+
+static int setup_every_collector(void **state)
+{
+    fixture_collectors = NXSM_COLLECTORS_ALL;
+    return setup(state);
+}
+
+static int teardown_every_collector(void **state)
+{
+    fixture_collectors = FIXTURE_COLLECTORS;
+    return teardown(state);
 }
 
 /* ---- connecting late ---------------------------------------------------------------------- */
@@ -1844,6 +1926,8 @@ int main(void)
         cmocka_unit_test(test_reader_inventory_findings_audit),
         cmocka_unit_test_setup_teardown(test_simulated_hub_client_catches_misuse, setup, teardown_after_misuse),
         cmocka_unit_test_setup_teardown(test_topic_properties_and_first_message, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inventory_goes_to_the_hub, setup_every_collector,
+                                        teardown_every_collector),
         cmocka_unit_test_setup_teardown(test_connect_late_sends_backlog_oldest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disconnected_ten_minutes_under_traffic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_sends_are_retried_after_retry_interval, setup, teardown),
