@@ -2,11 +2,12 @@
 //! holds.
 //!
 //! Two kinds of entry share the ring. A flow record is a packet a hook parsed
-//! ([`FlowRecord`](crate::capture::FlowRecord)); a raw entry holds header words a hook copied for the consumer to parse
+//! ([`FlowRecord`](crate::capture::FlowRecord)), or a fragment of a datagram
+//! ([`Fragment`](crate::capture::Fragment): a record with [`head::FRAGMENT`](crate::entry::head::FRAGMENT) and an identification word); a raw entry holds header words a hook copied for the consumer to parse
 //! ([`crate::raw`]). The head word tells them apart ([`head::RAW`](crate::entry::head::RAW)), and [`classify`](crate::entry::classify) turns
 //! either into what its packet was. The ring itself only moves words.
 
-use crate::capture::{Captured, FlowRecord};
+use crate::capture::{Captured, FlowRecord, Fragment};
 use crate::raw;
 use crate::ring::Oldest;
 use crate::wire::{IpVersion, Malformed};
@@ -29,6 +30,12 @@ pub mod head {
     pub const RAW: u32 = KIND_MASK << KIND_SHIFT;
     /// Bit 4 of a raw entry: the header's fixed words are in host order.
     pub const HOST_ORDER: u32 = 1 << 4;
+    /// Bit 4 of a flow record: a fragment of a datagram, whose identification is word
+    /// [`record::ID`](super::record::ID) (a raw entry's bit 4 is [`HOST_ORDER`]).
+    pub const FRAGMENT: u32 = 1 << 4;
+    /// Bit 5 of a fragment's record: a fragment other than the first. Its ports word and
+    /// TCP flags are 0, its protocol is the datagram's.
+    pub const TAIL: u32 = 1 << 5;
     /// Bits 8-15 of a flow record: the TCP flags (0 for UDP and ICMP).
     pub const FLAGS_SHIFT: u32 = 8;
     /// Bits 8-15 of a raw entry: the protocols recorded when it was offered
@@ -46,6 +53,9 @@ pub mod record {
     pub const SRC: usize = 1;
     /// Destination address, likewise.
     pub const DST: usize = 5;
+    /// A fragment's datagram identification (only with [`head::FRAGMENT`](super::head::FRAGMENT)): IPv4's 16
+    /// bits, or the IPv6 fragment header's 32, as values.
+    pub const ID: usize = 9;
 }
 
 /// Words of a raw IPv4 entry: header words as they lay in memory, the packet's word
@@ -92,7 +102,10 @@ const _: () = {
     assert!(head::HOST_ORDER & (record_bits | 0xFF << head::PROTOCOLS_SHIFT) == 0);
     // The intake's blocking bit rides in raw entries' heads, outside every field they use.
     assert!(raw::BLOCKING & (record_bits | head::HOST_ORDER | 0xFF << head::PROTOCOLS_SHIFT) == 0);
-    assert!(record::DST + 4 <= WORDS);
+    let fragment_bits = head::FRAGMENT | head::TAIL;
+    assert!(fragment_bits & (record_bits | 0xFF << head::FLAGS_SHIFT) == 0);
+    assert!(fragment_bits & (0xFFFF << head::PAYLOAD_SHIFT) == 0);
+    assert!(record::DST + 4 <= record::ID && record::ID < WORDS);
     assert!(raw_v4::TCP_OFFSET_FLAGS < WORDS && raw_v6::TCP_OFFSET_FLAGS < WORDS);
 };
 
@@ -121,10 +134,24 @@ pub fn classify<const N: usize>(oldest: Oldest<'_, N>) -> Result<Captured, Malfo
     // One arm per kind and version, each reading only its own words.
     let head = oldest.head();
     match (is_raw(head), version(head)) {
-        (false, IpVersion::V4) => Ok(Captured::Record(FlowRecord::load(&oldest, IpVersion::V4))),
-        (false, IpVersion::V6) => Ok(Captured::Record(FlowRecord::load(&oldest, IpVersion::V6))),
+        (false, IpVersion::V4) => Ok(record(&oldest, IpVersion::V4)),
+        (false, IpVersion::V6) => Ok(record(&oldest, IpVersion::V6)),
         (true, IpVersion::V4) => raw::parse_v4(&oldest),
         (true, IpVersion::V6) => raw::parse_v6(&oldest),
+    }
+}
+
+/// A flow record's entry: a whole datagram's record or a fragment's.
+#[inline(always)]
+fn record<const N: usize>(oldest: &Oldest<'_, N>, version: IpVersion) -> Captured {
+    let record = FlowRecord::load(oldest, version);
+    if record.head & head::FRAGMENT == 0 {
+        Captured::Record(record)
+    } else {
+        Captured::Fragment(Fragment {
+            record,
+            id: oldest.word(record::ID),
+        })
     }
 }
 

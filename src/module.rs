@@ -166,6 +166,8 @@ pub struct Module {
     platform: Platform,
     scheduler: Scheduler,
     flows: Flows,
+    /// First fragments remembered for their datagrams' later fragments.
+    fragments: crate::fragments::Fragments,
     closing: Closing,
     detect: Detector,
     learn: LearnMode,
@@ -215,6 +217,7 @@ impl Module {
             },
             scheduler: Scheduler::new(),
             flows: Flows::new(),
+            fragments: crate::fragments::Fragments::new(),
             closing: Closing::NONE,
             detect: Detector::new(),
             learn: LearnMode::new(),
@@ -359,19 +362,17 @@ impl Module {
         let mut malformed = 0u32;
         let mut ignored = 0u32;
         while let Some(oldest) = ring.oldest() {
-            let update = match entry::classify(oldest) {
-                Ok(Captured::Record(record)) => {
-                    let update = self.flows.apply(&record, now);
-                    // Only a new flow with a policy or learn mode to tell: a full table
-                    // refuses one per packet, and without either that costs nothing here.
-                    if DETECTION
-                        && update != Update::Counted
-                        && (policy.has_policy() || self.learn.is_learning())
-                    {
-                        self.entered(&record, update, policy, now);
+            // `opens`: whether the packet may open a flow that detection hears of (a later
+            // fragment adds to its first fragment's flow, never opens one for it).
+            let (record, opens) = match entry::classify(oldest) {
+                Ok(Captured::Record(record)) => (record, true),
+                Ok(Captured::Fragment(fragment)) => match self.fragments.take(&fragment, now) {
+                    Some(counted) => counted,
+                    None => {
+                        ignored = ignored.wrapping_add(1);
+                        continue;
                     }
-                    update
-                }
+                },
                 Ok(Captured::Ignored) => {
                     ignored = ignored.wrapping_add(1);
                     continue;
@@ -381,6 +382,16 @@ impl Module {
                     continue;
                 }
             };
+            let update = self.flows.apply(&record, now);
+            // Only a new flow with a policy or learn mode to tell: a full table refuses one
+            // per packet, and without either that costs nothing here.
+            if DETECTION
+                && opens
+                && update != Update::Counted
+                && (policy.has_policy() || self.learn.is_learning())
+            {
+                self.entered(&record, update, policy, now);
+            }
             if update == Update::Overflow {
                 overflow = overflow.wrapping_add(1);
             }

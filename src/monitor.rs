@@ -246,15 +246,17 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
                 raw::parse_v4(&raw::HeaderV4::new(header, seen)).ok()
             }
             _ => match crate::wire::parse(packet.bytes(), seen.order()) {
-                Ok(Parsed::Flow(datagram)) => Some(Captured::Record(FlowRecord::new(
-                    seen.direction(),
-                    &datagram,
-                ))),
+                Ok(Parsed::Flow(datagram) | Parsed::FirstFragment(datagram, _)) => Some(
+                    Captured::Record(FlowRecord::new(seen.direction(), &datagram)),
+                ),
                 _ => None,
             },
         };
-        let Some(Captured::Record(record)) = parsed else {
-            return false;
+        // A first fragment is judged by its ports; later ones have none.
+        let record = match parsed {
+            Some(Captured::Record(record)) => record,
+            Some(Captured::Fragment(fragment)) if fragment.is_first() => *fragment.record(),
+            _ => return false,
         };
         let blocked = self
             .policy

@@ -15,7 +15,7 @@
 // `#[inline(always)]` here: without it the drain takes 5 (IPv4) and 11 (IPv6) more
 // instructions per record (scripts/bench).
 
-use crate::capture::{Captured, Direction, FlowRecord, IpVersion};
+use crate::capture::{Captured, Direction, FlowRecord, Fragment, IpVersion};
 use crate::config::Protocols;
 use crate::entry::{head, raw_v4, raw_v6};
 use crate::ring::{Entry, Oldest};
@@ -265,15 +265,27 @@ pub fn parse_v4<R: RawWords>(entry: &R) -> Result<Captured, Malformed> {
     let Some(len) = total_len.checked_sub(20) else {
         return Err(Malformed::BadTotalLength);
     };
-    if head.value(entry.word(raw_v4::FRAGMENT)) & 0x1FFF != 0 {
-        return Ok(Captured::Ignored); // not the first fragment
-    }
+    let fragment = head.value(entry.word(raw_v4::FRAGMENT));
     let ip_protocol = (head.value(entry.word(raw_v4::PROTOCOL)) >> 16) as u8;
+    let src = [head.address(entry.word(raw_v4::SRC)), 0, 0, 0];
+    let dst = [head.address(entry.word(raw_v4::DST)), 0, 0, 0];
+    if fragment & FRAGMENT_OFFSET != 0 {
+        let tail = wire::Tail {
+            version: IpVersion::V4,
+            src,
+            dst,
+            protocol: ip_protocol,
+            len,
+            id: fragment >> 16,
+        };
+        return Ok(match head.protocols {
+            Some(protocols) => Fragment::tail(head.direction, &tail, protocols),
+            None => Captured::Ignored,
+        });
+    }
     if ip_protocol == protocol::ICMPV6 {
         return Ok(Captured::Ignored);
     }
-    let src = [head.address(entry.word(raw_v4::SRC)), 0, 0, 0];
-    let dst = [head.address(entry.word(raw_v4::DST)), 0, 0, 0];
     let datagram = |transport| Datagram {
         version: IpVersion::V4,
         src,
@@ -281,6 +293,8 @@ pub fn parse_v4<R: RawWords>(entry: &R) -> Result<Captured, Malformed> {
         transport,
         len,
     };
+    // A first fragment (more fragments, offset 0) tells the consumer its identification.
+    let first_of = (fragment & MORE_FRAGMENTS != 0).then_some(fragment >> 16);
     finish(
         &head,
         ip_protocol,
@@ -288,8 +302,14 @@ pub fn parse_v4<R: RawWords>(entry: &R) -> Result<Captured, Malformed> {
         entry.word(raw_v4::PORTS),
         entry.word(raw_v4::TCP_OFFSET_FLAGS),
         datagram,
+        first_of,
     )
 }
+
+/// The fragment-offset bits of IPv4 header word 1.
+const FRAGMENT_OFFSET: u32 = 0x1FFF;
+/// The "more fragments" flag of IPv4 header word 1.
+const MORE_FRAGMENTS: u32 = 0x2000;
 
 /// Parses a raw IPv6 entry as the hook would have parsed its packet (see [`parse_v4`]).
 #[inline(always)]
@@ -328,12 +348,14 @@ pub fn parse_v6<R: RawWords>(entry: &R) -> Result<Captured, Malformed> {
         entry.word(raw_v6::PORTS),
         entry.word(raw_v6::TCP_OFFSET_FLAGS),
         datagram,
+        None,
     )
 }
 
 /// The transport part of a raw entry, checked as [`wire::Transport::parse`] checks it:
 /// `ports` is the transport header's first word, `tcp` the one with the TCP data offset
-/// and flags, both as they lie in memory.
+/// and flags, both as they lie in memory; `first_of` the identification of a first
+/// fragment's datagram.
 #[inline(always)]
 fn finish(
     head: &Head,
@@ -342,6 +364,7 @@ fn finish(
     ports: u32,
     tcp: u32,
     datagram: impl FnOnce(Transport) -> Datagram,
+    first_of: Option<u32>,
 ) -> Result<Captured, Malformed> {
     let Some(kind) = TransportKind::of(ip_protocol) else {
         return Ok(Captured::Ignored);
@@ -366,10 +389,13 @@ fn finish(
         transport.flags = TcpFlags(flags);
     }
     match head.protocols {
-        Some(protocols) if protocols.records(kind) => Ok(Captured::Record(FlowRecord::new(
-            head.direction,
-            &datagram(transport),
-        ))),
+        Some(protocols) if protocols.records(kind) => {
+            let record = FlowRecord::new(head.direction, &datagram(transport));
+            Ok(match first_of {
+                None => Captured::Record(record),
+                Some(id) => Captured::Fragment(Fragment::first(record, id)),
+            })
+        }
         // The hook only makes raw entries while capture is open, so `None` never happens.
         _ => Ok(Captured::Ignored),
     }
