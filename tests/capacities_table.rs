@@ -53,6 +53,7 @@ fn the_built_capacities_are_the_table_defaults_unless_overridden() {
             capacity::MAX_ALERTS_PER_WINDOW,
         ),
         ("NXSM_BASELINE_ENTRIES", capacity::BASELINE_ENTRIES),
+        ("NXSM_FRAGMENT_ENTRIES", capacity::FRAGMENT_ENTRIES),
     ];
     for (name, default, _) in rows() {
         let (_, value) = built
