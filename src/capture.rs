@@ -223,6 +223,7 @@ fn load_address<const N: usize>(oldest: &Oldest<'_, N>, at: usize, wide: bool) -
 /// or a later one, and the datagram's identification. The consumer remembers a first
 /// fragment's ports and gives later ones to its flow ([`crate::fragments`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
 pub struct Fragment {
     /// A first fragment's record, or a later one's (ports 0, [`head::TAIL`]); both with
     /// [`head::FRAGMENT`].

@@ -8,7 +8,7 @@
 //! either into what its packet was. The ring itself only moves words.
 
 use crate::capture::{Captured, FlowRecord, Fragment};
-use crate::raw;
+use crate::raw::{self, Resolve};
 use crate::ring::Oldest;
 use crate::wire::{IpVersion, Malformed};
 
@@ -126,33 +126,52 @@ pub fn is_raw(head: u32) -> bool {
 }
 
 /// What the oldest entry's packet was: its flow record, or the verdict of parsing its raw
-/// header words (the one the hook's parser would have reached). Frees the entry's slot.
+/// header words (the one the hook's parser would have reached), a fragment being what
+/// `resolve` makes of it. Frees the entry's slot.
 // `#[inline]`, not `(always)`: left to the compiler, the drain takes 7 (IPv4) and 10
 // (IPv6) instructions less per record and the library 64 B less code (scripts/bench).
 #[inline]
-pub fn classify<const N: usize>(oldest: Oldest<'_, N>) -> Result<Captured, Malformed> {
+pub fn classify<const N: usize, S: Resolve>(
+    oldest: Oldest<'_, N>,
+    resolve: &mut S,
+) -> Result<Captured, Malformed> {
     // One arm per kind and version, each reading only its own words.
     let head = oldest.head();
     match (is_raw(head), version(head)) {
-        (false, IpVersion::V4) => Ok(record(&oldest, IpVersion::V4)),
-        (false, IpVersion::V6) => Ok(record(&oldest, IpVersion::V6)),
-        (true, IpVersion::V4) => raw::parse_v4(&oldest),
+        (false, IpVersion::V4) => Ok(record(oldest, IpVersion::V4, resolve)),
+        (false, IpVersion::V6) => Ok(record(oldest, IpVersion::V6, resolve)),
+        (true, IpVersion::V4) => raw::parse_v4_with(oldest, resolve),
         (true, IpVersion::V6) => raw::parse_v6(&oldest),
     }
 }
 
-/// A flow record's entry: a whole datagram's record or a fragment's.
+/// A flow record's entry: a whole datagram's record, or what `resolve` makes of a
+/// fragment's.
 #[inline(always)]
-fn record<const N: usize>(oldest: &Oldest<'_, N>, version: IpVersion) -> Captured {
-    let record = FlowRecord::load(oldest, version);
-    if record.head & head::FRAGMENT == 0 {
-        Captured::Record(record)
-    } else {
-        Captured::Fragment(Fragment {
-            record,
-            id: oldest.word(record::ID),
-        })
+fn record<const N: usize, S: Resolve>(
+    oldest: Oldest<'_, N>,
+    version: IpVersion,
+    resolve: &mut S,
+) -> Captured {
+    if oldest.head() & head::FRAGMENT != 0 {
+        return fragment(oldest, version, resolve);
     }
+    Captured::Record(FlowRecord::load(&oldest, version))
+}
+
+/// [`record`] of a fragment, out of line: fragments are rare. It takes the entry itself,
+/// so that the drain's loop keeps it in registers.
+#[inline(never)]
+fn fragment<const N: usize, S: Resolve>(
+    oldest: Oldest<'_, N>,
+    version: IpVersion,
+    resolve: &mut S,
+) -> Captured {
+    let record = FlowRecord::load(&oldest, version);
+    resolve.resolve(&Fragment {
+        record,
+        id: oldest.word(record::ID),
+    })
 }
 
 #[cfg(test)]

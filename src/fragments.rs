@@ -18,9 +18,10 @@
 //! that took its first fragment (NetX Duo's default reassembly times: a fragment later than
 //! that would not be reassembled either), and never when the clock went back.
 
-use crate::capture::{FlowRecord, Fragment};
+use crate::capture::{Captured, FlowRecord, Fragment};
 use crate::config::capacity;
 use crate::entry::head;
+use crate::raw::Resolve;
 use crate::time::UnixSeconds;
 use crate::wire::{AddressWords, IpVersion};
 
@@ -79,6 +80,15 @@ pub struct Fragments {
     entries: [Entry; ENTRIES],
     /// The entry the next new datagram takes: the one written longest ago.
     next: usize,
+    /// The drain's time (see [`Fragments::set_clock`]).
+    now: UnixSeconds,
+}
+
+impl Resolve for Fragments {
+    #[inline(always)]
+    fn resolve(&mut self, fragment: &Fragment) -> Captured {
+        self.resolve_now(fragment)
+    }
 }
 
 impl Default for Fragments {
@@ -93,14 +103,13 @@ impl Fragments {
         Self {
             entries: [Entry::EMPTY; ENTRIES],
             next: 0,
+            now: 0,
         }
     }
 
     /// What the drain counts for `fragment` at drain time `now`: a first fragment's record
     /// (remembered), or a later one's with the ports of its first fragment; `None` when no
     /// first fragment matches (the fragment is ignored). The flag tells a first fragment.
-    /// Out of line: fragments are rare, and the drain's loop stays small.
-    #[inline(never)]
     pub fn take(&mut self, fragment: &Fragment, now: UnixSeconds) -> Option<(FlowRecord, bool)> {
         let record = fragment.record;
         let key = record.head & KEY_BITS | USED;
@@ -131,6 +140,27 @@ impl Fragments {
             },
             false,
         ))
+    }
+
+    /// Sets the drain time fragments are taken at (see [`Resolve`]).
+    #[inline(always)]
+    pub fn set_clock(&mut self, now: UnixSeconds) {
+        self.now = now;
+    }
+
+    /// [`take`](Self::take) as the drain sees it, at the time of [`set_clock`](Self::set_clock):
+    /// the record to count (a later fragment's keeps [`head::TAIL`], so that the drain tells
+    /// detection nothing of it), or `Ignored`.
+    #[inline(never)]
+    fn resolve_now(&mut self, fragment: &Fragment) -> Captured {
+        match self.take(fragment, self.now) {
+            Some((record, true)) => Captured::Record(record),
+            Some((record, false)) => Captured::Record(FlowRecord {
+                head: record.head | head::TAIL,
+                ..record
+            }),
+            None => Captured::Ignored,
+        }
     }
 
     /// Keeps a first fragment: over its datagram's entry, else in the next entry in turn.
@@ -167,7 +197,7 @@ impl Fragments {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::capture::{capture, Captured, Direction};
+    use crate::capture::{capture, Direction};
     use crate::config::Protocols;
     use crate::wire::{HeaderOrder, TransportKind};
     use nxsm_test_packets::{ipv4, ipv6, to_host_order, v6_doc, Packet};

@@ -361,19 +361,27 @@ impl Module {
         let mut overflow = 0u32;
         let mut malformed = 0u32;
         let mut ignored = 0u32;
+        // A fragment is resolved in the table of first fragments: counted as a record, or
+        // ignored.
+        self.fragments.set_clock(now);
         while let Some(oldest) = ring.oldest() {
-            // `opens`: whether the packet may open a flow that detection hears of (a later
-            // fragment adds to its first fragment's flow, never opens one for it).
-            let (record, opens) = match entry::classify(oldest) {
-                Ok(Captured::Record(record)) => (record, true),
-                Ok(Captured::Fragment(fragment)) => match self.fragments.take(&fragment, now) {
-                    Some(counted) => counted,
-                    None => {
-                        ignored = ignored.wrapping_add(1);
-                        continue;
+            let update = match entry::classify(oldest, &mut self.fragments) {
+                Ok(Captured::Record(record)) => {
+                    let update = self.flows.apply(&record, now);
+                    // Only a new flow with a policy or learn mode to tell: a full table
+                    // refuses one per packet, and without either that costs nothing here. A
+                    // later fragment only adds to its first fragment's flow: detection
+                    // heard of that one.
+                    if DETECTION
+                        && update != Update::Counted
+                        && record.head & entry::head::TAIL == 0
+                        && (policy.has_policy() || self.learn.is_learning())
+                    {
+                        self.entered(&record, update, policy, now);
                     }
-                },
-                Ok(Captured::Ignored) => {
+                    update
+                }
+                Ok(Captured::Fragment(_) | Captured::Ignored) => {
                     ignored = ignored.wrapping_add(1);
                     continue;
                 }
@@ -382,16 +390,6 @@ impl Module {
                     continue;
                 }
             };
-            let update = self.flows.apply(&record, now);
-            // Only a new flow with a policy or learn mode to tell: a full table refuses one
-            // per packet, and without either that costs nothing here.
-            if DETECTION
-                && opens
-                && update != Update::Counted
-                && (policy.has_policy() || self.learn.is_learning())
-            {
-                self.entered(&record, update, policy, now);
-            }
             if update == Update::Overflow {
                 overflow = overflow.wrapping_add(1);
             }

@@ -243,7 +243,7 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
     pub fn blocks<'a, P: Packet<'a>>(&self, packet: P, seen: Seen) -> bool {
         let parsed = match packet.v4_header() {
             Some(header) if raw::is_fast_v4_header(header, seen.order()) => {
-                raw::parse_v4(&raw::HeaderV4::new(header, seen)).ok()
+                raw::parse_v4(raw::HeaderV4::new(header, seen)).ok()
             }
             _ => match crate::wire::parse(packet.bytes(), seen.order()) {
                 Ok(Parsed::Flow(datagram) | Parsed::FirstFragment(datagram, _)) => Some(

@@ -258,7 +258,41 @@ impl Head {
 /// as they are (rebuilding the header for the byte parser costs twice as much); the tests
 /// check that both agree on every packet they try.
 #[inline(always)]
-pub fn parse_v4<R: RawWords>(entry: &R) -> Result<Captured, Malformed> {
+pub fn parse_v4<R: RawWords>(entry: R) -> Result<Captured, Malformed> {
+    parse_v4_with(entry, &mut Unresolved)
+}
+
+/// [`parse_v4`], with what becomes of a fragment decided by `resolve` (the drain gives it
+/// to [`crate::fragments`] there, so no fragment reaches the drain's loop).
+#[inline(always)]
+pub fn parse_v4_with<R: RawWords, S: Resolve>(
+    entry: R,
+    resolve: &mut S,
+) -> Result<Captured, Malformed> {
+    let head = Head::of(entry.head());
+    if head.value(entry.word(raw_v4::FRAGMENT)) & (MORE_FRAGMENTS | FRAGMENT_OFFSET) != 0 {
+        return parse_v4_fragment(entry, resolve);
+    }
+    parse_v4_as::<R, S, false>(&entry, resolve)
+}
+
+/// [`parse_v4`] of a fragment, out of line: a packet that is none pays one test for
+/// fragments (the one it paid for fragment tails before). It takes the entry itself, so
+/// that the drain's loop keeps it in registers.
+#[inline(never)]
+fn parse_v4_fragment<R: RawWords, S: Resolve>(
+    entry: R,
+    resolve: &mut S,
+) -> Result<Captured, Malformed> {
+    parse_v4_as::<R, S, true>(&entry, resolve)
+}
+
+/// [`parse_v4_with`], for a packet known to be a fragment (`FRAGMENT`) or none.
+#[inline(always)]
+fn parse_v4_as<R: RawWords, S: Resolve, const FRAGMENT: bool>(
+    entry: &R,
+    resolve: &mut S,
+) -> Result<Captured, Malformed> {
     let head = Head::of(entry.head());
     // The hook checked version 4 and a 20-byte header.
     let total_len = head.value(entry.word(raw_v4::TOTAL_LENGTH)) as u16;
@@ -269,7 +303,7 @@ pub fn parse_v4<R: RawWords>(entry: &R) -> Result<Captured, Malformed> {
     let ip_protocol = (head.value(entry.word(raw_v4::PROTOCOL)) >> 16) as u8;
     let src = [head.address(entry.word(raw_v4::SRC)), 0, 0, 0];
     let dst = [head.address(entry.word(raw_v4::DST)), 0, 0, 0];
-    if fragment & FRAGMENT_OFFSET != 0 {
+    if FRAGMENT && fragment & FRAGMENT_OFFSET != 0 {
         let tail = wire::Tail {
             version: IpVersion::V4,
             src,
@@ -279,7 +313,10 @@ pub fn parse_v4<R: RawWords>(entry: &R) -> Result<Captured, Malformed> {
             id: fragment >> 16,
         };
         return Ok(match head.protocols {
-            Some(protocols) => Fragment::tail(head.direction, &tail, protocols),
+            Some(protocols) => match Fragment::tail(head.direction, &tail, protocols) {
+                Captured::Fragment(fragment) => resolve.resolve(&fragment),
+                other => other,
+            },
             None => Captured::Ignored,
         });
     }
@@ -293,9 +330,10 @@ pub fn parse_v4<R: RawWords>(entry: &R) -> Result<Captured, Malformed> {
         transport,
         len,
     };
-    // A first fragment (more fragments, offset 0) tells the consumer its identification.
-    let first_of = (fragment & MORE_FRAGMENTS != 0).then_some(fragment >> 16);
-    finish(
+    // Here a fragment is a first fragment (offset 0, more fragments): the consumer is told
+    // its datagram's identification.
+    let first_of = FRAGMENT.then_some(fragment >> 16);
+    let parsed = finish(
         &head,
         ip_protocol,
         len,
@@ -303,7 +341,30 @@ pub fn parse_v4<R: RawWords>(entry: &R) -> Result<Captured, Malformed> {
         entry.word(raw_v4::TCP_OFFSET_FLAGS),
         datagram,
         first_of,
-    )
+    );
+    if FRAGMENT {
+        if let Ok(Captured::Fragment(fragment)) = parsed {
+            return Ok(resolve.resolve(&fragment));
+        }
+    }
+    parsed
+}
+
+/// What becomes of a fragment the consumer parses: [`crate::fragments::Fragments`] counts
+/// it in its flow or ignores it; [`Unresolved`] leaves it as it is.
+pub trait Resolve {
+    /// `fragment` as the drain is to count it.
+    fn resolve(&mut self, fragment: &Fragment) -> Captured;
+}
+
+/// Leaves a fragment as parsed (the hook's own verdict, and the tests').
+pub struct Unresolved;
+
+impl Resolve for Unresolved {
+    #[inline(always)]
+    fn resolve(&mut self, fragment: &Fragment) -> Captured {
+        Captured::Fragment(*fragment)
+    }
 }
 
 /// The fragment-offset bits of IPv4 header word 1.
@@ -477,7 +538,7 @@ mod tests {
         }
         let oldest = intake.ring().oldest().expect("stored");
         let raw = crate::entry::is_raw(oldest.head());
-        (crate::entry::classify(oldest), raw)
+        (crate::entry::classify(oldest, &mut Unresolved), raw)
     }
 
     /// Every single-byte change of real-shaped packets, in both orders and directions and
