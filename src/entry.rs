@@ -3,8 +3,9 @@
 //!
 //! Two kinds of entry share the ring. A flow record is a packet a hook parsed
 //! ([`FlowRecord`](crate::capture::FlowRecord)), or a fragment of a datagram
-//! ([`Fragment`](crate::capture::Fragment): a record with [`head::FRAGMENT`](crate::entry::head::FRAGMENT) and an identification word); a raw entry holds header words a hook copied for the consumer to parse
-//! ([`crate::raw`]). The head word tells them apart ([`head::RAW`](crate::entry::head::RAW)), and [`classify`](crate::entry::classify) turns
+//! ([`Fragment`](crate::capture::Fragment): a record with
+//! [`head::FRAGMENT`](crate::entry::head::FRAGMENT) and an identification word); a raw
+//! entry holds header words a hook copied for the consumer to parse ([`crate::raw`]). The head word tells them apart ([`head::RAW`](crate::entry::head::RAW)), and [`classify`](crate::entry::classify) turns
 //! either into what its packet was. The ring itself only moves words.
 
 use crate::capture::{Captured, FlowRecord, Fragment};
@@ -53,8 +54,9 @@ pub mod record {
     pub const SRC: usize = 1;
     /// Destination address, likewise.
     pub const DST: usize = 5;
-    /// A fragment's datagram identification (only with [`head::FRAGMENT`](super::head::FRAGMENT)): IPv4's 16
-    /// bits, or the IPv6 fragment header's 32, as values.
+    /// A fragment's datagram identification (only with
+    /// [`head::FRAGMENT`](super::head::FRAGMENT)): IPv4's 16 bits, or the IPv6 fragment
+    /// header's 32, as values.
     pub const ID: usize = 9;
 }
 
@@ -159,7 +161,7 @@ fn record<const N: usize, S: Resolve>(
     Captured::Record(FlowRecord::load(&oldest, version))
 }
 
-/// [`record`] of a fragment, out of line: fragments are rare. It takes the entry itself,
+/// [`record()`] of a fragment, out of line: fragments are rare. It takes the entry itself,
 /// so that the drain's loop keeps it in registers.
 #[inline(never)]
 fn fragment<const N: usize, S: Resolve>(

@@ -14,9 +14,10 @@
 //! Bounded and simple on purpose: entries are written in turn, so when the table is full
 //! the one written longest ago makes room; a first fragment of a datagram already in the
 //! table (its identification reused) replaces that entry in place. An entry matches for
-//! [`MAX_AGE_V4_S`] (IPv4) or [`MAX_AGE_V6_S`] (IPv6) seconds of drain time after the drain
-//! that took its first fragment (NetX Duo's default reassembly times: a fragment later than
-//! that would not be reassembled either), and never when the clock went back.
+//! 15 s (IPv4, [`MAX_AGE_V4_S`](crate::fragments::MAX_AGE_V4_S)) or 60 s (IPv6,
+//! [`MAX_AGE_V6_S`](crate::fragments::MAX_AGE_V6_S)) of drain time after the drain that
+//! took its first fragment (NetX Duo's default reassembly times: a fragment later than that
+//! would not be reassembled either), and never when the clock went back.
 
 use crate::capture::{Captured, FlowRecord, Fragment};
 use crate::config::capacity;
