@@ -170,6 +170,8 @@ pub struct Module {
     platform: Platform,
     scheduler: Scheduler,
     flows: Flows,
+    /// First fragments remembered for their datagrams' later fragments.
+    fragments: crate::fragments::Fragments,
     closing: Closing,
     detect: Detector,
     learn: LearnMode,
@@ -227,6 +229,7 @@ impl Module {
             },
             scheduler: Scheduler::new(),
             flows: Flows::new(),
+            fragments: crate::fragments::Fragments::new(),
             closing: Closing::NONE,
             detect: Detector::new(),
             learn: LearnMode::new(),
@@ -425,21 +428,27 @@ impl Module {
         let mut overflow = 0u32;
         let mut malformed = 0u32;
         let mut ignored = 0u32;
+        // A fragment is resolved in the table of first fragments: counted as a record, or
+        // ignored.
+        self.fragments.set_clock(now);
         while let Some(oldest) = ring.oldest() {
-            let update = match entry::classify(oldest) {
+            let update = match entry::classify(oldest, &mut self.fragments) {
                 Ok(Captured::Record(record)) => {
                     let update = self.flows.apply(&record, now);
                     // Only a new flow with a policy or learn mode to tell: a full table
-                    // refuses one per packet, and without either that costs nothing here.
+                    // refuses one per packet, and without either that costs nothing here. A
+                    // later fragment only adds to its first fragment's flow: detection
+                    // heard of that one.
                     if DETECTION
                         && update != Update::Counted
+                        && record.head & entry::head::TAIL == 0
                         && (policy.has_policy() || self.learn.is_learning())
                     {
                         self.entered(&record, update, policy, now);
                     }
                     update
                 }
-                Ok(Captured::Ignored) => {
+                Ok(Captured::Fragment(_) | Captured::Ignored) => {
                     ignored = ignored.wrapping_add(1);
                     continue;
                 }
