@@ -680,7 +680,9 @@ static void test_sockets_churn_while_scanning(void **state)
     {
         memset(sockets, 0xEE, sizeof(sockets));
         scan = scan_into(sockets, 16);
-        assert_true(scan.found <= CHURN_UDP + 3u * CHURN_TCP);
+        /* Each IP is read under its own mutex, at another moment: the rounds alternate
+           between the two IPs, so one scan can meet a round on each. */
+        assert_true(scan.found <= 2u * (CHURN_UDP + 3u * CHURN_TCP));
         assert_int_equal(scan.ips_unhooked, 0);
         for (i = 0; i < scan.found && i < 16u; i++)
         {
