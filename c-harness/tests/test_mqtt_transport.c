@@ -2,17 +2,23 @@
  * MQTT transport (shim/nxsm_netx_mqtt.c) on the simulated NetX Duo MQTT client: the topic,
  * QoS 1, payloads byte for byte the outbox's messages, a failed publish kept and retried
  * first (order kept), nothing published or acknowledged while disconnected, detach stopping
- * publication, and hostile attach arguments refused.
+ * publication (also while a poll is publishing in another thread), and hostile attach
+ * arguments refused.
  *
  * The core is a process-wide singleton: every test starts it and ends with it stopped and
  * the transport detached; counters are compared as differences.
  */
+/* nanosleep under -std=c99 */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -268,6 +274,113 @@ static void test_detach_stops_publishing(void **state)
     assert_string_equal(sim_mqtt_record_get(sim_mqtt_record_count() - 1u)->topic, "nxsm/dev-2/v1");
 }
 
+/* ---- a poll held inside a publish, another thread meanwhile ------------------------------ */
+
+static int hold_entered;
+static int hold_release;
+static int detach_returned;
+
+static int flag_get(int *flag)
+{
+    return __atomic_load_n(flag, __ATOMIC_SEQ_CST);
+}
+
+static void flag_set(int *flag, int value)
+{
+    __atomic_store_n(flag, value, __ATOMIC_SEQ_CST);
+}
+
+static void pause_ms(long ms)
+{
+    struct timespec delay = {0, ms * 1000000L};
+
+    nanosleep(&delay, NULL);
+}
+
+/* Inside the simulated publish: holds the polling thread until released. */
+static VOID hold_hook(VOID *context)
+{
+    (void)context;
+    flag_set(&hold_entered, 1);
+    while (!flag_get(&hold_release))
+    {
+        pause_ms(1);
+    }
+}
+
+static void *poll_thread(void *arg)
+{
+    return (void *)(uintptr_t)nxsm_netx_mqtt_poll((ULONG)(uintptr_t)arg);
+}
+
+static void *detach_thread(void *arg)
+{
+    UINT result = nxsm_netx_mqtt_detach();
+
+    (void)arg;
+    flag_set(&detach_returned, 1);
+    return (void *)(uintptr_t)result;
+}
+
+static void test_detach_waits_for_a_publishing_poll(void **state)
+{
+    pthread_t poller;
+    pthread_t detacher;
+    void *poll_result;
+    void *detach_result;
+    nxsm_stats before;
+    UINT records;
+    UINT published = 0;
+    UINT i;
+
+    (void)state;
+    flag_set(&hold_entered, 0);
+    flag_set(&hold_release, 0);
+    flag_set(&detach_returned, 0);
+    assert_int_equal(nxsm_netx_mqtt_attach(&client, "dev-1"), NXSM_NETX_MQTT_SUCCESS);
+    run_until_records(1u, 60u);
+    /* A backlog, queued while the client was not connected. */
+    client.nxd_mqtt_client_state = NXD_MQTT_CLIENT_STATE_CONNECTING;
+    for (i = 0; i < 4u; i++)
+    {
+        capture_some();
+        (void)tick();
+    }
+    assert_true(stats_now().outbox_messages > 0u);
+    client.nxd_mqtt_client_state = NXD_MQTT_CLIENT_STATE_CONNECTED;
+    records = sim_mqtt_record_count();
+    before = stats_now();
+    sim_mqtt_set_hook(hold_hook, NULL);
+    now_s++;
+    assert_int_equal(pthread_create(&poller, NULL, poll_thread, (void *)(uintptr_t)now_s), 0);
+    while (!flag_get(&hold_entered))
+    {
+        pause_ms(1);
+    }
+    /* One poll at a time; a detach waits for the one under way. */
+    assert_int_equal(nxsm_netx_mqtt_poll((ULONG)now_s), NXSM_NETX_MQTT_BUSY);
+    assert_int_equal(pthread_create(&detacher, NULL, detach_thread, NULL), 0);
+    pause_ms(50);
+    assert_false(flag_get(&detach_returned));
+    assert_int_equal(nxsm_netx_mqtt_poll((ULONG)now_s), NXSM_NETX_MQTT_BUSY);
+    assert_int_equal(nxsm_netx_mqtt_attach(&client, "dev-1"), NXSM_NETX_MQTT_BUSY);
+    flag_set(&hold_release, 1);
+    assert_int_equal(pthread_join(detacher, &detach_result), 0);
+    assert_int_equal(pthread_join(poller, &poll_result), 0);
+    sim_mqtt_set_hook(NULL, NULL);
+    assert_int_equal((UINT)(uintptr_t)detach_result, NXSM_NETX_MQTT_SUCCESS);
+    assert_int_equal((UINT)(uintptr_t)poll_result, NXSM_NETX_MQTT_SUCCESS);
+
+    /* Everything the held poll published was acknowledged before detach returned. */
+    for (i = records; i < sim_mqtt_record_count(); i++)
+    {
+        published += (sim_mqtt_record_get(i)->status == NXD_MQTT_SUCCESS) ? 1u : 0u;
+    }
+    assert_true(published > 0u);
+    assert_int_equal(stats_now().messages_sent - before.messages_sent, published);
+    assert_int_equal(nxsm_netx_mqtt_poll((ULONG)now_s), NXSM_NETX_MQTT_NOT_ATTACHED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +388,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_publishes_outbox_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_publish_is_retried_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detach_stops_publishing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_detach_waits_for_a_publishing_poll, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,6 +40,9 @@ extern "C"
     ULONG sim_mqtt_calls(VOID);
     /* Record `index` (0 the oldest), NULL past the end. */
     const sim_mqtt_record *sim_mqtt_record_get(UINT index);
+    /* Called (with context) inside every publish of a connected client, before it is
+       recorded: lets a test hold a publish while another thread acts. NULL removes it. */
+    VOID sim_mqtt_set_hook(VOID (*hook)(VOID *context), VOID *context);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,6 @@
 /*
- * Simulated nxd_mqtt_client_publish (see nxd_mqtt_client.h and sim_mqtt.h). Single-threaded
- * use by the tests; the record table is not locked.
+ * Simulated nxd_mqtt_client_publish (see nxd_mqtt_client.h and sim_mqtt.h). One publishing
+ * thread at a time; the record table is not locked.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +13,8 @@ static UINT sim_mqtt_count;
 static ULONG sim_mqtt_call_count;
 static UINT sim_mqtt_fail_count;
 static UINT sim_mqtt_fail_status;
+static VOID (*sim_mqtt_hook)(VOID *context);
+static VOID *sim_mqtt_hook_context;
 
 VOID sim_mqtt_reset(VOID)
 {
@@ -27,6 +29,14 @@ VOID sim_mqtt_reset(VOID)
     sim_mqtt_call_count = 0;
     sim_mqtt_fail_count = 0;
     sim_mqtt_fail_status = NXD_MQTT_SUCCESS;
+    sim_mqtt_hook = NX_NULL;
+    sim_mqtt_hook_context = NX_NULL;
+}
+
+VOID sim_mqtt_set_hook(VOID (*hook)(VOID *context), VOID *context)
+{
+    sim_mqtt_hook = hook;
+    sim_mqtt_hook_context = context;
 }
 
 VOID sim_mqtt_fail_next(UINT count, UINT status)
@@ -73,6 +83,10 @@ UINT nxd_mqtt_client_publish(NXD_MQTT_CLIENT *client_ptr, CHAR *topic_name, UINT
     if (client_ptr->nxd_mqtt_client_state != NXD_MQTT_CLIENT_STATE_CONNECTED)
     {
         return NXD_MQTT_NOT_CONNECTED;
+    }
+    if (sim_mqtt_hook != NX_NULL)
+    {
+        sim_mqtt_hook(sim_mqtt_hook_context);
     }
     if (sim_mqtt_fail_count > 0u)
     {
