@@ -151,10 +151,8 @@ extern "C"
  * (the gateway reports duplicates).
  */
 
-/* Longest device id (bytes), as the gateway accepts it. */
-#ifndef NXSM_NETX_MQTT_DEVICE_ID_MAX
+/* Longest device id (bytes): what the gateway accepts as a topic level. */
 #define NXSM_NETX_MQTT_DEVICE_ID_MAX 128u
-#endif
 
 /* Results of the nxsm_netx_mqtt_* functions. */
 #define NXSM_NETX_MQTT_SUCCESS           0u
