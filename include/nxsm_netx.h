@@ -54,6 +54,11 @@ extern "C"
  * it cannot fail as a whole. IPs beyond the table are left alone and counted in
  * ip_not_hooked (nxsm_netx_hook_status_get). Threads only: it takes each IP's protection
  * mutex, so never from an ISR, a timer or with interrupts disabled.
+ *
+ * It also sets the inventory source (nxsm_set_inventory_source): the core's polls then read
+ * the listening TCP ports, bound UDP ports and established connections of the hooked IPs
+ * from NetX Duo's own tables, each IP's protection mutex taken for at most 5 ticks, and
+ * count IPs left unhooked and hooks the application replaced.
  */
     ULONG nxsm_netx_hooks_install(UINT capture_mode);
 
@@ -61,7 +66,8 @@ extern "C"
  * Puts back, on every IP install hooked that still exists, the packet filter and receive
  * routines install saved, where the module's function is still in place (see above). Safe
  * when nothing is hooked. Call before nxsm_stop(): a hook left installed keeps calling a
- * stopped core (harmless, but every packet pays for it). Threads only, as install.
+ * stopped core (harmless, but every packet pays for it). Clears the inventory source first.
+ * Threads only, as install.
  */
     VOID nxsm_netx_hooks_remove(VOID);
 

@@ -429,6 +429,23 @@ static UINT nxsm_hook_ip(NX_IP *ip_ptr, NX_IP *const *ips, ULONG count, UINT mod
     return (slot != NX_NULL) ? NX_TRUE : NX_FALSE;
 }
 
+/* Sets (or, NX_NULL, clears) the core's inventory source. The core refuses while a poll
+   runs (NXSM_ERR_BUSY): a poll is short, so try again every tick, NXSM_INVENTORY_SET_TICKS
+   at most. Failing that (a poll that never ends), the previous source stays. */
+static VOID nxsm_inventory_source_set(nxsm_inventory_source source)
+{
+    ULONG tries;
+
+    for (tries = 0; tries <= (ULONG)NXSM_INVENTORY_SET_TICKS; tries++)
+    {
+        if (nxsm_set_inventory_source(source, NX_NULL) != NXSM_ERR_BUSY)
+        {
+            return;
+        }
+        (void)tx_thread_sleep(1);
+    }
+}
+
 ULONG nxsm_netx_hooks_install(UINT capture_mode)
 {
     TX_INTERRUPT_SAVE_AREA
@@ -475,6 +492,9 @@ ULONG nxsm_netx_hooks_install(UINT capture_mode)
     nxsm_hook_ip_hooked = hooked;
     nxsm_hook_ip_not_hooked = not_hooked;
     TX_RESTORE
+    /* Last, so that no poll reads the tables before the IPs are in the table: the socket
+       scan reads the IPs this install hooked; the core calls it from its polls. */
+    nxsm_inventory_source_set(nxsm_netx_inventory_scan);
     return hooked;
 }
 
@@ -531,6 +551,8 @@ VOID nxsm_netx_hooks_remove(VOID)
     UINT i;
     UINT which;
 
+    /* First, so that no poll reads an empty inventory from the IPs being unhooked. */
+    nxsm_inventory_source_set(NX_NULL);
     for (i = 0; i < NXSM_MAX_IP_INSTANCES; i++)
     {
         nxsm_hook_slot *slot = &nxsm_hook_slots[i];
@@ -592,4 +614,62 @@ VOID nxsm_netx_hook_status_get(nxsm_netx_hook_status *status)
     status->hooks_left_replaced = nxsm_hook_left_replaced;
     status->capture_mode = (ULONG)nxsm_hook_mode;
     TX_RESTORE
+}
+
+/* How many hooks installed on slot's IP are no longer ours. Interrupts disabled by the
+   caller. */
+static ULONG nxsm_hooks_replaced_count(const nxsm_hook_slot *slot, NX_IP *ip_ptr)
+{
+    ULONG replaced = 0;
+    UINT which;
+
+    if ((slot->installed & NXSM_HOOK_FILTER_BIT) != 0u && ip_ptr->nx_ip_packet_filter_extended != nxsm_filter)
+    {
+        replaced++;
+    }
+    for (which = 0; which < NXSM_HOOK_RECEIVERS; which++)
+    {
+        nxsm_receive_fn *field = nxsm_receive_field(ip_ptr, which);
+
+        if ((slot->installed & (1u << which)) != 0u && field != NX_NULL && *field != nxsm_wrappers[which])
+        {
+            replaced++;
+        }
+    }
+    return replaced;
+}
+
+UINT nxsm_netx_hooked_ip(UINT index, NX_IP **ip_ptr, ULONG *hooks_replaced)
+{
+    TX_INTERRUPT_SAVE_AREA
+    NX_IP *ip = NX_NULL;
+    ULONG replaced = 0;
+
+    if (index >= NXSM_MAX_IP_INSTANCES || ip_ptr == NX_NULL || hooks_replaced == NX_NULL)
+    {
+        return NX_FALSE;
+    }
+    /* nxsm_ip_created() disables interrupts itself: a nested disable, as in the hooks. */
+    TX_DISABLE
+    if (nxsm_hook_slots[index].active && nxsm_hook_slots[index].ip != NX_NULL &&
+        nxsm_ip_created(nxsm_hook_slots[index].ip))
+    {
+        ip = nxsm_hook_slots[index].ip;
+        replaced = nxsm_hooks_replaced_count(&nxsm_hook_slots[index], ip);
+    }
+    TX_RESTORE
+    *ip_ptr = ip;
+    *hooks_replaced = replaced;
+    return (ip != NX_NULL) ? NX_TRUE : NX_FALSE;
+}
+
+ULONG nxsm_netx_ips_unhooked(VOID)
+{
+    TX_INTERRUPT_SAVE_AREA
+    ULONG count;
+
+    TX_DISABLE
+    count = nxsm_hook_ip_not_hooked;
+    TX_RESTORE
+    return count;
 }

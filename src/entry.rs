@@ -2,12 +2,14 @@
 //! holds.
 //!
 //! Two kinds of entry share the ring. A flow record is a packet a hook parsed
-//! ([`FlowRecord`](crate::capture::FlowRecord)); a raw entry holds header words a hook copied for the consumer to parse
-//! ([`crate::raw`]). The head word tells them apart ([`head::RAW`](crate::entry::head::RAW)), and [`classify`](crate::entry::classify) turns
+//! ([`FlowRecord`](crate::capture::FlowRecord)), or a fragment of a datagram
+//! ([`Fragment`](crate::capture::Fragment): a record with
+//! [`head::FRAGMENT`](crate::entry::head::FRAGMENT) and an identification word); a raw
+//! entry holds header words a hook copied for the consumer to parse ([`crate::raw`]). The head word tells them apart ([`head::RAW`](crate::entry::head::RAW)), and [`classify`](crate::entry::classify) turns
 //! either into what its packet was. The ring itself only moves words.
 
-use crate::capture::{Captured, FlowRecord};
-use crate::raw;
+use crate::capture::{Captured, FlowRecord, Fragment};
+use crate::raw::{self, Resolve};
 use crate::ring::Oldest;
 use crate::wire::{IpVersion, Malformed};
 
@@ -29,6 +31,12 @@ pub mod head {
     pub const RAW: u32 = KIND_MASK << KIND_SHIFT;
     /// Bit 4 of a raw entry: the header's fixed words are in host order.
     pub const HOST_ORDER: u32 = 1 << 4;
+    /// Bit 4 of a flow record: a fragment of a datagram, whose identification is word
+    /// [`record::ID`](super::record::ID) (a raw entry's bit 4 is [`HOST_ORDER`]).
+    pub const FRAGMENT: u32 = 1 << 4;
+    /// Bit 5 of a fragment's record: a fragment other than the first. Its ports word and
+    /// TCP flags are 0, its protocol is the datagram's.
+    pub const TAIL: u32 = 1 << 5;
     /// Bits 8-15 of a flow record: the TCP flags (0 for UDP and ICMP).
     pub const FLAGS_SHIFT: u32 = 8;
     /// Bits 8-15 of a raw entry: the protocols recorded when it was offered
@@ -46,6 +54,10 @@ pub mod record {
     pub const SRC: usize = 1;
     /// Destination address, likewise.
     pub const DST: usize = 5;
+    /// A fragment's datagram identification (only with
+    /// [`head::FRAGMENT`](super::head::FRAGMENT)): IPv4's 16 bits, or the IPv6 fragment
+    /// header's 32, as values.
+    pub const ID: usize = 9;
 }
 
 /// Words of a raw IPv4 entry: header words as they lay in memory, the packet's word
@@ -92,7 +104,10 @@ const _: () = {
     assert!(head::HOST_ORDER & (record_bits | 0xFF << head::PROTOCOLS_SHIFT) == 0);
     // The intake's blocking bit rides in raw entries' heads, outside every field they use.
     assert!(raw::BLOCKING & (record_bits | head::HOST_ORDER | 0xFF << head::PROTOCOLS_SHIFT) == 0);
-    assert!(record::DST + 4 <= WORDS);
+    let fragment_bits = head::FRAGMENT | head::TAIL;
+    assert!(fragment_bits & (record_bits | 0xFF << head::FLAGS_SHIFT) == 0);
+    assert!(fragment_bits & (0xFFFF << head::PAYLOAD_SHIFT) == 0);
+    assert!(record::DST + 4 <= record::ID && record::ID < WORDS);
     assert!(raw_v4::TCP_OFFSET_FLAGS < WORDS && raw_v6::TCP_OFFSET_FLAGS < WORDS);
 };
 
@@ -113,19 +128,52 @@ pub fn is_raw(head: u32) -> bool {
 }
 
 /// What the oldest entry's packet was: its flow record, or the verdict of parsing its raw
-/// header words (the one the hook's parser would have reached). Frees the entry's slot.
+/// header words (the one the hook's parser would have reached), a fragment being what
+/// `resolve` makes of it. Frees the entry's slot.
 // `#[inline]`, not `(always)`: left to the compiler, the drain takes 7 (IPv4) and 10
 // (IPv6) instructions less per record and the library 64 B less code (scripts/bench).
 #[inline]
-pub fn classify<const N: usize>(oldest: Oldest<'_, N>) -> Result<Captured, Malformed> {
+pub fn classify<const N: usize, S: Resolve>(
+    oldest: Oldest<'_, N>,
+    resolve: &mut S,
+) -> Result<Captured, Malformed> {
     // One arm per kind and version, each reading only its own words.
     let head = oldest.head();
     match (is_raw(head), version(head)) {
-        (false, IpVersion::V4) => Ok(Captured::Record(FlowRecord::load(&oldest, IpVersion::V4))),
-        (false, IpVersion::V6) => Ok(Captured::Record(FlowRecord::load(&oldest, IpVersion::V6))),
-        (true, IpVersion::V4) => raw::parse_v4(&oldest),
+        (false, IpVersion::V4) => Ok(record(oldest, IpVersion::V4, resolve)),
+        (false, IpVersion::V6) => Ok(record(oldest, IpVersion::V6, resolve)),
+        (true, IpVersion::V4) => raw::parse_v4_with(oldest, resolve),
         (true, IpVersion::V6) => raw::parse_v6(&oldest),
     }
+}
+
+/// A flow record's entry: a whole datagram's record, or what `resolve` makes of a
+/// fragment's.
+#[inline(always)]
+fn record<const N: usize, S: Resolve>(
+    oldest: Oldest<'_, N>,
+    version: IpVersion,
+    resolve: &mut S,
+) -> Captured {
+    if oldest.head() & head::FRAGMENT != 0 {
+        return fragment(oldest, version, resolve);
+    }
+    Captured::Record(FlowRecord::load(&oldest, version))
+}
+
+/// [`record()`] of a fragment, out of line: fragments are rare. It takes the entry itself,
+/// so that the drain's loop keeps it in registers.
+#[inline(never)]
+fn fragment<const N: usize, S: Resolve>(
+    oldest: Oldest<'_, N>,
+    version: IpVersion,
+    resolve: &mut S,
+) -> Captured {
+    let record = FlowRecord::load(&oldest, version);
+    resolve.resolve(&Fragment {
+        record,
+        id: oldest.word(record::ID),
+    })
 }
 
 #[cfg(test)]

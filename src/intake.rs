@@ -411,6 +411,7 @@ impl Intake {
     ) -> Offer {
         match capture::record(parsed, direction, protocols) {
             Ok(Captured::Record(record)) => self.stored(record.push_to(&self.ring)),
+            Ok(Captured::Fragment(fragment)) => self.stored(fragment.push_to(&self.ring)),
             Ok(Captured::Ignored) => self.ignored(),
             Err(reason) => self.malformed(reason),
         }

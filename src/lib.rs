@@ -12,7 +12,8 @@
 //! - `ring`: the lock-free multi-producer, single-consumer ring between hooks and consumer,
 //!   whose entries `entry` defines; `intake`: what every hook shares with the consumer
 //!   (ring, switches, counters).
-//! - `flows`: the fixed-capacity flow tables of the current window.
+//! - `flows`: the fixed-capacity flow tables of the current window; `fragments`: the first
+//!   fragments whose later fragments count in their flow.
 //! - `scheduler`: the three priority groups and when collectors run; `time`: serial
 //!   (modulo 2^32) device time.
 //! - `policy`: the detection policy blob, checked, and the store hooks read it from;
@@ -46,6 +47,8 @@ pub(crate) mod detect;
 pub(crate) mod entry;
 /// cbindgen:ignore
 pub(crate) mod flows;
+/// cbindgen:ignore
+pub(crate) mod fragments;
 /// cbindgen:ignore
 pub(crate) mod hygiene;
 /// cbindgen:ignore

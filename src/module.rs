@@ -152,7 +152,10 @@ impl Closing {
 
 /// One security module: settings, state, flows, outbox and counters, all in fixed-size
 /// storage and all zero bytes when stopped, so its `static` lands in `.bss`.
+// `repr(C)`: the field order below is the layout `scripts/bench` measured; Rust's own order
+// changed with every field added and moved the drain's by a few instructions per record.
 #[derive(Debug)]
+#[repr(C)]
 pub struct Module {
     /// Settings of the last start, kept raw (all zero before the first start).
     settings: RawSettings,
@@ -170,6 +173,8 @@ pub struct Module {
     platform: Platform,
     scheduler: Scheduler,
     flows: Flows,
+    /// First fragments remembered for their datagrams' later fragments.
+    fragments: crate::fragments::Fragments,
     closing: Closing,
     detect: Detector,
     learn: LearnMode,
@@ -178,8 +183,9 @@ pub struct Module {
     inventory_check_at: UnixSeconds,
     findings: Findings,
     audit: AuditLog,
-    /// Messages dropped as of the last `MessagesDropped` record.
+    /// Messages dropped as of the last `MessagesDropped` record, and when it was made.
     dropped_audited: u32,
+    dropped_audited_at: UnixSeconds,
     outbox: ModuleOutbox,
     /// Time of the latest start or poll: the module's clock (a drain does not move it).
     now: UnixSeconds,
@@ -226,6 +232,7 @@ impl Module {
             },
             scheduler: Scheduler::new(),
             flows: Flows::new(),
+            fragments: crate::fragments::Fragments::new(),
             closing: Closing::NONE,
             detect: Detector::new(),
             learn: LearnMode::new(),
@@ -234,6 +241,7 @@ impl Module {
             findings: Findings::new(),
             audit: AuditLog::new(),
             dropped_audited: 0,
+            dropped_audited_at: 0,
             outbox: Outbox::new(),
             now: 0,
         }
@@ -343,8 +351,12 @@ impl Module {
             self.step_back(self.now.wrapping_sub(now));
         }
         self.now = now;
-        self.findings
-            .set(BlindSpot::NoClock, now < CLOCK_SET_AFTER, now);
+        let clock_set = now >= CLOCK_SET_AFTER;
+        if clock_set && self.findings.holds(BlindSpot::NoClock) {
+            // A start seen by polls without a time is reported before its end.
+            self.send_findings();
+        }
+        self.findings.set(BlindSpot::NoClock, !clock_set, now);
         let next = match (self.state, hub_connected) {
             (State::Pending | State::Suspended, true) => State::Active,
             (State::Active, false) => State::Pending,
@@ -419,12 +431,17 @@ impl Module {
         let mut overflow = 0u32;
         let mut malformed = 0u32;
         let mut ignored = 0u32;
+        // A fragment is resolved in the table of first fragments: counted as a record, or
+        // ignored.
+        self.fragments.set_clock(now);
         while let Some(oldest) = ring.oldest() {
-            let update = match entry::classify(oldest) {
+            let update = match entry::classify(oldest, &mut self.fragments) {
                 Ok(Captured::Record(record)) => {
                     let update = self.flows.apply(&record, now);
                     // Only a new flow with a policy or learn mode to tell: a full table
-                    // refuses one per packet, and without either that costs nothing here.
+                    // refuses one per packet, and without either that costs nothing here. A
+                    // later fragment only adds to its first fragment's flow: detection
+                    // heard of that one.
                     if DETECTION
                         && update != Update::Counted
                         && (policy.has_policy() || self.learn.is_learning())
@@ -433,7 +450,7 @@ impl Module {
                     }
                     update
                 }
-                Ok(Captured::Ignored) => {
+                Ok(Captured::Fragment(_) | Captured::Ignored) => {
                     ignored = ignored.wrapping_add(1);
                     continue;
                 }
@@ -479,6 +496,10 @@ impl Module {
         policy: &Policies,
         now: UnixSeconds,
     ) {
+        // A later fragment only adds to its first fragment's flow, which was told.
+        if record.head & entry::head::TAIL != 0 {
+            return;
+        }
         if self.learn.is_learning() {
             self.learn.record(record, record.initiator());
         }
@@ -608,11 +629,14 @@ impl Module {
                 false => Err(SetError::NotStarted),
             });
         let result = checked.err().map_or(0, SetError::code);
-        self.audit(
-            AuditKind::IntervalChanged,
-            result,
-            [priority as u32, old, seconds],
-        );
+        // A refusal is recorded, and a change; setting the value in force changes nothing.
+        if result != 0 || old != seconds {
+            self.audit(
+                AuditKind::IntervalChanged,
+                result,
+                [priority as u32, old, seconds],
+            );
+        }
         let seconds = checked?;
         if let Some(slot) = self.settings.intervals_s.get_mut(priority as usize) {
             *slot = seconds;
@@ -1001,13 +1025,19 @@ impl Module {
     }
 
     /// Puts the waiting findings and audit records in the outbox, in messages the outbox
-    /// drops last; messages dropped since the last poll are recorded first.
+    /// drops last. Messages dropped are recorded first, at most once per low-group
+    /// interval: a record each time would itself fill the outbox of a device that is offline
+    /// for long, pushing out the collections it reports on.
     fn send_records(&mut self) {
         let dropped = self.messages().dropped;
-        if dropped != self.dropped_audited {
+        let low = self.settings.intervals_s[Priority::Low as usize];
+        if dropped != self.dropped_audited
+            && (self.dropped_audited == 0 || elapsed(self.dropped_audited_at, self.now) >= low)
+        {
             let since = dropped.wrapping_sub(self.dropped_audited);
             self.audit(AuditKind::MessagesDropped, 0, [dropped, 0, since]);
             self.dropped_audited = dropped;
+            self.dropped_audited_at = self.now;
         }
         self.send_findings();
         let now = self.now;

@@ -272,18 +272,20 @@ impl<M: Exclusive<Module>, W: Notify> Monitor<M, W> {
     pub fn blocks<'a, P: Packet<'a>>(&self, packet: P, seen: Seen) -> bool {
         let parsed = match packet.v4_header() {
             Some(header) if raw::is_fast_v4_header(header, seen.order()) => {
-                raw::parse_v4(&raw::HeaderV4::new(header, seen)).ok()
+                raw::parse_v4(raw::HeaderV4::new(header, seen)).ok()
             }
             _ => match crate::wire::parse(packet.bytes(), seen.order()) {
-                Ok(Parsed::Flow(datagram)) => Some(Captured::Record(FlowRecord::new(
-                    seen.direction(),
-                    &datagram,
-                ))),
+                Ok(Parsed::Flow(datagram) | Parsed::FirstFragment(datagram, _)) => Some(
+                    Captured::Record(FlowRecord::new(seen.direction(), &datagram)),
+                ),
                 _ => None,
             },
         };
-        let Some(Captured::Record(record)) = parsed else {
-            return false;
+        // A first fragment is judged by its ports; later ones have none.
+        let record = match parsed {
+            Some(Captured::Record(record)) => record,
+            Some(Captured::Fragment(fragment)) if fragment.is_first() => *fragment.record(),
+            _ => return false,
         };
         let blocked = self
             .policy

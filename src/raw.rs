@@ -15,7 +15,7 @@
 // `#[inline(always)]` here: without it the drain takes 5 (IPv4) and 11 (IPv6) more
 // instructions per record (scripts/bench).
 
-use crate::capture::{Captured, Direction, FlowRecord, IpVersion};
+use crate::capture::{Captured, Direction, FlowRecord, Fragment, IpVersion};
 use crate::config::Protocols;
 use crate::entry::{head, raw_v4, raw_v6};
 use crate::ring::{Entry, Oldest};
@@ -258,22 +258,71 @@ impl Head {
 /// as they are (rebuilding the header for the byte parser costs twice as much); the tests
 /// check that both agree on every packet they try.
 #[inline(always)]
-pub fn parse_v4<R: RawWords>(entry: &R) -> Result<Captured, Malformed> {
+pub fn parse_v4<R: RawWords>(entry: R) -> Result<Captured, Malformed> {
+    parse_v4_with(entry, &mut Unresolved)
+}
+
+/// [`parse_v4`], with what becomes of a fragment decided by `resolve` (the drain gives it
+/// to [`crate::fragments`] there, so no fragment reaches the drain's loop).
+#[inline(always)]
+pub fn parse_v4_with<R: RawWords, S: Resolve>(
+    entry: R,
+    resolve: &mut S,
+) -> Result<Captured, Malformed> {
+    let head = Head::of(entry.head());
+    if head.value(entry.word(raw_v4::FRAGMENT)) & (MORE_FRAGMENTS | FRAGMENT_OFFSET) != 0 {
+        return parse_v4_fragment(entry, resolve);
+    }
+    parse_v4_as::<R, S, false>(&entry, resolve)
+}
+
+/// [`parse_v4`] of a fragment, out of line: a packet that is none pays one test for
+/// fragments (the one it paid for fragment tails before). It takes the entry itself, so
+/// that the drain's loop keeps it in registers.
+#[inline(never)]
+fn parse_v4_fragment<R: RawWords, S: Resolve>(
+    entry: R,
+    resolve: &mut S,
+) -> Result<Captured, Malformed> {
+    parse_v4_as::<R, S, true>(&entry, resolve)
+}
+
+/// [`parse_v4_with`], for a packet known to be a fragment (`FRAGMENT`) or none.
+#[inline(always)]
+fn parse_v4_as<R: RawWords, S: Resolve, const FRAGMENT: bool>(
+    entry: &R,
+    resolve: &mut S,
+) -> Result<Captured, Malformed> {
     let head = Head::of(entry.head());
     // The hook checked version 4 and a 20-byte header.
     let total_len = head.value(entry.word(raw_v4::TOTAL_LENGTH)) as u16;
     let Some(len) = total_len.checked_sub(20) else {
         return Err(Malformed::BadTotalLength);
     };
-    if head.value(entry.word(raw_v4::FRAGMENT)) & 0x1FFF != 0 {
-        return Ok(Captured::Ignored); // not the first fragment
-    }
+    let fragment = head.value(entry.word(raw_v4::FRAGMENT));
     let ip_protocol = (head.value(entry.word(raw_v4::PROTOCOL)) >> 16) as u8;
+    let src = [head.address(entry.word(raw_v4::SRC)), 0, 0, 0];
+    let dst = [head.address(entry.word(raw_v4::DST)), 0, 0, 0];
+    if FRAGMENT && fragment & FRAGMENT_OFFSET != 0 {
+        let tail = wire::Tail {
+            version: IpVersion::V4,
+            src,
+            dst,
+            protocol: ip_protocol,
+            len,
+            id: fragment >> 16,
+        };
+        return Ok(match head.protocols {
+            Some(protocols) => match Fragment::tail(head.direction, &tail, protocols) {
+                Captured::Fragment(fragment) => resolve.resolve(&fragment),
+                other => other,
+            },
+            None => Captured::Ignored,
+        });
+    }
     if ip_protocol == protocol::ICMPV6 {
         return Ok(Captured::Ignored);
     }
-    let src = [head.address(entry.word(raw_v4::SRC)), 0, 0, 0];
-    let dst = [head.address(entry.word(raw_v4::DST)), 0, 0, 0];
     let datagram = |transport| Datagram {
         version: IpVersion::V4,
         src,
@@ -281,15 +330,47 @@ pub fn parse_v4<R: RawWords>(entry: &R) -> Result<Captured, Malformed> {
         transport,
         len,
     };
-    finish(
+    // Here a fragment is a first fragment (offset 0, more fragments): the consumer is told
+    // its datagram's identification.
+    let first_of = FRAGMENT.then_some(fragment >> 16);
+    let parsed = finish(
         &head,
         ip_protocol,
         len,
         entry.word(raw_v4::PORTS),
         entry.word(raw_v4::TCP_OFFSET_FLAGS),
         datagram,
-    )
+        first_of,
+    );
+    if FRAGMENT {
+        if let Ok(Captured::Fragment(fragment)) = parsed {
+            return Ok(resolve.resolve(&fragment));
+        }
+    }
+    parsed
 }
+
+/// What becomes of a fragment the consumer parses: [`crate::fragments::Fragments`] counts
+/// it in its flow or ignores it; [`Unresolved`] leaves it as it is.
+pub trait Resolve {
+    /// `fragment` as the drain is to count it.
+    fn resolve(&mut self, fragment: &Fragment) -> Captured;
+}
+
+/// Leaves a fragment as parsed (the hook's own verdict, and the tests').
+pub struct Unresolved;
+
+impl Resolve for Unresolved {
+    #[inline(always)]
+    fn resolve(&mut self, fragment: &Fragment) -> Captured {
+        Captured::Fragment(*fragment)
+    }
+}
+
+/// The fragment-offset bits of IPv4 header word 1.
+const FRAGMENT_OFFSET: u32 = 0x1FFF;
+/// The "more fragments" flag of IPv4 header word 1.
+const MORE_FRAGMENTS: u32 = 0x2000;
 
 /// Parses a raw IPv6 entry as the hook would have parsed its packet (see [`parse_v4`]).
 #[inline(always)]
@@ -328,12 +409,14 @@ pub fn parse_v6<R: RawWords>(entry: &R) -> Result<Captured, Malformed> {
         entry.word(raw_v6::PORTS),
         entry.word(raw_v6::TCP_OFFSET_FLAGS),
         datagram,
+        None,
     )
 }
 
 /// The transport part of a raw entry, checked as [`wire::Transport::parse`] checks it:
 /// `ports` is the transport header's first word, `tcp` the one with the TCP data offset
-/// and flags, both as they lie in memory.
+/// and flags, both as they lie in memory; `first_of` the identification of a first
+/// fragment's datagram.
 #[inline(always)]
 fn finish(
     head: &Head,
@@ -342,6 +425,7 @@ fn finish(
     ports: u32,
     tcp: u32,
     datagram: impl FnOnce(Transport) -> Datagram,
+    first_of: Option<u32>,
 ) -> Result<Captured, Malformed> {
     let Some(kind) = TransportKind::of(ip_protocol) else {
         return Ok(Captured::Ignored);
@@ -366,10 +450,13 @@ fn finish(
         transport.flags = TcpFlags(flags);
     }
     match head.protocols {
-        Some(protocols) if protocols.records(kind) => Ok(Captured::Record(FlowRecord::new(
-            head.direction,
-            &datagram(transport),
-        ))),
+        Some(protocols) if protocols.records(kind) => {
+            let record = FlowRecord::new(head.direction, &datagram(transport));
+            Ok(match first_of {
+                None => Captured::Record(record),
+                Some(id) => Captured::Fragment(Fragment::first(record, id)),
+            })
+        }
         // The hook only makes raw entries while capture is open, so `None` never happens.
         _ => Ok(Captured::Ignored),
     }
@@ -424,6 +511,11 @@ mod tests {
             {
                 Ok(Captured::Ignored)
             }
+            Ok(Captured::Fragment(fragment))
+                if capacity::MAX_FLOWS_V6 == 0 && fragment.record().version() == IpVersion::V6 =>
+            {
+                Ok(Captured::Ignored)
+            }
             other => other,
         }
     }
@@ -446,7 +538,7 @@ mod tests {
         }
         let oldest = intake.ring().oldest().expect("stored");
         let raw = crate::entry::is_raw(oldest.head());
-        (crate::entry::classify(oldest), raw)
+        (crate::entry::classify(oldest, &mut Unresolved), raw)
     }
 
     /// Every single-byte change of real-shaped packets, in both orders and directions and
@@ -490,6 +582,67 @@ mod tests {
         // The raw path was taken, and both found flows and refused packets.
         assert!(raw_cases > 5_000, "{raw_cases}");
         assert!(records > 1_000 && refused > 1_000, "{records} {refused}");
+    }
+
+    /// A UDP datagram's first fragment and a later one (offset 1480, 20 bytes), IPv4 and
+    /// IPv6, identification 0x4242 (IPv6: 0x4242_4242).
+    fn fragments() -> [(Vec<u8>, bool); 4] {
+        let mut v4_first = v4().udp(53, 40000).payload(1472).build();
+        v4_first[4..8].copy_from_slice(&[0x42, 0x42, 0x20, 0x00]); // id, MF, offset 0
+        let mut v4_tail = v4().udp(53, 40000).payload(12).build();
+        v4_tail[4..8].copy_from_slice(&[0x42, 0x42, 0x00, 185]); // id, offset 185 * 8
+        let v6_fragment = |offset: u16, more: u16| {
+            let mut p = v6().udp(53, 40000).payload(64).build();
+            p[6] = protocol::FRAGMENT; // next header
+            let field = (offset << 3 | more).to_be_bytes();
+            let header = [protocol::UDP, 0, field[0], field[1], 0x42, 0x42, 0x42, 0x42];
+            let mut fragment = p[..40].to_vec();
+            fragment.extend_from_slice(&header);
+            fragment.extend_from_slice(&p[40..]);
+            let len = (fragment.len() - 40) as u16;
+            fragment[4..6].copy_from_slice(&len.to_be_bytes());
+            fragment
+        };
+        [
+            (v4_first, true),
+            (v4_tail, false),
+            (v6_fragment(0, 1), true),
+            (v6_fragment(185, 0), false),
+        ]
+    }
+
+    /// A fragment's verdict is the hook parser's whichever path takes it (IPv4 fragments
+    /// take the fast path), in both orders and directions; an IPv6 fragment header in host
+    /// order has its offset-and-flags field in CPU order, as NetX Duo leaves it.
+    #[test]
+    fn fragments_parse_alike_on_both_paths() {
+        for (packet, first) in fragments() {
+            let ipv6 = packet[0] >> 4 == 6;
+            let mut host = packet.clone();
+            to_host_order(&mut host, if ipv6 { 10 } else { 5 });
+            if ipv6 {
+                let field = u16::from_be_bytes([host[42], host[43]]);
+                host[42..44].copy_from_slice(&field.to_ne_bytes());
+            }
+            for (bytes, order) in [(&packet, HeaderOrder::Network), (&host, HeaderOrder::Host)] {
+                for direction in [Direction::In, Direction::Out] {
+                    let expected = kept(capture::capture(bytes, direction, order, Protocols::ALL));
+                    let (got, raw) = through_intake(bytes, direction, order, Protocols::ALL);
+                    assert_eq!(got, expected, "{order:?} {direction:?}");
+                    assert_eq!(raw, !ipv6);
+                    if ipv6 && capacity::MAX_FLOWS_V6 == 0 {
+                        continue;
+                    }
+                    let Ok(Captured::Fragment(fragment)) = got else {
+                        panic!("{got:?}")
+                    };
+                    assert_eq!(fragment.is_first(), first);
+                    assert_eq!(fragment.id(), if ipv6 { 0x4242_4242 } else { 0x4242 });
+                    let ports = if first { 53 << 16 | 40000 } else { 0 };
+                    assert_eq!(fragment.record().ports, ports);
+                }
+            }
+        }
     }
 
     #[test]

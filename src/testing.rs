@@ -18,7 +18,7 @@ pub mod capture {
 
 /// Build-time capacities and run-time settings.
 pub mod config {
-    pub use crate::config::{capacity, Settings};
+    pub use crate::config::{capacity, Priority, Settings};
 }
 
 /// The security module behind the monitor.

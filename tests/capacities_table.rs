@@ -22,7 +22,7 @@ fn rows() -> Vec<(&'static str, u32, &'static str)> {
 #[test]
 fn the_readme_lists_every_capacity_with_its_default() {
     let rows = rows();
-    assert_eq!(rows.len(), 10, "{rows:?}");
+    assert_eq!(rows.len(), 11, "{rows:?}");
     for (name, default, original) in rows {
         let line = README
             .lines()
@@ -55,6 +55,7 @@ fn the_built_capacities_are_the_table_defaults_unless_overridden() {
         ("NXSM_BASELINE_ENTRIES", capacity::BASELINE_ENTRIES),
         ("NXSM_INVENTORY_SOCKETS", capacity::INVENTORY_SOCKETS),
         ("NXSM_AUDIT_RECORDS", capacity::AUDIT_RECORDS),
+        ("NXSM_FRAGMENT_ENTRIES", capacity::FRAGMENT_ENTRIES),
     ];
     for (name, default, _) in rows() {
         let (_, value) = built

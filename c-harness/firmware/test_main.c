@@ -926,8 +926,8 @@ static void test_messages(void)
     check_result(nxsm_set_platform_info(NULL), NXSM_ERR_NULL_ARGUMENT, "nxsm_set_platform_info(NULL)");
     check_result(nxsm_set_platform_info(&platform), NXSM_OK, "nxsm_set_platform_info");
     check_result(nxsm_message_peek(NULL, &length, &sequence), NXSM_ERR_NULL_ARGUMENT, "nxsm_message_peek(NULL)");
-    check_result(nxsm_set_collector(3, true, NXSM_PRIORITY_LOW), NXSM_ERR_INVALID_ARGUMENT,
-                 "nxsm_set_collector(3) -> INVALID_ARGUMENT");
+    check_result(nxsm_set_collector(4, true, NXSM_PRIORITY_LOW), NXSM_ERR_INVALID_ARGUMENT,
+                 "nxsm_set_collector(4) -> INVALID_ARGUMENT");
     check_result(nxsm_set_collector(NXSM_COLLECTOR_HEARTBEAT, true, 3), NXSM_ERR_INVALID_ARGUMENT,
                  "nxsm_set_collector(priority 3) -> INVALID_ARGUMENT");
     check_result(nxsm_set_collector(NXSM_COLLECTOR_HEARTBEAT, true, NXSM_PRIORITY_LOW), NXSM_ERR_NOT_STARTED,

@@ -1,9 +1,11 @@
 /* Shared part of the real-stack programs: see realstack_common.h. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "realstack_common.h"
+#include "nxsm_netx_hooks.h" /* the shim's socket scan, called directly */
 
 /* ThreadX's created-object counters (tx_*.h internals, not in tx_api.h). */
 extern ULONG _tx_thread_created_count;
@@ -1608,6 +1610,263 @@ static void rs_fragments(const rs_module *m)
     rs_check(m->disable(), "%s: disabled", m->name);
 }
 
+/* ---------------------------------------------------------------------------------------
+   Inventory: the shim's socket scan on the real NetX Duo tables, and the messages */
+
+#define RS_TELNET_PORT 23u
+#define RS_WEB_PORT    8080u
+#define RS_COAP_PORT   5683u
+#define RS_INV_MAX     32u
+
+static NX_TCP_SOCKET tcp_telnet, tcp_web, tcp_client6;
+static NX_UDP_SOCKET udp_coap;
+static FILE *rs_message_file;
+static int rs_message_file_failed;
+
+int rs_message_dump_enabled(void)
+{
+    const char *path = getenv("NXSM_RS_MESSAGES");
+
+    return path != NULL && path[0] != '\0';
+}
+
+int rs_message_record(const uint8_t *bytes, size_t length)
+{
+    const char *path = getenv("NXSM_RS_MESSAGES");
+
+    if (path == NULL || path[0] == '\0' || rs_message_file_failed)
+        return 0;
+    if (rs_message_file == NULL)
+    {
+        /* Truncated at the first message of a run, then appended to, one line each. */
+        rs_message_file = fopen(path, "w");
+        if (rs_message_file == NULL)
+        {
+            rs_message_file_failed = 1;
+            rs_note("cannot write the message dump %s", path);
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < length; i++)
+        fprintf(rs_message_file, "%02x", bytes[i]);
+    fputc('\n', rs_message_file);
+    return fflush(rs_message_file) == 0;
+}
+
+/* The hooks' table index of rs_ip[ip] (what the scan reports as ip_index), or -1. */
+static int rs_hook_index(UINT ip)
+{
+    for (UINT i = 0; i < NXSM_MAX_IP_INSTANCES; i++)
+    {
+        NX_IP *hooked = NX_NULL;
+        ULONG replaced = 0;
+
+        if (nxsm_netx_hooked_ip(i, &hooked, &replaced) && hooked == &rs_ip[ip])
+            return (int)i;
+    }
+    return -1;
+}
+
+/* How many of the first `count` entries are exactly `want`. */
+static unsigned rs_socket_count(const nxsm_socket *sockets, uint32_t count, const nxsm_socket *want)
+{
+    unsigned n = 0;
+
+    for (uint32_t i = 0; i < count; i++)
+        n += memcmp(&sockets[i], want, sizeof(*want)) == 0;
+    return n;
+}
+
+static nxsm_socket rs_socket(uint8_t kind, int ip_index, UINT local_port)
+{
+    nxsm_socket s;
+
+    memset(&s, 0, sizeof(s));
+    s.kind = kind;
+    s.ip_index = (uint8_t)ip_index;
+    s.local_port = (uint16_t)local_port;
+    return s;
+}
+
+/* The established connection of rs_ip[local] (local_port) with rs_ip[remote] (remote_port). */
+static nxsm_socket rs_connection(UINT version, UINT local, int ip_index, UINT local_port, UINT remote, UINT remote_port)
+{
+    nxsm_socket s = rs_socket(NXSM_SOCKET_TCP_ESTABLISHED, ip_index, local_port);
+
+    s.ip_version = (uint8_t)version;
+    s.remote_port = (uint16_t)remote_port;
+    rs_address_bytes(local, version, s.local_address);
+    rs_address_bytes(remote, version, s.remote_address);
+    return s;
+}
+
+static nxsm_inventory_scan rs_scan(nxsm_socket sockets[RS_INV_MAX])
+{
+    nxsm_inventory_scan scan;
+
+    memset(&scan, 0, sizeof(scan));
+    memset(sockets, 0, RS_INV_MAX * sizeof(nxsm_socket));
+    scan.sockets = sockets;
+    scan.capacity = RS_INV_MAX;
+    nxsm_netx_inventory_scan(&scan, NX_NULL);
+    return scan;
+}
+
+static void rs_scan_print(const char *label, const nxsm_socket *sockets, uint32_t count)
+{
+    static const char *kinds[] = {"listen", "udp", "established"};
+
+    for (uint32_t i = 0; i < count && i < RS_INV_MAX; i++)
+    {
+        const nxsm_socket *s = &sockets[i];
+
+        rs_note("%s: %s ip%u port %u, v%u remote port %u", label, s->kind < 3u ? kinds[s->kind] : "?",
+                (unsigned)s->ip_index, (unsigned)s->local_port, (unsigned)s->ip_version, (unsigned)s->remote_port);
+    }
+}
+
+/* A connection from client (on ip0, bound to client_port) to server listening on ip1. */
+static UINT rs_inventory_connect(NX_TCP_SOCKET *client, NX_TCP_SOCKET *server, UINT version, UINT client_port,
+                                 UINT server_port)
+{
+    NXD_ADDRESS address;
+    UINT failures = 0;
+    UINT status;
+
+    rs_address(1, version, &address);
+    failures += nx_tcp_client_socket_bind(client, client_port, RS_WAIT) != NX_SUCCESS;
+    /* NetX Duo answers the SYN from accept(): connect without waiting, then accept. */
+    status = nxd_tcp_client_socket_connect(client, &address, server_port, NX_NO_WAIT);
+    failures += status != NX_SUCCESS && status != NX_IN_PROGRESS;
+    failures += nx_tcp_server_socket_accept(server, RS_WAIT) != NX_SUCCESS;
+    failures += nx_tcp_socket_state_wait(client, NX_TCP_ESTABLISHED, RS_WAIT) != NX_SUCCESS;
+    return failures;
+}
+
+/* The server resets the connection (NetX Duo's disconnect without waiting sends a RST), so
+   the client ends CLOSED at once, with no close handshake to run on two threads; then the
+   server socket leaves the port table and its listen request. */
+static UINT rs_inventory_disconnect(NX_TCP_SOCKET *client, NX_TCP_SOCKET *server, UINT server_port)
+{
+    UINT status[5];
+    UINT failures = 0;
+
+    status[0] = nx_tcp_socket_disconnect(server, NX_NO_WAIT);
+    status[1] = nx_tcp_socket_state_wait(client, NX_TCP_CLOSED, RS_WAIT);
+    status[2] = nx_tcp_server_socket_unaccept(server);
+    status[3] = nx_tcp_server_socket_unlisten(&rs_ip[1], server_port);
+    status[4] = nx_tcp_client_socket_unbind(client);
+    if (status[0] == NX_IN_PROGRESS)
+        status[0] = NX_SUCCESS;
+    for (UINT i = 0; i < 5u; i++)
+        failures += status[i] != NX_SUCCESS;
+    if (failures)
+        rs_note("closing port %u: statuses 0x%x 0x%x 0x%x 0x%x 0x%x", server_port, status[0], status[1], status[2],
+                status[3], status[4]);
+    return failures;
+}
+
+static void rs_inventory(const rs_module *m)
+{
+    static nxsm_socket sockets[RS_INV_MAX];
+    nxsm_inventory_scan scan;
+    nxsm_socket want[9];
+    uint32_t found_before;
+    unsigned exact = 0;
+    UINT failures = 0;
+    int i0, i1;
+
+    rs_check(m->enable(NXSM_CAPTURE_UNICAST_ONLY), "%s: enabled for the inventory", m->name);
+    i0 = rs_hook_index(0);
+    i1 = rs_hook_index(1);
+    rs_check(i0 >= 0 && i1 >= 0 && i0 != i1, "inventory: both NX_IP in the hooks' table (ip0 at %d, ip1 at %d)", i0,
+             i1);
+
+    /* What is open before: the traffic's UDP sockets (and whatever the program's own
+       services hold), no TCP. */
+    scan = rs_scan(sockets);
+    found_before = scan.found;
+    rs_scan_print("inventory before", sockets, scan.found);
+    want[0] = rs_socket(NXSM_SOCKET_UDP_BOUND, i0, RS_UDP_CLIENT);
+    want[1] = rs_socket(NXSM_SOCKET_UDP_BOUND, i1, RS_UDP_SERVER);
+    rs_check(scan.found <= RS_INV_MAX && rs_socket_count(sockets, scan.found, &want[0]) == 1 &&
+                 rs_socket_count(sockets, scan.found, &want[1]) == 1 && scan.ips_skipped == 0 &&
+                 scan.ips_unhooked == 0 && scan.hooks_replaced == 0,
+             "inventory before: UDP %u on ip0 and %u on ip1 bound, every IP read, no blind spot (%lu sockets)",
+             RS_UDP_CLIENT, RS_UDP_SERVER, (unsigned long)scan.found);
+
+    /* TCP servers on ip1 (Telnet and 8080), a UDP socket on ip0, and a connection from ip0
+       to each server: IPv4 to Telnet, IPv6 to 8080. */
+    failures += nx_tcp_socket_create(&rs_ip[1], &tcp_telnet, "telnet", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 8192,
+                                     NX_NULL, NX_NULL) != NX_SUCCESS;
+    failures += nx_tcp_socket_create(&rs_ip[1], &tcp_web, "web", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 8192, NX_NULL,
+                                     NX_NULL) != NX_SUCCESS;
+    failures += nx_tcp_socket_create(&rs_ip[0], &tcp_client6, "tcp client6", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 8192,
+                                     NX_NULL, NX_NULL) != NX_SUCCESS;
+    failures +=
+        nx_udp_socket_create(&rs_ip[0], &udp_coap, "coap", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 8) != NX_SUCCESS;
+    failures += nx_udp_socket_bind(&udp_coap, RS_COAP_PORT, NX_WAIT_FOREVER) != NX_SUCCESS;
+    failures += nx_tcp_server_socket_listen(&rs_ip[1], RS_TELNET_PORT, &tcp_telnet, 5, NX_NULL) != NX_SUCCESS;
+    failures += nx_tcp_server_socket_listen(&rs_ip[1], RS_WEB_PORT, &tcp_web, 5, NX_NULL) != NX_SUCCESS;
+    rs_check(failures == 0, "inventory: TCP servers on ports %u and %u of ip1, UDP %u bound on ip0", RS_TELNET_PORT,
+             RS_WEB_PORT, RS_COAP_PORT);
+    failures = rs_inventory_connect(&tcp_client, &tcp_telnet, 4, RS_TCP_CLIENT + 4u, RS_TELNET_PORT);
+    failures += rs_inventory_connect(&tcp_client6, &tcp_web, 6, RS_TCP_CLIENT + 6u, RS_WEB_PORT);
+    rs_check(failures == 0, "inventory: ip0 connected to ip1 port %u over IPv4 and port %u over IPv6", RS_TELNET_PORT,
+             RS_WEB_PORT);
+
+    scan = rs_scan(sockets);
+    rs_scan_print("inventory", sockets, scan.found);
+    want[2] = rs_socket(NXSM_SOCKET_TCP_LISTEN, i1, RS_TELNET_PORT);
+    want[3] = rs_socket(NXSM_SOCKET_TCP_LISTEN, i1, RS_WEB_PORT);
+    want[4] = rs_socket(NXSM_SOCKET_UDP_BOUND, i0, RS_COAP_PORT);
+    want[5] = rs_connection(4, 0, i0, RS_TCP_CLIENT + 4u, 1, RS_TELNET_PORT);
+    want[6] = rs_connection(4, 1, i1, RS_TELNET_PORT, 0, RS_TCP_CLIENT + 4u);
+    want[7] = rs_connection(6, 0, i0, RS_TCP_CLIENT + 6u, 1, RS_WEB_PORT);
+    want[8] = rs_connection(6, 1, i1, RS_WEB_PORT, 0, RS_TCP_CLIENT + 6u);
+    for (UINT k = 0; k < 9u; k++)
+        exact += rs_socket_count(sockets, scan.found <= RS_INV_MAX ? scan.found : RS_INV_MAX, &want[k]) == 1;
+    rs_check(scan.found == found_before + 7u && scan.ips_skipped == 0 && scan.ips_unhooked == 0 &&
+                 scan.hooks_replaced == 0,
+             "inventory: 7 more sockets (%lu before, %lu now), every IP read, no blind spot",
+             (unsigned long)found_before, (unsigned long)scan.found);
+    rs_check(exact == 9u,
+             "inventory: listeners 23 and 8080 on ip1, UDP 5000 and 5683 on ip0 and 53 on ip1, and both ends of "
+             "both connections with their exact addresses and ports, each once (%u of 9)",
+             exact);
+
+    /* The program takes the messages this makes (dumped with NXSM_RS_MESSAGES); its polls
+       run through module time, so the core reads the tables through the installed scan. */
+    if (m->take_messages)
+    {
+        nxsm_stats before, after;
+        int stats_failed = rs_stats_get(&before);
+
+        m->take_messages();
+        stats_failed += rs_stats_get(&after);
+        rs_check(stats_failed == 0 && after.inventory_reads > before.inventory_reads &&
+                     after.inventory_sockets == scan.found && after.inventory_rejected == before.inventory_rejected,
+                 "inventory: the core's polls read the tables through the scan the install registered (%lu reads, "
+                 "%lu sockets)",
+                 (unsigned long)(after.inventory_reads - before.inventory_reads),
+                 (unsigned long)after.inventory_sockets);
+    }
+
+    failures = rs_inventory_disconnect(&tcp_client, &tcp_telnet, RS_TELNET_PORT);
+    failures += rs_inventory_disconnect(&tcp_client6, &tcp_web, RS_WEB_PORT);
+    failures += nx_tcp_socket_delete(&tcp_telnet) != NX_SUCCESS;
+    failures += nx_tcp_socket_delete(&tcp_web) != NX_SUCCESS;
+    failures += nx_tcp_socket_delete(&tcp_client6) != NX_SUCCESS;
+    failures += nx_udp_socket_unbind(&udp_coap) != NX_SUCCESS;
+    failures += nx_udp_socket_delete(&udp_coap) != NX_SUCCESS;
+    rs_check(failures == 0, "inventory: connections closed, servers and sockets deleted");
+    scan = rs_scan(sockets);
+    rs_check(scan.found == found_before, "inventory: back to %lu sockets (%lu)", (unsigned long)found_before,
+             (unsigned long)scan.found);
+    rs_check(m->disable(), "%s: disabled after the inventory", m->name);
+    rs_settle(NX_NULL, 0);
+}
+
 void rs_suite(const rs_module *m)
 {
     rs_hooks app[RS_IPS], now[RS_IPS];
@@ -1707,6 +1966,8 @@ void rs_suite(const rs_module *m)
     rs_check(traffic_cycles == 2u * (RS_CYCLES / 100u) && modes_with_traffic == 3u && traffic_failed == 0,
              "%lu cycles with traffic, both capture modes: filter and flows exact in every one (%lu failed)",
              traffic_cycles, traffic_failed);
+
+    rs_inventory(m);
 
     rs_check(rs_settle(NX_NULL, 0) == 0, "settled after the cycles");
     rs_objects_get(&after);

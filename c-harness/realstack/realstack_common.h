@@ -126,7 +126,17 @@ typedef struct
     rs_exchange_fn after_exchange;    /* run after each exchange of the traffic (may be NULL) */
     rs_exchange_fn drain;             /* run while settling (NULL: the module drains itself) */
     void (*checks_running)(void);     /* the program's own checks while the module runs */
+    /* Takes every message the library hands out (nxsm_message_peek, in order) while the
+       module runs, giving each to rs_message_record(); NULL: the program takes none. */
+    void (*take_messages)(void);
 } rs_module;
+
+/* The message dump: with NXSM_RS_MESSAGES=<file> in the environment, rs_message_record()
+   appends each message to that file as one line of lowercase hex, the input of
+   `nxsm-decode --replay` (what nxsm_replay prints). Without it, it does nothing. Returns
+   nonzero when the message was written. */
+int rs_message_record(const uint8_t *bytes, size_t length);
+int rs_message_dump_enabled(void);
 
 #define RS_CYCLES 1000u
 
@@ -135,8 +145,11 @@ typedef struct
    datagrams larger than the MTU; detection (policy/block.json: UDP to and from ip1's listed
    IPv4 address dropped by the hooks, the application's filter still seeing it, NetX Duo's
    counters, the alerts; policy/alert.json: IPv6 passes and alerts; no policy: all passes);
-   RS_CYCLES enable/disable cycles, alternating the capture mode, with traffic in some;
-   ThreadX objects and packet pool unchanged. */
+   RS_CYCLES enable/disable cycles, alternating the capture mode, with traffic in some; the
+   inventory's socket scan (nxsm_netx_inventory_scan, called directly) on TCP servers on
+   ports 23 and 8080 of ip1, a UDP socket and one IPv4 connection from ip0 to ip1's port 23,
+   and the program's messages taken (and dumped, see rs_message_record); ThreadX objects and
+   packet pool unchanged. */
 void rs_suite(const rs_module *module);
 
 #endif /* REALSTACK_COMMON_H */

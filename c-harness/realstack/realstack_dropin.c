@@ -74,7 +74,13 @@ static void dropin_checks(void)
 
 void rs_program(ULONG input)
 {
-    static const rs_module dropin = {"drop-in API", dropin_enable, dropin_disable, NX_NULL, NX_NULL, dropin_checks};
+    /* The cloud helper thread drains and polls; the messages go to hub clients (none). */
+    static const rs_module dropin = {
+        .name = "drop-in API",
+        .enable = dropin_enable,
+        .disable = dropin_disable,
+        .checks_running = dropin_checks,
+    };
     rs_objects before_create, after_delete;
     (void)input;
 

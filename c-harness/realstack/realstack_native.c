@@ -1,6 +1,9 @@
 /* The native API on the real ThreadX (Linux port) and NetX Duo: nxsm_start() and
    nxsm_netx_hooks_install() on two NX_IP joined by NetX Duo's RAM driver, the consumer
-   draining from the ring callback, and the shared suite (realstack_common.c). */
+   draining from the ring callback, and the shared suite (realstack_common.c). In its
+   inventory step it polls with a hub "connected" and takes every message; run with
+   NXSM_RS_MESSAGES=<file> to get them as hex lines for `nxsm-decode --replay`:
+     NXSM_RS_MESSAGES=m.hex realstack_native && nxsm-decode --replay < m.hex */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -62,9 +65,51 @@ static void native_checks(void)
     rs_check(nxsm_get_state(&state) == NXSM_OK && state == NXSM_STATE_PENDING, "state PENDING (no hub)");
 }
 
+/* Seconds of module time the native program polls through to take its messages: a whole
+   hour, so that every collection and check the default configuration schedules falls due. */
+#define RS_MESSAGE_SECONDS 3600u
+
+/* The consumer with a hub "connected": polls (the module goes ACTIVE) through
+   RS_MESSAGE_SECONDS and takes every message, oldest first, acknowledging each as sent. */
+static void native_take_messages(void)
+{
+    const uint8_t *bytes;
+    size_t length;
+    uint32_t sequence;
+    unsigned long taken = 0, dumped = 0, poll_failures = 0;
+
+    for (uint32_t s = 1; s <= RS_MESSAGE_SECONDS; s++)
+    {
+        nxsm_result result;
+
+        while ((result = nxsm_poll(RS_NOW + s, true)) == NXSM_ERR_BUSY)
+            tx_thread_sleep(1);
+        poll_failures += result != NXSM_OK;
+        while (nxsm_message_peek(&bytes, &length, &sequence) == NXSM_OK)
+        {
+            taken++;
+            dumped += rs_message_record(bytes, length) != 0;
+            if (nxsm_message_ack(sequence, true) != NXSM_OK)
+                poll_failures++;
+        }
+    }
+    rs_check(taken > 0 && poll_failures == 0, "%u s of polls with a hub: %lu messages taken, every poll and ack OK",
+             RS_MESSAGE_SECONDS, taken);
+    if (rs_message_dump_enabled())
+        rs_check(dumped == taken, "every message taken written to NXSM_RS_MESSAGES (%lu of %lu)", dumped, taken);
+}
+
 void rs_program(ULONG input)
 {
-    static const rs_module native = {"native API", native_enable, native_disable, drain_if_woken, drain, native_checks};
+    static const rs_module native = {
+        .name = "native API",
+        .enable = native_enable,
+        .disable = native_disable,
+        .after_exchange = drain_if_woken,
+        .drain = drain,
+        .checks_running = native_checks,
+        .take_messages = native_take_messages,
+    };
     (void)input;
 
     rs_network_ready();

@@ -94,17 +94,25 @@ CASES = [
     ("tcpdump/quic_handshake.pcap", None),
     ("tcpdump/ikev2four.pcap", None),
     ("tcpdump/isakmp4500.pcap", None),
-]
+] + [("fragments/%s.pcap" % name, ["192.0.2.1/24", "2001:db8::1"]) for name in ("device", "device-reversed")]
+
+# Fragmented traffic (scripts/make-fragment-capture: big pings and UDP answers in IPv4 and
+# IPv6, in order and with every first fragment moved after its tails), also checked in
+# ip-input mode against tshark's own grouping of fragments into datagrams, without the
+# model above: every fragment of a datagram counts in the flow of its first fragment,
+# except tails that arrive before it, which are ignored (and nothing else is).
+FRAGMENT_CASES = ["fragments/device.pcap", "fragments/device-reversed.pcap"]
 
 FIELDS = [
     "frame.number", "frame.time_epoch", "frame.cap_len", "frame.protocols",
     "eth.type", "vlan.etype", "sll.etype", "null.family",
-    "ip.version", "ip.hdr_len", "ip.len", "ip.frag_offset", "ip.proto", "ip.src", "ip.dst",
+    "ip.version", "ip.hdr_len", "ip.len", "ip.id", "ip.flags.mf", "ip.frag_offset", "ip.proto", "ip.src",
+    "ip.dst",
     "ipv6.version", "ipv6.plen", "ipv6.nxt", "ipv6.src", "ipv6.dst",
     "ipv6.hopopts.nxt", "ipv6.hopopts.len_oct",
     "ipv6.dstopts.nxt", "ipv6.dstopts.len_oct",
     "ipv6.routing.nxt", "ipv6.routing.len_oct",
-    "ipv6.fraghdr.nxt", "ipv6.fraghdr.offset",
+    "ipv6.fraghdr.nxt", "ipv6.fraghdr.offset", "ipv6.fraghdr.more", "ipv6.fraghdr.ident",
     "ah.next_header", "ah.length",
     "tcp.srcport", "tcp.dstport", "tcp.hdr_len", "tcp.flags",
     "udp.srcport", "udp.dstport",
@@ -145,7 +153,49 @@ class Malformed(Exception):
 
 
 class Ignored(Exception):
-    """Well-formed, nothing to record (fragment tail, other protocol)."""
+    """Well-formed, nothing to record (other protocol)."""
+
+
+class Tail(Exception):
+    """A fragment other than the first, of a recorded protocol: counted in the flow of its
+    datagram's first fragment if the module remembers it (src/fragments.rs), else ignored."""
+
+    def __init__(self, datagram, length):
+        Exception.__init__(self)
+        self.datagram = datagram  # (version, src, dst, protocol kind, identification)
+        self.length = length
+
+
+# src/fragments.rs: first fragments remembered (NXSM_FRAGMENT_ENTRIES, default 8), and
+# for how many seconds of drain time each IP version's match.
+FRAGMENT_ENTRIES = 8
+FRAGMENT_MAX_AGE = {4: 15, 6: 60}
+# The transport kind of a protocol number, as the core names it.
+KINDS = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}
+
+
+class FirstFragments:
+    """The module's table of first fragments (src/fragments.rs): entries written in turn,
+    a datagram seen again overwrites its own entry."""
+
+    def __init__(self):
+        self.entries = [None] * FRAGMENT_ENTRIES
+        self.next = 0
+
+    def remember(self, datagram, flow, now):
+        for index, entry in enumerate(self.entries):
+            if entry is not None and entry[0] == datagram:
+                self.entries[index] = (datagram, flow, now)
+                return
+        if self.entries:
+            self.entries[self.next] = (datagram, flow, now)
+            self.next = (self.next + 1) % len(self.entries)
+
+    def find(self, datagram, now):
+        for entry in self.entries:
+            if entry is not None and entry[0] == datagram and 0 <= now - entry[2] <= FRAGMENT_MAX_AGE[datagram[0]]:
+                return entry[1]
+        return None
 
 
 def tshark_packets(path):
@@ -282,18 +332,23 @@ class Frame:
             raise Malformed()
         if total < header:
             raise Malformed()
-        if first_int(p, "ip.frag_offset") != 0:
-            raise Ignored()
         protocol = first_int(p, "ip.proto")
+        if first_int(p, "ip.frag_offset") != 0:
+            if protocol not in (1, 6, 17):
+                raise Ignored()
+            raise Tail((4, self.src, self.dst, KINDS[protocol], first_int(p, "ip.id", 16)), total - header)
         if protocol not in (1, 6, 17):
             raise Ignored()
         payload = total - (20 if delivered else header)
         kind, sport, dport, flags = self.transport(protocol, payload, buffer - header)
-        return kind, sport, dport, flags, payload
+        first = None
+        if first_int(p, "ip.flags.mf"):
+            first = (4, self.src, self.dst, kind, first_int(p, "ip.id", 16))
+        return kind, sport, dport, flags, payload, first
 
     def extension_chain(self):
         """The outer header's extension headers in order: (type, length or None, next,
-        fragment offset)."""
+        fragment offset, (more fragments, identification) of a fragment header)."""
         p = self.packet
         used = collections.Counter()
         chain = []
@@ -312,12 +367,13 @@ class Frame:
                 return int(values[index], base) if index < len(values) and values[index] != "" else None
 
             if number == 44:
-                chain.append((44, 8, nth("ipv6.fraghdr.nxt"), nth("ipv6.fraghdr.offset")))
+                chain.append((44, 8, nth("ipv6.fraghdr.nxt"), nth("ipv6.fraghdr.offset"),
+                              (nth("ipv6.fraghdr.more"), nth("ipv6.fraghdr.ident", 16))))
             elif number == 51:
                 length = nth("ah.length")
-                chain.append((51, None if length is None else (length + 2) * 4, nth("ah.next_header"), None))
+                chain.append((51, None if length is None else (length + 2) * 4, nth("ah.next_header"), None, None))
             else:
-                chain.append((number, nth(prefix + ".len_oct"), nth(prefix + ".nxt"), None))
+                chain.append((number, nth(prefix + ".len_oct"), nth(prefix + ".nxt"), None, None))
         return chain
 
     def ipv6(self, buffer):
@@ -334,29 +390,34 @@ class Frame:
         offset = 40
         chain = self.extension_chain()
         fragment = None
+        more, ident = 0, 0
         for step in range(MAX_EXTENSION_HEADERS + 1):
             if nxt not in (0, 43, 60, 44, 51):
                 break
             if step >= len(chain) or chain[step][0] != nxt or chain[step][1] is None:
                 raise Malformed()  # tshark could not read it: the core cannot either
-            _, length, following, frag_offset = chain[step]
+            _, length, following, frag_offset, header = chain[step]
             if nxt == 44:
                 fragment = frag_offset
+                more, ident = header
             if offset + length > buffer or length > payload:
                 raise Malformed()
             nxt = following
             payload -= length
             offset += length
             if fragment:
-                raise Ignored()
+                break
         else:
             raise Malformed()  # too many extension headers
         if fragment:
-            raise Ignored()
+            if nxt not in (6, 17, 58):
+                raise Ignored()
+            raise Tail((6, self.src, self.dst, KINDS[nxt], ident), payload)
         if nxt == 1:
             raise Ignored()
         kind, sport, dport, flags = self.transport(nxt, payload, buffer - offset)
-        return kind, sport, dport, flags, payload
+        first = (6, self.src, self.dst, kind, ident) if fragment == 0 and more else None
+        return kind, sport, dport, flags, payload, first
 
     def record(self, buffer, delivered=False):
         if buffer < (20 if self.nibble != 6 else 40):
@@ -411,7 +472,7 @@ class Frame:
                 return None
             if end - position < 4 or step >= len(chain) or chain[step][1] is None:
                 return None
-            _, length, following, frag_offset = chain[step]
+            _, length, following, frag_offset, _ = chain[step]
             if nxt == 44:
                 seen_fragment = True
                 if frag_offset:
@@ -467,6 +528,7 @@ def expected(path, locals_, mode, window, capacity):
     tables = collections.defaultdict(set)  # (window end, version) -> keys
     clock = None
     start = None
+    first_fragments = FirstFragments()
     link, snaplen = capture_header(path)
     if link not in LINK_HEADER:
         return flows, counters  # a link type the replay does not read: nothing expected
@@ -495,14 +557,25 @@ def expected(path, locals_, mode, window, capacity):
             buffer = min(trimmed, FIRST_BUFFER)
             delivered = True
         counters["packets_seen"] += 1
+        datagram = None
         try:
-            kind, sport, dport, flags, length = frame.record(buffer, delivered)
+            kind, sport, dport, flags, length, datagram = frame.record(buffer, delivered)
         except Malformed:
             counters["malformed"] += 1
             continue
         except Ignored:
             counters["ignored"] += 1
             continue
+        except Tail as tail:
+            # Its first fragment's ports, if remembered; no TCP flags.
+            ports = first_fragments.find(tail.datagram + (outbound,), clock)
+            if ports is None:
+                counters["ignored"] += 1
+                continue
+            kind, sport, dport, flags, length = tail.datagram[3], ports[0], ports[1], 0, tail.length
+        else:
+            if datagram is not None:
+                first_fragments.remember(datagram + (outbound,), (sport, dport), clock)
         if outbound:
             local, remote, local_port, remote_port = frame.src, frame.dst, sport, dport
         else:
@@ -617,6 +690,72 @@ def compare(replay, decode, path, locals_, mode, window):
     return problems, line
 
 
+def fragment_check(replay, decode, path, locals_):
+    """Replay (ip-input) vs tshark's datagrams: (problems, line)."""
+    device = Device(locals_)
+    want = collections.Counter()
+    ports = {}  # datagram -> (src port, dst port) of its first fragment
+    early = 0
+    packets = list(tshark_packets(path))
+
+    def datagram_of(p):
+        if p["ip.version"] and first_int(p, "ip.version") == 4:
+            offset, more = first_int(p, "ip.frag_offset"), first_int(p, "ip.flags.mf")
+            key = (4, p["ip.src"][0], p["ip.dst"][0], first_int(p, "ip.proto"), first_int(p, "ip.id", 16))
+            length = first_int(p, "ip.len") - first_int(p, "ip.hdr_len")
+            return (key if offset or more else None), offset, length
+        if p["ipv6.fraghdr.ident"]:
+            key = (6, p["ipv6.src"][0], p["ipv6.dst"][0], first_int(p, "ipv6.fraghdr.nxt"),
+                   first_int(p, "ipv6.fraghdr.ident", 16))
+            return key, first_int(p, "ipv6.fraghdr.offset"), first_int(p, "ipv6.plen") - 8
+        return None, 0, first_int(p, "ipv6.plen")
+
+    def flow_of(p, key):
+        version = 4 if first_int(p, "ip.version") == 4 else 6
+        src, dst = (p["ip.src"][0], p["ip.dst"][0]) if version == 4 else (p["ipv6.src"][0], p["ipv6.dst"][0])
+        outbound = device.is_source(Frame(p, 1, 0))
+        sport = first_int(p, "udp.srcport") or 0
+        dport = first_int(p, "udp.dstport") or 0
+        if key in ports:
+            sport, dport = ports[key]
+        proto = "udp" if (p["udp.srcport"] or (key and key[3] == 17)) else "icmp"
+        local, remote = (src, dst) if outbound else (dst, src)
+        lport, rport = (sport, dport) if outbound else (dport, sport)
+        side = "out" if outbound else "in"
+        return (version, proto, str(ipaddress.ip_address(local)), lport, str(ipaddress.ip_address(remote)), rport), side
+
+    for p in packets:
+        key, offset, _ = datagram_of(p)
+        if key is not None and offset == 0:
+            ports[key] = (first_int(p, "udp.srcport") or 0, first_int(p, "udp.dstport") or 0)
+    seen_first = set()
+    for p in packets:
+        key, offset, length = datagram_of(p)
+        if key is not None and offset == 0:
+            seen_first.add(key)
+        if key is not None and offset and key not in seen_first:
+            early += 1  # a tail before its first fragment
+            continue
+        flow, side = flow_of(p, key)
+        want[flow + ("packets_" + side,)] += 1
+        want[flow + ("bytes_" + side,)] += length
+    got_flows, summary = run_replay(replay, decode, path, locals_, "ip-input", 10)
+    got = collections.Counter()
+    for key, flow in got_flows.items():
+        for name in ("packets_in", "packets_out", "bytes_in", "bytes_out"):
+            if flow[name]:
+                got[(key[1], key[2], key[3], key[4], key[5], key[6], name)] += flow[name]
+    problems = []
+    for key in sorted(set(want) | set(got), key=str):
+        if want[key] != got[key]:
+            problems.append("%r: replay %d, tshark %d" % (key, got[key], want[key]))
+    if summary["ignored"] != early:
+        problems.append("ignored: replay %d, tails before their first fragment %d" % (summary["ignored"], early))
+    line = "%-40s %-12s %5d IP packets, %4d tails before their first fragment (tshark datagrams)" % (
+        os.path.relpath(path), "ip-input", len(packets), early)
+    return problems, line
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replay", required=True, help="path of the nxsm_replay executable")
@@ -662,6 +801,14 @@ def main():
     failures = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         results = list(pool.map(one, jobs))
+    if args.data:
+        for name in FRAGMENT_CASES:
+            try:
+                results.append(fragment_check(args.replay, args.decode, os.path.join(args.data, name),
+                                              ["192.0.2.1/24", "2001:db8::1"]))
+            except (RuntimeError, ValueError, KeyError, IndexError, TypeError, OSError) as error:
+                results.append((["error: %s" % error], "%s fragments" % name))
+            jobs.append(name)
     for problems, line in results:
         print(("ok    " if not problems else "DIFF  ") + line)
         for problem in problems[:20]:

@@ -11,7 +11,9 @@
  * statistics when it was built); failed creates, property adds and sends (counted, retried
  * after the retry interval, nothing lost, no packet leaked); one copy per device identity;
  * a clock that stops working; disable/enable in the middle of it all; enable/disable racing
- * the cloud thread and traffic.
+ * the cloud thread and traffic. Format 3: the audit messages (the start's record at the first
+ * poll, a stop's at the next start's, the drops) are counted and checked beside the
+ * collections; every message shares one sequence.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -213,6 +215,41 @@ typedef struct
     uint32_t packets_in;
 } network_event;
 
+/* Events 5 to 7 (format 3), each alone in its message. */
+#define EVENT_INVENTORY 5u
+#define EVENT_FINDINGS  6u
+#define EVENT_AUDIT     7u
+
+/* The audit records' kinds and the finding variants this test expects. */
+#define AUDIT_STARTED          1u
+#define AUDIT_STOPPED          2u
+#define AUDIT_MESSAGES_DROPPED 10u
+#define FINDING_NO_CLOCK       4u
+
+/* Records of one message decode() keeps: every one, since a poll never has more waiting
+   (audit records: at most NXSM_AUDIT_RECORDS, 255, plus an AuditLost record; findings:
+   16 services and 4 blind spots). */
+#define RECORDS_KEPT 256u
+
+typedef struct
+{
+    uint32_t sequence;
+    uint32_t time;
+    uint8_t category;
+    uint32_t kind;
+    uint32_t result;
+    uint32_t subject;
+    uint32_t old_value;
+    uint32_t new_value;
+} audit_record;
+
+typedef struct
+{
+    uint32_t variant;
+    int active;
+    uint32_t time;
+} finding;
+
 typedef struct
 {
     uint8_t format;
@@ -226,6 +263,11 @@ typedef struct
     network_event network;
     system_event system;
     heartbeat_event heartbeat;
+    /* Event 5, 6 or 7 (the message's only event), else 0. */
+    uint32_t record_event;
+    uint32_t records; /* audit records or findings in the message (sockets are not kept) */
+    audit_record audit[RECORDS_KEPT];
+    finding findings[RECORDS_KEPT];
 } message;
 
 /* This build's capacities (read once). */
@@ -285,6 +327,110 @@ static void decode_flows(reader *r, size_t address_bytes, uint32_t locals, netwo
     }
 }
 
+/* Inventory (section 3.6): read to its end, every socket checked. */
+static void decode_inventory(reader *r)
+{
+    uint32_t n;
+    uint32_t i;
+
+    (void)rd_varint(r, 32); /* found */
+    (void)rd_varint(r, 16); /* part */
+    (void)rd_bool(r);       /* more */
+    n = rd_varint(r, 32);
+    for (i = 0; i < n && r->ok; i++)
+    {
+        uint32_t variant = rd_varint(r, 32);
+
+        (void)rd_u8(r); /* ip */
+        if (variant == 0u || variant == 1u)
+        {
+            (void)rd_be16(r); /* port */
+        }
+        else if (variant == 2u)
+        {
+            uint32_t family = rd_varint(r, 32);
+            size_t width = (family == 0u) ? 4u : 16u;
+
+            if (family > 1u)
+            {
+                r->ok = 0;
+            }
+            rd_bytes(r, NULL, width + 2u + width + 2u); /* local, port, remote, port */
+        }
+        else
+        {
+            r->ok = 0;
+        }
+    }
+}
+
+/* Findings (section 3.7). */
+static void decode_findings(reader *r, message *m)
+{
+    uint32_t n = rd_varint(r, 32);
+    uint32_t i;
+
+    assert_in_range(n, 1, RECORDS_KEPT);
+    m->records = n;
+    for (i = 0; i < n && r->ok; i++)
+    {
+        finding f;
+
+        f.variant = rd_varint(r, 32);
+        f.active = rd_bool(r);
+        f.time = rd_varint(r, 32);
+        if (f.variant == 0u) /* RiskyService */
+        {
+            if (rd_u8(r) > 1u)
+            {
+                r->ok = 0;
+            }
+            (void)rd_be16(r);
+            if (rd_varint(r, 32) > 7u)
+            {
+                r->ok = 0;
+            }
+        }
+        else if (f.variant == 1u || f.variant == 2u) /* UnhookedIp, HookReplaced */
+        {
+            (void)rd_varint(r, 32);
+        }
+        else if (f.variant > FINDING_NO_CLOCK)
+        {
+            r->ok = 0;
+        }
+        m->findings[i] = f;
+    }
+}
+
+/* Audit records (section 3.8). */
+static void decode_audit(reader *r, message *m)
+{
+    uint32_t n = rd_varint(r, 32);
+    uint32_t i;
+
+    assert_in_range(n, 1, RECORDS_KEPT);
+    m->records = n;
+    for (i = 0; i < n && r->ok; i++)
+    {
+        audit_record a;
+
+        a.sequence = rd_varint(r, 32);
+        a.time = rd_varint(r, 32);
+        a.category = rd_u8(r);
+        a.kind = rd_varint(r, 32);
+        a.result = rd_varint(r, 32);
+        a.subject = rd_varint(r, 32);
+        a.old_value = rd_varint(r, 32);
+        a.new_value = rd_varint(r, 32);
+        if (a.category > 3u || a.kind < AUDIT_STARTED || a.kind > 13u)
+        {
+            r->ok = 0;
+        }
+        m->audit[i] = a;
+    }
+}
+
 /* Decodes one whole message; fails the test on anything the format does not allow. */
 static message decode(const uint8_t *bytes, size_t length)
 {
@@ -306,7 +452,7 @@ static message decode(const uint8_t *bytes, size_t length)
     m.time = rd_varint(&r, 32);
     m.events = rd_varint(&r, 32);
     assert_true(r.ok);
-    assert_int_equal(m.format, 2);
+    assert_int_equal(m.format, 3);
     assert_in_range(m.events, 1, 3);
     for (i = 0; i < m.events && r.ok; i++)
     {
@@ -367,9 +513,27 @@ static message decode(const uint8_t *bytes, size_t length)
             m.heartbeat.fields = k;
             assert_true(k >= (uint32_t)HB_FIELDS);
         }
+        else if (kind >= EVENT_INVENTORY && kind <= EVENT_AUDIT)
+        {
+            assert_int_equal(m.events, 1); /* always alone in its message */
+            m.record_event = kind;
+            if (kind == EVENT_INVENTORY)
+            {
+                decode_inventory(&r);
+            }
+            else if (kind == EVENT_FINDINGS)
+            {
+                decode_findings(&r, &m);
+            }
+            else
+            {
+                decode_audit(&r, &m);
+            }
+        }
         else
         {
-            fail_msg("unknown event variant %u", (unsigned)kind);
+            /* No policy is loaded here: no alert or baseline (3, 4) either. */
+            fail_msg("unexpected event variant %u", (unsigned)kind);
         }
     }
     assert_true(r.ok);
@@ -394,6 +558,77 @@ static message sent_message(ULONG index)
     sim_hub_message entry = sent_entry(index);
 
     return decode(entry.payload, entry.payload_length);
+}
+
+/* Whether a message is (part of) a collection: events 0 to 2. */
+static int is_collection(const message *m)
+{
+    return m->has_network || m->has_system || m->has_heartbeat;
+}
+
+/* Messages in the log from index `from` on, by what they carry. */
+typedef struct
+{
+    ULONG collections;
+    ULONG inventories;
+    ULONG findings;
+    ULONG audits;
+} sent_kinds;
+
+static sent_kinds count_sent(ULONG from)
+{
+    sent_kinds kinds;
+    ULONG i;
+
+    memset(&kinds, 0, sizeof(kinds));
+    for (i = from; i < sim_hub_sent_count(); i++)
+    {
+        message m = sent_message(i);
+
+        if (is_collection(&m))
+        {
+            kinds.collections++;
+        }
+        else if (m.record_event == EVENT_INVENTORY)
+        {
+            kinds.inventories++;
+        }
+        else if (m.record_event == EVENT_FINDINGS)
+        {
+            kinds.findings++;
+        }
+        else
+        {
+            assert_int_equal(m.record_event, EVENT_AUDIT);
+            kinds.audits++;
+        }
+    }
+    return kinds;
+}
+
+/* Collection messages in the log from index `from` on. */
+static ULONG collections_sent(ULONG from)
+{
+    return count_sent(from).collections;
+}
+
+/* The n-th (from 0) collection message of the log. */
+static message sent_collection(ULONG n)
+{
+    ULONG seen = 0;
+    ULONG i;
+
+    for (i = 0; i < sim_hub_sent_count(); i++)
+    {
+        message m = sent_message(i);
+
+        if (is_collection(&m) && seen++ == n)
+        {
+            return m;
+        }
+    }
+    fail_msg("no collection message %lu in the log", (unsigned long)n);
+    return sent_message(0);
 }
 
 static sim_hub_counters hub_counters(void)
@@ -487,12 +722,22 @@ static void flush_outbox(void)
     assert_int_equal(stats_now().outbox_messages, 0);
 }
 
+/* Collectors of the fixture: the original's three. The hand-off tests count collections and
+   audit messages; the inventory (read from the sockets the hooks see) has a test of its own,
+   with every collector. */
+#define FIXTURE_COLLECTORS (NXSM_COLLECTORS_ALL & ~(1u << NXSM_COLLECTOR_INVENTORY))
+static uint32_t fixture_collectors = FIXTURE_COLLECTORS;
+
 static int setup(void **state)
 {
+    nxsm_config config;
+
     (void)state;
     (void)nx_azure_iot_security_module_disable(NX_NULL);
     (void)nxsm_stop();
-    (void)nxsm_netx_config_set(NX_NULL);
+    assert_int_equal(nxsm_config_default(&config), NXSM_OK);
+    config.collectors = fixture_collectors;
+    assert_int_equal(nxsm_netx_config_set(&config), NXSM_OK);
     sim_reset();
     flush_outbox();
 
@@ -599,6 +844,61 @@ static void test_reader_varint_widths(void **state)
     assert_int_equal(heartbeat_bits(HB_MESSAGES_SENT), 32);
     assert_int_equal(heartbeat_bits(HB_OUTBOX_MESSAGES), 16);
     assert_int_equal(heartbeat_bits(HB_FIELDS), 64);
+}
+
+/* The reader of events 5 to 7 on hand-made messages (sections 3.6 to 3.8): every field
+   lands where the format puts it and each message is read to its last byte. */
+static void test_reader_inventory_findings_audit(void **state)
+{
+    static const uint8_t audit_bytes[] = {
+        3,    4,    'n',  'x',  's',  'm',  1,    5, 0, 1,    7,    2,       /* header, Audit, 2 records */
+        0xac, 0x02, 0x80, 0x81, 0xc8, 0xac, 0x06, 0, 2, 0,    0,    0,    0, /* 300: Stopped */
+        0xad, 0x02, 0x80, 0x81, 0xc8, 0xac, 0x06, 1, 3, 0x84, 0x86, 0x88, 0x08, 0, 0x80, 0x02, 0}; /* 301 */
+    static const uint8_t findings_bytes[] = {
+        3, 4, 'n',  'x',  's',  'm',  1,    6, 0, 1, 6, 3, /* header, Findings, 3 findings */
+        4, 1, 0x80, 0x81, 0xc8, 0xac, 0x06,                /* NoClock started */
+        0, 1, 0,    0,    0,    23,   2,                   /* RiskyService TCP 23, clear-text login */
+        1, 0, 0,    2};                                    /* UnhookedIp ended, count 2 */
+    static const uint8_t inventory_bytes[] = {
+        3, 4, 'n', 'x',  's', 'm', 1, 7,    0,    1,   5,  3,   0, 0,    3,     /* header, Inventory: found 3, part 0 */
+        0, 0, 0,   0x50,                                                        /* TCP 80 listening */
+        1, 0, 0,   0x45,                                                        /* UDP 69 bound */
+        2, 0, 0,   192,  0,   2,   1, 0xc3, 0x50, 198, 51, 100, 7, 0x01, 0xbb}; /* IPv4 connection */
+    message m;
+
+    (void)state;
+    m = decode(audit_bytes, sizeof(audit_bytes));
+    assert_int_equal(m.sequence, 5);
+    assert_int_equal(m.events, 1);
+    assert_int_equal(m.record_event, EVENT_AUDIT);
+    assert_false(is_collection(&m));
+    assert_int_equal(m.records, 2);
+    assert_int_equal(m.audit[0].sequence, 300);
+    assert_int_equal(m.audit[0].time, SIM_DEFAULT_UNIX_TIME);
+    assert_int_equal(m.audit[0].category, 0);
+    assert_int_equal(m.audit[0].kind, AUDIT_STOPPED);
+    assert_int_equal(m.audit[1].sequence, 301);
+    assert_int_equal(m.audit[1].category, 1);
+    assert_int_equal(m.audit[1].kind, 3);
+    assert_int_equal(m.audit[1].result, 0x01020304);
+    assert_int_equal(m.audit[1].subject, 0);
+    assert_int_equal(m.audit[1].old_value, 256);
+    assert_int_equal(m.audit[1].new_value, 0);
+
+    m = decode(findings_bytes, sizeof(findings_bytes));
+    assert_int_equal(m.record_event, EVENT_FINDINGS);
+    assert_int_equal(m.records, 3);
+    assert_int_equal(m.findings[0].variant, FINDING_NO_CLOCK);
+    assert_true(m.findings[0].active);
+    assert_int_equal(m.findings[0].time, SIM_DEFAULT_UNIX_TIME);
+    assert_int_equal(m.findings[1].variant, 0);
+    assert_int_equal(m.findings[2].variant, 1);
+    assert_false(m.findings[2].active);
+
+    m = decode(inventory_bytes, sizeof(inventory_bytes));
+    assert_int_equal(m.sequence, 7);
+    assert_int_equal(m.record_event, EVENT_INVENTORY);
+    assert_false(is_collection(&m));
 }
 
 static void test_simulated_hub_client_catches_misuse(void **state)
@@ -711,8 +1011,11 @@ static void test_topic_properties_and_first_message(void **state)
     NX_AZURE_IOT_HUB_CLIENT *module_identity;
     nxsm_capacities capacities = capacities_now();
     sim_hub_message entry;
+    message audit;
+    audit_record started;
     message m;
     ULONG first;
+    nxsm_stats start_stats = stats_now();
 
     nxsm_netx_send_status start_status = send_status();
 
@@ -721,26 +1024,54 @@ static void test_topic_properties_and_first_message(void **state)
     device = attach("hub.example", "dev-1", NX_NULL, NX_TRUE);
     module_identity = attach("hub.example", "dev-2", "mod-1", NX_TRUE);
     first = first_collection();
-    run_to(first - 1u, 40000u, 1u);
+
+    /* The first tick: the start's audit record goes out at once, a copy to each. */
+    second_of_traffic(40000u, 1u);
     assert_int_equal(state_now(), NXSM_STATE_ACTIVE);
-    assert_int_equal(sim_hub_sent_count(), 0);
+    assert_int_equal(sim_hub_sent_count(), 2);
+    assert_ptr_equal(sent_entry(0).hub, module_identity);
+    assert_ptr_equal(sent_entry(1).hub, device);
+    assert_string_equal(sent_entry(1).topic, "devices/dev-1/messages/events/" TOPIC_TAIL);
+    assert_int_equal(sent_entry(0).payload_length, sent_entry(1).payload_length);
+    assert_memory_equal(sent_entry(0).payload, sent_entry(1).payload, sent_entry(1).payload_length);
+    audit = sent_message(1);
+    assert_int_equal(audit.module_version, nxsm_version());
+    assert_int_equal(audit.record_event, EVENT_AUDIT);
+    assert_int_equal(audit.time, SIM_DEFAULT_UNIX_TIME + 1u);
+    /* The fixture's own stop (flush_outbox) waited for this start's first poll. */
+    assert_int_equal(audit.records, 2);
+    assert_int_equal(audit.audit[0].kind, AUDIT_STOPPED);
+    assert_int_equal(audit.audit[0].category, 0);
+    started = audit.audit[1];
+    assert_int_equal(started.sequence, audit.audit[0].sequence + 1u);
+    assert_int_equal(started.kind, AUDIT_STARTED);
+    assert_int_equal(started.category, 0);
+    assert_int_equal(started.result, 0);
+    assert_int_equal(started.time, SIM_DEFAULT_UNIX_TIME);
+    assert_int_equal(started.subject, FIXTURE_COLLECTORS);
+    assert_int_equal(started.old_value, 0);
+    assert_int_equal(started.new_value, NXSM_CAPTURE_UNICAST_ONLY);
+
+    run_to(first - 1u, 40000u, 1u);
+    assert_int_equal(sim_hub_sent_count(), 2);
 
     second_of_traffic(40000u, 1u); /* the tick at the first collection */
     assert_int_equal(now(), first);
-    assert_int_equal(sim_hub_sent_count(), 2);
+    assert_int_equal(sim_hub_sent_count(), 4);
 
-    entry = sent_entry(0);
+    entry = sent_entry(2);
     assert_ptr_equal(entry.hub, module_identity);
     assert_string_equal(entry.topic, "devices/dev-2/modules/mod-1/messages/events/" TOPIC_TAIL);
     assert_int_equal(entry.topic_length, strlen(entry.topic));
-    entry = sent_entry(1);
+    entry = sent_entry(3);
     assert_ptr_equal(entry.hub, device);
     assert_string_equal(entry.topic, "devices/dev-1/messages/events/" TOPIC_TAIL);
-    assert_int_equal(sent_entry(0).payload_length, entry.payload_length);
-    assert_memory_equal(sent_entry(0).payload, entry.payload, entry.payload_length);
+    assert_int_equal(sent_entry(2).payload_length, entry.payload_length);
+    assert_memory_equal(sent_entry(2).payload, entry.payload, entry.payload_length);
 
-    /* The first message of a start carries every event. */
+    /* The first collection of a start carries every event, numbered after the audit message. */
     m = decode(entry.payload, entry.payload_length);
+    assert_int_equal(m.sequence, audit.sequence + 1u);
     assert_int_equal(m.module_version, nxsm_version());
     assert_int_equal(m.time, first);
     assert_int_equal(m.events, 3);
@@ -766,14 +1097,89 @@ static void test_topic_properties_and_first_message(void **state)
     assert_int_equal(m.system.intervals_s[0], 10);
     assert_int_equal(m.system.intervals_s[1], 30);
     assert_int_equal(m.system.intervals_s[2], 60);
-    assert_int_equal(m.system.collectors, NXSM_COLLECTORS_ALL);
+    assert_int_equal(m.system.collectors, FIXTURE_COLLECTORS);
     assert_int_equal(m.system.capture_mode, NXSM_CAPTURE_UNICAST_ONLY);
     assert_int_equal(m.heartbeat.heartbeat[HB_UPTIME], first - SIM_DEFAULT_UNIX_TIME);
 
+    /* No inventory read: the collector is off in this fixture. */
+    assert_int_equal(stats_now().inventory_reads, start_stats.inventory_reads);
+    assert_int_equal(count_sent(0).inventories, 0);
     assert_int_equal(hub_counters().peak_outstanding, 1); /* one packet at a time */
     assert_int_equal(send_status().copies_skipped, start_status.copies_skipped);
-    assert_int_equal(send_status().copies_sent - start_status.copies_sent, 2);
-    assert_int_equal(send_status().messages_delivered - start_status.messages_delivered, 1);
+    assert_int_equal(send_status().copies_sent - start_status.copies_sent, 4);
+    assert_int_equal(send_status().messages_delivered - start_status.messages_delivered, 2);
+}
+
+/* ---- the inventory ------------------------------------------------------------------------ */
+
+/* With every collector: the hooks' socket scan is read at the first tick and every 10 s; the
+   inventory goes to the hub when it changes, and a Telnet listener is a finding from the
+   read that sees it. */
+static void test_inventory_goes_to_the_hub(void **state)
+{
+    NX_TCP_SOCKET telnet;
+    nxsm_stats before = stats_now();
+    sent_kinds kinds;
+    ULONG count;
+    ULONG i;
+    ULONG telnet_findings = 0;
+
+    (void)state;
+    (void)attach("hub.example", "dev-1", NX_NULL, NX_TRUE);
+    run_to(SIM_DEFAULT_UNIX_TIME + 5u, 48000u, 1u);
+    kinds = count_sent(0);
+    assert_int_equal(kinds.inventories, 1); /* the first read: nothing listens yet */
+    assert_int_equal(kinds.collections, 0);
+    assert_true(stats_now().inventory_reads > before.inventory_reads);
+    assert_int_equal(stats_now().inventory_sockets, 0);
+
+    memset(&telnet, 0, sizeof(telnet));
+    assert_int_equal(nx_tcp_socket_create(&ip, &telnet, (CHAR *)"telnet", NX_IP_NORMAL, NX_FRAGMENT_OKAY, 0x80, 1024,
+                                          NX_NULL, NX_NULL),
+                     NX_SUCCESS);
+    assert_int_equal(nx_tcp_server_socket_listen(&ip, 23, &telnet, 5, NX_NULL), NX_SUCCESS);
+    count = sim_hub_sent_count();
+    run_to(SIM_DEFAULT_UNIX_TIME + 16u, 48000u, 1u);
+    kinds = count_sent(count);
+    assert_int_equal(kinds.inventories, 1); /* the read at +11 s saw the listener */
+    assert_int_equal(kinds.findings, 1);
+    assert_int_equal(stats_now().inventory_sockets, 1);
+    assert_int_equal(stats_now().findings_active, 1u << 1); /* Telnet: 2nd of the default list */
+    for (i = count; i < sim_hub_sent_count(); i++)
+    {
+        message m = sent_message(i);
+
+        if (m.record_event == EVENT_FINDINGS)
+        {
+            assert_int_equal(m.records, 1);
+            assert_int_equal(m.findings[0].variant, 0); /* a risky service */
+            assert_int_equal(m.findings[0].active, 1);
+            assert_int_equal(m.findings[0].time, SIM_DEFAULT_UNIX_TIME + 11u); /* reads at +1, +11, ... */
+            telnet_findings++;
+        }
+    }
+    assert_int_equal(telnet_findings, 1);
+
+    assert_int_equal(nx_tcp_server_socket_unlisten(&ip, 23), NX_SUCCESS);
+    assert_int_equal(nx_tcp_socket_delete(&telnet), NX_SUCCESS);
+    count = sim_hub_sent_count();
+    run_to(SIM_DEFAULT_UNIX_TIME + 26u, 48000u, 1u);
+    kinds = count_sent(count);
+    assert_int_equal(kinds.inventories, 1); /* closed again */
+    assert_int_equal(kinds.findings, 1);    /* the finding ends */
+    assert_int_equal(stats_now().findings_active, 0);
+}
+
+static int setup_every_collector(void **state)
+{
+    fixture_collectors = NXSM_COLLECTORS_ALL;
+    return setup(state);
+}
+
+static int teardown_every_collector(void **state)
+{
+    fixture_collectors = FIXTURE_COLLECTORS;
+    return teardown(state);
 }
 
 /* ---- connecting late ---------------------------------------------------------------------- */
@@ -786,7 +1192,9 @@ static void test_connect_late_sends_backlog_oldest_first(void **state)
     ULONG first;
     ULONG last;
     ULONG built;
+    ULONG queued;
     ULONG i;
+    message audit;
     uint32_t first_sequence;
     nxsm_netx_send_status start_status = send_status();
 
@@ -797,12 +1205,13 @@ static void test_connect_late_sends_backlog_oldest_first(void **state)
        300 s), one segment a second so that every window has a flow. */
     last = first + 10u * ((SIM_DEFAULT_UNIX_TIME + 150u - first + 9u) / 10u);
     run_to(last, 41000u, 1u);
-    built = (last - first) / 10u + 1u;
+    built = (last - first) / 10u + 1u; /* collections; the start's audit message before them */
+    queued = built + 1u;
 
     stats = stats_now();
     assert_int_equal(stats.state, NXSM_STATE_PENDING);
-    assert_int_equal(stats.messages_built - before.messages_built, built);
-    assert_int_equal(stats.outbox_messages, built);
+    assert_int_equal(stats.messages_built - before.messages_built, queued);
+    assert_int_equal(stats.outbox_messages, queued);
     assert_int_equal(stats.messages_dropped, before.messages_dropped);
     assert_int_equal(stats.messages_sent, before.messages_sent);
     assert_int_equal(stats.next_collection_s, last + 10u);
@@ -811,23 +1220,30 @@ static void test_connect_late_sends_backlog_oldest_first(void **state)
 
     /* The hub connects: the next ticks send the backlog, four a tick, oldest first. */
     set_connected(hub, NX_TRUE);
-    for (i = 1; i * SENDS_PER_TICK < built + SENDS_PER_TICK; i++)
+    for (i = 1; i * SENDS_PER_TICK < queued + SENDS_PER_TICK; i++)
     {
         sim_cloud_run_seconds(1);
         assert_int_equal(state_now(), NXSM_STATE_ACTIVE);
-        assert_int_equal(sim_hub_sent_count(), (i * SENDS_PER_TICK < built) ? i * SENDS_PER_TICK : built);
+        assert_int_equal(sim_hub_sent_count(), (i * SENDS_PER_TICK < queued) ? i * SENDS_PER_TICK : queued);
     }
     assert_true(now() < last + 10u); /* no collection meanwhile */
     stats = stats_now();
     assert_int_equal(stats.outbox_messages, 0);
     assert_int_equal(stats.outbox_used_bytes, 0);
-    assert_int_equal(stats.messages_sent - before.messages_sent, built);
+    assert_int_equal(stats.messages_sent - before.messages_sent, queued);
     assert_int_equal(stats.messages_failed, before.messages_failed);
 
-    first_sequence = sent_message(0).sequence;
+    /* Oldest first: the audit message of the start (made at the first poll, in PENDING),
+       then the collections, every sequence number once. */
+    audit = sent_message(0);
+    assert_int_equal(audit.record_event, EVENT_AUDIT);
+    assert_int_equal(audit.time, SIM_DEFAULT_UNIX_TIME + 1u);
+    assert_int_equal(audit.audit[audit.records - 1u].kind, AUDIT_STARTED);
+    assert_int_equal(collections_sent(0), built);
+    first_sequence = audit.sequence + 1u;
     for (i = 0; i < built; i++)
     {
-        message m = sent_message(i);
+        message m = sent_message(i + 1u);
 
         assert_int_equal(m.sequence, first_sequence + i);
         assert_int_equal(m.time, first + 10u * i);
@@ -837,7 +1253,7 @@ static void test_connect_late_sends_backlog_oldest_first(void **state)
         assert_int_equal(m.has_heartbeat, (i % 6u) == 0u);
         assert_int_equal(m.has_system, (i % 6u) == 0u);
     }
-    assert_int_equal(send_status().messages_delivered - start_status.messages_delivered, built);
+    assert_int_equal(send_status().messages_delivered - start_status.messages_delivered, queued);
     assert_int_equal(send_status().messages_failed, start_status.messages_failed);
 }
 
@@ -861,7 +1277,7 @@ static void ten_minutes_offline(NX_AZURE_IOT_HUB_CLIENT *hub, const nxsm_stats *
     }
     stats = stats_now();
     assert_int_equal(stats.state, NXSM_STATE_SUSPENDED);
-    assert_int_equal(sim_hub_sent_count(), 2);
+    assert_int_equal(sim_hub_sent_count(), 3); /* the start's audit message, two collections */
     if (capacities_now().outbox_bytes < 32768u)
     {
         assert_true(stats.messages_dropped > start->messages_dropped);
@@ -912,39 +1328,71 @@ static void next_heartbeat_counts_the_backlog(ULONG first)
     assert_int_equal(m.heartbeat.heartbeat[HB_CLOCK_STEPS_BACK], before_hb.clock_steps_back);
 }
 
-/* Every message built since `start` was delivered (once, oldest first) or dropped, the oldest
-   ones dropped. */
+/* Every message built since `start` was delivered (once, oldest first) or dropped, and the
+   audit messages (which the outbox drops last) recorded the drops, one record a minute. */
 static void every_message_delivered_or_dropped(const nxsm_stats *start)
 {
     nxsm_stats stats = stats_now();
     uint32_t built = stats.messages_built - start->messages_built;
     uint32_t dropped = stats.messages_dropped - start->messages_dropped;
     ULONG count = sim_hub_sent_count();
-    ULONG gaps = 0;
     ULONG missing = 0;
+    ULONG drop_records = 0;
+    uint32_t last_drop_total = start->messages_dropped;
+    uint32_t last_drop_time = 0;
+    uint32_t first_time;
+    uint32_t audit_sequence;
     uint32_t first_sequence;
     uint32_t previous;
+    message m = sent_message(0);
     ULONG i;
 
     assert_int_equal(count, stats.messages_sent - start->messages_sent);
     assert_int_equal(count + dropped, built);
-    first_sequence = sent_message(0).sequence;
+    /* The start's audit message comes first. */
+    assert_int_equal(m.record_event, EVENT_AUDIT);
+    audit_sequence = m.audit[m.records - 1u].sequence;
+    first_sequence = m.sequence;
+    first_time = m.time;
     previous = first_sequence;
     for (i = 1; i < count; i++)
     {
-        message m = sent_message(i);
+        uint32_t k;
+
+        m = sent_message(i);
         assert_true(m.sequence > previous);
-        if (m.sequence != previous + 1u)
-        {
-            gaps++;
-            missing += m.sequence - previous - 1u;
-        }
+        missing += m.sequence - previous - 1u;
         previous = m.sequence;
+        if (is_collection(&m))
+        {
+            continue;
+        }
+        assert_int_equal(m.record_event, EVENT_AUDIT); /* no finding: the clock works */
+        for (k = 0; k < m.records; k++)
+        {
+            const audit_record *a = &m.audit[k];
+
+            assert_true(a->sequence > audit_sequence);
+            audit_sequence = a->sequence;
+            assert_int_equal(a->kind, AUDIT_MESSAGES_DROPPED);
+            assert_int_equal(a->category, 0);
+            assert_int_equal(a->time, m.time);
+            assert_true(a->new_value >= 1u);
+            assert_true(a->subject >= last_drop_total + a->new_value); /* more if one was lost */
+            /* At most one a low-group interval (60 s): they must not crowd out what they
+               report on. */
+            assert_true(drop_records == 0u || a->time >= last_drop_time + 60u);
+            last_drop_total = a->subject;
+            last_drop_time = a->time;
+            drop_records++;
+        }
     }
     assert_int_equal(previous, first_sequence + built - 1u); /* the last one built */
     assert_int_equal(missing, dropped);
-    /* The oldest were dropped: one run of sequence numbers (none if nothing was). */
-    assert_int_equal(gaps, (dropped != 0u) ? 1u : 0u);
+    /* Drops were recorded; those of the last interval wait for its end. */
+    assert_int_equal(drop_records != 0u, dropped != 0u);
+    assert_true(last_drop_total <= stats.messages_dropped);
+    assert_true(drop_records == 0u || drop_records <= 1u + (last_drop_time - first_time) / 60u);
     assert_int_equal(stats.outbox_messages, 0);
 }
 
@@ -955,21 +1403,32 @@ static void test_disconnected_ten_minutes_under_traffic(void **state)
     nxsm_stats stats;
     ULONG first;
     ULONG cut;
+    ULONG backlog;
+    ULONG ticks;
 
     (void)state;
     hub = attach("hub.example", "dev-1", NX_NULL, NX_TRUE);
     first = first_collection();
     cut = first + 10u;
     run_to(cut, 42000u, 1u);
-    assert_int_equal(sim_hub_sent_count(), 2);
+    assert_int_equal(sim_hub_sent_count(), 3);
+    assert_int_equal(sent_message(0).record_event, EVENT_AUDIT);
+    assert_int_equal(collections_sent(0), 2);
 
     ten_minutes_offline(hub, &start);
 
-    /* Back: light traffic again; the backlog drains within a window. */
+    /* Back: light traffic again; the backlog (collections and the audit messages recording
+       the drops, which the outbox kept) drains at four a tick, while at most one
+       collection a tick is added. */
     set_connected(hub, NX_TRUE);
-    run_to(cut + 600u + 9u, 42000u, 1u);
+    backlog = stats_now().outbox_messages;
+    assert_true(backlog > 0u);
+    for (ticks = 0; stats_now().outbox_messages != 0u; ticks++)
+    {
+        assert_true(ticks <= backlog / (SENDS_PER_TICK - 1u));
+        second_of_traffic(42000u, 1u);
+    }
     stats = stats_now();
-    assert_int_equal(stats.outbox_messages, 0);
     assert_int_equal(stats.state, NXSM_STATE_ACTIVE);
 
     next_heartbeat_counts_the_backlog(first);
@@ -1023,7 +1482,8 @@ static void test_failed_sends_are_retried_after_retry_interval(void **state)
     c = hub_counters();
     assert_int_equal(c.send_failures, 2);
     assert_int_equal(c.deletes, 2);
-    assert_int_equal(sent_message(0).time, first);
+    assert_int_equal(sent_message(0).record_event, EVENT_AUDIT); /* the start's, at the first tick */
+    assert_int_equal(sent_message(1).time, first);
 
     /* A failing create (nothing to delete), then a failing property add. */
     run_to(first + 9u, 44000u, 1u);
@@ -1045,18 +1505,20 @@ static void test_failed_sends_are_retried_after_retry_interval(void **state)
 
     stats = stats_now();
     assert_int_equal(stats.messages_failed - start.messages_failed, 4);
-    assert_int_equal(stats.messages_sent - start.messages_sent, 3);
+    assert_int_equal(stats.messages_sent - start.messages_sent, 4);
     assert_int_equal(stats.messages_dropped, start.messages_dropped);
     assert_int_equal(stats.outbox_messages, 0);
     assert_int_equal(send_status().messages_failed - start_status.messages_failed, 4);
     assert_int_equal(send_status().copies_failed - start_status.copies_failed, 4);
-    assert_int_equal(send_status().messages_delivered - start_status.messages_delivered, 3);
+    assert_int_equal(send_status().messages_delivered - start_status.messages_delivered, 4);
+    assert_int_equal(sim_hub_sent_count(), 4);
+    assert_int_equal(collections_sent(0), 3);
     for (i = 0; i < 3u; i++)
     {
-        message m = sent_message(i);
+        message m = sent_message(i + 1u);
 
         assert_int_equal(m.time, first + 10u * i);
-        assert_int_equal(m.sequence, sent_message(0).sequence + i);
+        assert_int_equal(m.sequence, sent_message(0).sequence + 1u + i);
         assert_int_equal(m.network.packets_out, (i == 0) ? first - SIM_DEFAULT_UNIX_TIME : 10u);
     }
 }
@@ -1069,21 +1531,39 @@ static void test_retry_keeps_order_and_counts_rounds(void **state)
     NX_AZURE_IOT_HUB_CLIENT *b;
     nxsm_stats start = stats_now();
     ULONG first;
+    message audit;
     nxsm_netx_send_status start_status = send_status();
 
     (void)state;
     a = attach("hub-a.example", "dev-1", NX_NULL, NX_TRUE);
     b = attach("hub-b.example", "dev-1", NX_NULL, NX_TRUE);
     first = first_collection();
+    /* The start's audit message, the oldest at the front: both clients fail at the first
+       tick (one round), and it goes to both 3 s later. */
+    sim_hub_fail_sends(a, 1);
+    sim_hub_fail_sends(b, 1);
+    run_to(SIM_DEFAULT_UNIX_TIME + 3u, 45000u, 1u);
+    assert_int_equal(stats_now().messages_failed - start.messages_failed, 1);
+    assert_int_equal(stats_now().outbox_messages, 1);
+    assert_int_equal(sim_hub_sent_count(), 0);
+    second_of_traffic(45000u, 1u);
+    assert_int_equal(sim_hub_sent_count(), 2);
+    audit = sent_message(0);
+    assert_int_equal(audit.record_event, EVENT_AUDIT);
+    assert_int_equal(audit.time, SIM_DEFAULT_UNIX_TIME + 1u);
+    assert_int_equal(audit.audit[audit.records - 1u].kind, AUDIT_STARTED);
+    assert_memory_equal(sent_entry(0).payload, sent_entry(1).payload, sent_entry(1).payload_length);
+    assert_int_equal(stats_now().messages_sent - start.messages_sent, 1);
+    sim_hub_clear_log();
     run_to(first - 1u, 45000u, 1u);
     /* Both clients fail for 4 rounds: at first, +3, +6, +9, then deliver at +12. */
     sim_hub_fail_sends(a, 4);
     sim_hub_fail_sends(b, 4);
     run_to(first + 11u, 45000u, 1u);
-    assert_int_equal(stats_now().messages_failed - start.messages_failed, 4);
+    assert_int_equal(stats_now().messages_failed - start.messages_failed, 5);
     assert_int_equal(stats_now().outbox_messages, 2); /* first and first + 10 */
     assert_int_equal(sim_hub_sent_count(), 0);
-    assert_int_equal(hub_counters().send_failures, 8);
+    assert_int_equal(hub_counters().send_failures, 10);
     second_of_traffic(45000u, 1u);
     /* Both messages to both hubs, oldest first. */
     assert_int_equal(sim_hub_sent_count(), 4);
@@ -1091,11 +1571,12 @@ static void test_retry_keeps_order_and_counts_rounds(void **state)
     assert_int_equal(sent_message(1).time, first);
     assert_int_equal(sent_message(2).time, first + 10u);
     assert_int_equal(sent_message(3).time, first + 10u);
+    assert_int_equal(sent_message(0).sequence, audit.sequence + 1u);
     assert_int_equal(sent_message(2).sequence, sent_message(0).sequence + 1u);
-    assert_int_equal(stats_now().messages_sent - start.messages_sent, 2);
-    assert_int_equal(send_status().copies_sent - start_status.copies_sent, 4);
-    assert_int_equal(send_status().copies_failed - start_status.copies_failed, 8);
-    assert_int_equal(send_status().messages_failed - start_status.messages_failed, 4);
+    assert_int_equal(stats_now().messages_sent - start.messages_sent, 3);
+    assert_int_equal(send_status().copies_sent - start_status.copies_sent, 6);
+    assert_int_equal(send_status().copies_failed - start_status.copies_failed, 10);
+    assert_int_equal(send_status().messages_failed - start_status.messages_failed, 5);
 }
 
 /* ---- one copy per device identity --------------------------------------------------------- */
@@ -1118,10 +1599,24 @@ static void test_one_copy_per_device_identity(void **state)
     other_device = attach("hub.example", "dev-2", NX_NULL, NX_TRUE);
     other_hub = attach("hub2.example", "dev-1", NX_NULL, NX_TRUE);
     first = first_collection();
+
+    /* The start's audit message at the first tick: the same three copies. */
+    second_of_traffic(46000u, 1u);
+    assert_int_equal(sim_hub_sent_count(), 3);
+    assert_ptr_equal(sent_entry(0).hub, other_hub);
+    assert_ptr_equal(sent_entry(1).hub, other_device);
+    assert_ptr_equal(sent_entry(2).hub, module_identity);
+    assert_int_equal(sent_message(2).record_event, EVENT_AUDIT);
+    assert_int_equal(send_status().copies_skipped - s0.copies_skipped, 1);
+    sim_hub_clear_log();
+    s0 = send_status();
+    start = stats_now();
+
     run_to(first, 46000u, 1u);
 
     /* device has the identity of module_identity, which took the message first. */
     assert_int_equal(sim_hub_sent_count(), 3);
+    assert_true(sent_message(2).has_network);
     assert_ptr_equal(sent_entry(0).hub, other_hub);
     assert_ptr_equal(sent_entry(1).hub, other_device);
     assert_ptr_equal(sent_entry(2).hub, module_identity);
@@ -1172,13 +1667,15 @@ static void test_clock_unavailable_keeps_capturing(void **state)
     ULONG i;
     ULONG count;
     ULONG restored;
+    ULONG no_clock;
     ULONG late_port_packets = 0;
 
     (void)state;
     (void)attach("hub.example", "dev-1", NX_NULL, NX_TRUE);
     first = first_collection();
     run_to(first + 10u, 47000u, 1u);
-    assert_int_equal(sim_hub_sent_count(), 2);
+    assert_int_equal(sim_hub_sent_count(), 3); /* the start's audit message, two collections */
+    assert_int_equal(collections_sent(0), 2);
     before = stats_now();
 
     /* 25 s of a failing callback, then one tick reporting the "no time" value; traffic on
@@ -1198,7 +1695,7 @@ static void test_clock_unavailable_keeps_capturing(void **state)
     assert_int_equal(stats.ring_waiting, 0);
     assert_int_equal(stats.messages_built, before.messages_built);
     assert_int_equal(stats.state, NXSM_STATE_ACTIVE);
-    assert_int_equal(sim_hub_sent_count(), 2);
+    assert_int_equal(sim_hub_sent_count(), 3);
 
     /* The clock is back (36 s later): collections and sends resume; the 26 segments are
        in the flows of the window that was open. */
@@ -1220,6 +1717,26 @@ static void test_clock_unavailable_keeps_capturing(void **state)
         }
     }
     port_packets_out = NULL;
+    /* The outage is a no-clock finding: its start (at the last time known before it) and its
+       end (at the first poll with a time) go out when the clock is back. */
+    assert_int_equal(count_sent(count).findings, 2);
+    assert_int_equal(collections_sent(count), sim_hub_sent_count() - count - 2u);
+    no_clock = 0;
+    for (i = count; i < sim_hub_sent_count(); i++)
+    {
+        message m = sent_message(i);
+
+        if (m.record_event != EVENT_FINDINGS)
+        {
+            continue;
+        }
+        assert_int_equal(m.records, 1);
+        assert_int_equal(m.findings[0].variant, 4);
+        assert_int_equal(m.findings[0].active, no_clock == 0u);
+        assert_int_equal(m.findings[0].time, no_clock == 0u ? first + 10u : restored);
+        no_clock++;
+    }
+    assert_int_equal(no_clock, 2);
     assert_int_equal(port_table[47100], 26);
     assert_int_equal(late_port_packets, 26);
     assert_int_equal(stats_now().clock_unavailable - before.clock_unavailable, 26);
@@ -1234,14 +1751,16 @@ static void test_disable_enable_keeps_outbox(void **state)
     nxsm_stats stats;
     ULONG first;
     ULONG i;
+    message audit;
     uint32_t last_sequence;
 
     (void)state;
     hub = attach("hub.example", "dev-1", NX_NULL, NX_TRUE);
     first = first_collection();
     run_to(first, 48000u, 1u);
-    assert_int_equal(sim_hub_sent_count(), 1);
-    last_sequence = sent_message(0).sequence;
+    assert_int_equal(sim_hub_sent_count(), 2); /* the start's audit message, the collection */
+    assert_int_equal(sent_message(0).record_event, EVENT_AUDIT);
+    last_sequence = sent_message(1).sequence;
 
     /* Two windows without the hub, three seconds of a third, then disable. */
     set_connected(hub, NX_FALSE);
@@ -1259,22 +1778,34 @@ static void test_disable_enable_keeps_outbox(void **state)
     set_connected(hub, NX_TRUE);
     run_to(first + 40u, 48000u, 1u);
     assert_int_equal(stats_now().packets_seen, stats.packets_seen);
-    assert_int_equal(sim_hub_sent_count(), 1);
+    assert_int_equal(sim_hub_sent_count(), 2);
 
-    /* Enabled again: the three messages go out at the first tick, in order. */
+    /* Enabled again: the three collections and the audit message the first tick made
+       (the stop's record, then the start's) go out at that tick, oldest first. */
     assert_int_equal(nx_azure_iot_security_module_enable(&iot), NX_AZURE_IOT_SUCCESS);
     assert_int_equal(state_now(), NXSM_STATE_PENDING);
     sim_cloud_run_seconds(1);
     assert_int_equal(state_now(), NXSM_STATE_ACTIVE);
-    assert_int_equal(sim_hub_sent_count(), 4);
+    assert_int_equal(sim_hub_sent_count(), 6);
+    assert_int_equal(collections_sent(2), 3);
     for (i = 1; i < 4u; i++)
     {
-        message m = sent_message(i);
+        message m = sent_collection(i);
 
         assert_int_equal(m.sequence, last_sequence + i);
         assert_int_equal(m.network.packets_out, (i == 3u) ? 3u : 10u);
     }
-    assert_int_equal(sent_message(3).time, first + 23u);
+    assert_int_equal(sent_collection(3).time, first + 23u);
+    audit = sent_message(5);
+    assert_int_equal(audit.record_event, EVENT_AUDIT);
+    assert_int_equal(audit.sequence, last_sequence + 4u); /* made after the stop's collection */
+    assert_int_equal(audit.time, first + 41u);
+    assert_int_equal(audit.records, 2);
+    assert_int_equal(audit.audit[0].kind, AUDIT_STOPPED);
+    assert_int_equal(audit.audit[0].time, first + 23u);
+    assert_int_equal(audit.audit[1].kind, AUDIT_STARTED);
+    assert_int_equal(audit.audit[1].time, first + 40u);
+    assert_int_equal(audit.audit[1].sequence, audit.audit[0].sequence + 1u);
     assert_int_equal(stats_now().outbox_messages, 0);
     assert_no_packet_leak();
 }
@@ -1316,6 +1847,9 @@ static void test_enable_disable_racing_sends(void **state)
     nxsm_stats start = stats_now();
     nxsm_stats stats;
     uint32_t previous;
+    uint32_t previous_record = 0;
+    int have_record = 0;
+    ULONG started_records = 0;
     ULONG count;
     ULONG i;
     ULONG toggles;
@@ -1352,13 +1886,34 @@ static void test_enable_disable_racing_sends(void **state)
     assert_true(count > 0u);
     assert_int_equal(count, stats.messages_sent - start.messages_sent);
     previous = sent_message(0).sequence;
-    for (i = 1; i < count; i++)
+    for (i = 0; i < count; i++)
     {
         message m = sent_message(i);
+        uint32_t k;
 
-        assert_true(m.sequence > previous);
+        assert_true(i == 0u || m.sequence > previous);
         previous = m.sequence;
+        if (is_collection(&m))
+        {
+            continue;
+        }
+        /* The clock works and no collector is switched: besides collections, only audit
+           messages, their records in order (each delivered once). */
+        assert_int_equal(m.record_event, EVENT_AUDIT);
+        for (k = 0; k < m.records; k++)
+        {
+            uint32_t kind = m.audit[k].kind;
+
+            assert_true(kind == AUDIT_STARTED || kind == AUDIT_STOPPED || kind == AUDIT_MESSAGES_DROPPED);
+            assert_true(!have_record || m.audit[k].sequence > previous_record);
+            have_record = 1;
+            previous_record = m.audit[k].sequence;
+            started_records += (kind == AUDIT_STARTED) ? 1u : 0u;
+        }
     }
+    /* A start's record goes out at its first poll (the fixture's start and the 300 here; a
+       start disabled before its first poll has its record wait for a later one). */
+    assert_true(started_records >= 1u && started_records <= 301u);
     assert_int_equal(stats.starts - start.starts, 300);
     assert_int_equal(stats.stops - start.stops, 301);
     (void)nx_azure_iot_security_module_enable(&iot); /* teardown disables */
@@ -1368,8 +1923,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reader_varint_widths),
+        cmocka_unit_test(test_reader_inventory_findings_audit),
         cmocka_unit_test_setup_teardown(test_simulated_hub_client_catches_misuse, setup, teardown_after_misuse),
         cmocka_unit_test_setup_teardown(test_topic_properties_and_first_message, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inventory_goes_to_the_hub, setup_every_collector,
+                                        teardown_every_collector),
         cmocka_unit_test_setup_teardown(test_connect_late_sends_backlog_oldest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disconnected_ten_minutes_under_traffic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_sends_are_retried_after_retry_interval, setup, teardown),

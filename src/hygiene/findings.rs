@@ -297,6 +297,11 @@ impl Findings {
         self.active = (self.active & !mask) | (bits & mask);
     }
 
+    /// Whether a blind spot holds now.
+    pub fn holds(&self, spot: BlindSpot) -> bool {
+        self.active & (1 << spot.index()) != 0
+    }
+
     /// Whether any finding waits to be reported.
     pub fn pending(&self) -> bool {
         self.active != self.reported

@@ -90,9 +90,13 @@ impl<'a> Ipv4Header<'a> {
     }
 
     /// The "more fragments" flag.
-    #[cfg(test)]
     pub fn more_fragments(&self) -> bool {
         self.words[1] & 0x2000 != 0
+    }
+
+    /// The identification field: what a datagram's fragments share.
+    pub fn identification(&self) -> u16 {
+        (self.words[1] >> 16) as u16
     }
 
     /// The protocol of the payload.

@@ -1,6 +1,8 @@
 //! IPv6 header view (RFC 8200) with the extension-header walk.
 
-use super::{address_word, be16, fixed_word, ne16, protocol, AddressWords, HeaderOrder, Malformed};
+use super::{
+    address_word, be16, be32, fixed_word, ne16, protocol, AddressWords, HeaderOrder, Malformed,
+};
 
 /// Most extension headers the walk follows; real traffic carries two or three. A packet
 /// with more is not malformed for it: its upper layer is just not looked for (see
@@ -45,6 +47,10 @@ pub struct UpperLayer {
     /// Fragment offset (8-byte units) if a fragment header was crossed; a non-zero value
     /// means the upper-layer header is not in this packet.
     pub fragment_offset: Option<u16>,
+    /// The fragment header's M flag: more fragments follow.
+    pub more_fragments: bool,
+    /// The fragment header's identification (0 without one).
+    pub fragment_id: u32,
 }
 
 impl<'a> Ipv6Header<'a> {
@@ -131,6 +137,8 @@ impl<'a> Ipv6Header<'a> {
             offset: Self::LEN,
             len: self.payload_len(),
             fragment_offset: None,
+            more_fragments: false,
+            fragment_id: 0,
         })
     }
 
@@ -141,6 +149,7 @@ impl<'a> Ipv6Header<'a> {
         let mut offset = Self::LEN;
         let mut remaining = self.payload_len();
         let mut fragment_offset = None;
+        let (mut more_fragments, mut fragment_id) = (false, 0);
         for _ in 0..MAX_EXTENSION_HEADERS {
             let len = match next {
                 protocol::HOP_BY_HOP | protocol::ROUTING | protocol::DESTINATION_OPTIONS => {
@@ -154,6 +163,10 @@ impl<'a> Ipv6Header<'a> {
                     }
                     .ok_or(Malformed::BadExtensionHeader)?;
                     fragment_offset = Some(field >> 3);
+                    more_fragments = field & 1 != 0;
+                    // NetX Duo leaves the identification in network order.
+                    fragment_id =
+                        be32(self.buf, offset + 4).ok_or(Malformed::BadExtensionHeader)?;
                     8
                 }
                 protocol::AUTHENTICATION => (usize::from(self.byte(offset + 1)?) + 2) * 4,
@@ -163,6 +176,8 @@ impl<'a> Ipv6Header<'a> {
                         offset,
                         len: remaining,
                         fragment_offset,
+                        more_fragments,
+                        fragment_id,
                     })
                 }
             };
@@ -180,6 +195,8 @@ impl<'a> Ipv6Header<'a> {
                     offset,
                     len: remaining,
                     fragment_offset,
+                    more_fragments,
+                    fragment_id,
                 });
             }
         }
@@ -189,6 +206,8 @@ impl<'a> Ipv6Header<'a> {
             offset,
             len: remaining,
             fragment_offset,
+            more_fragments,
+            fragment_id,
         })
     }
 

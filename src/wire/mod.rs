@@ -141,6 +141,12 @@ fn be16(buf: &[u8], offset: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*bytes.first()?, *bytes.get(1)?]))
 }
 
+/// Reads a big-endian `u32` at `offset`, if the buffer holds it.
+fn be32(buf: &[u8], offset: usize) -> Option<u32> {
+    let bytes = buf.get(offset..offset.checked_add(4)?)?;
+    Some(u32::from_be_bytes(bytes.try_into().ok()?))
+}
+
 /// Reads a `u16` stored in CPU order at `offset`, if the buffer holds it.
 fn ne16(buf: &[u8], offset: usize) -> Option<u16> {
     let bytes = buf.get(offset..offset.checked_add(2)?)?;
@@ -181,13 +187,34 @@ pub struct Datagram {
     pub len: u16,
 }
 
+/// A fragment other than the first of a datagram: no transport header, so no ports. What
+/// finds the flow of its first fragment ([`crate::fragments`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tail {
+    /// IP version.
+    pub version: IpVersion,
+    /// Source address.
+    pub src: AddressWords,
+    /// Destination address.
+    pub dst: AddressWords,
+    /// The datagram's protocol (IPv6: the fragment header's next header).
+    pub protocol: u8,
+    /// The fragment's IP payload bytes (after the IPv6 fragment header).
+    pub len: u16,
+    /// The datagram's identification: IPv4's 16 bits, or the IPv6 fragment header's 32.
+    pub id: u32,
+}
+
 /// The outcome of parsing a well-formed packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Parsed {
     /// A TCP, UDP or ICMP datagram with its transport header.
     Flow(Datagram),
-    /// A fragment other than the first: it has no transport header, so no flow.
-    NonFirstFragment,
+    /// The first fragment of a datagram (offset 0, more fragments): its transport header,
+    /// and the datagram's identification (as in [`Tail::id`]).
+    FirstFragment(Datagram, u32),
+    /// A fragment other than the first.
+    NonFirstFragment(Tail),
     /// A protocol the module does not record (IGMP, ESP, OSPF, ...).
     Untracked,
 }
@@ -218,24 +245,36 @@ pub fn version(buf: &[u8], order: HeaderOrder) -> Result<IpVersion, Malformed> {
 #[inline(always)]
 pub(crate) fn parse_v4(buf: &[u8], order: HeaderOrder) -> Result<Parsed, Malformed> {
     let ip = Ipv4Header::of_version_4(buf, order)?;
+    let (src, dst) = ([ip.src_word(), 0, 0, 0], [ip.dst_word(), 0, 0, 0]);
+    let len = ip.payload_len();
     if ip.fragment_offset() != 0 {
-        return Ok(Parsed::NonFirstFragment);
+        return Ok(Parsed::NonFirstFragment(Tail {
+            version: IpVersion::V4,
+            src,
+            dst,
+            protocol: ip.protocol(),
+            len,
+            id: ip.identification().into(),
+        }));
     }
     let ip_protocol = match ip.protocol() {
         protocol::ICMPV6 => return Ok(Parsed::Untracked),
         p => p,
     };
-    let len = ip.payload_len();
     let Some(transport) = Transport::parse(ip_protocol, ip.payload(), len)? else {
         return Ok(Parsed::Untracked);
     };
-    Ok(Parsed::Flow(Datagram {
+    let datagram = Datagram {
         version: IpVersion::V4,
-        src: [ip.src_word(), 0, 0, 0],
-        dst: [ip.dst_word(), 0, 0, 0],
+        src,
+        dst,
         transport,
         len,
-    }))
+    };
+    if ip.more_fragments() {
+        return Ok(Parsed::FirstFragment(datagram, ip.identification().into()));
+    }
+    Ok(Parsed::Flow(datagram))
 }
 
 /// [`parse`] for a packet whose [`version`] is 6 (not checked again).
@@ -244,7 +283,14 @@ pub(crate) fn parse_v6(buf: &[u8], order: HeaderOrder) -> Result<Parsed, Malform
     let ip = Ipv6Header::of_version_6(buf, order)?;
     let upper = ip.upper_layer()?;
     if upper.fragment_offset.is_some_and(|offset| offset != 0) {
-        return Ok(Parsed::NonFirstFragment);
+        return Ok(Parsed::NonFirstFragment(Tail {
+            version: IpVersion::V6,
+            src: ip.src_words(),
+            dst: ip.dst_words(),
+            protocol: upper.protocol,
+            len: upper.len,
+            id: upper.fragment_id,
+        }));
     }
     let ip_protocol = match upper.protocol {
         protocol::ICMP => return Ok(Parsed::Untracked),
@@ -254,13 +300,17 @@ pub(crate) fn parse_v6(buf: &[u8], order: HeaderOrder) -> Result<Parsed, Malform
     let Some(transport) = Transport::parse(ip_protocol, header, upper.len)? else {
         return Ok(Parsed::Untracked);
     };
-    Ok(Parsed::Flow(Datagram {
+    let datagram = Datagram {
         version: IpVersion::V6,
         src: ip.src_words(),
         dst: ip.dst_words(),
         transport,
         len: upper.len,
-    }))
+    };
+    if upper.more_fragments {
+        return Ok(Parsed::FirstFragment(datagram, upper.fragment_id));
+    }
+    Ok(Parsed::Flow(datagram))
 }
 
 #[cfg(test)]
@@ -301,10 +351,10 @@ mod tests {
         let mut p = v4_udp();
         p[6..8].copy_from_slice(&[0x00, 0x01]); // flags, fragment offset: at 8 bytes
         p.truncate(20); // nothing after the header at all
-        assert_eq!(
+        assert!(matches!(
             parse(&p, HeaderOrder::Network),
-            Ok(Parsed::NonFirstFragment)
-        );
+            Ok(Parsed::NonFirstFragment(Tail { len: 16, .. }))
+        ));
     }
 
     #[test]

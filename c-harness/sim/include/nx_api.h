@@ -55,6 +55,15 @@ extern "C"
 #define NX_MAX_IPV6_ADDRESSES (NX_MAX_PHYSICAL_INTERFACES * 3)
 #endif
 
+/* Socket tables (same defaults as NetX Duo; a project may override the listen count). */
+#define NX_UDP_PORT_TABLE_SIZE 32
+#define NX_UDP_PORT_TABLE_MASK (NX_UDP_PORT_TABLE_SIZE - 1)
+#define NX_TCP_PORT_TABLE_SIZE 32
+#define NX_TCP_PORT_TABLE_MASK (NX_TCP_PORT_TABLE_SIZE - 1)
+#ifndef NX_MAX_LISTEN_REQUESTS
+#define NX_MAX_LISTEN_REQUESTS 10
+#endif
+
 /* General constants. */
 #define NX_NULL             0
 #define NX_FALSE            0
@@ -62,6 +71,18 @@ extern "C"
 #define NX_NO_WAIT          0
 #define NX_WAIT_FOREVER     ((ULONG)0xFFFFFFFF)
 #define NX_IP_PERIODIC_RATE TX_TIMER_TICKS_PER_SECOND
+#define NX_ANY_PORT         0
+#define NX_MAX_PORT         0xFFFF
+#define NX_IP_NORMAL        ((ULONG)0x00000000)
+#define NX_FRAGMENT_OKAY    ((ULONG)0x00000000)
+
+/* TCP socket states (nx_tcp_socket_state). */
+#define NX_TCP_CLOSED       1
+#define NX_TCP_LISTEN_STATE 2
+#define NX_TCP_SYN_SENT     3
+#define NX_TCP_SYN_RECEIVED 4
+#define NX_TCP_ESTABLISHED  5
+#define NX_TCP_CLOSE_WAIT   6
 
 /* Direction argument of the IP packet filters. */
 #define NX_IP_PACKET_IN  0
@@ -107,6 +128,17 @@ extern "C"
 #define NX_NO_MORE_ENTRIES    0x17
 #define NX_INVALID_INTERFACE  0x4C
 #define NX_IP_ADDRESS_ERROR   0x21
+#define NX_ENTRY_NOT_FOUND    0x16
+#define NX_ALREADY_BOUND      0x22
+#define NX_PORT_UNAVAILABLE   0x23
+#define NX_NOT_BOUND          0x24
+#define NX_MAX_LISTEN         0x33
+#define NX_DUPLICATE_LISTEN   0x34
+#define NX_NOT_CLOSED         0x35
+#define NX_NOT_LISTEN_STATE   0x36
+#define NX_NOT_CONNECTED      0x38
+#define NX_STILL_BOUND        0x42
+#define NX_INVALID_PORT       0x46
 
 /* Special IPv4 addresses (host byte order, as NetX keeps addresses). */
 #define NX_IP_LIMITED_BROADCAST ((ULONG)0xFFFFFFFF)
@@ -193,6 +225,47 @@ extern "C"
     } NXD_IPV6_ADDRESS;
 #endif
 
+    /* UDP socket: what binding and the port table use. */
+    typedef struct NX_UDP_SOCKET_STRUCT
+    {
+        ULONG nx_udp_socket_id;
+        CHAR *nx_udp_socket_name;
+        UINT nx_udp_socket_port; /* bound port */
+        struct NX_IP_STRUCT *nx_udp_socket_ip_ptr;
+        /* Circular list of the sockets bound on one hashed port index of the port table. */
+        struct NX_UDP_SOCKET_STRUCT *nx_udp_socket_bound_next, *nx_udp_socket_bound_previous;
+        struct NX_UDP_SOCKET_STRUCT *nx_udp_socket_created_next, *nx_udp_socket_created_previous;
+    } NX_UDP_SOCKET;
+
+    /* TCP socket: binding, state and the connection's peer (addresses in host order). */
+    typedef struct NX_TCP_SOCKET_STRUCT
+    {
+        ULONG nx_tcp_socket_id;
+        CHAR *nx_tcp_socket_name;
+        UINT nx_tcp_socket_client_type;
+        UINT nx_tcp_socket_port; /* bound (or listened) port */
+        NXD_ADDRESS nx_tcp_socket_connect_ip;
+        UINT nx_tcp_socket_connect_port;
+        struct NX_INTERFACE_STRUCT *nx_tcp_socket_connect_interface;
+        UINT nx_tcp_socket_state; /* NX_TCP_CLOSED, ... */
+        struct NX_IP_STRUCT *nx_tcp_socket_ip_ptr;
+        struct NX_TCP_SOCKET_STRUCT *nx_tcp_socket_bound_next, *nx_tcp_socket_bound_previous;
+        struct NX_TCP_SOCKET_STRUCT *nx_tcp_socket_created_next, *nx_tcp_socket_created_previous;
+#ifdef FEATURE_NX_IPV6
+        struct NXD_IPV6_ADDRESS_STRUCT *nx_tcp_socket_ipv6_addr; /* local address of an IPv6 connection */
+#endif
+    } NX_TCP_SOCKET;
+
+    /* One listen request (nx_tcp_server_socket_listen); active ones form a circular list. */
+    typedef struct NX_TCP_LISTEN_STRUCT
+    {
+        UINT nx_tcp_listen_port;
+        VOID (*nx_tcp_listen_callback)(NX_TCP_SOCKET *socket_ptr, UINT port);
+        NX_TCP_SOCKET *nx_tcp_listen_socket_ptr; /* NX_NULL once a connection took it */
+        ULONG nx_tcp_listen_queue_maximum;
+        struct NX_TCP_LISTEN_STRUCT *nx_tcp_listen_next, *nx_tcp_listen_previous;
+    } NX_TCP_LISTEN;
+
     /* IP instance. */
     typedef struct NX_IP_STRUCT
     {
@@ -221,6 +294,17 @@ extern "C"
         UINT (*nx_ip_packet_filter_extended)(struct NX_IP_STRUCT *, struct NX_PACKET_STRUCT *, UINT direction);
 #endif
 
+        /* Socket tables, changed under nx_ip_protection (and interrupts disabled) as in NetX. */
+        NX_UDP_SOCKET *nx_ip_udp_port_table[NX_UDP_PORT_TABLE_SIZE];
+        NX_UDP_SOCKET *nx_ip_udp_created_sockets_ptr;
+        ULONG nx_ip_udp_created_sockets_count;
+        NX_TCP_SOCKET *nx_ip_tcp_port_table[NX_TCP_PORT_TABLE_SIZE];
+        NX_TCP_SOCKET *nx_ip_tcp_created_sockets_ptr;
+        ULONG nx_ip_tcp_created_sockets_count;
+        NX_TCP_LISTEN nx_ip_tcp_server_listen_reqs[NX_MAX_LISTEN_REQUESTS];
+        NX_TCP_LISTEN *nx_ip_tcp_available_listen_requests; /* free list (NX_NULL-terminated) */
+        NX_TCP_LISTEN *nx_ip_tcp_active_listen_requests;    /* circular */
+
         /* Circular list of created IP instances (head: _nx_ip_created_ptr in nx_ip.h). */
         struct NX_IP_STRUCT *nx_ip_created_next;
         struct NX_IP_STRUCT *nx_ip_created_previous;
@@ -242,6 +326,31 @@ extern "C"
     UINT nxd_ipv6_address_set(NX_IP *ip_ptr, UINT if_index, NXD_ADDRESS *ip_address, ULONG prefix_length,
                               UINT *address_index);
 #endif
+
+    /* Sockets (nx_socket_sim.c): NetX Duo's services with its checks and return codes, each
+   under the IP's protection mutex. A TCP socket gets connected with the simulator's
+   sim_tcp_socket_establish() (sim_control.h), standing in for the handshake. */
+    UINT nx_udp_socket_create(NX_IP *ip_ptr, NX_UDP_SOCKET *socket_ptr, CHAR *name, ULONG type_of_service,
+                              ULONG fragment, UINT time_to_live, ULONG queue_maximum);
+    UINT nx_udp_socket_bind(NX_UDP_SOCKET *socket_ptr, UINT port, ULONG wait_option);
+    UINT nx_udp_socket_unbind(NX_UDP_SOCKET *socket_ptr);
+    UINT nx_udp_socket_delete(NX_UDP_SOCKET *socket_ptr);
+    UINT nx_tcp_socket_create(NX_IP *ip_ptr, NX_TCP_SOCKET *socket_ptr, CHAR *name, ULONG type_of_service,
+                              ULONG fragment, UINT time_to_live, ULONG window_size,
+                              VOID (*tcp_urgent_data_callback)(NX_TCP_SOCKET *socket_ptr),
+                              VOID (*tcp_disconnect_callback)(NX_TCP_SOCKET *socket_ptr));
+    UINT nx_tcp_socket_delete(NX_TCP_SOCKET *socket_ptr);
+    UINT nx_tcp_server_socket_listen(NX_IP *ip_ptr, UINT port, NX_TCP_SOCKET *socket_ptr, UINT listen_queue_size,
+                                     VOID (*tcp_listen_callback)(NX_TCP_SOCKET *socket_ptr, UINT port));
+    UINT nx_tcp_server_socket_unlisten(NX_IP *ip_ptr, UINT port);
+    /* A server socket whose connection ended (or that still waits in a listen request) back
+   to CLOSED, out of the port table (or the listen request). */
+    UINT nx_tcp_server_socket_unaccept(NX_TCP_SOCKET *socket_ptr);
+    UINT nx_tcp_client_socket_bind(NX_TCP_SOCKET *socket_ptr, UINT port, ULONG wait_option);
+    UINT nx_tcp_client_socket_unbind(NX_TCP_SOCKET *socket_ptr);
+    /* Ends a connection at once (the simulator has no FIN exchange): state CLOSED, still bound
+   (NX_NOT_CONNECTED for a closed or listening socket). */
+    UINT nx_tcp_socket_disconnect(NX_TCP_SOCKET *socket_ptr, ULONG wait_option);
 
     /* Gives a packet back to its pool. A telemetry packet (nx_azure_iot_hub_client.h) goes back
    to the simulated publish pool (NX_PTR_ERROR if it is not out). Other packets belong to

@@ -70,6 +70,15 @@ extern "C"
     UINT sim_ip_create(NX_IP *ip_ptr, CHAR *name);
     /* Unlinks a created ip. NX_PTR_ERROR for NULL or an ip that is not created. */
     UINT sim_ip_delete(NX_IP *ip_ptr);
+    /* What NetX Duo does to a TCP socket when a handshake completes: a socket listening
+   (nx_tcp_server_socket_listen) takes the connection, leaves its listen request and enters
+   the port table; a bound client socket (nx_tcp_client_socket_bind) just connects. Either
+   way it becomes NX_TCP_ESTABLISHED with peer/peer_port as its connect address and port and
+   its local address the IPv4 address of interface local_index or, for an IPv6 peer, the
+   IPv6 address entry local_index. NX_NOT_CLOSED (or NX_NOT_BOUND) for a socket in neither
+   situation, NX_PTR_ERROR / NX_INVALID_PARAMETERS for bad arguments. */
+    UINT sim_tcp_socket_establish(NX_TCP_SOCKET *socket_ptr, const NXD_ADDRESS *peer, UINT peer_port, UINT local_index);
+
     /* Packets that reached the simulated transport receive routines, per protocol, since
    sim_reset(). protocol is NX_PROTOCOL_TCP, _UDP, _ICMP or _ICMPV6; 0 for anything else. */
     ULONG sim_ip_transport_received(UINT protocol);

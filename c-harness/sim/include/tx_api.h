@@ -91,7 +91,8 @@ extern "C"
 
     UINT tx_mutex_create(TX_MUTEX *mutex_ptr, CHAR *name_ptr, UINT inherit);
     UINT tx_mutex_delete(TX_MUTEX *mutex_ptr);
-    /* In the simulator any wait option other than TX_NO_WAIT waits until the mutex is free. */
+    /* Host: TX_WAIT_FOREVER waits until the mutex is free; another wait option waits about one
+   millisecond per tick (as tx_thread_sleep), then returns TX_NOT_AVAILABLE. */
     UINT tx_mutex_get(TX_MUTEX *mutex_ptr, ULONG wait_option);
     UINT tx_mutex_put(TX_MUTEX *mutex_ptr);
 

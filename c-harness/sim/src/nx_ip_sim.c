@@ -134,6 +134,7 @@ UINT sim_ip_create(NX_IP *ip_ptr, CHAR *name)
 {
     TX_INTERRUPT_SAVE_AREA
     UINT status;
+    UINT i;
 
     if (ip_ptr == NX_NULL || ip_ptr->nx_ip_id == NX_IP_ID)
     {
@@ -149,6 +150,21 @@ UINT sim_ip_create(NX_IP *ip_ptr, CHAR *name)
     ip_ptr->nx_ip_icmp_packet_receive = NX_NULL;
     ip_ptr->nx_ip_udp_packet_receive = NX_NULL;
     ip_ptr->nx_ip_tcp_packet_receive = NX_NULL;
+    /* Empty socket tables; every listen request on the free list (NetX Duo links them in
+       nx_tcp_enable; the simulator does it once here). */
+    memset(ip_ptr->nx_ip_udp_port_table, 0, sizeof(ip_ptr->nx_ip_udp_port_table));
+    ip_ptr->nx_ip_udp_created_sockets_ptr = NX_NULL;
+    ip_ptr->nx_ip_udp_created_sockets_count = 0;
+    memset(ip_ptr->nx_ip_tcp_port_table, 0, sizeof(ip_ptr->nx_ip_tcp_port_table));
+    ip_ptr->nx_ip_tcp_created_sockets_ptr = NX_NULL;
+    ip_ptr->nx_ip_tcp_created_sockets_count = 0;
+    memset(ip_ptr->nx_ip_tcp_server_listen_reqs, 0, sizeof(ip_ptr->nx_ip_tcp_server_listen_reqs));
+    for (i = 0; i + 1u < NX_MAX_LISTEN_REQUESTS; i++)
+    {
+        ip_ptr->nx_ip_tcp_server_listen_reqs[i].nx_tcp_listen_next = &ip_ptr->nx_ip_tcp_server_listen_reqs[i + 1u];
+    }
+    ip_ptr->nx_ip_tcp_available_listen_requests = &ip_ptr->nx_ip_tcp_server_listen_reqs[0];
+    ip_ptr->nx_ip_tcp_active_listen_requests = NX_NULL;
 #ifdef NX_ENABLE_IP_PACKET_FILTER
     ip_ptr->nx_ip_packet_filter = NX_NULL;
     ip_ptr->nx_ip_packet_filter_extended = NX_NULL;

@@ -181,10 +181,20 @@ UINT tx_mutex_get(TX_MUTEX *mutex_ptr, ULONG wait_option)
 {
     UINT status = TX_SUCCESS;
     pthread_t self = pthread_self();
+    struct timespec deadline;
 
     if (mutex_ptr == TX_NULL)
     {
         return TX_MUTEX_ERROR;
+    }
+    /* A finite wait ends after about one millisecond per tick, as tx_thread_sleep counts. */
+    (void)clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += (time_t)(wait_option / 1000u);
+    deadline.tv_nsec += (long)(wait_option % 1000u) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L)
+    {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
     }
     (void)pthread_mutex_lock(&tx_sim_mutex_guard);
     for (;;)
@@ -205,7 +215,15 @@ UINT tx_mutex_get(TX_MUTEX *mutex_ptr, ULONG wait_option)
             status = TX_NOT_AVAILABLE;
             break;
         }
-        (void)pthread_cond_wait(&tx_sim_mutex_released, &tx_sim_mutex_guard);
+        if (wait_option == TX_WAIT_FOREVER)
+        {
+            (void)pthread_cond_wait(&tx_sim_mutex_released, &tx_sim_mutex_guard);
+        }
+        else if (pthread_cond_timedwait(&tx_sim_mutex_released, &tx_sim_mutex_guard, &deadline) == ETIMEDOUT)
+        {
+            status = TX_NOT_AVAILABLE;
+            break;
+        }
     }
     (void)pthread_mutex_unlock(&tx_sim_mutex_guard);
     return status;
