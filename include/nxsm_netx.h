@@ -132,6 +132,85 @@ extern "C"
  */
     nxsm_result nxsm_policy_load_builtin(void);
 
+    /*
+ * MQTT transport on NetX Duo's own MQTT client (addons/mqtt, nxd_mqtt_client.h). Built when
+ * the shim is built with CMake option NXSM_MQTT (shim/nxsm_netx_mqtt.c); needs nothing of
+ * Azure. For a firmware on the native API (nx_security_module.h):
+ *
+ *   nxsm_start(...); nxsm_netx_hooks_install(...);
+ *   (create and connect an NXD_MQTT_CLIENT: the application owns it and its connection)
+ *   nxsm_netx_mqtt_attach(&client, "dev-1");
+ *   every second, on one thread:  nxsm_netx_mqtt_poll(unix_time);
+ *   ...
+ *   nxsm_netx_mqtt_detach(); nxsm_netx_hooks_remove(); nxsm_stop();
+ *
+ * nxsm_netx_mqtt_poll replaces the application's own nxsm_poll(): it polls the core (hub
+ * connected = the client is NXD_MQTT_CLIENT_STATE_CONNECTED), then publishes up to
+ * NXSM_MAX_SENDS_PER_POLL (default 4) queued messages, oldest first, each as one PUBLISH
+ * (QoS 1, not retained) of its bytes unchanged to "nxsm/<device id>/v1". A publish waits
+ * at most NXSM_MQTT_WAIT_OPTION ticks (default 2) per NetX call. A message the client
+ * took is acknowledged as sent (the client retransmits it until the broker's PUBACK); one
+ * it refused is acknowledged as failed: the core keeps it, the poll stops publishing, and
+ * the message goes out again first after retry_interval_s. While the client is not
+ * connected nothing is published or acknowledged. Delivery is at least once: a message
+ * whose TCP send failed after the client queued it for retransmission may arrive twice
+ * (the gateway reports duplicates).
+ */
+
+/* Longest device id (bytes): what the gateway accepts as a topic level. */
+#define NXSM_NETX_MQTT_DEVICE_ID_MAX 128u
+
+/* Results of the nxsm_netx_mqtt_* functions. */
+#define NXSM_NETX_MQTT_SUCCESS           0u
+#define NXSM_NETX_MQTT_NULL_ARGUMENT     1u /* client or device id NULL */
+#define NXSM_NETX_MQTT_INVALID_DEVICE_ID 2u /* empty, too long, or a byte outside 0x20..0x7E, or '/', '+', '#' */
+#define NXSM_NETX_MQTT_ALREADY_ATTACHED  3u /* detach first */
+#define NXSM_NETX_MQTT_NOT_ATTACHED      4u
+#define NXSM_NETX_MQTT_BUSY              5u /* an attach, detach or poll runs in another thread */
+#define NXSM_NETX_MQTT_POLL_FAILED       6u /* nxsm_poll did not return NXSM_OK (last_poll_result) */
+
+    struct NXD_MQTT_CLIENT_STRUCT; /* NXD_MQTT_CLIENT of nxd_mqtt_client.h */
+
+    /*
+ * Publishes the module's messages with `client` (created by the application; it may
+ * connect before or after) to "nxsm/<device_id>/v1". device_id is copied: 1 to
+ * NXSM_NETX_MQTT_DEVICE_ID_MAX printable ASCII characters (0x20..0x7E) other than '/', '+'
+ * and '#'. Returns NXSM_NETX_MQTT_SUCCESS, NULL_ARGUMENT, INVALID_DEVICE_ID,
+ * ALREADY_ATTACHED (nothing changes) or BUSY. Threads only.
+ */
+    UINT nxsm_netx_mqtt_attach(struct NXD_MQTT_CLIENT_STRUCT *client, const CHAR *device_id);
+
+    /*
+ * Stops publishing: waits (a tick at a time) for a poll running in another thread to
+ * finish, after which the module never touches the client again (the application may
+ * disconnect and delete it). Messages not published stay queued in the core. Returns
+ * SUCCESS, NOT_ATTACHED or BUSY. Threads only; not from inside a poll.
+ */
+    UINT nxsm_netx_mqtt_detach(VOID);
+
+    /*
+ * One poll of the module and the publishing that follows (see above): call about once a
+ * second from one thread, with the unix time in seconds (NXSM_TIME_UNAVAILABLE when there
+ * is no clock). Returns SUCCESS, NOT_ATTACHED (nothing done), BUSY (another poll or a
+ * detach runs: nothing done) or POLL_FAILED (nxsm_poll's result is in last_poll_result;
+ * queued messages were still published).
+ */
+    UINT nxsm_netx_mqtt_poll(ULONG now_s);
+
+    /* What the MQTT transport did, since boot. */
+    typedef struct
+    {
+        ULONG messages_published; /* publishes the client took (acknowledged as sent) */
+        ULONG messages_failed;    /* publishes it refused (acknowledged as failed: kept, retried) */
+        ULONG polls;              /* nxsm_netx_mqtt_poll calls that polled the core */
+        UINT last_failure_status; /* NXD_MQTT_* / NetX status of the last failed publish (0: none) */
+        UINT last_poll_result;    /* nxsm_result of the last nxsm_poll */
+        UINT attached;            /* NX_TRUE while a client is attached */
+    } nxsm_netx_mqtt_status;
+
+    /* Copies the MQTT transport's counters to status (nothing happens for NULL). Any context. */
+    VOID nxsm_netx_mqtt_status_get(nxsm_netx_mqtt_status *status);
+
 #ifdef __cplusplus
 }
 #endif
