@@ -182,7 +182,13 @@ fn connection(
                 break 'rounds;
             }
             if rate > 0.0 {
-                let due = start + Duration::from_secs_f64(published as f64 / rate);
+                // try_: a rate too small for a Duration simply means no further message.
+                let due = Duration::try_from_secs_f64(published as f64 / rate)
+                    .ok()
+                    .and_then(|offset| start.checked_add(offset));
+                let Some(due) = due else {
+                    break 'rounds;
+                };
                 if let Some(wait) = due.checked_duration_since(Instant::now()) {
                     thread::sleep(wait);
                 }
@@ -234,9 +240,13 @@ pub fn run(
     let errors = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let stop_at = plan.duration.map(|d| start + d);
-    let rate = plan.rate / connections as f64;
+    let total: usize = devices.iter().map(|d| d.messages.len()).sum();
     let mut threads = Vec::new();
     for (index, share) in shares.into_iter().enumerate() {
+        // Each connection's share of the rate is its share of the messages, so all of them
+        // finish together and the total rate holds to the end.
+        let own: usize = share.iter().map(|(_, m)| m.len()).sum();
+        let rate = plan.rate * own as f64 / total.max(1) as f64;
         let options = options(index)?;
         let errors = Arc::clone(&errors);
         let timeout = plan.ack_timeout;

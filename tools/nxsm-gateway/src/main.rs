@@ -237,8 +237,10 @@ fn parse_args(args: Vec<String>) -> Result<Command, String> {
                 loading.rate = v
                     .parse::<f64>()
                     .ok()
-                    .filter(|r| r.is_finite() && *r >= 0.0)
-                    .ok_or_else(|| format!("--rate: {v:?} is not messages per second"))?;
+                    .filter(|r| *r == 0.0 || (0.01..=1e9).contains(r))
+                    .ok_or_else(|| {
+                        format!("--rate: {v:?} is not 0 or 0.01 to 1e9 messages per second")
+                    })?;
             }
             "--duration" if load => loading.duration = Some(seconds(&name, &value()?)?),
             "--latency" if !publish && !load => run.latency = true,
