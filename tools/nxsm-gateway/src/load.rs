@@ -11,7 +11,7 @@
 
 use std::fs;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -147,6 +147,8 @@ fn connection(
     let acked = Arc::new(AtomicU64::new(0));
     let thread_acked = Arc::clone(&acked);
     let thread_errors = Arc::clone(&errors);
+    let done = Arc::new(AtomicBool::new(false));
+    let thread_done = Arc::clone(&done);
     let reader = thread::spawn(move || {
         for event in events.iter() {
             match event {
@@ -157,8 +159,11 @@ fn connection(
                 Ok(_) => {}
                 Err(e) => {
                     thread_errors.fetch_add(1, Ordering::Relaxed);
-                    // A deliberate disconnect ends here too.
-                    if matches!(e, rumqttc::v5::ConnectionError::RequestsDone) {
+                    // A deliberate disconnect ends here too; after the run, a broker that
+                    // went away is not waited for.
+                    if matches!(e, rumqttc::v5::ConnectionError::RequestsDone)
+                        || thread_done.load(Ordering::Relaxed)
+                    {
                         break;
                     }
                     thread::sleep(Duration::from_millis(200));
@@ -193,22 +198,29 @@ fn connection(
                     thread::sleep(wait);
                 }
             }
-            let properties = PublishProperties {
-                user_properties: vec![(SENT_PROPERTY.to_string(), now_ns().to_string())],
-                ..PublishProperties::default()
-            };
-            if client
-                .publish_with_properties(
+            // Without a blocking call, a broker that is gone cannot hang the run: the
+            // client's queue stays full, and after ack_timeout this connection gives up.
+            let give_up = Instant::now() + ack_timeout;
+            loop {
+                let properties = PublishProperties {
+                    user_properties: vec![(SENT_PROPERTY.to_string(), now_ns().to_string())],
+                    ..PublishProperties::default()
+                };
+                let queued = client.try_publish_with_properties(
                     topic.as_str(),
                     QoS::AtLeastOnce,
                     false,
                     payload.clone(),
                     properties,
-                )
-                .is_err()
-            {
-                errors.fetch_add(1, Ordering::Relaxed);
-                break 'rounds;
+                );
+                if queued.is_ok() {
+                    break;
+                }
+                if Instant::now() >= give_up {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    break 'rounds;
+                }
+                thread::sleep(Duration::from_millis(1));
             }
             published += 1;
         }
@@ -217,7 +229,8 @@ fn connection(
     while acked.load(Ordering::Relaxed) < published && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(5));
     }
-    let _ = client.disconnect();
+    done.store(true, Ordering::Relaxed);
+    let _ = client.try_disconnect();
     let _ = reader.join();
     (published, acked.load(Ordering::Relaxed))
 }
