@@ -28,6 +28,8 @@ use nxsm_decode::{Alert, AlertFlow, AlertHead, Event, Flow, Message};
 pub mod devices;
 pub mod indicators;
 pub mod ipfix;
+pub mod latency;
+pub mod load;
 pub mod mqtt;
 
 use devices::{Devices, Verdict};

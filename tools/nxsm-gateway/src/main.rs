@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use nxsm_gateway::indicators::Indicators;
 use nxsm_gateway::ipfix::Exporter;
+use nxsm_gateway::latency::{now_ns, Latency};
 use nxsm_gateway::mqtt::{self, Broker, Incoming, Subscriber};
 use nxsm_gateway::{Gateway, Options};
 
@@ -18,8 +19,10 @@ const USAGE: &str = "\
 usage: nxsm-gateway --mqtt URL [--share GROUP] [--json FILE|-] [--ipfix HOST:PORT] [--biflow]
                     [--feed FILE]... [--exit-idle SECONDS] [--stats SECONDS]
                     [--template-interval SECONDS] [--observation-domain N]
-                    [--max-devices N] [broker options]
+                    [--max-devices N] [--latency] [broker options]
        nxsm-gateway publish --mqtt URL --device-id ID [broker options] [FILE|-]
+       nxsm-gateway load --mqtt URL [--connections N] [--rate MSG/S] [--duration S]
+                    [broker options] DIR
 
 Subscribes to nx-security-module messages (topic nxsm/<device id>/v1, QoS 1, MQTT 5),
 decodes each (docs/wire-format.md) and writes what they say; docs/fleet.md has the details.
@@ -40,6 +43,9 @@ decodes each (docs/wire-format.md) and writes what they say; docs/fleet.md has t
   --exit-idle SECONDS     exit after that long without a message
   --stats SECONDS         counters to stderr every SECONDS (default 10, 0 only at exit)
   --max-devices N         devices tracked (default 1000000); the rest are processed untracked
+  --latency               end-to-end latency in the final line: from the publish time a
+                          publisher stamped in the user property nxsm-sent-ns (unix ns;
+                          `load` does) to the end of the message's handling here (IPFIX sent)
 
 Broker options:
   --tls                   TLS even with mqtt://
@@ -51,6 +57,13 @@ Broker options:
 publish: reads messages as hex lines (FILE or stdin, as nxsm_replay prints them; '{' lines
 and '#' comments are skipped) and publishes each to nxsm/ID/v1 with QoS 1, waiting for the
 broker's acknowledgements.
+
+load: publishes the messages of every DIR/<device id>.hex (hex lines) at once, for load
+tests: the devices spread over --connections (default 8) MQTT connections, each publishing
+its devices' messages round by round (first messages first) with QoS 1 and the publish time
+in nxsm-sent-ns; --rate caps messages/s over all (default 0: as fast as the broker takes
+them), --duration stops publishing after S seconds. Prints one line: devices, published,
+acked, errors, elapsed_s, messages_per_s.
 
 Exit status: 0 done, 1 an error while running, 2 bad command line.";
 
@@ -114,6 +127,15 @@ struct Run {
     template_interval: Duration,
     domain: u32,
     max_devices: usize,
+    latency: bool,
+}
+
+struct Load {
+    common: Common,
+    dir: Option<String>,
+    connections: usize,
+    rate: f64,
+    duration: Option<Duration>,
 }
 
 struct Publish {
@@ -126,6 +148,7 @@ enum Command {
     Help,
     Run(Box<Run>),
     Publish(Box<Publish>),
+    Load(Box<Load>),
 }
 
 fn seconds(name: &str, value: &str) -> Result<Duration, String> {
@@ -140,9 +163,17 @@ fn seconds(name: &str, value: &str) -> Result<Duration, String> {
 fn parse_args(args: Vec<String>) -> Result<Command, String> {
     let mut args = args.into_iter().peekable();
     let publish = args.peek().is_some_and(|a| a == "publish");
-    if publish {
+    let load = args.peek().is_some_and(|a| a == "load");
+    if publish || load {
         args.next();
     }
+    let mut loading = Load {
+        common: Common::default(),
+        dir: None,
+        connections: 8,
+        rate: 0.0,
+        duration: None,
+    };
     let mut common = Common::default();
     let mut run = Run {
         common: Common::default(),
@@ -156,10 +187,17 @@ fn parse_args(args: Vec<String>) -> Result<Command, String> {
         template_interval: Duration::from_secs(60),
         domain: 1,
         max_devices: 1_000_000,
+        latency: false,
     };
     let mut device = None;
     let mut input = None;
     while let Some(arg) = args.next() {
+        if load && !arg.starts_with('-') {
+            if loading.dir.replace(arg).is_some() {
+                return Err("load reads one directory".into());
+            }
+            continue;
+        }
         if publish && (arg == "-" || !arg.starts_with('-')) {
             if input.replace(arg).is_some() {
                 return Err("publish reads one input".into());
@@ -186,13 +224,33 @@ fn parse_args(args: Vec<String>) -> Result<Command, String> {
             "--username" => common.username = Some(value()?),
             "--password-file" => common.password_file = Some(value()?),
             "--device-id" if publish => device = Some(value()?),
-            "--share" if !publish => {
+            "--connections" if load => {
+                let v = value()?;
+                loading.connections = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=nxsm_gateway::load::MAX_CONNECTIONS).contains(n))
+                    .ok_or_else(|| format!("--connections: {v:?} is not 1 to 1024"))?;
+            }
+            "--rate" if load => {
+                let v = value()?;
+                loading.rate = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|r| *r == 0.0 || (0.01..=1e9).contains(r))
+                    .ok_or_else(|| {
+                        format!("--rate: {v:?} is not 0 or 0.01 to 1e9 messages per second")
+                    })?;
+            }
+            "--duration" if load => loading.duration = Some(seconds(&name, &value()?)?),
+            "--latency" if !publish && !load => run.latency = true,
+            "--share" if !publish && !load => {
                 let group = value()?;
                 mqtt::filter(Some(&group))?; // refused here: a command-line error
                 run.share = Some(group);
             }
-            "--json" if !publish => run.json = Some(value()?),
-            "--ipfix" if !publish => {
+            "--json" if !publish && !load => run.json = Some(value()?),
+            "--ipfix" if !publish && !load => {
                 let v = value()?;
                 let address = v
                     .to_socket_addrs()
@@ -201,20 +259,20 @@ fn parse_args(args: Vec<String>) -> Result<Command, String> {
                     .ok_or_else(|| format!("--ipfix {v}: no address"))?;
                 run.ipfix = Some(address);
             }
-            "--biflow" if !publish => run.biflow = true,
-            "--feed" if !publish => run.feeds.push(value()?),
-            "--exit-idle" if !publish => run.exit_idle = Some(seconds(&name, &value()?)?),
-            "--stats" if !publish => run.stats = seconds(&name, &value()?)?,
-            "--template-interval" if !publish => {
+            "--biflow" if !publish && !load => run.biflow = true,
+            "--feed" if !publish && !load => run.feeds.push(value()?),
+            "--exit-idle" if !publish && !load => run.exit_idle = Some(seconds(&name, &value()?)?),
+            "--stats" if !publish && !load => run.stats = seconds(&name, &value()?)?,
+            "--template-interval" if !publish && !load => {
                 run.template_interval = seconds(&name, &value()?)?;
             }
-            "--observation-domain" if !publish => {
+            "--observation-domain" if !publish && !load => {
                 let v = value()?;
                 run.domain = v
                     .parse()
                     .map_err(|_| format!("--observation-domain: {v:?} is not a u32"))?;
             }
-            "--max-devices" if !publish => {
+            "--max-devices" if !publish && !load => {
                 let v = value()?;
                 run.max_devices = v
                     .parse()
@@ -222,6 +280,14 @@ fn parse_args(args: Vec<String>) -> Result<Command, String> {
             }
             _ => return Err(format!("unknown option {arg}")),
         }
+    }
+    if load {
+        if loading.dir.is_none() {
+            return Err("load needs a directory of <device id>.hex files".into());
+        }
+        common.broker()?;
+        loading.common = common;
+        return Ok(Command::Load(Box::new(loading)));
     }
     if publish {
         let device = device.ok_or("publish needs --device-id")?;
@@ -289,12 +355,16 @@ fn run(run: Run) -> Result<(), String> {
     let mut last_error = String::new();
     let mut subscribed = false;
     let mut result = Ok(());
+    let mut latency = run.latency.then(Latency::default);
     while !stop.load(Ordering::Relaxed) {
         match subscriber.next(Duration::from_millis(200)) {
-            Some(Incoming::Message(topic, payload)) => {
+            Some(Incoming::Message(topic, payload, sent)) => {
                 last_message = Instant::now();
                 gateway.handle(&topic, &payload);
                 gateway.flush();
+                if let (Some(latency), Some(sent)) = (latency.as_mut(), sent) {
+                    latency.record(sent, now_ns());
+                }
             }
             Some(Incoming::Error(e)) => {
                 connection_errors += 1;
@@ -335,8 +405,9 @@ fn run(run: Run) -> Result<(), String> {
     }
     gateway.flush();
     eprintln!(
-        "nxsm-gateway: final {} connection_errors={connection_errors}",
-        gateway.stats_line(false)
+        "nxsm-gateway: final {} connection_errors={connection_errors}{}",
+        gateway.stats_line(false),
+        latency.map_or(String::new(), |l| format!(" {}", l.stats()))
     );
     result
 }
@@ -398,6 +469,38 @@ fn publish(publish: Publish) -> Result<(), String> {
     }
 }
 
+fn load(load: Load) -> Result<(), String> {
+    let broker = load.common.broker()?;
+    let dir = load.dir.unwrap_or_default();
+    let devices = nxsm_gateway::load::read_devices(std::path::Path::new(&dir))?;
+    if devices.is_empty() {
+        return Err(format!("{dir}: no <device id>.hex file"));
+    }
+    let messages: usize = devices.iter().map(|d| d.messages.len()).sum();
+    eprintln!(
+        "nxsm-gateway load: {} devices, {messages} messages, {} connections",
+        devices.len(),
+        load.connections
+    );
+    let plan = nxsm_gateway::load::Plan {
+        connections: load.connections,
+        rate: load.rate,
+        duration: load.duration,
+        ack_timeout: Duration::from_secs(60),
+    };
+    let report = nxsm_gateway::load::run(
+        |i| mqtt::options(&broker, &format!("nxsm-load{i}")),
+        &devices,
+        plan,
+    )?;
+    eprintln!("nxsm-gateway load: {}", report.line(devices.len()));
+    if report.acked == report.published {
+        Ok(())
+    } else {
+        Err("not every message was acknowledged".into())
+    }
+}
+
 fn main() -> ExitCode {
     let command = match parse_args(std::env::args().skip(1).collect()) {
         Ok(command) => command,
@@ -413,6 +516,7 @@ fn main() -> ExitCode {
         }
         Command::Run(r) => run(*r),
         Command::Publish(p) => publish(*p),
+        Command::Load(l) => load(*l),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

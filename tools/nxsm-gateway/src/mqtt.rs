@@ -196,8 +196,9 @@ pub fn filter(share: Option<&str>) -> Result<String, String> {
 /// What the subscriber thread hands over.
 #[derive(Debug)]
 pub enum Incoming {
-    /// A message: topic and payload.
-    Message(String, Vec<u8>),
+    /// A message: topic, payload and the publish time its publisher stamped in it
+    /// ([`crate::latency::SENT_PROPERTY`], unix ns), if any.
+    Message(String, Vec<u8>, Option<u64>),
     /// A connection error (it reconnects by itself).
     Error(String),
     /// The broker accepted the subscription (on every connection).
@@ -243,7 +244,14 @@ fn drive(mut connection: Connection, client: Client, filter: String, tx: SyncSen
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
                 let topic = String::from_utf8_lossy(&p.topic).into_owned();
-                tx.send(Incoming::Message(topic, p.payload.to_vec()))
+                let sent = p.properties.as_ref().and_then(|props| {
+                    props
+                        .user_properties
+                        .iter()
+                        .find(|(k, _)| k == crate::latency::SENT_PROPERTY)
+                        .and_then(|(_, v)| crate::latency::parse_sent(v))
+                });
+                tx.send(Incoming::Message(topic, p.payload.to_vec(), sent))
             }
             Ok(_) => Ok(()),
             Err(e) => {

@@ -730,3 +730,72 @@ fn reconnects_and_subscribes_again_after_a_broker_restart() {
     assert_eq!((c["processed"], c["gaps"]), (2, 0));
     assert!(c["connection_errors"] >= 1);
 }
+
+#[test]
+#[ignore = "needs mosquitto: scripts/test fleet"]
+fn load_many_devices_with_latency_split_over_two_gateways() {
+    const DEVICES: u32 = 50;
+    const MESSAGES: u32 = 8;
+    let dir = Temp::new();
+    let (_broker, url) = broker(&dir.0);
+    let devices = dir.0.join("devices");
+    std::fs::create_dir(&devices).unwrap();
+    for d in 0..DEVICES {
+        let mut file = File::create(devices.join(format!("dev-{d:03}.hex"))).unwrap();
+        for sequence in 0..MESSAGES {
+            writeln!(file, "{}", hex(&heartbeat_message(sequence))).unwrap();
+        }
+    }
+    let mut members = Vec::new();
+    for name in ["a", "b"] {
+        let json = dir.0.join(format!("{name}.json"));
+        let (gw, log) = gateway(
+            &dir.0,
+            name,
+            &url,
+            &[
+                "--share",
+                "load",
+                "--latency",
+                "--exit-idle",
+                "3",
+                "--json",
+                json.to_str().unwrap(),
+            ],
+        );
+        members.push((gw, log, json));
+    }
+    let out = Command::new(GATEWAY)
+        .args(["load", "--mqtt", &url, "--connections", "4"])
+        .arg(&devices)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "load failed: {text}");
+    let total = DEVICES * MESSAGES;
+    assert!(
+        text.contains(&format!("published={total} acked={total} errors=0")),
+        "{text}"
+    );
+    let mut processed = 0;
+    let mut seen = BTreeSet::new();
+    for (mut gw, log, json) in members {
+        assert!(gw.wait_exit(Duration::from_secs(60)).success());
+        let counters = final_counters(&log);
+        assert!(counters["processed"] > 0, "each member got a share");
+        assert_eq!(counters["duplicates"] + counters["decode_errors"], 0);
+        // Every message carried the publisher's stamp, on one clock.
+        assert_eq!(counters["latency_samples"], counters["messages"]);
+        assert_eq!(counters["latency_ahead"], 0);
+        assert!(counters["latency_p50_us"] <= counters["latency_p99_us"]);
+        processed += counters["processed"];
+        for line in json_lines(&read(&json)) {
+            if line["event"] == "heartbeat" {
+                let key = (line["device"].to_string(), line["seq"].as_u64().unwrap());
+                assert!(seen.insert(key), "a copy: {line}");
+            }
+        }
+    }
+    assert_eq!(processed, u64::from(total));
+    assert_eq!(seen.len(), total as usize);
+}
