@@ -2,7 +2,7 @@
 //! of its own.
 
 use super::compose::{header, EVENT_BASELINE};
-use super::sink::{Counter, Sink, Writer};
+use super::sink::{measure, write_into, Sink};
 use super::EncodeError;
 use crate::detect::baseline::BaselineReport;
 
@@ -27,16 +27,12 @@ impl<'a> BaselineMessage<'a> {
     /// Exact length in bytes.
     #[allow(clippy::len_without_is_empty)] // never empty
     pub fn len(&self) -> usize {
-        let mut counter = Counter::default();
-        let _ = self.emit(&mut counter);
-        counter.0
+        measure(|counter| self.emit(counter))
     }
 
     /// Writes the message into `out`, returning the bytes written.
     pub fn write(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
-        let mut writer = Writer::new(out);
-        self.emit(&mut writer)?;
-        Ok(writer.written())
+        write_into(out, |writer| self.emit(writer))
     }
 
     fn emit<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {

@@ -3,7 +3,7 @@
 
 use super::compose::{header, EVENT_AUDIT, EVENT_FINDINGS, EVENT_INVENTORY};
 use super::list::{ListPlan, Listed};
-use super::sink::{Counter, Sink, Writer};
+use super::sink::{measure, write_into, Sink};
 use super::{EncodeError, MAX_MESSAGE_BYTES, MIN_MESSAGE_BYTES};
 use crate::hygiene::audit::AuditRecord;
 use crate::hygiene::findings::{Finding, Findings, Subject};
@@ -101,15 +101,11 @@ impl<'a> InventoryPlan<'a> {
     /// Writes the message into `out`, returning the bytes written.
     pub fn write(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
         let out = out.get_mut(..self.len).ok_or(EncodeError::BufferTooSmall)?;
-        let mut writer = Writer::new(out);
-        self.emit(&mut writer)?;
-        Ok(writer.written())
+        write_into(out, |writer| self.emit(writer))
     }
 
     fn measure(&self) -> usize {
-        let mut counter = Counter::default();
-        let _ = self.emit(&mut counter);
-        counter.0
+        measure(|counter| self.emit(counter))
     }
 
     fn emit<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
@@ -164,16 +160,12 @@ impl<'a> FindingsMessage<'a> {
     /// Exact length in bytes.
     #[allow(clippy::len_without_is_empty)] // never empty
     pub fn len(&self) -> usize {
-        let mut counter = Counter::default();
-        let _ = self.emit(&mut counter);
-        counter.0
+        measure(|counter| self.emit(counter))
     }
 
     /// Writes the message into `out`, returning the bytes written.
     pub fn write(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
-        let mut writer = Writer::new(out);
-        self.emit(&mut writer)?;
-        Ok(writer.written())
+        write_into(out, |writer| self.emit(writer))
     }
 
     fn emit<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {

@@ -2,7 +2,7 @@
 //! one message, the rest left for the next.
 
 use super::compose::header;
-use super::sink::{Counter, Sink, Writer};
+use super::sink::{measure, write_into, Sink};
 use super::{EncodeError, MAX_MESSAGE_BYTES, MIN_MESSAGE_BYTES};
 
 /// An item of a list event.
@@ -68,15 +68,11 @@ impl<'a, T: Listed> ListPlan<'a, T> {
     /// Writes the message into `out`, returning the bytes written.
     pub fn write(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
         let out = out.get_mut(..self.len).ok_or(EncodeError::BufferTooSmall)?;
-        let mut writer = Writer::new(out);
-        self.emit(&mut writer)?;
-        Ok(writer.written())
+        write_into(out, |writer| self.emit(writer))
     }
 
     fn measure(&self) -> usize {
-        let mut counter = Counter::default();
-        let _ = self.emit(&mut counter);
-        counter.0
+        measure(|counter| self.emit(counter))
     }
 
     /// The header, the one event, then each item.

@@ -22,6 +22,23 @@ pub trait Sink {
     fn varint64(&mut self, value: u64) -> Result<(), EncodeError>;
 }
 
+/// The exact length of what `emit` writes.
+pub(crate) fn measure(emit: impl FnOnce(&mut Counter) -> Result<(), EncodeError>) -> usize {
+    let mut counter = Counter::default();
+    let _ = emit(&mut counter);
+    counter.0
+}
+
+/// Writes what `emit` writes into `out`, returning the bytes written.
+pub(crate) fn write_into(
+    out: &mut [u8],
+    emit: impl FnOnce(&mut Writer<'_>) -> Result<(), EncodeError>,
+) -> Result<usize, EncodeError> {
+    let mut writer = Writer::new(out);
+    emit(&mut writer)?;
+    Ok(writer.written())
+}
+
 /// A byte slice filled front to back. Writing byte by byte, inlined, costs a few
 /// instructions per byte, where a general-purpose serializer copies every varint through
 /// a `memcpy` call; messages are made of one- to five-byte pieces.
