@@ -307,8 +307,9 @@ impl Findings {
         self.active != self.reported
     }
 
-    /// Calls `f` with each finding waiting to be reported, in condition order.
-    pub fn for_each_waiting(&self, mut f: impl FnMut(Finding)) {
+    /// Calls `f` with each finding waiting to be reported, in condition order. (A `dyn`
+    /// callback: generic, the walk was built once per caller and sink, four copies.)
+    pub fn for_each_waiting(&self, f: &mut dyn FnMut(Finding)) {
         let changed = self.active ^ self.reported;
         let services = self
             .services()

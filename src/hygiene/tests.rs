@@ -169,7 +169,7 @@ fn an_incomplete_read_reports_nothing() {
 
 fn waiting(findings: &Findings) -> std::vec::Vec<Finding> {
     let mut all = std::vec::Vec::new();
-    findings.for_each_waiting(|finding| all.push(finding));
+    findings.for_each_waiting(&mut |finding| all.push(finding));
     all
 }
 

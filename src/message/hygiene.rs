@@ -170,12 +170,12 @@ impl<'a> FindingsMessage<'a> {
 
     fn emit<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
         let mut count = 0u32;
-        self.findings.for_each_waiting(|_| count += 1);
+        self.findings.for_each_waiting(&mut |_| count += 1);
         header(sink, self.sequence, self.time, 1)?;
         sink.varint(EVENT_FINDINGS)?;
         sink.varint(count)?;
         let mut result = Ok(());
-        self.findings.for_each_waiting(|finding| {
+        self.findings.for_each_waiting(&mut |finding| {
             if result.is_ok() {
                 result = emit_finding(sink, &finding);
             }
