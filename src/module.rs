@@ -881,14 +881,12 @@ impl Module {
     fn send_alerts(&mut self, notify: &impl Fn(&Alert)) {
         if let Some(report) = self.learn.report() {
             let message = BaselineMessage::new(report, self.next_sequence, self.now);
-            if !self
+            let stored = self
                 .outbox
                 .push_alert(self.next_sequence, message.len(), |room| {
                     message.write(room).ok()
-                })
-            {
-                self.counters.messages_unstored = self.counters.messages_unstored.saturating_add(1);
-            }
+                });
+            self.count_unstored(stored);
             self.take_sequence();
             self.learn.reported();
         }
@@ -898,13 +896,11 @@ impl Module {
             self.next_sequence,
             self.now,
         ) {
-            if !self
+            let stored = self
                 .outbox
-                .push_alert(plan.sequence(), plan.len(), |room| plan.write(room).ok())
-            {
-                self.counters.messages_unstored = self.counters.messages_unstored.saturating_add(1);
-            }
+                .push_alert(plan.sequence(), plan.len(), |room| plan.write(room).ok());
             let count = plan.count();
+            self.count_unstored(stored);
             for alert in self.detect.pending().iter().take(count) {
                 notify(alert);
             }
@@ -1010,10 +1006,8 @@ impl Module {
             {
                 unstored = unstored.saturating_add(1);
             }
-            self.next_sequence = self.next_sequence.wrapping_add(1);
-            if self.closing.collectors != 0 {
-                self.closing.at.sequence = self.next_sequence;
-            }
+            // The sockets are borrowed from the inventory: number by the fields alone.
+            advance_sequence(&mut self.next_sequence, &mut self.closing);
             if !plan.more() {
                 break;
             }
@@ -1083,10 +1077,7 @@ impl Module {
     /// Numbers a message made outside a collection: a collection waiting for room goes on
     /// after it.
     fn take_sequence(&mut self) {
-        self.next_sequence = self.next_sequence.wrapping_add(1);
-        if self.closing.collectors != 0 {
-            self.closing.at.sequence = self.next_sequence;
-        }
+        advance_sequence(&mut self.next_sequence, &mut self.closing);
     }
 
     /// Detection counters.
@@ -1111,6 +1102,15 @@ impl Module {
         self.state = state;
         self.state_since = now;
         self.counters.state_changes = self.counters.state_changes.wrapping_add(1);
+    }
+}
+
+/// Moves the next sequence number on past a message made outside a collection; a
+/// collection waiting for room (`closing`) goes on after it.
+fn advance_sequence(next: &mut u32, closing: &mut Closing) {
+    *next = next.wrapping_add(1);
+    if closing.collectors != 0 {
+        closing.at.sequence = *next;
     }
 }
 
